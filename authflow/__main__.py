@@ -1,0 +1,5 @@
+import sys
+
+from authflow.cli import main
+
+sys.exit(main())

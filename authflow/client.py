@@ -1,0 +1,109 @@
+"""`authflow.Client`: the engine behind boto3's `cognito-idp` method names.
+
+Code written against `boto3.client("cognito-idp")` runs against it unchanged: the
+same method names and keyword arguments, the same response dicts (datetimes are
+timezone-aware), and errors raised as `client.exceptions.<CognitoName>`. Every
+call is validated against the service model's constraints first, then handed to
+the same service function the HTTP server uses, so the two cannot disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import types
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from authflow import errors
+from authflow.config import EngineConfig
+from authflow.ports import Clock, Entropy, Messenger, Store, Triggers
+from authflow.service.engine import Engine
+from authflow.service.registry import load_all
+from authflow.wire.validation import validate_request
+
+log = logging.getLogger("authflow")
+
+
+def method_name(operation: str) -> str:
+    """boto3's snake_case name of a Cognito operation (`AdminCreateUser` -> `admin_create_user`)."""
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", operation)
+    return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
+
+
+def call(engine: Engine, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Validate and run one operation; anything unexpected becomes InternalErrorException."""
+    handlers = load_all()
+    handler = handlers.get(operation)
+    if handler is None:
+        raise errors.UnknownOperationException(f"Unknown operation {operation}")
+    validate_request(operation, params)
+    try:
+        return handler(engine, params)
+    except errors.CognitoError:
+        raise
+    except Exception:
+        request_id = str(uuid.uuid4())
+        log.exception("internal error in %s (request %s)", operation, request_id)
+        raise errors.InternalErrorException(f"Internal server error. Request id {request_id}") from None
+
+
+class Client:
+    """An in-process Cognito user-pool service with boto3's interface."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        clock: Clock | None = None,
+        entropy: Entropy | None = None,
+        messenger: Messenger | None = None,
+        triggers: Triggers | None = None,
+        region: str = "us-east-1",
+        *,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.engine = Engine(
+            store=store,
+            clock=clock,
+            entropy=entropy,
+            messenger=messenger,
+            triggers=triggers,
+            region=region,
+            config=config,
+        )
+        self.exceptions = types.SimpleNamespace(ClientError=errors.CognitoError, **errors.ERRORS)
+        self._methods = {method_name(op): op for op in load_all()}
+
+    @property
+    def store(self) -> Store:
+        return self.engine.store
+
+    @property
+    def messenger(self) -> Messenger:
+        return self.engine.messenger
+
+    def can_paginate(self, method: str) -> bool:
+        return method in ("list_users", "list_user_pools", "list_user_pool_clients")
+
+    def __getattr__(self, name: str) -> Callable[..., dict[str, Any]]:
+        operation = self.__dict__.get("_methods", {}).get(name)
+        if operation is None:
+            raise AttributeError(f"'Client' object has no attribute {name!r}")
+
+        def method(**kwargs: Any) -> dict[str, Any]:
+            response = call(self.engine, operation, kwargs)
+            response["ResponseMetadata"] = {
+                "RequestId": str(uuid.UUID(bytes=self.engine.entropy.random_bytes(16), version=4)),
+                "HTTPStatusCode": 200,
+                "HTTPHeaders": {},
+                "RetryAttempts": 0,
+            }
+            return response
+
+        method.__name__ = name
+        method.__doc__ = f"Cognito {operation}."
+        return method
+
+    def __dir__(self) -> list[str]:
+        return sorted(set(super().__dir__()) | set(self._methods))

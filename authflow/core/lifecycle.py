@@ -1,0 +1,117 @@
+"""The user lifecycle machine, built from `specs/user-lifecycle.yaml`.
+
+Theory of operation: the spec is handed to `transitions.Machine` with the
+library's own keys, so the library checks it (unknown states, malformed
+transitions) exactly as it would check any machine. authflow never lets the library
+hold a model object: a decision asks `next_status(status, trigger, facts)` and gets
+the destination status or an `IllegalTransition`. Guards are evaluated here against
+a dict of facts that the decision computed; a guard name that is not in the closed
+registry `GUARDS` is a load error, so a typo in the spec cannot silently allow a
+transition. This is the only module that imports `transitions`.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Mapping
+from typing import Any
+
+from transitions import Machine
+
+from authflow.core.spec import load_spec
+
+#: The pseudo-state for "no such user": no stored user ever has it.
+ABSENT = "ABSENT"
+
+#: Guard names a spec may use, with what each means. Decisions supply the facts.
+GUARDS: dict[str, str] = {
+    "temporary_password_valid": "the temporary password's validity window has not ended",
+    "password_meets_policy": "the new password satisfies the pool's password policy",
+    "required_attributes_present": "every required attribute has a value",
+}
+
+
+class IllegalTransition(Exception):
+    """The trigger is not allowed from the current status (or its guards fail).
+
+    Internal: decisions translate it into the Cognito error the operation uses.
+    """
+
+    def __init__(self, status: str, trigger: str) -> None:
+        super().__init__(f"{trigger} is not allowed from {status}")
+        self.status = status
+        self.trigger = trigger
+
+
+class Lifecycle:
+    """A state machine read from a spec; answers questions, holds no state."""
+
+    def __init__(self, spec: Mapping[str, Any]) -> None:
+        config = {k: spec[k] for k in ("states", "initial", "transitions")}
+        for t in config["transitions"]:
+            for key in ("conditions", "unless"):
+                for guard in _as_list(t.get(key)):
+                    if not isinstance(guard, str) or guard not in GUARDS:
+                        raise ValueError(f"unknown guard {guard!r} in spec transition {t}")
+        self._machine = Machine(model=None, auto_transitions=False, **config)
+        self.name = str(spec.get("name", "machine"))
+        self.initial = str(spec["initial"])
+        self.states: tuple[str, ...] = tuple(self._machine.states)
+        self.spec = spec
+
+    @property
+    def statuses(self) -> tuple[str, ...]:
+        """States a stored user may have (every state but the pseudo-state)."""
+        return tuple(s for s in self.states if s != ABSENT)
+
+    @property
+    def triggers(self) -> tuple[str, ...]:
+        return tuple(sorted(self._machine.events))
+
+    def allowed(self, status: str, trigger: str) -> bool:
+        event = self._machine.events.get(trigger)
+        return bool(event and event.transitions.get(status))
+
+    def triggers_from(self, status: str) -> list[str]:
+        """What may happen now: the triggers with a transition out of `status`."""
+        return sorted(self._machine.get_triggers(status))
+
+    def next_status(self, status: str, trigger: str, facts: Mapping[str, bool] | None = None) -> str:
+        """The status after `trigger` from `status`, or `IllegalTransition`."""
+        facts = facts or {}
+        event = self._machine.events.get(trigger)
+        for transition in (event.transitions.get(status, []) if event else []):
+            if all(_fact(facts, c.func) == c.target for c in transition.conditions):
+                return status if transition.dest is None else transition.dest
+        raise IllegalTransition(status, trigger)
+
+    def transitions(self) -> list[tuple[str, str, str, tuple[str, ...]]]:
+        """(source, trigger, dest, guards) rows, for generated docs and table tests."""
+        rows = []
+        for trigger, event in self._machine.events.items():
+            for source, ts in event.transitions.items():
+                for t in ts:
+                    guards = tuple(
+                        c.func if c.target else f"not {c.func}" for c in t.conditions
+                    )
+                    rows.append((source, trigger, t.dest or source, guards))
+        return rows
+
+
+def _fact(facts: Mapping[str, bool], name: str) -> bool:
+    if name not in facts:
+        # A guard the decision did not evaluate is a programming error, never "false".
+        raise KeyError(f"guard {name!r} needs a fact the decision did not supply")
+    return bool(facts[name])
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    return list(value) if isinstance(value, list | tuple) else [value]
+
+
+@functools.cache
+def user_lifecycle() -> Lifecycle:
+    """The user lifecycle machine (built once per process, on first use)."""
+    return Lifecycle(load_spec("user-lifecycle"))

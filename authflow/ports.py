@@ -1,0 +1,117 @@
+"""The ports: what the engine needs from the outside world, as small Protocols.
+
+The service layer talks to storage, time, randomness, message delivery and
+triggers only through these. Adapters in `authflow.adapters` implement them; users
+embedding authflow may bring their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from authflow.core.effects import Message
+from authflow.core.records import AppClient, User, UserPool
+
+
+class StoreError(Exception):
+    """Base of the store's own failures (never leaves the service layer)."""
+
+
+class UniqueViolation(StoreError):
+    """A write would break a uniqueness rule the store enforces.
+
+    `constraint` is one of "username", "sub", "alias", "pool", "client"; for aliases
+    `kind` names the alias kind (email, phone_number, preferred_username).
+    """
+
+    def __init__(self, constraint: str, kind: str | None = None) -> None:
+        super().__init__(f"unique constraint {constraint}{'/' + kind if kind else ''} violated")
+        self.constraint = constraint
+        self.kind = kind
+
+
+class VersionConflict(StoreError):
+    """The record changed since it was read (optimistic concurrency)."""
+
+
+class Transaction(Protocol):
+    """One atomic, isolated unit of work. Reads see the transaction's own writes."""
+
+    # pools
+    def get_pool(self, pool_id: str) -> UserPool | None: ...
+    def list_pools(self, *, after: str | None, limit: int) -> list[UserPool]: ...
+    def put_pool(self, pool: UserPool) -> None: ...
+    def delete_pool(self, pool_id: str) -> None: ...
+
+    # app clients (client ids are unique across pools)
+    def get_client(self, client_id: str) -> AppClient | None: ...
+    def list_clients(self, pool_id: str, *, after: str | None, limit: int) -> list[AppClient]: ...
+    def put_client(self, client: AppClient) -> None: ...
+    def delete_client(self, client_id: str) -> None: ...
+
+    # users
+    def get_user(self, pool_id: str, username_key: str) -> User | None: ...
+    def get_user_by_alias(self, pool_id: str, kind: str, key: str) -> User | None: ...
+    def get_user_by_sub(self, pool_id: str, sub: str) -> User | None: ...
+    def put_user(self, user: User) -> None: ...
+    def delete_user(self, pool_id: str, username_key: str) -> None: ...
+    def count_users(self, pool_id: str) -> int: ...
+    def scan_users(
+        self,
+        pool_id: str,
+        *,
+        index: str | None,
+        exact: str | None = None,
+        prefix: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int,
+    ) -> list[tuple[tuple[str, str], User]]:
+        """Users in keyset order, strictly after `after`, each with its position.
+
+        `index` None orders by username key; otherwise by (index value, username
+        key) among the users that have a value in that index (see
+        `authflow.core.listing.index_values`). Answered from an index, never a scan.
+        """
+        ...
+
+
+@runtime_checkable
+class Store(Protocol):
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        """Commit when the block ends normally; roll everything back otherwise."""
+        ...
+
+
+@runtime_checkable
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current time, timezone-aware (UTC)."""
+        ...
+
+
+@runtime_checkable
+class Entropy(Protocol):
+    def random_bytes(self, n: int) -> bytes:
+        """`n` bytes from a cryptographically secure source (or a seeded one in tests)."""
+        ...
+
+
+@runtime_checkable
+class Messenger(Protocol):
+    def send(self, message: Message) -> None: ...
+
+
+@runtime_checkable
+class Triggers(Protocol):
+    def invoke(self, arn: str, event: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Call the function behind `arn` with a Cognito trigger event; return its event.
+
+        Raise any exception to fail the operation (it becomes
+        `UserLambdaValidationException` with the exception's message).
+        """
+        ...
+
+
