@@ -1,0 +1,18 @@
+"""Adapters: implementations of the ports (stores, clocks, entropy, messengers, triggers)."""
+
+from authflow.adapters.clocks import ManualClock, SystemClock
+from authflow.adapters.entropy import SeededEntropy, SystemEntropy
+from authflow.adapters.memory import MemoryStore
+from authflow.adapters.outbox import LogMessenger, MemoryOutbox
+from authflow.adapters.triggers import NoTriggers
+
+__all__ = [
+    "LogMessenger",
+    "ManualClock",
+    "MemoryOutbox",
+    "MemoryStore",
+    "NoTriggers",
+    "SeededEntropy",
+    "SystemClock",
+    "SystemEntropy",
+]

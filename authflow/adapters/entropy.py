@@ -1,0 +1,24 @@
+"""Randomness: the operating system's CSPRNG, and a seeded source for repeatable runs."""
+
+from __future__ import annotations
+
+import random
+import secrets
+
+
+class SystemEntropy:
+    """Cryptographically secure bytes from the operating system."""
+
+    def random_bytes(self, n: int) -> bytes:
+        return secrets.token_bytes(n)
+
+
+class SeededEntropy:
+    """Deterministic bytes from a seed. For tests and the model checker only: never
+    use it to serve real users, every secret it yields is predictable."""
+
+    def __init__(self, seed: int) -> None:
+        self._rng = random.Random(seed)
+
+    def random_bytes(self, n: int) -> bytes:
+        return self._rng.randbytes(n)

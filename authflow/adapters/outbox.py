@@ -1,0 +1,41 @@
+"""Messengers: where invitations and codes go."""
+
+from __future__ import annotations
+
+import logging
+import threading
+
+from authflow.core.effects import Message
+
+log = logging.getLogger("authflow.messages")
+
+
+class MemoryOutbox:
+    """Keeps every message in `.messages`, in order. The default messenger."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self._lock = threading.Lock()
+
+    def send(self, message: Message) -> None:
+        with self._lock:
+            self.messages.append(message)
+
+    def for_user(self, username: str) -> list[Message]:
+        return [m for m in self.messages if m.username == username]
+
+    def last(self) -> Message:
+        if not self.messages:
+            raise LookupError("the outbox is empty")
+        return self.messages[-1]
+
+    def clear(self) -> None:
+        with self._lock:
+            self.messages.clear()
+
+
+class LogMessenger:
+    """Logs that a message was sent, without its body (bodies carry passwords and codes)."""
+
+    def send(self, message: Message) -> None:
+        log.info("%s %s to %s for %s", message.kind, message.medium, message.destination, message.username)
