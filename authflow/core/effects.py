@@ -1,0 +1,30 @@
+"""What a decision asks the shell to do: records to write, messages to send, and the
+response to return. Decisions return these as data; the service applies them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from authflow.core.records import User
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Message:
+    """One message to deliver (invitation, code ...)."""
+
+    medium: str  # "EMAIL" | "SMS"
+    destination: str
+    subject: str | None
+    body: str = field(repr=False)  # may carry a temporary password or a code
+    kind: str  # "invitation", ...
+    username: str
+    pool_id: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Decision:
+    puts: tuple[User, ...] = ()  # written in this order (an alias loser before its winner)
+    deletes: tuple[User, ...] = ()
+    messages: tuple[Message, ...] = ()
+    response: dict[str, Any] = field(default_factory=dict)

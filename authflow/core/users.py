@@ -1,0 +1,308 @@
+"""Decisions of the admin side of the user lifecycle.
+
+Theory of operation: each operation is split in two pure steps. `prepare_*` checks
+the request against the pool alone (username rules, schema, password policy) and
+returns a command; the service may call a trigger with it before opening the write
+transaction. `decide_*` takes the command, the records the service loaded and
+`now`/`entropy`, asks the lifecycle machine where the user goes, and returns a
+`Decision`: the records to write, the messages to send and the response. A refused
+request raises a `CognitoError` before anything is written.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from authflow.core import attributes as attrs
+from authflow.core import identity
+from authflow.core import pool_config as pc
+from authflow.core.effects import Decision
+from authflow.core.invitations import invitation_messages
+from authflow.core.lifecycle import ABSENT, IllegalTransition, user_lifecycle
+from authflow.core.policy import check_password, generate_password
+from authflow.core.records import Credential, User, UserPool
+from authflow.errors import (
+    AliasExistsException,
+    InvalidParameterException,
+    UnsupportedUserStateException,
+    UserNotFoundException,
+    UsernameExistsException,
+)
+
+Hasher = Callable[[str], str]
+
+
+class _Entropy:  # typing only
+    def random_bytes(self, n: int) -> bytes: ...
+
+
+def new_sub(entropy: _Entropy) -> str:
+    return str(uuid.UUID(bytes=entropy.random_bytes(16), version=4))
+
+
+# -- lookups -------------------------------------------------------------------------------
+
+
+def find_user(tx: Any, pool: UserPool, username: str) -> User | None:
+    """The user a Username parameter names: the username itself, or an alias the pool
+    accepts for sign-in (never used by ListUsers, which wants real usernames)."""
+    user = tx.get_user(pool.id, identity.username_key(pool.config, username))
+    if user is not None:
+        return user
+    for kind in identity.sign_in_kinds(pool.config):
+        user = tx.get_user_by_alias(pool.id, kind, identity.alias_key(pool.config, kind, username))
+        if user is not None:
+            return user
+    return None
+
+
+def require_user(tx: Any, pool: UserPool, username: str) -> User:
+    user = find_user(tx, pool, username)
+    if user is None:
+        raise UserNotFoundException("User does not exist.")
+    return user
+
+
+# -- AdminCreateUser ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CreateUser:
+    requested_username: str  # as the caller typed it
+    username_kind: str | None  # "email"/"phone_number" in username-attribute pools
+    attributes: dict[str, str]
+    temporary_password: str | None
+    resend: bool
+    suppress: bool
+    mediums: tuple[str, ...] | None
+    force_alias_creation: bool
+
+
+def prepare_admin_create(pool: UserPool, request: Mapping[str, Any]) -> CreateUser:
+    config = pool.config
+    username = request["Username"]
+    action = request.get("MessageAction")
+    writes = attrs.parse_attribute_list(request.get("UserAttributes"))
+    temporary = request.get("TemporaryPassword")
+    if temporary is not None:
+        check_password(temporary, pc.password_policy(config), admin=True)
+    kind = None
+    if action != "RESEND":
+        kind = identity.check_new_username(config, username)
+        attrs.check_writes(pc.schema(config), writes, current=None)
+        if kind is not None:
+            given = writes.get(kind)
+            if given and given != username:
+                raise InvalidParameterException(
+                    f"Username and the {kind} attribute must be the same value in this user pool."
+                )
+            writes[kind] = username
+        writes = {k: v for k, v in writes.items() if v != ""}
+    mediums = request.get("DesiredDeliveryMediums")
+    return CreateUser(
+        requested_username=username,
+        username_kind=kind,
+        attributes=writes,
+        temporary_password=temporary,
+        resend=action == "RESEND",
+        suppress=action == "SUPPRESS",
+        mediums=tuple(mediums) if mediums else None,
+        force_alias_creation=bool(request.get("ForceAliasCreation", False)),
+    )
+
+
+def alias_pairs(pool: UserPool, attributes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    """The aliases a new user with these attributes would hold (FORCE_CHANGE_PASSWORD)."""
+    return identity.aliases_of(pool.config, attributes, "FORCE_CHANGE_PASSWORD")
+
+
+def decide_admin_create(
+    pool: UserPool,
+    command: CreateUser,
+    *,
+    existing: User | None,
+    alias_holders: Mapping[tuple[str, str], User | None],
+    now: datetime,
+    entropy: _Entropy,
+    hasher: Hasher,
+) -> Decision:
+    machine = user_lifecycle()
+    config = pool.config
+    if command.resend:
+        if existing is None:
+            raise UserNotFoundException("User does not exist.")
+        try:
+            status = machine.next_status(existing.status, "resend_invitation")
+        except IllegalTransition:
+            raise UnsupportedUserStateException(
+                f"Resend not possible. {existing.username} status is not FORCE_CHANGE_PASSWORD"
+            ) from None
+        password = command.temporary_password or generate_password(pc.password_policy(config), entropy)
+        user = replace(
+            existing,
+            status=status,
+            credential=Credential(password_hash=hasher(password), temporary=True, issued_at=now),
+            modified=now,
+            version=existing.version + 1,
+        )
+        messages = invitation_messages(
+            config,
+            pool_id=pool.id,
+            username=user.username,
+            shown_username=command.requested_username,
+            attributes=user.attributes,
+            temporary_password=password,
+            mediums=command.mediums,
+        )
+        return Decision(puts=(user,), messages=messages, response={"User": user_type(user)})
+
+    if existing is not None:
+        raise UsernameExistsException("User account already exists")
+    status = machine.next_status(ABSENT, "admin_create")
+    sub = new_sub(entropy)
+    username = sub if command.username_kind else command.requested_username
+    attributes = attrs.ordered({"sub": sub, **command.attributes})
+    puts: list[User] = []
+    for pair, holder in alias_holders.items():
+        if holder is None:
+            continue
+        kind = pair[0]
+        if kind in pc.username_attributes(config):
+            raise UsernameExistsException(f"An account with the given {kind} already exists.")
+        if kind == "preferred_username" or not command.force_alias_creation:
+            raise AliasExistsException(f"An account with the {kind} already exists.")
+        puts.append(lose_alias(pool, holder, kind, now))
+    password = command.temporary_password or generate_password(pc.password_policy(config), entropy)
+    messages = ()
+    if not command.suppress:
+        messages = invitation_messages(
+            config,
+            pool_id=pool.id,
+            username=username,
+            shown_username=command.requested_username,
+            attributes=attributes,
+            temporary_password=password,
+            mediums=command.mediums,
+        )
+    user = User(
+        pool_id=pool.id,
+        username=username,
+        username_key=identity.username_key(config, username),
+        sub=sub,
+        attributes=attributes,
+        status=status,
+        enabled=True,
+        credential=Credential(password_hash=hasher(password), temporary=True, issued_at=now),
+        created=now,
+        modified=now,
+        aliases=identity.aliases_of(config, attributes, status),
+    )
+    puts.append(user)
+    return Decision(puts=tuple(puts), messages=messages, response={"User": user_type(user)})
+
+
+def lose_alias(pool: UserPool, holder: User, kind: str, now: datetime) -> User:
+    """The previous holder of a verified alias after it moved: its value stays, its
+    verification goes, and with it the alias (ForceAliasCreation)."""
+    user_lifecycle().next_status(holder.status, "lose_alias")
+    attributes = dict(holder.attributes)
+    attributes[attrs.VERIFIED_FLAGS_BY_TARGET[kind]] = "false"
+    return _rebuilt(pool, holder, attributes, now)
+
+
+def _rebuilt(pool: UserPool, user: User, attributes: Mapping[str, str], now: datetime) -> User:
+    attributes = attrs.ordered(attributes)
+    return replace(
+        user,
+        attributes=attributes,
+        aliases=identity.aliases_of(pool.config, attributes, user.status),
+        modified=now,
+        version=user.version + 1,
+    )
+
+
+# -- simple admin operations ------------------------------------------------------------------
+
+
+def decide_set_enabled(pool: UserPool, user: User, *, enabled: bool, now: datetime) -> Decision:
+    user_lifecycle().next_status(user.status, "enable" if enabled else "disable")
+    updated = replace(user, enabled=enabled, modified=now, version=user.version + 1)
+    return Decision(puts=(updated,))
+
+
+def decide_delete(pool: UserPool, user: User) -> Decision:
+    user_lifecycle().next_status(user.status, "delete")
+    return Decision(deletes=(user,))
+
+
+def prepare_update_attributes(pool: UserPool, request: Mapping[str, Any], user: User) -> dict[str, str]:
+    writes = attrs.parse_attribute_list(request.get("UserAttributes"))
+    attrs.check_writes(pc.schema(pool.config), writes, current=user.attributes)
+    return writes
+
+
+def decide_update_attributes(
+    pool: UserPool,
+    user: User,
+    writes: Mapping[str, str],
+    *,
+    alias_holders: Mapping[tuple[str, str], User | None],
+    now: datetime,
+) -> Decision:
+    user_lifecycle().next_status(user.status, "update_attributes")
+    attributes = attrs.apply_writes(user.attributes, writes)
+    updated = _rebuilt(pool, user, attributes, now)
+    for pair, holder in alias_holders.items():
+        if holder is not None and holder.username_key != user.username_key and pair in updated.aliases:
+            raise AliasExistsException(f"An account with the {pair[0]} already exists.")
+    return Decision(puts=(updated,))
+
+
+def decide_delete_attributes(pool: UserPool, user: User, names: Sequence[str], *, now: datetime) -> Decision:
+    schema = pc.schema(pool.config)
+    for name in names:
+        definition = attrs.lookup(schema, name)
+        if name == "sub" or not definition.mutable:
+            raise InvalidParameterException(f"Cannot modify the non-mutable attribute {name}")
+        if definition.required:
+            raise InvalidParameterException(
+                f"Attributes did not conform to the schema: {name}: The attribute is required\n"
+            )
+    user_lifecycle().next_status(user.status, "update_attributes")
+    attributes = attrs.apply_writes(user.attributes, {name: "" for name in names})
+    return Decision(puts=(_rebuilt(pool, user, attributes, now),))
+
+
+def updated_alias_pairs(pool: UserPool, user: User, writes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
+    attributes = attrs.apply_writes(user.attributes, writes)
+    return identity.aliases_of(pool.config, attributes, user.status)
+
+
+# -- responses --------------------------------------------------------------------------------
+
+
+def user_type(user: User, attribute_names: Sequence[str] | None = None) -> dict[str, Any]:
+    """Cognito's `UserType` (AdminCreateUser, ListUsers)."""
+    return {
+        "Username": user.username,
+        "Attributes": attrs.as_attribute_list(user.attributes, attribute_names),
+        "UserCreateDate": user.created,
+        "UserLastModifiedDate": user.modified,
+        "Enabled": user.enabled,
+        "UserStatus": user.status,
+    }
+
+
+def admin_get_user_response(user: User) -> dict[str, Any]:
+    return {
+        "Username": user.username,
+        "UserAttributes": attrs.as_attribute_list(user.attributes),
+        "UserCreateDate": user.created,
+        "UserLastModifiedDate": user.modified,
+        "Enabled": user.enabled,
+        "UserStatus": user.status,
+    }

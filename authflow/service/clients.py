@@ -1,0 +1,96 @@
+"""Service functions for app clients."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from typing import Any
+
+from authflow.core import client_config as cc
+from authflow.core.records import AppClient
+from authflow.errors import ResourceNotFoundException
+from authflow.service.engine import Engine
+from authflow.service.pools import decode_next_token, encode_next_token
+from authflow.service.registry import operation
+
+
+def require_client(tx, pool_id: str, client_id: str) -> AppClient:
+    client = tx.get_client(client_id)
+    if client is None or client.pool_id != pool_id:
+        raise ResourceNotFoundException(f"User pool client {client_id} does not exist.")
+    return client
+
+
+def render(client: AppClient) -> dict[str, Any]:
+    return cc.render_client(
+        client.config,
+        pool_id=client.pool_id,
+        client_id=client.id,
+        client_secret=client.secret,
+        created=client.created,
+        modified=client.modified,
+    )
+
+
+@operation("CreateUserPoolClient")
+def create_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, request["UserPoolId"])
+        config = cc.new_client_config(request, pool_config=pool.config)
+        client_id = engine.new_client_id()
+        while tx.get_client(client_id) is not None:
+            client_id = engine.new_client_id()
+        secret = request.get("ClientSecret")
+        if secret is None and request.get("GenerateSecret"):
+            secret = engine.new_client_secret()
+        client = AppClient(
+            pool_id=pool.id, id=client_id, config=config, created=now, modified=now, secret=secret
+        )
+        tx.put_client(client)
+    return {"UserPoolClient": render(client)}
+
+
+@operation("DescribeUserPoolClient")
+def describe_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    with engine.store.transaction() as tx:
+        engine.require_pool(tx, request["UserPoolId"])
+        client = require_client(tx, request["UserPoolId"], request["ClientId"])
+    return {"UserPoolClient": render(client)}
+
+
+@operation("UpdateUserPoolClient")
+def update_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, request["UserPoolId"])
+        client = require_client(tx, pool.id, request["ClientId"])
+        config = cc.updated_client_config(client.config, request, pool_config=pool.config)
+        client = replace(client, config=config, modified=now, version=client.version + 1)
+        tx.put_client(client)
+    return {"UserPoolClient": render(client)}
+
+
+@operation("DeleteUserPoolClient")
+def delete_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    with engine.store.transaction() as tx:
+        engine.require_pool(tx, request["UserPoolId"])
+        client = require_client(tx, request["UserPoolId"], request["ClientId"])
+        tx.delete_client(client.id)
+    return {}
+
+
+@operation("ListUserPoolClients")
+def list_user_pool_clients(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    limit = request.get("MaxResults") or 60
+    after = decode_next_token(request.get("NextToken"))
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, request["UserPoolId"])
+        clients = tx.list_clients(pool.id, after=after, limit=limit + 1)
+    page = clients[:limit]
+    response: dict[str, Any] = {
+        "UserPoolClients": [cc.render_client_description(c.config, pool_id=c.pool_id, client_id=c.id) for c in page]
+    }
+    if len(clients) > limit:
+        response["NextToken"] = encode_next_token(page[-1].id)
+    return response

@@ -1,0 +1,29 @@
+"""The operation registry: Cognito operation name -> service function."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from authflow.service.engine import Engine
+
+Handler = Callable[[Engine, Mapping[str, Any]], dict[str, Any]]
+
+OPERATIONS: dict[str, Handler] = {}
+
+
+def operation(name: str) -> Callable[[Handler], Handler]:
+    def register(fn: Handler) -> Handler:
+        if name in OPERATIONS:
+            raise ValueError(f"operation {name} registered twice")
+        OPERATIONS[name] = fn
+        return fn
+
+    return register
+
+
+def load_all() -> dict[str, Handler]:
+    """Import every service module so that all operations are registered."""
+    from authflow.service import clients, pools, users  # noqa: F401
+
+    return OPERATIONS
