@@ -65,7 +65,9 @@ def update_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
         client = require_client(tx, pool.id, request["ClientId"])
-        config = cc.updated_client_config(client.config, request, pool_config=pool.config)
+        config = cc.updated_client_config(
+            client.config, request, pool_config=pool.config, has_secret=client.secret is not None
+        )
         client = replace(client, config=config, modified=now, version=client.version + 1)
         tx.put_client(client)
     return {"UserPoolClient": render(client)}
