@@ -123,6 +123,18 @@ class ConcurrentModificationException(CognitoError):
     pass
 
 
+class OperationNotEnabledException(CognitoError):
+    pass
+
+
+class ServiceQuotaExceededException(CognitoError):
+    pass
+
+
+class CachedCIMDURLDoesNotExistException(CognitoError):
+    pass
+
+
 # -- lookup-stage errors: something named in the request is not there, or already is -------
 
 
