@@ -1,0 +1,89 @@
+"""Shared fixtures and Hypothesis profiles.
+
+Profiles: `default` (fast, for local runs), `ci` (what .ci/run uses), `thorough`
+(long runs: HYPOTHESIS_PROFILE=thorough pytest). Password hashing uses the fast,
+insecure Argon2id profile everywhere in tests.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+import authflow
+from authflow.adapters import ManualClock, MemoryOutbox, MemoryStore, SeededEntropy
+from authflow.crypto.passwords import FAST_INSECURE
+from tests.shapes import assert_output_shape
+
+settings.register_profile("default", max_examples=50, deadline=None)
+settings.register_profile(
+    "ci", max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.register_profile(
+    "thorough", max_examples=5000, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
+
+START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+TEST_CONFIG = authflow.EngineConfig(kdf=FAST_INSECURE)
+
+
+class CheckedClient:
+    """An `authflow.Client` whose every response is checked against botocore's output
+    shape for its operation: the one shared response checker of the suite."""
+
+    def __init__(self, client: authflow.Client) -> None:
+        self._client = client
+        self.exceptions = client.exceptions
+        self.engine = client.engine
+        self.store = client.store
+        self.messenger = client.messenger
+
+    def __getattr__(self, name: str):
+        method = getattr(self._client, name)
+        operation = self._client._methods.get(name)
+        if operation is None:
+            return method
+
+        def checked(**kwargs):
+            response = method(**kwargs)
+            assert_output_shape(operation, response)
+            return response
+
+        return checked
+
+
+def make_client(seed: int = 1, **kwargs) -> CheckedClient:
+    kwargs.setdefault("clock", ManualClock(START))
+    kwargs.setdefault("entropy", SeededEntropy(seed))
+    kwargs.setdefault("messenger", MemoryOutbox())
+    kwargs.setdefault("store", MemoryStore())
+    return CheckedClient(authflow.Client(config=TEST_CONFIG, **kwargs))
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock(START)
+
+
+@pytest.fixture
+def outbox() -> MemoryOutbox:
+    return MemoryOutbox()
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def client(clock, outbox, store) -> CheckedClient:
+    return make_client(clock=clock, messenger=outbox, store=store)
+
+
+@pytest.fixture
+def pool_id(client) -> str:
+    return client.create_user_pool(PoolName="test-pool")["UserPool"]["Id"]

@@ -1,0 +1,23 @@
+"""Small helpers shared by tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authflow.adapters import MemoryStore
+
+
+def store_contents(store: MemoryStore) -> dict[str, Any]:
+    """Everything a MemoryStore holds, as plain comparable data (indexes included)."""
+    state = store.snapshot()
+    users = {}
+    for pool_id, pool_users in state.users.items():
+        users[pool_id] = {
+            "by_key": dict(pool_users.by_key),
+            "by_sub": dict(pool_users.by_sub),
+            "by_alias": dict(pool_users.by_alias),
+            "indexes": {
+                name: index.scan(limit=len(index) + 1) for name, index in pool_users.indexes.items() if len(index)
+            },
+        }
+    return {"pools": dict(state.pools), "clients": dict(state.clients), "users": users}

@@ -1,0 +1,107 @@
+"""Structural laws of the code base: the core is pure, the spec is the source of truth,
+and the generated docs are fresh."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+import authflow
+from authflow.core.lifecycle import ABSENT, GUARDS, Lifecycle, user_lifecycle
+from authflow.core.spec import load_spec
+from authflow.diagram import render_markdown
+
+ROOT = Path(authflow.__file__).resolve().parent
+REPO = ROOT.parent
+
+FORBIDDEN_IN_CORE = {
+    "random", "time", "socket", "sqlite3", "os", "subprocess", "urllib", "http", "requests",
+    "secrets", "threading", "logging", "psycopg", "authflow.adapters", "authflow.service",
+    "authflow.client", "authflow.ports", "authflow.wire",
+}
+
+
+def imports_of(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(a.name for a in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "core").glob("*.py")), ids=lambda p: p.name)
+def test_core_is_pure(path):
+    bad = {
+        name for name in imports_of(path)
+        for forbidden in FORBIDDEN_IN_CORE
+        if name == forbidden or name.startswith(forbidden + ".")
+    }
+    assert not bad, f"{path.name} imports {sorted(bad)}"
+    assert "datetime.now" not in path.read_text(encoding="utf-8")
+
+
+def test_only_the_lifecycle_module_imports_transitions():
+    users = [p.relative_to(ROOT) for p in ROOT.rglob("*.py") if any(n.startswith("transitions") for n in imports_of(p))]
+    assert users == [Path("core/lifecycle.py")]
+
+
+def test_generated_lifecycle_doc_is_fresh():
+    expected = render_markdown(user_lifecycle())
+    actual = (REPO / "docs" / "user-lifecycle.md").read_text(encoding="utf-8")
+    assert actual == expected, "docs/user-lifecycle.md is stale: run `python -m authflow diagram --write`"
+
+
+def test_spec_statuses_are_cognito_user_statuses():
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("cognito-idp")
+    cognito = set(model.shape_for("UserStatusType").enum)
+    assert set(user_lifecycle().statuses) == cognito
+
+
+def test_unknown_guard_is_a_load_error():
+    spec = dict(load_spec("user-lifecycle"))
+    spec["transitions"] = [{"trigger": "t", "source": "CONFIRMED", "dest": "CONFIRMED", "conditions": "no_such_guard"}]
+    with pytest.raises(ValueError, match="no_such_guard"):
+        Lifecycle(spec)
+    spec["transitions"] = [{"trigger": "t", "source": "CONFIRMED", "dest": "CONFIRMED", "conditions": "a.b"}]
+    with pytest.raises(ValueError):
+        Lifecycle(spec)
+
+
+def test_guards_are_evaluated_from_facts():
+    guard = next(iter(GUARDS))
+    spec = {
+        "name": "g",
+        "initial": "A",
+        "states": ["A", "B"],
+        "transitions": [{"trigger": "go", "source": "A", "dest": "B", "conditions": guard}],
+    }
+    machine = Lifecycle(spec)
+    assert machine.next_status("A", "go", {guard: True}) == "B"
+    with pytest.raises(Exception):
+        machine.next_status("A", "go", {guard: False})
+    with pytest.raises(KeyError):
+        machine.next_status("A", "go", {})
+
+
+def test_absent_is_the_initial_pseudo_state():
+    machine = user_lifecycle()
+    assert machine.initial == ABSENT
+    assert ABSENT not in machine.statuses
+
+
+def test_every_modelled_error_has_a_class():
+    from authflow.errors import ERRORS
+    from authflow.wire import model
+
+    modelled = {name for name in model.shape_names() if model.shape(name).get("exception")}
+    assert modelled, "the shipped model lists no error shapes"
+    assert modelled <= set(ERRORS), sorted(modelled - set(ERRORS))
+    assert ERRORS["InternalErrorException"].http_status == 500
+    assert all(cls.http_status == 400 for name, cls in ERRORS.items() if name not in ("InternalErrorException", "InternalServerException"))
