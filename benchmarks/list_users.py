@@ -62,12 +62,12 @@ def main() -> None:
         client, pool = fill(size)
         fill_s = time.perf_counter() - start
 
-        def exact() -> None:
+        def exact(client=client, pool=pool, size=size) -> None:
             i = rng.randrange(size)
             users = client.list_users(UserPoolId=pool, Filter=f'email = "user{i:07d}@example.com"')["Users"]
             assert len(users) == 1
 
-        def prefix() -> None:
+        def prefix(client=client, pool=pool, size=size) -> None:
             i = rng.randrange(size // 10) if size >= 10 else 0
             # "user00012" matches 10 users at every size: equal work, so only the lookup cost grows.
             users = client.list_users(UserPoolId=pool, Filter=f'email ^= "user{i:06d}"', Limit=60)["Users"]

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import authflow
-from authflow.core.lifecycle import ABSENT, GUARDS, Lifecycle, user_lifecycle
+from authflow.core.lifecycle import ABSENT, GUARDS, IllegalTransition, Lifecycle, user_lifecycle
 from authflow.core.spec import load_spec
 from authflow.diagram import render_markdown
 
@@ -84,7 +84,7 @@ def test_guards_are_evaluated_from_facts():
     }
     machine = Lifecycle(spec)
     assert machine.next_status("A", "go", {guard: True}) == "B"
-    with pytest.raises(Exception):
+    with pytest.raises(IllegalTransition):
         machine.next_status("A", "go", {guard: False})
     with pytest.raises(KeyError):
         machine.next_status("A", "go", {})
