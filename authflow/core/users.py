@@ -29,8 +29,8 @@ from authflow.errors import (
     AliasExistsException,
     InvalidParameterException,
     UnsupportedUserStateException,
-    UserNotFoundException,
     UsernameExistsException,
+    UserNotFoundException,
 )
 
 Hasher = Callable[[str], str]
