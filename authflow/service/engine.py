@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import string
 from collections.abc import Iterable
 from datetime import datetime
@@ -15,8 +16,10 @@ from authflow.config import EngineConfig
 from authflow.core.effects import Decision, Message
 from authflow.core.records import UserPool
 from authflow.crypto.passwords import SALT_BYTES, hash_password
-from authflow.errors import ResourceNotFoundException
+from authflow.errors import CodeDeliveryFailureException, ResourceNotFoundException
 from authflow.ports import Clock, Entropy, Messenger, Store, Triggers, UniqueViolation
+
+log = logging.getLogger("authflow")
 
 _ALNUM = string.ascii_letters + string.digits
 _LOWER_ALNUM = string.ascii_lowercase + string.digits
@@ -90,8 +93,17 @@ class Engine:
             raise _unique_error(err) from None
 
     def deliver(self, messages: Iterable[Message]) -> None:
+        """Send after the commit. A failed delivery does not undo the operation: as
+        on Cognito, the caller gets CodeDeliveryFailureException and the records stay."""
+        failed = False
         for message in messages:
-            self.messenger.send(message)
+            try:
+                self.messenger.send(message)
+            except Exception:
+                log.exception("delivery of %s by %s failed", message.kind, message.medium)
+                failed = True
+        if failed:
+            raise CodeDeliveryFailureException("Unable to deliver code to user")
 
 
 def _unique_error(err: UniqueViolation) -> Exception:

@@ -20,6 +20,10 @@ def admin_create_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, A
         command = core.prepare_admin_create(pool, request)
     if not command.resend:
         _pre_sign_up(engine, pool, command, request)
+    # Hash outside the transaction: Argon2id is slow on purpose and must not hold
+    # the store's write lock.
+    password = core.temporary_password(pool, command, engine.entropy)
+    password_hash = engine.hasher(password)
     now = engine.now()
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
@@ -40,7 +44,8 @@ def admin_create_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, A
             alias_holders=holders,
             now=now,
             entropy=engine.entropy,
-            hasher=engine.hasher,
+            password=password,
+            password_hash=password_hash,
         )
         engine.apply(tx, decision)
     engine.deliver(decision.messages)

@@ -473,3 +473,17 @@ def test_error_response_is_botocore_like(client):
         "Message": "User pool us-east-1_nothere00 does not exist.",
     }
     assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+class BrokenMessenger:
+    def send(self, message):
+        raise ConnectionError("SMTP down")
+
+
+def test_delivery_failure_keeps_the_user(store):
+    client = make_client(store=store, messenger=BrokenMessenger())
+    pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
+    with pytest.raises(client.exceptions.CodeDeliveryFailureException) as err:
+        client.admin_create_user(UserPoolId=pool, Username="alice", UserAttributes=EMAIL, DesiredDeliveryMediums=["EMAIL"])
+    assert err.value.message == "Unable to deliver code to user"
+    assert client.admin_get_user(UserPoolId=pool, Username="alice")["UserStatus"] == "FORCE_CHANGE_PASSWORD"

@@ -1,0 +1,18 @@
+"""The README's Python quick start runs as written."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_readme_python_quick_start_runs(capsys):
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    assert blocks, "the README has no Python example"
+    for block in blocks:
+        exec(compile(block, str(README), "exec"), {})
+    out = capsys.readouterr().out
+    assert "FORCE_CHANGE_PASSWORD" in out
+    assert "UserNotFoundException" in out
