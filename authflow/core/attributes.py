@@ -25,6 +25,7 @@ VERIFIED_FLAGS = {"email_verified": "email", "phone_number_verified": "phone_num
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _PHONE = re.compile(r"\+[0-9]{4,20}")
 _BOOL = {"true", "false"}
+_INTEGER = re.compile(r"-?[0-9]+")
 
 
 def parse_attribute_list(items: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
@@ -63,12 +64,12 @@ def check_value(definition: AttributeDef, value: str) -> None:
             f"Attributes did not conform to the schema: {name}: Value must be either true or false\n"
         )
     if definition.data_type == "Number" and value:
-        try:
-            number = int(value)
-        except ValueError:
+        # Not int(value) alone: Python also accepts " 5", "+5" and "5_000".
+        if not _INTEGER.fullmatch(value):
             raise InvalidParameterException(
                 f"Attributes did not conform to the schema: {name}: Number must be an integer\n"
-            ) from None
+            )
+        number = int(value)
         if definition.min_value is not None and number < definition.min_value:
             raise InvalidParameterException(
                 f"Attributes did not conform to the schema: {name}: Number must not be less than {definition.min_value}\n"

@@ -89,8 +89,11 @@ def _parse(stored: str) -> tuple[KdfParams, bytes, bytes]:
     parts = stored.split("$")
     if len(parts) != 6 or parts[1] != "argon2id" or parts[2] != "v=19":
         raise ValueError("not an argon2id PHC string")
-    fields = dict(kv.split("=", 1) for kv in parts[3].split(","))
-    params = KdfParams(memory_kib=int(fields["m"]), iterations=int(fields["t"]), lanes=int(fields["p"]))
+    try:
+        fields = dict(kv.split("=", 1) for kv in parts[3].split(","))
+        params = KdfParams(memory_kib=int(fields["m"]), iterations=int(fields["t"]), lanes=int(fields["p"]))
+    except (KeyError, ValueError):
+        raise ValueError("malformed argon2id parameters") from None
     if not (
         8 * params.lanes <= params.memory_kib <= _MAX_MEMORY_KIB
         and 1 <= params.iterations <= _MAX_ITERATIONS

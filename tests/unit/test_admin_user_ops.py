@@ -165,3 +165,56 @@ def test_delete_required_or_immutable_attribute_refused(client):
         client.admin_update_user_attributes(
             UserPoolId=pool, Username="alice", UserAttributes=[{"Name": "family_name", "Value": ""}]
         )
+
+
+@pytest.fixture
+def typed_pool(client) -> str:
+    return client.create_user_pool(
+        PoolName="typed",
+        Schema=[
+            {"Name": "age", "AttributeDataType": "Number", "Mutable": True,
+             "NumberAttributeConstraints": {"MinValue": "0", "MaxValue": "150"}},
+            {"Name": "vip", "AttributeDataType": "Boolean", "Mutable": True},
+            {"Name": "code", "AttributeDataType": "String", "Mutable": True,
+             "StringAttributeConstraints": {"MinLength": "2", "MaxLength": "4"}},
+        ],
+    )["UserPool"]["Id"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "fragment"),
+    [
+        ("custom:age", "abc", "Number must be an integer"),
+        ("custom:age", "5_000", "Number must be an integer"),
+        ("custom:age", " 5", "Number must be an integer"),
+        ("custom:age", "151", "Number must not be greater than 150"),
+        ("custom:age", "-1", "Number must not be less than 0"),
+        ("custom:vip", "yes", "Value must be either true or false"),
+        ("custom:code", "x", "String must be no shorter than 2 characters"),
+        ("custom:code", "abcde", "String must be no longer than 4 characters"),
+        ("birthdate", "2020-1-1", "String must be no shorter than 10 characters"),
+        ("phone_number", "4325551212", "Invalid phone number format."),
+        ("nonsense", "x", "nonsense: Attribute does not exist in the schema."),
+    ],
+)
+def test_attribute_values_checked_against_schema(client, typed_pool, name, value, fragment):
+    with pytest.raises(client.exceptions.InvalidParameterException) as err:
+        create(client, typed_pool, "alice", [{"Name": name, "Value": value}])
+    assert fragment in err.value.message
+    create(client, typed_pool, "bob")
+    with pytest.raises(client.exceptions.InvalidParameterException):
+        client.admin_update_user_attributes(UserPoolId=typed_pool, Username="bob", UserAttributes=[{"Name": name, "Value": value}])
+
+
+def test_typed_values_accepted(client, typed_pool):
+    user = create(client, typed_pool, "alice", [
+        {"Name": "custom:age", "Value": "42"}, {"Name": "custom:vip", "Value": "true"}, {"Name": "custom:code", "Value": "ab"},
+    ])
+    values = {a["Name"]: a["Value"] for a in user["Attributes"]}
+    assert values["custom:age"] == "42" and values["custom:vip"] == "true"
+
+
+def test_duplicate_attribute_in_request(client, pool_id):
+    with pytest.raises(client.exceptions.InvalidParameterException) as err:
+        create(client, pool_id, "alice", [{"Name": "nickname", "Value": "a"}, {"Name": "nickname", "Value": "b"}])
+    assert "nickname" in err.value.message

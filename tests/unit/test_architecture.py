@@ -105,3 +105,12 @@ def test_every_modelled_error_has_a_class():
     assert modelled <= set(ERRORS), sorted(modelled - set(ERRORS))
     assert ERRORS["InternalErrorException"].http_status == 500
     assert all(cls.http_status == 400 for name, cls in ERRORS.items() if name not in ("InternalErrorException", "InternalServerException"))
+
+
+def test_cli_prints_and_writes_the_diagram(capsys, tmp_path):
+    from authflow.cli import main
+
+    assert main(["diagram"]) == 0
+    assert capsys.readouterr().out == render_markdown(user_lifecycle())
+    assert main(["diagram", "--write", str(tmp_path)]) == 0
+    assert (tmp_path / "user-lifecycle.md").read_text(encoding="utf-8") == render_markdown(user_lifecycle())
