@@ -39,6 +39,11 @@ def assert_output_shape(operation: str, response: dict) -> None:
     _check(body, shape, operation)
 
 
+def assert_shape(value: Any, shape_name: str) -> None:
+    """Like `assert_output_shape`, for a value of any named shape (e.g. `UserPoolType`)."""
+    _check(value, _service_model().shape_for(shape_name), shape_name)
+
+
 def _describe(value: Any, shape: Shape) -> str:
     # Test output lands in CI logs: never print a sensitive value.
     if shape.metadata.get("sensitive"):

@@ -6,13 +6,13 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timezone
 
-import botocore.session
 import pytest
 
 from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
 from authflow.core.schema import STANDARD_ATTRIBUTES
 from authflow.errors import InvalidOAuthFlowException, InvalidParameterException
+from tests.shapes import assert_shape
 
 CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 MODIFIED = datetime(2024, 5, 2, 8, 30, tzinfo=timezone.utc)
@@ -53,36 +53,6 @@ OAUTH = {
     "DefaultRedirectURI": "https://app.example.com/cb",
     "SupportedIdentityProviders": ["COGNITO"],
 }
-
-
-def _model():
-    return botocore.session.get_session().get_service_model("cognito-idp")
-
-
-def _check_shape(value, shape, path="$"):
-    """Output-shape check against botocore: member names, Python types, enum values."""
-    kind = shape.type_name
-    if kind == "structure":
-        assert isinstance(value, dict), path
-        for key, item in value.items():
-            assert key in shape.members, f"{path}.{key} is not a member of {shape.name}"
-            _check_shape(item, shape.members[key], f"{path}.{key}")
-    elif kind == "list":
-        assert isinstance(value, list), path
-        for index, item in enumerate(value):
-            _check_shape(item, shape.member, f"{path}[{index}]")
-    elif kind == "string":
-        assert isinstance(value, str), path
-        if shape.enum:
-            assert value in shape.enum, path
-    elif kind == "boolean":
-        assert isinstance(value, bool), path
-    elif kind == "integer":
-        assert isinstance(value, int) and not isinstance(value, bool), path
-    elif kind == "timestamp":
-        assert isinstance(value, datetime), path
-    else:  # pragma: no cover
-        raise AssertionError(f"{path}: unexpected {kind}")
 
 
 def _new(pool=POOL, **request):
@@ -438,7 +408,7 @@ def test_render_client_is_a_botocore_user_pool_client_type_in_aws_order():
                   RefreshTokenRotation={"Feature": "DISABLED"},
                   AnalyticsConfiguration={"ApplicationId": "abc"}, **copy.deepcopy(OAUTH))
     rendered = _render(config, secret=SECRET)
-    _check_shape(rendered, _model().shape_for("UserPoolClientType"))
+    assert_shape(rendered, "UserPoolClientType")
     assert list(rendered)[:7] == ["UserPoolId", "ClientName", "ClientId", "ClientSecret",
                                   "LastModifiedDate", "CreationDate", "RefreshTokenValidity"]
     assert rendered["ClientSecret"] == SECRET
@@ -451,7 +421,7 @@ def test_render_client_is_a_botocore_user_pool_client_type_in_aws_order():
 def test_render_without_a_secret_omits_the_member():
     rendered = _render(_new())
     assert "ClientSecret" not in rendered
-    _check_shape(rendered, _model().shape_for("UserPoolClientType"))
+    assert_shape(rendered, "UserPoolClientType")
 
 
 def test_render_shares_nothing_with_the_config():
@@ -468,7 +438,7 @@ def test_render_client_description():
     config = _new()
     description = cc.render_client_description(config, pool_id=POOL_ID, client_id=CLIENT_ID)
     assert description == {"ClientId": CLIENT_ID, "UserPoolId": POOL_ID, "ClientName": "app"}
-    _check_shape(description, _model().shape_for("UserPoolClientDescription"))
+    assert_shape(description, "UserPoolClientDescription")
 
 
 # -- small accessors --------------------------------------------------------------------------

@@ -6,12 +6,12 @@ from __future__ import annotations
 import copy
 from datetime import datetime, timezone
 
-import botocore.session
 import pytest
 
 from authflow.core import pool_config as pc
 from authflow.core.schema import STANDARD_ATTRIBUTES, build_schema
 from authflow.errors import InvalidParameterException
+from tests.shapes import assert_shape
 
 CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
 MODIFIED = datetime(2024, 5, 2, 8, 30, tzinfo=timezone.utc)
@@ -94,41 +94,6 @@ FULL_REQUEST = {
     "AccountRecoverySetting": {"RecoveryMechanisms": [{"Priority": 1, "Name": "verified_email"}]},
     "UserPoolTier": "PLUS",
 }
-
-
-def _model():
-    return botocore.session.get_session().get_service_model("cognito-idp")
-
-
-def _check_shape(value, shape, path="$"):
-    """Output-shape check against botocore: member names, Python types, enum values."""
-    kind = shape.type_name
-    if kind == "structure":
-        assert isinstance(value, dict), path
-        for key, item in value.items():
-            assert key in shape.members, f"{path}.{key} is not a member of {shape.name}"
-            _check_shape(item, shape.members[key], f"{path}.{key}")
-    elif kind == "list":
-        assert isinstance(value, list), path
-        for index, item in enumerate(value):
-            _check_shape(item, shape.member, f"{path}[{index}]")
-    elif kind == "map":
-        assert isinstance(value, dict), path
-        for key, item in value.items():
-            _check_shape(key, shape.key, f"{path}<key>")
-            _check_shape(item, shape.value, f"{path}[{key}]")
-    elif kind == "string":
-        assert isinstance(value, str), path
-        if shape.enum:
-            assert value in shape.enum, path
-    elif kind == "boolean":
-        assert isinstance(value, bool), path
-    elif kind == "integer":
-        assert isinstance(value, int) and not isinstance(value, bool), path
-    elif kind == "timestamp":
-        assert isinstance(value, datetime), path
-    else:  # pragma: no cover
-        raise AssertionError(f"{path}: unexpected {kind}")
 
 
 def _new(**request):
@@ -507,7 +472,7 @@ def test_describe_then_update_round_trip_must_drop_the_legacy_validity():
 def test_render_user_pool_is_a_botocore_user_pool_type_in_aws_order():
     config = _new(**copy.deepcopy(FULL_REQUEST))
     rendered = _render(config, users=3)
-    _check_shape(rendered, _model().shape_for("UserPoolType"))
+    assert_shape(rendered, "UserPoolType")
     assert list(rendered)[:5] == ["Id", "Name", "Policies", "DeletionProtection", "LambdaConfig"]
     assert rendered["Id"] == POOL_ID and rendered["Arn"] == ARN
     assert rendered["CreationDate"] == CREATED and rendered["LastModifiedDate"] == MODIFIED
@@ -519,7 +484,7 @@ def test_render_user_pool_is_a_botocore_user_pool_type_in_aws_order():
 
 
 def test_render_of_defaults_is_a_botocore_user_pool_type():
-    _check_shape(_render(_new()), _model().shape_for("UserPoolType"))
+    assert_shape(_render(_new()), "UserPoolType")
 
 
 def test_render_appends_members_newer_than_the_known_order():
@@ -544,7 +509,7 @@ def test_render_pool_description():
                                              modified=MODIFIED)
     assert description == {"Id": POOL_ID, "Name": "pool", "LambdaConfig": {"PreSignUp": LAMBDA},
                            "LastModifiedDate": MODIFIED, "CreationDate": CREATED}
-    _check_shape(description, _model().shape_for("UserPoolDescriptionType"))
+    assert_shape(description, "UserPoolDescriptionType")
     description["LambdaConfig"]["PreSignUp"] = "changed"
     assert config == before
 
