@@ -32,7 +32,9 @@ class _Policy(Protocol):
     require_symbols: bool
 
 
-class _Entropy(Protocol):
+class EntropySource(Protocol):
+    """What the core needs from the Entropy port (passed in as an argument)."""
+
     def random_bytes(self, n: int) -> bytes: ...
 
 
@@ -63,7 +65,7 @@ def check_password(password: str, policy: _Policy, *, admin: bool = False) -> No
         raise InvalidPasswordException(f"{lead}: {reason}")
 
 
-def generate_password(policy: _Policy, entropy: _Entropy) -> str:
+def generate_password(policy: _Policy, entropy: EntropySource) -> str:
     """A random password satisfying `policy`, at least 12 characters long."""
     length = max(GENERATED_MIN_LENGTH, policy.minimum_length)
     classes = [string.ascii_uppercase, string.ascii_lowercase, string.digits, SYMBOLS]
@@ -77,11 +79,11 @@ def generate_password(policy: _Policy, entropy: _Entropy) -> str:
     return "".join(chars)
 
 
-def _pick(alphabet: str, entropy: _Entropy) -> str:
+def _pick(alphabet: str, entropy: EntropySource) -> str:
     return alphabet[_below(len(alphabet), entropy)]
 
 
-def _below(n: int, entropy: _Entropy) -> int:
+def _below(n: int, entropy: EntropySource) -> int:
     """A uniform integer in [0, n) for n <= 256, by rejection sampling."""
     limit = 256 - 256 % n
     while True:

@@ -23,7 +23,7 @@ from authflow.core import pool_config as pc
 from authflow.core.effects import Decision
 from authflow.core.invitations import invitation_messages
 from authflow.core.lifecycle import ABSENT, IllegalTransition, user_lifecycle
-from authflow.core.policy import check_password, generate_password
+from authflow.core.policy import EntropySource, check_password, generate_password
 from authflow.core.records import Credential, User, UserPool
 from authflow.errors import (
     AliasExistsException,
@@ -34,11 +34,7 @@ from authflow.errors import (
 )
 
 
-class _Entropy:  # typing only
-    def random_bytes(self, n: int) -> bytes: ...
-
-
-def new_sub(entropy: _Entropy) -> str:
+def new_sub(entropy: EntropySource) -> str:
     return str(uuid.UUID(bytes=entropy.random_bytes(16), version=4))
 
 
@@ -113,7 +109,7 @@ def prepare_admin_create(pool: UserPool, request: Mapping[str, Any]) -> CreateUs
     )
 
 
-def temporary_password(pool: UserPool, command: CreateUser, entropy: _Entropy) -> str:
+def temporary_password(pool: UserPool, command: CreateUser, entropy: EntropySource) -> str:
     """The given temporary password, or a generated one that satisfies the policy."""
     return command.temporary_password or generate_password(pc.password_policy(pool.config), entropy)
 
@@ -130,7 +126,7 @@ def decide_admin_create(
     existing: User | None,
     alias_holders: Mapping[tuple[str, str], User | None],
     now: datetime,
-    entropy: _Entropy,
+    entropy: EntropySource,
     password: str,
     password_hash: str,
 ) -> Decision:

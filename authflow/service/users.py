@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from authflow.core import listing
+from authflow.core import identity, listing
 from authflow.core import pool_config as pc
 from authflow.core import users as core
 from authflow.errors import InvalidParameterException, UserLambdaValidationException
@@ -32,7 +32,7 @@ def admin_create_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, A
             existing = core.find_user(tx, pool, command.requested_username)
             holders = {}
         else:
-            username_key = core.identity.username_key(pool.config, command.requested_username)
+            username_key = identity.username_key(pool.config, command.requested_username)
             existing = tx.get_user(pool.id, username_key) if command.username_kind is None else None
             holders = {
                 pair: tx.get_user_by_alias(pool.id, *pair) for pair in core.alias_pairs(pool, command.attributes)
