@@ -13,7 +13,15 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from authflow.core.effects import Message
-from authflow.core.records import AppClient, User, UserPool
+from authflow.core.records import (
+    AppClient,
+    AuthSession,
+    FailedSignIns,
+    RefreshToken,
+    SigningKey,
+    User,
+    UserPool,
+)
 
 
 class StoreError(Exception):
@@ -23,8 +31,9 @@ class StoreError(Exception):
 class UniqueViolation(StoreError):
     """A write would break a uniqueness rule the store enforces.
 
-    `constraint` is one of "username", "sub", "alias", "pool", "client"; for aliases
-    `kind` names the alias kind (email, phone_number, preferred_username).
+    `constraint` is one of "username", "sub", "alias", "pool", "client", "session",
+    "refresh_token", "origin_jti"; for aliases `kind` names the alias kind (email,
+    phone_number, preferred_username).
     """
 
     def __init__(self, constraint: str, kind: str | None = None) -> None:
@@ -76,6 +85,30 @@ class Transaction(Protocol):
         `authflow.core.listing.index_values`). Answered from an index, never a scan.
         """
         ...
+
+    # signing keys (per pool; deleted with the pool)
+    def list_signing_keys(self, pool_id: str) -> list[SigningKey]:
+        """The pool's keys, oldest first (by `created`, then `kid`)."""
+        ...
+
+    def put_signing_key(self, key: SigningKey) -> None: ...
+    def delete_signing_key(self, pool_id: str, kid: str) -> None: ...
+
+    # challenge sessions (ids are SHA-256 digests, unique across pools)
+    def get_session(self, session_id: str) -> AuthSession | None: ...
+    def put_session(self, session: AuthSession) -> None: ...
+    def delete_session(self, session_id: str) -> None: ...
+
+    # refresh tokens (hashes are unique across pools; origin_jti unique per pool)
+    def get_refresh_token(self, token_hash: str) -> RefreshToken | None: ...
+    def get_refresh_token_by_origin(self, pool_id: str, origin_jti: str) -> RefreshToken | None: ...
+    def put_refresh_token(self, token: RefreshToken) -> None: ...
+    def delete_refresh_token(self, token_hash: str) -> None: ...
+
+    # lockout counters (per pool and subject key)
+    def get_failed_sign_ins(self, pool_id: str, key: str) -> FailedSignIns | None: ...
+    def put_failed_sign_ins(self, record: FailedSignIns) -> None: ...
+    def delete_failed_sign_ins(self, pool_id: str, key: str) -> None: ...
 
 
 @runtime_checkable

@@ -20,4 +20,20 @@ def store_contents(store: MemoryStore) -> dict[str, Any]:
                 name: index.scan(limit=len(index) + 1) for name, index in pool_users.indexes.items() if len(index)
             },
         }
-    return {"pools": dict(state.pools), "clients": dict(state.clients), "users": users}
+    auth = {
+        pool_id: {
+            "signing_keys": dict(pool_auth.signing_keys),
+            "failed_sign_ins": dict(pool_auth.failed_sign_ins),
+            "session_ids": set(pool_auth.session_ids),
+            "refresh_by_origin": dict(pool_auth.refresh_by_origin),
+        }
+        for pool_id, pool_auth in state.auth.items()
+    }
+    return {
+        "pools": dict(state.pools),
+        "clients": dict(state.clients),
+        "users": users,
+        "auth": auth,
+        "sessions": dict(state.sessions),
+        "refresh_tokens": dict(state.refresh_tokens),
+    }

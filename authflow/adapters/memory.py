@@ -10,6 +10,12 @@ writers cannot both win even when the core's own checks were bypassed.
 ListUsers reads ordered indexes (`SortedIndex`) kept per pool and per searchable
 attribute: `=` and `^=` filters cost O(log n + page), never a pool scan.
 
+Sign-in records: signing keys and lockout counters live per pool (`_PoolAuth`).
+Challenge sessions and refresh tokens are keyed globally (by session id, by token
+hash); each pool keeps the ids of its own (session ids, and the origin_jti ->
+token hash index that also enforces one token per family), so deleting a pool
+removes them without scanning other pools.
+
 `snapshot()` / `restore()` copy the whole state cheaply (records are immutable),
 for the model checker.
 """
@@ -19,13 +25,25 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 from authflow.adapters.sorted_index import SortedIndex
 from authflow.core.listing import index_values
-from authflow.core.records import AppClient, User, UserPool
+from authflow.core.records import (
+    AppClient,
+    AuthSession,
+    FailedSignIns,
+    RefreshToken,
+    SigningKey,
+    User,
+    UserPool,
+)
 from authflow.ports import UniqueViolation, VersionConflict
 
 _PRIMARY = "username"
+
+_Versioned = UserPool | AppClient | User | SigningKey | AuthSession | RefreshToken | FailedSignIns
+_R = TypeVar("_R", SigningKey, FailedSignIns)
 
 
 class _PoolUsers:
@@ -72,19 +90,45 @@ def _index_values(user: User) -> dict[str, str]:
     return index_values(user.username_key, user.attributes, user.status, user.enabled)
 
 
+class _PoolAuth:
+    """A pool's sign-in records, and the ids of its globally keyed ones."""
+
+    __slots__ = ("signing_keys", "failed_sign_ins", "session_ids", "refresh_by_origin")
+
+    def __init__(self) -> None:
+        self.signing_keys: dict[str, SigningKey] = {}
+        self.failed_sign_ins: dict[str, FailedSignIns] = {}
+        self.session_ids: set[str] = set()
+        self.refresh_by_origin: dict[str, str] = {}  # origin_jti -> token hash
+
+    def copy(self) -> _PoolAuth:
+        other = _PoolAuth()
+        other.signing_keys = dict(self.signing_keys)
+        other.failed_sign_ins = dict(self.failed_sign_ins)
+        other.session_ids = set(self.session_ids)
+        other.refresh_by_origin = dict(self.refresh_by_origin)
+        return other
+
+
 class _State:
-    __slots__ = ("pools", "clients", "users")
+    __slots__ = ("pools", "clients", "users", "auth", "sessions", "refresh_tokens")
 
     def __init__(self) -> None:
         self.pools: dict[str, UserPool] = {}
         self.clients: dict[str, AppClient] = {}
         self.users: dict[str, _PoolUsers] = {}
+        self.auth: dict[str, _PoolAuth] = {}
+        self.sessions: dict[str, AuthSession] = {}
+        self.refresh_tokens: dict[str, RefreshToken] = {}
 
     def copy(self) -> _State:
         other = _State()
         other.pools = dict(self.pools)
         other.clients = dict(self.clients)
         other.users = {k: v.copy() for k, v in self.users.items()}
+        other.auth = {k: v.copy() for k, v in self.auth.items()}
+        other.sessions = dict(self.sessions)
+        other.refresh_tokens = dict(self.refresh_tokens)
         return other
 
 
@@ -148,11 +192,16 @@ class _MemoryTransaction:
             created_users = pool.id not in self._s.users
             if created_users:
                 self._s.users[pool.id] = _PoolUsers()
+            created_auth = pool.id not in self._s.auth
+            if created_auth:
+                self._s.auth[pool.id] = _PoolAuth()
 
             def undo() -> None:
                 del self._s.pools[pool.id]
                 if created_users:
                     del self._s.users[pool.id]
+                if created_auth:
+                    del self._s.auth[pool.id]
 
             self._undo.append(undo)
         else:
@@ -165,11 +214,17 @@ class _MemoryTransaction:
         clients = {k: c for k, c in self._s.clients.items() if c.pool_id == pool_id}
         for k in clients:
             del self._s.clients[k]
+        auth = self._s.auth.pop(pool_id, _PoolAuth())
+        sessions = {i: self._s.sessions.pop(i) for i in auth.session_ids}
+        tokens = {h: self._s.refresh_tokens.pop(h) for h in auth.refresh_by_origin.values()}
 
         def undo() -> None:
             self._s.pools[pool_id] = pool
             self._s.users[pool_id] = users
             self._s.clients.update(clients)
+            self._s.auth[pool_id] = auth
+            self._s.sessions.update(sessions)
+            self._s.refresh_tokens.update(tokens)
 
         self._undo.append(undo)
 
@@ -279,8 +334,140 @@ class _MemoryTransaction:
         entries = idx.scan(exact=exact, prefix=prefix, after=after, limit=limit)
         return [((value, key), users.by_key[key]) for value, key in entries]
 
+    # -- sign-in records (signing keys, sessions, refresh tokens, lockout counters) ----
 
-def _check_version(old: UserPool | AppClient | User | None, new: UserPool | AppClient | User) -> None:
+    def _pool_auth(self, pool_id: str) -> _PoolAuth:
+        auth = self._s.auth.get(pool_id)
+        if auth is None:
+            raise KeyError(f"no pool {pool_id}")
+        return auth
+
+    def list_signing_keys(self, pool_id: str) -> list[SigningKey]:
+        auth = self._s.auth.get(pool_id)
+        if not auth:
+            return []
+        return sorted(auth.signing_keys.values(), key=lambda k: (k.created, k.kid))
+
+    def put_signing_key(self, key: SigningKey) -> None:
+        self._check_open()
+        keys = self._pool_auth(key.pool_id).signing_keys
+        old = keys.get(key.kid)
+        _check_version(old, key)
+        keys[key.kid] = key
+        self._undo.append(_restore_item(keys, key.kid, old))
+
+    def delete_signing_key(self, pool_id: str, kid: str) -> None:
+        self._check_open()
+        keys = self._pool_auth(pool_id).signing_keys
+        old = keys.pop(kid)
+        self._undo.append(lambda: keys.__setitem__(kid, old))
+
+    def get_session(self, session_id: str) -> AuthSession | None:
+        return self._s.sessions.get(session_id)
+
+    def put_session(self, session: AuthSession) -> None:
+        self._check_open()
+        auth = self._pool_auth(session.pool_id)
+        old = self._s.sessions.get(session.id)
+        if old is not None and old.pool_id != session.pool_id:
+            raise UniqueViolation("session")
+        _check_version(old, session)
+        self._s.sessions[session.id] = session
+        if old is None:
+            auth.session_ids.add(session.id)
+
+            def undo() -> None:
+                del self._s.sessions[session.id]
+                auth.session_ids.remove(session.id)
+
+            self._undo.append(undo)
+        else:
+            self._undo.append(lambda: self._s.sessions.__setitem__(session.id, old))
+
+    def delete_session(self, session_id: str) -> None:
+        self._check_open()
+        old = self._s.sessions.pop(session_id)
+        auth = self._s.auth[old.pool_id]
+        auth.session_ids.remove(session_id)
+
+        def undo() -> None:
+            self._s.sessions[session_id] = old
+            auth.session_ids.add(session_id)
+
+        self._undo.append(undo)
+
+    def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        return self._s.refresh_tokens.get(token_hash)
+
+    def get_refresh_token_by_origin(self, pool_id: str, origin_jti: str) -> RefreshToken | None:
+        auth = self._s.auth.get(pool_id)
+        if not auth:
+            return None
+        token_hash = auth.refresh_by_origin.get(origin_jti)
+        return self._s.refresh_tokens[token_hash] if token_hash is not None else None
+
+    def put_refresh_token(self, token: RefreshToken) -> None:
+        self._check_open()
+        auth = self._pool_auth(token.pool_id)
+        old = self._s.refresh_tokens.get(token.token_hash)
+        if old is not None and old.pool_id != token.pool_id:
+            raise UniqueViolation("refresh_token")
+        _check_version(old, token)
+        if auth.refresh_by_origin.get(token.origin_jti, token.token_hash) != token.token_hash:
+            raise UniqueViolation("origin_jti")
+        if old is not None:
+            self._unlink_refresh(auth, old)
+        self._link_refresh(auth, token)
+
+        def undo() -> None:
+            self._unlink_refresh(auth, token)
+            if old is not None:
+                self._link_refresh(auth, old)
+
+        self._undo.append(undo)
+
+    def delete_refresh_token(self, token_hash: str) -> None:
+        self._check_open()
+        old = self._s.refresh_tokens[token_hash]
+        auth = self._s.auth[old.pool_id]
+        self._unlink_refresh(auth, old)
+        self._undo.append(lambda: self._link_refresh(auth, old))
+
+    def _link_refresh(self, auth: _PoolAuth, token: RefreshToken) -> None:
+        self._s.refresh_tokens[token.token_hash] = token
+        auth.refresh_by_origin[token.origin_jti] = token.token_hash
+
+    def _unlink_refresh(self, auth: _PoolAuth, token: RefreshToken) -> None:
+        del self._s.refresh_tokens[token.token_hash]
+        del auth.refresh_by_origin[token.origin_jti]
+
+    def get_failed_sign_ins(self, pool_id: str, key: str) -> FailedSignIns | None:
+        auth = self._s.auth.get(pool_id)
+        return auth.failed_sign_ins.get(key) if auth else None
+
+    def put_failed_sign_ins(self, record: FailedSignIns) -> None:
+        self._check_open()
+        counters = self._pool_auth(record.pool_id).failed_sign_ins
+        old = counters.get(record.key)
+        _check_version(old, record)
+        counters[record.key] = record
+        self._undo.append(_restore_item(counters, record.key, old))
+
+    def delete_failed_sign_ins(self, pool_id: str, key: str) -> None:
+        self._check_open()
+        counters = self._pool_auth(pool_id).failed_sign_ins
+        old = counters.pop(key)
+        self._undo.append(lambda: counters.__setitem__(key, old))
+
+
+def _restore_item(mapping: dict[str, _R], key: str, old: _R | None) -> Callable[[], None]:
+    """The undo step of `mapping[key] = new`: put `old` back, or remove the key."""
+    if old is None:
+        return lambda: mapping.__delitem__(key)
+    return lambda: mapping.__setitem__(key, old)
+
+
+def _check_version(old: _Versioned | None, new: _Versioned) -> None:
     expected = 1 if old is None else old.version + 1
     if new.version != expected:
         raise VersionConflict(f"expected version {expected}, got {new.version}")

@@ -81,4 +81,78 @@ class User:
     # phone_number and the preferred_username, as sign-in aliases or as
     # username attributes. At most one holder per pool (a store constraint).
     aliases: tuple[tuple[str, str], ...] = ()
+    # MFA methods the user has turned on ("SMS_MFA"), and the preferred one.
+    mfa_settings: tuple[str, ...] = ()
+    preferred_mfa: str | None = None
+    # GlobalSignOut / AdminUserGlobalSignOut / AdminDisableUser bump the generation:
+    # every refresh token (and the access tokens of its family) minted under an older
+    # generation is revoked. A counter, not a time: a sign-in at the same instant as
+    # a sign-out must still count as after it.
+    token_generation: int = 0
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SigningKey:
+    """One RSA key of a pool's key ring. Each pool has a current key per token use
+    ("id", "access"); a retired key stays published until tokens it signed expired."""
+
+    pool_id: str
+    kid: str
+    use: str  # "id" | "access"
+    private_key: bytes = field(repr=False)  # PKCS#8 DER
+    public_jwk: Mapping[str, str]  # alg, e, kid, kty, n, use
+    created: datetime
+    retired: datetime | None = None
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AuthSession:
+    """One sign-in attempt between challenges. The client holds the Session string;
+    the store keeps only its SHA-256 (`id`). Single use: answering it marks it used,
+    and it is kept until it expires so that a replay gets its own message."""
+
+    pool_id: str
+    id: str  # SHA-256 hex of the Session string
+    client_id: str
+    username_key: str
+    sub: str
+    challenge: str  # the auth-session state the attempt is in
+    typed_username: str  # what the user typed (an alias is accepted in the answer)
+    created: datetime
+    expires: datetime
+    used: bool = False
+    # SMS_MFA: HMAC of the code sent (never the code itself).
+    code_hash: str | None = field(default=None, repr=False)
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RefreshToken:
+    """A refresh token as stored: its SHA-256 only. `origin_jti` names the token family
+    (the sign-in it came from); access and ID tokens minted from it carry it."""
+
+    pool_id: str
+    token_hash: str  # SHA-256 hex
+    origin_jti: str
+    client_id: str
+    sub: str
+    auth_time: datetime
+    created: datetime
+    expires: datetime
+    generation: int = 0  # the user's token_generation when the family began
+    revoked: bool = False
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailedSignIns:
+    """The lockout counter of one sign-in subject (a user's sub)."""
+
+    pool_id: str
+    key: str
+    count: int
+    locked_until: datetime | None
+    last_attempt: datetime
     version: int = 1
