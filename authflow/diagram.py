@@ -1,7 +1,7 @@
 """Diagrams and transition tables generated from the specs (never written by hand).
 
-`docs/user-lifecycle.md` is the output of `render_markdown(user_lifecycle())`; a
-test fails when the file and the spec disagree. Regenerate with
+`docs/<name>.md` is the output of `render_markdown(machine)` for each machine in
+`MACHINES`; a test fails when a file and its spec disagree. Regenerate with
 `python -m authflow diagram --write`.
 """
 
@@ -9,9 +9,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from authflow.core.lifecycle import Lifecycle, user_lifecycle
+from authflow.core.lifecycle import Lifecycle, auth_session, user_lifecycle
 
-MACHINES = {"user-lifecycle": user_lifecycle}
+MACHINES = {"user-lifecycle": user_lifecycle, "auth-session": auth_session}
+
+#: What the initial pseudo-state of each machine means.
+_PSEUDO_STATES = {
+    "ABSENT": "`ABSENT` is the pseudo-state \"no such user\"",
+    "INITIATED": "`INITIATED` is the pseudo-state \"request received, no session yet\"",
+}
 
 
 def mermaid(machine: Lifecycle) -> str:
@@ -33,7 +39,7 @@ def render_markdown(machine: Lifecycle) -> str:
     return (
         f"# {machine.name}\n\n"
         f"<!-- Generated from specs/{machine.name}.yaml by `python -m authflow diagram --write`; do not edit. -->\n\n"
-        f"States: {', '.join(machine.states)} (`ABSENT` is the pseudo-state \"no such user\").\n\n"
+        f"States: {', '.join(machine.states)} ({_PSEUDO_STATES[machine.initial]}).\n\n"
         f"```mermaid\n{mermaid(machine)}\n```\n\n"
         f"{table(machine)}\n"
     )

@@ -1,4 +1,6 @@
-"""The user lifecycle machine, built from `specs/user-lifecycle.yaml`.
+"""The state machines built from the specs: the user lifecycle
+(`specs/user-lifecycle.yaml`) and the challenge sequence of one sign-in attempt
+(`specs/auth-session.yaml`).
 
 Theory of operation: the spec is handed to `transitions.Machine` with the
 library's own keys, so the library checks it (unknown states, malformed
@@ -28,6 +30,8 @@ GUARDS: dict[str, str] = {
     "temporary_password_valid": "the temporary password's validity window has not ended",
     "password_meets_policy": "the new password satisfies the pool's password policy",
     "required_attributes_present": "every required attribute has a value",
+    "must_change_password": "the user signed in with a temporary password (FORCE_CHANGE_PASSWORD)",
+    "mfa_required": "the pool's MfaConfiguration is ON, or OPTIONAL and the user turned SMS MFA on",
 }
 
 
@@ -85,6 +89,9 @@ class Lifecycle:
                 return status if transition.dest is None else transition.dest
         raise IllegalTransition(status, trigger)
 
+    #: The generic name, for machines whose states are not user statuses.
+    next_state = next_status
+
     def transitions(self) -> list[tuple[str, str, str, tuple[str, ...]]]:
         """(source, trigger, dest, guards) rows, for generated docs and table tests."""
         rows = []
@@ -115,3 +122,9 @@ def _as_list(value: Any) -> list[Any]:
 def user_lifecycle() -> Lifecycle:
     """The user lifecycle machine (built once per process, on first use)."""
     return Lifecycle(load_spec("user-lifecycle"))
+
+
+@functools.cache
+def auth_session() -> Lifecycle:
+    """The challenge sequence of one sign-in attempt (built once per process)."""
+    return Lifecycle(load_spec("auth-session"))

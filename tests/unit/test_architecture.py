@@ -11,7 +11,7 @@ import pytest
 import authflow
 from authflow.core.lifecycle import ABSENT, GUARDS, IllegalTransition, Lifecycle, user_lifecycle
 from authflow.core.spec import load_spec
-from authflow.diagram import render_markdown
+from authflow.diagram import MACHINES, render_markdown
 
 ROOT = Path(authflow.__file__).resolve().parent
 REPO = ROOT.parent
@@ -50,10 +50,21 @@ def test_only_the_lifecycle_module_imports_transitions():
     assert users == [Path("core/lifecycle.py")]
 
 
-def test_generated_lifecycle_doc_is_fresh():
-    expected = render_markdown(user_lifecycle())
-    actual = (REPO / "docs" / "user-lifecycle.md").read_text(encoding="utf-8")
-    assert actual == expected, "docs/user-lifecycle.md is stale: run `python -m authflow diagram --write`"
+@pytest.mark.parametrize("name", sorted(MACHINES))
+def test_generated_machine_docs_are_fresh(name):
+    expected = render_markdown(MACHINES[name]())
+    actual = (REPO / "docs" / f"{name}.md").read_text(encoding="utf-8")
+    assert actual == expected, f"docs/{name}.md is stale: run `python -m authflow diagram --write`"
+
+
+def test_auth_session_states_are_challenge_names():
+    """Every challenge state is spelled as Cognito's ChallengeNameType."""
+    from authflow.core.lifecycle import auth_session
+    from authflow.wire import model
+
+    challenges = set(model.shape("ChallengeNameType")["enum"])
+    outcomes = {"INITIATED", "AUTHENTICATED", "FAILED", "EXPIRED"}
+    assert set(auth_session().states) - outcomes <= challenges
 
 
 def test_spec_statuses_are_cognito_user_statuses():
@@ -110,7 +121,9 @@ def test_every_modelled_error_has_a_class():
 def test_cli_prints_and_writes_the_diagram(capsys, tmp_path):
     from authflow.cli import main
 
-    assert main(["diagram"]) == 0
+    assert main(["diagram", "user-lifecycle"]) == 0
     assert capsys.readouterr().out == render_markdown(user_lifecycle())
+    assert main(["diagram"]) == 0
+    assert "# auth-session" in capsys.readouterr().out
     assert main(["diagram", "--write", str(tmp_path)]) == 0
     assert (tmp_path / "user-lifecycle.md").read_text(encoding="utf-8") == render_markdown(user_lifecycle())
