@@ -83,6 +83,22 @@ class Client:
     def messenger(self) -> Messenger:
         return self.engine.messenger
 
+    def get_jwks(self, *, UserPoolId: str) -> dict[str, Any]:  # noqa: N803 -- boto3's spelling
+        """The pool's JSON Web Key Set, as served at `/<poolId>/.well-known/jwks.json`
+        (not a Cognito API operation: on AWS it is a public URL)."""
+        from authflow.service import keys
+
+        with self.engine.store.transaction() as tx:
+            self.engine.require_pool(tx, UserPoolId)
+            return keys.jwks(tx, UserPoolId, self.engine.now())
+
+    def rotate_signing_keys(self, *, UserPoolId: str) -> dict[str, Any]:  # noqa: N803
+        """Replace the pool's signing keys; the old public keys stay published until
+        every token they signed has expired. Returns the new JWKS. (authflow only.)"""
+        from authflow.service import keys
+
+        return keys.rotate(self.engine, UserPoolId)
+
     def can_paginate(self, method: str) -> bool:
         return method in ("list_users", "list_user_pools", "list_user_pool_clients")
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from authflow.crypto.keys import PRODUCTION_KEYS, KeyFactory
 from authflow.crypto.passwords import PRODUCTION, KdfParams
 
 
@@ -13,3 +14,10 @@ class EngineConfig:
     kdf: KdfParams = PRODUCTION
     #: The AWS account id that appears in pool ARNs.
     account_id: str = "000000000000"
+    #: Where pools' RSA signing keys come from. Use `authflow.crypto.keys.TEST_KEYS`
+    #: in tests only (it hands the same few keys to every pool).
+    signing_keys: KeyFactory = PRODUCTION_KEYS
+    #: Tokens' `iss` is `<issuer_base_url>/<poolId>`; None gives the AWS form
+    #: `https://cognito-idp.<region>.amazonaws.com/<poolId>`, which aws-jwt-verify and
+    #: pycognito expect.
+    issuer_base_url: str | None = None

@@ -2,7 +2,7 @@
 
 Profiles: `default` (fast, for local runs), `ci` (what .ci/run uses), `thorough`
 (long runs: HYPOTHESIS_PROFILE=thorough pytest). Password hashing uses the fast,
-insecure Argon2id profile everywhere in tests.
+insecure Argon2id profile everywhere in tests, and pools share a few pre-made RSA keys.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, settings
 
 import authflow
 from authflow.adapters import ManualClock, MemoryOutbox, MemoryStore, SeededEntropy
+from authflow.crypto.keys import TEST_KEYS
 from authflow.crypto.passwords import FAST_INSECURE
 from tests.shapes import assert_output_shape
 
@@ -28,7 +29,7 @@ settings.register_profile(
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
-TEST_CONFIG = authflow.EngineConfig(kdf=FAST_INSECURE)
+TEST_CONFIG = authflow.EngineConfig(kdf=FAST_INSECURE, signing_keys=TEST_KEYS)
 
 
 class CheckedClient:

@@ -6,7 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from authflow.core.records import User
+from authflow.core.records import AuthSession, FailedSignIns, RefreshToken, SigningKey, User
+
+#: Records a decision may write.
+Record = User | AuthSession | RefreshToken | FailedSignIns | SigningKey
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -24,7 +27,7 @@ class Message:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Decision:
-    puts: tuple[User, ...] = ()  # written in this order (an alias loser before its winner)
-    deletes: tuple[User, ...] = ()
+    puts: tuple[Record, ...] = ()  # written in this order (an alias loser before its winner)
+    deletes: tuple[Record, ...] = ()
     messages: tuple[Message, ...] = ()
     response: dict[str, Any] = field(default_factory=dict)

@@ -232,6 +232,9 @@ def _rebuilt(pool: UserPool, user: User, attributes: Mapping[str, str], now: dat
 def decide_set_enabled(pool: UserPool, user: User, *, enabled: bool, now: datetime) -> Decision:
     user_lifecycle().next_status(user.status, "enable" if enabled else "disable")
     updated = replace(user, enabled=enabled, modified=now, version=user.version + 1)
+    if not enabled:
+        # Disabling revokes every token the user holds, as a global sign-out does.
+        updated = replace(updated, token_generation=user.token_generation + 1)
     return Decision(puts=(updated,))
 
 
@@ -299,7 +302,7 @@ def user_type(user: User, attribute_names: Sequence[str] | None = None) -> dict[
 
 
 def admin_get_user_response(user: User) -> dict[str, Any]:
-    return {
+    response: dict[str, Any] = {
         "Username": user.username,
         "UserAttributes": attrs.as_attribute_list(user.attributes),
         "UserCreateDate": user.created,
@@ -307,3 +310,14 @@ def admin_get_user_response(user: User) -> dict[str, Any]:
         "Enabled": user.enabled,
         "UserStatus": user.status,
     }
+    return {**response, **mfa_members(user)}
+
+
+def mfa_members(user: User) -> dict[str, Any]:
+    """The MFA members of AdminGetUser / GetUser (only when the user has settings)."""
+    if not user.mfa_settings:
+        return {}
+    out: dict[str, Any] = {"UserMFASettingList": list(user.mfa_settings)}
+    if user.preferred_mfa:
+        out["PreferredMfaSetting"] = user.preferred_mfa
+    return out

@@ -14,8 +14,17 @@ from authflow.adapters.outbox import MemoryOutbox
 from authflow.adapters.triggers import NoTriggers
 from authflow.config import EngineConfig
 from authflow.core.effects import Decision, Message
-from authflow.core.records import UserPool
-from authflow.crypto.passwords import SALT_BYTES, hash_password
+from authflow.core.records import (
+    AppClient,
+    AuthSession,
+    FailedSignIns,
+    RefreshToken,
+    SigningKey,
+    User,
+    UserPool,
+)
+from authflow.core.tokens import issuer
+from authflow.crypto.passwords import SALT_BYTES, hash_password, verify_password
 from authflow.errors import CodeDeliveryFailureException, ResourceNotFoundException
 from authflow.ports import Clock, Entropy, Messenger, Store, Triggers, UniqueViolation
 
@@ -73,6 +82,24 @@ class Engine:
     def hasher(self, password: str) -> str:
         return hash_password(password, self.entropy.random_bytes(SALT_BYTES), self.config.kdf)
 
+    def check_password(self, password: str, stored: str | None) -> bool:
+        """Verify `password`; with no stored hash (unknown user) verify against a dummy
+        one anyway, so that unknown users take as long as wrong passwords."""
+        if stored is None:
+            verify_password(password, self._dummy_hash())
+            return False
+        return verify_password(password, stored)
+
+    def _dummy_hash(self) -> str:
+        dummy = self.__dict__.get("_dummy")
+        if dummy is None:
+            # A fixed salt: this hash protects nothing, it only costs the same time.
+            dummy = self.__dict__["_dummy"] = hash_password("authflow-dummy", b"\0" * SALT_BYTES, self.config.kdf)
+        return dummy
+
+    def issuer(self, pool_id: str) -> str:
+        return issuer(pool_id, region=self.region, base_url=self.config.issuer_base_url)
+
     # -- shared steps --------------------------------------------------------------------
 
     @staticmethod
@@ -82,13 +109,37 @@ class Engine:
             raise ResourceNotFoundException(f"User pool {pool_id} does not exist.")
         return pool
 
+    @staticmethod
+    def require_client(tx, client_id: str, pool_id: str | None = None) -> tuple[UserPool, AppClient]:
+        """The app client and its pool; with `pool_id` (admin operations) the client
+        must belong to that pool."""
+        if pool_id is not None:
+            pool = Engine.require_pool(tx, pool_id)
+        client = tx.get_client(client_id)
+        if client is None or (pool_id is not None and client.pool_id != pool_id):
+            raise ResourceNotFoundException(f"User pool client {client_id} does not exist.")
+        if pool_id is None:
+            pool = Engine.require_pool(tx, client.pool_id)
+        return pool, client
+
     def apply(self, tx, decision: Decision) -> None:
         """Write a decision's records inside the open transaction."""
-        for user in decision.deletes:
-            tx.delete_user(user.pool_id, user.username_key)
+        self.write(tx, puts=decision.puts, deletes=decision.deletes)
+
+    @staticmethod
+    def write(tx, *, puts=(), deletes=()) -> None:
+        """Put and delete records of any kind; the store's unique constraints become
+        Cognito's errors."""
+        for record in deletes:
+            if isinstance(record, User):
+                tx.delete_user(record.pool_id, record.username_key)
+            elif isinstance(record, FailedSignIns):
+                tx.delete_failed_sign_ins(record.pool_id, record.key)
+            else:
+                raise TypeError(f"cannot delete a {type(record).__name__}")
         try:
-            for user in decision.puts:
-                tx.put_user(user)
+            for record in puts:
+                _PUT[type(record)](tx, record)
         except UniqueViolation as err:
             raise _unique_error(err) from None
 
@@ -106,10 +157,23 @@ class Engine:
             raise CodeDeliveryFailureException("Unable to deliver code to user")
 
 
+_PUT = {
+    User: lambda tx, r: tx.put_user(r),
+    AuthSession: lambda tx, r: tx.put_session(r),
+    RefreshToken: lambda tx, r: tx.put_refresh_token(r),
+    FailedSignIns: lambda tx, r: tx.put_failed_sign_ins(r),
+    SigningKey: lambda tx, r: tx.put_signing_key(r),
+}
+
+
 def _unique_error(err: UniqueViolation) -> Exception:
     # The core checks these first; the store's constraint is the backstop for races.
+    # The other constraints guard random identifiers (session ids, token hashes,
+    # origin_jti): a clash there is a fault, not the caller's error.
     from authflow.errors import AliasExistsException, UsernameExistsException
 
     if err.constraint == "alias":
         return AliasExistsException(f"An account with the {err.kind} already exists.")
-    return UsernameExistsException("User account already exists")
+    if err.constraint in ("username", "sub"):
+        return UsernameExistsException("User account already exists")
+    return err

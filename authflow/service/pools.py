@@ -12,6 +12,7 @@ from authflow.core import pool_config as pc
 from authflow.core.records import UserPool
 from authflow.errors import InvalidParameterException
 from authflow.service.engine import Engine
+from authflow.service.keys import new_keys
 from authflow.service.registry import operation
 
 POOL_SECRET_BYTES = 32
@@ -32,10 +33,12 @@ def describe(engine: Engine, tx, pool: UserPool) -> dict[str, Any]:
 def create_user_pool(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     config = pc.new_pool_config(request)
     now = engine.now()
+    pool_id = engine.new_pool_id()
+    keys = new_keys(engine, pool_id, now)  # slow: before the write transaction
     with engine.store.transaction() as tx:
-        pool_id = engine.new_pool_id()
         while tx.get_pool(pool_id) is not None:
             pool_id = engine.new_pool_id()
+            keys = [replace(k, pool_id=pool_id) for k in keys]
         pool = UserPool(
             id=pool_id,
             arn=f"arn:aws:cognito-idp:{engine.region}:{engine.config.account_id}:userpool/{pool_id}",
@@ -45,6 +48,8 @@ def create_user_pool(engine: Engine, request: Mapping[str, Any]) -> dict[str, An
             secret=engine.entropy.random_bytes(POOL_SECRET_BYTES),
         )
         tx.put_pool(pool)
+        for key in keys:
+            tx.put_signing_key(key)
         return {"UserPool": describe(engine, tx, pool)}
 
 

@@ -1,0 +1,390 @@
+"""Decisions of sign-in: flows, secret hashes, status rules, challenges and sessions.
+
+Theory of operation: the service runs a sign-in in steps (load, check the password
+outside the write transaction because Argon2id is slow, decide, write). Everything
+that decides lives here and is pure: which flow an operation and an app client
+accept, whether a SECRET_HASH is right, which error a status gives, what the next
+challenge is (asked of the auth-session machine built from `specs/auth-session.yaml`),
+and what a challenge looks like on the wire. Time and randomness are arguments.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from authflow.core import attributes as attrs
+from authflow.core import client_config as cc
+from authflow.core import identity
+from authflow.core import pool_config as pc
+from authflow.core.effects import Message
+from authflow.core.lifecycle import IllegalTransition, auth_session, user_lifecycle
+from authflow.core.policy import EntropySource, check_password
+from authflow.core.records import AppClient, AuthSession, Credential, User, UserPool
+from authflow.errors import (
+    AliasExistsException,
+    InvalidParameterException,
+    InvalidPasswordException,
+    NotAuthorizedException,
+    PasswordResetRequiredException,
+    UserNotConfirmedException,
+    UserNotFoundException,
+)
+
+INCORRECT = "Incorrect username or password."
+DISABLED = "User is disabled."
+TEMPORARY_PASSWORD_EXPIRED = "Temporary password has expired and must be reset by an administrator."
+INVALID_SESSION = "Invalid session for the user."
+SESSION_EXPIRED = "Invalid session for the user, session is expired."
+SESSION_USED = "Invalid session for the user, session can only be used once."
+
+#: Flows each operation accepts at all (anything else: "Initiate Auth method not supported.").
+FLOWS = {
+    False: frozenset({"USER_SRP_AUTH", "USER_PASSWORD_AUTH", "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN",
+                      "CUSTOM_AUTH", "USER_AUTH"}),
+    True: frozenset({"USER_SRP_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH",
+                     "REFRESH_TOKEN_AUTH", "REFRESH_TOKEN", "CUSTOM_AUTH", "USER_AUTH"}),
+}
+#: The app-client flag that enables each flow.
+FLOW_FLAGS = {
+    "USER_SRP_AUTH": "ALLOW_USER_SRP_AUTH",
+    "USER_PASSWORD_AUTH": "ALLOW_USER_PASSWORD_AUTH",
+    "ADMIN_USER_PASSWORD_AUTH": "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ADMIN_NO_SRP_AUTH": "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "REFRESH_TOKEN_AUTH": "ALLOW_REFRESH_TOKEN_AUTH",
+    "REFRESH_TOKEN": "ALLOW_REFRESH_TOKEN_AUTH",
+    "CUSTOM_AUTH": "ALLOW_CUSTOM_AUTH",
+    "USER_AUTH": "ALLOW_USER_AUTH",
+}
+#: Flows later issues implement; until then a clear refusal, never a crash.
+NOT_YET = frozenset({"USER_SRP_AUTH", "CUSTOM_AUTH", "USER_AUTH"})
+PASSWORD_FLOWS = frozenset({"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"})
+REFRESH_FLOWS = frozenset({"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
+#: Challenges this engine can issue and answer.
+ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA"})
+
+SESSION_BYTES = 32
+CODE_DIGITS = 6
+
+
+# -- flows and parameters ----------------------------------------------------------------
+
+
+def check_flow(flow: str, *, admin: bool, client: AppClient) -> None:
+    if flow not in FLOWS[admin]:
+        raise InvalidParameterException("Initiate Auth method not supported.")
+    if FLOW_FLAGS[flow] not in cc.allowed_auth_flows(client.config):
+        if flow == "USER_PASSWORD_AUTH":
+            raise InvalidParameterException("USER_PASSWORD_AUTH flow not enabled for this client")
+        if flow in ("ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"):
+            raise InvalidParameterException("Auth flow not enabled for this client")
+        raise InvalidParameterException(f"{flow} flow not enabled for this client")
+    if flow in NOT_YET:
+        raise InvalidParameterException(f"{flow} is not supported by this version of authflow yet.")
+
+
+def require_param(params: Mapping[str, str] | None, name: str) -> str:
+    value = (params or {}).get(name)
+    if not value:
+        raise InvalidParameterException(f"Missing required parameter {name}")
+    return value
+
+
+def secret_hash(secret: str, username: str, client_id: str) -> str:
+    digest = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def check_secret_hash(client: AppClient, usernames: Iterable[str], given: str | None) -> None:
+    """SECRET_HASH for clients with a secret: over any of `usernames` (what the caller
+    typed, or the canonical name), compared in constant time. A hash sent to a client
+    without a secret is ignored."""
+    if client.secret is None:
+        return
+    if not given:
+        raise NotAuthorizedException(f"Client {client.id} is configured for secret but secret was not received")
+    ok = False
+    for name in usernames:
+        ok |= hmac.compare_digest(secret_hash(client.secret, name, client.id).encode(), given.encode())
+    if not ok:
+        raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
+
+
+# -- status rules ---------------------------------------------------------------------------
+
+
+def temporary_password_valid(pool: UserPool, user: User, now: datetime) -> bool:
+    credential = user.credential
+    if credential is None or not credential.temporary:
+        return False
+    days = pc.password_policy(pool.config).temporary_password_validity_days
+    return now < credential.issued_at + timedelta(days=days)
+
+
+def check_sign_in_status(pool: UserPool, client: AppClient, user: User, now: datetime) -> None:
+    """After a correct password: may this user sign in? Cognito's error if not."""
+    facts = {"temporary_password_valid": temporary_password_valid(pool, user, now)}
+    try:
+        user_lifecycle().next_status(user.status, "sign_in", facts)
+    except IllegalTransition:
+        raise status_error(client, user) from None
+
+
+def status_error(client: AppClient, user: User) -> Exception:
+    if user.status == "UNCONFIRMED":
+        return UserNotConfirmedException("User is not confirmed.")
+    if user.status == "RESET_REQUIRED":
+        if cc.prevent_user_existence_errors(client.config):
+            return NotAuthorizedException(INCORRECT)
+        return PasswordResetRequiredException("Password reset required for the user")
+    if user.status == "FORCE_CHANGE_PASSWORD":
+        return NotAuthorizedException(TEMPORARY_PASSWORD_EXPIRED)
+    return NotAuthorizedException(INCORRECT)
+
+
+def unknown_user_error(client: AppClient) -> Exception:
+    if cc.prevent_user_existence_errors(client.config):
+        return NotAuthorizedException(INCORRECT)
+    return UserNotFoundException("User does not exist.")
+
+
+def mfa_required(pool: UserPool, user: User) -> bool:
+    mode = pc.mfa_configuration(pool.config)
+    return mode == "ON" or (mode == "OPTIONAL" and "SMS_MFA" in user.mfa_settings)
+
+
+def next_challenge(state: str, trigger: str, pool: UserPool, user: User) -> str:
+    """Where the attempt goes next: a challenge name, or AUTHENTICATED."""
+    facts = {
+        "must_change_password": user.status == "FORCE_CHANGE_PASSWORD",
+        "mfa_required": mfa_required(pool, user),
+    }
+    return auth_session().next_state(state, trigger, facts)
+
+
+# -- sessions -----------------------------------------------------------------------------------
+
+
+def session_id(session: str) -> str:
+    return hashlib.sha256(session.encode()).hexdigest()
+
+
+def new_session(
+    pool: UserPool,
+    client: AppClient,
+    user: User,
+    *,
+    challenge: str,
+    typed_username: str,
+    now: datetime,
+    entropy: EntropySource,
+) -> tuple[str, AuthSession]:
+    """A fresh Session string (256 random bits) and the record that stores its hash."""
+    token = base64.urlsafe_b64encode(entropy.random_bytes(SESSION_BYTES)).decode().rstrip("=")
+    minutes = cc.auth_session_validity_minutes(client.config)
+    record = AuthSession(
+        pool_id=pool.id,
+        id=session_id(token),
+        client_id=client.id,
+        username_key=user.username_key,
+        sub=user.sub,
+        challenge=challenge,
+        typed_username=typed_username,
+        created=now,
+        expires=now + timedelta(minutes=minutes),
+    )
+    return token, record
+
+
+def check_session(record: AuthSession | None, *, pool: UserPool, client: AppClient, now: datetime) -> AuthSession:
+    if record is None or record.pool_id != pool.id or record.client_id != client.id:
+        raise NotAuthorizedException(INVALID_SESSION)
+    if record.used:
+        raise NotAuthorizedException(SESSION_USED)
+    if now >= record.expires:
+        auth_session().next_state(record.challenge, "session_expired")
+        raise NotAuthorizedException(SESSION_EXPIRED)
+    return record
+
+
+def used(record: AuthSession) -> AuthSession:
+    return replace(record, used=True, version=record.version + 1)
+
+
+def check_answer_username(pool: UserPool, record: AuthSession, user: User | None, given: str) -> User:
+    """USERNAME in an answer: the canonical name, or what the user typed at the start."""
+    if user is None or user.sub != record.sub:
+        raise NotAuthorizedException(INVALID_SESSION)
+    key = identity.username_key(pool.config, given)
+    if key != user.username_key and key != identity.username_key(pool.config, record.typed_username):
+        raise NotAuthorizedException(INVALID_SESSION)
+    return user
+
+
+# -- NEW_PASSWORD_REQUIRED --------------------------------------------------------------------------
+
+
+def _visible_attributes(user: User) -> dict[str, str]:
+    # What clients are shown (live captures never carry `sub`).
+    return {k: v for k, v in user.attributes.items() if k != "sub"}
+
+
+def missing_required(pool: UserPool, attributes: Mapping[str, str]) -> list[str]:
+    return [
+        name for name, d in pc.schema(pool.config).items()
+        if d.required and name != "sub" and not attributes.get(name)
+    ]
+
+
+def new_password_parameters(pool: UserPool, user: User) -> dict[str, str]:
+    """ChallengeParameters exactly as amazon-cognito-identity-js and boto3 callers read
+    them: both JSON values are strings."""
+    required = [f"userAttributes.{name}" for name in missing_required(pool, user.attributes)]
+    return {
+        "USER_ID_FOR_SRP": user.username,
+        "requiredAttributes": json.dumps(required, separators=(",", ":")),
+        "userAttributes": json.dumps(_visible_attributes(user), separators=(",", ":")),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class NewPassword:
+    password: str
+    writes: dict[str, str]
+
+
+def prepare_new_password(
+    pool: UserPool, client: AppClient, user: User, responses: Mapping[str, str]
+) -> NewPassword:
+    """Check an answer to NEW_PASSWORD_REQUIRED (everything but the comparison with
+    the temporary password, which needs the slow hash). Extra keys are ignored:
+    pycognito re-sends its whole PASSWORD_VERIFIER answer."""
+    password = require_param(responses, "NEW_PASSWORD")
+    writes = {
+        key.removeprefix("userAttributes."): value
+        for key, value in responses.items()
+        if key.startswith("userAttributes.")
+    }
+    writable = cc.writable_attributes(client.config, pool.config)
+    schema = pc.schema(pool.config)
+    for name in writes:
+        if name in attrs.VERIFIED_FLAGS or name not in writable:
+            raise NotAuthorizedException("A client attempted to write unauthorized attribute")
+        definition = schema.get(name)
+        current = user.attributes.get(name)
+        if definition is not None and definition.required and current and writes[name] != current:
+            raise NotAuthorizedException(f"Cannot modify an already provided {name}")
+    attrs.check_writes(schema, writes, current=user.attributes)
+    updated = attrs.apply_writes(user.attributes, writes)
+    missing = missing_required(pool, updated)
+    if missing:
+        raise InvalidParameterException(f"Invalid attributes given, {missing[0]} is missing")
+    check_password(password, pc.password_policy(pool.config))
+    return NewPassword(password=password, writes=writes)
+
+
+def new_password_alias_pairs(pool: UserPool, user: User, answer: NewPassword) -> tuple[tuple[str, str], ...]:
+    attributes = attrs.apply_writes(user.attributes, answer.writes)
+    return identity.aliases_of(pool.config, attributes, "CONFIRMED")
+
+
+def decide_new_password(
+    pool: UserPool,
+    user: User,
+    answer: NewPassword,
+    *,
+    same_as_temporary: bool,
+    password_hash: str,
+    alias_holders: Mapping[tuple[str, str], User | None],
+    now: datetime,
+) -> User:
+    """The user after a successful answer: CONFIRMED, with the new password."""
+    if same_as_temporary:
+        raise InvalidPasswordException(
+            "Password did not conform with policy: New password must be different from the temporary password"
+        )
+    attributes = attrs.ordered(attrs.apply_writes(user.attributes, answer.writes))
+    facts = {
+        "password_meets_policy": True,  # checked by prepare_new_password
+        "required_attributes_present": not missing_required(pool, attributes),
+    }
+    status = user_lifecycle().next_status(user.status, "complete_new_password", facts)
+    aliases = identity.aliases_of(pool.config, attributes, status)
+    for pair, holder in alias_holders.items():
+        if holder is not None and holder.username_key != user.username_key and pair in aliases:
+            raise AliasExistsException(f"An account with the {pair[0]} already exists.")
+    return replace(
+        user,
+        status=status,
+        attributes=attributes,
+        aliases=aliases,
+        credential=Credential(password_hash=password_hash, temporary=False, issued_at=now),
+        modified=now,
+        version=user.version + 1,
+    )
+
+
+# -- SMS_MFA ---------------------------------------------------------------------------------------
+
+
+def mask_phone(phone: str) -> str:
+    """Cognito's masked destination: the leading '+', stars, the last four digits."""
+    if len(phone) <= 4:
+        return "*" * len(phone)
+    return phone[0] + "*" * (len(phone) - 5) + phone[-4:]
+
+
+def new_code(entropy: EntropySource) -> str:
+    digits: list[str] = []
+    while len(digits) < CODE_DIGITS:
+        for b in entropy.random_bytes(CODE_DIGITS * 2):
+            if b < 250 and len(digits) < CODE_DIGITS:  # 250 = 25 * 10: no modulo bias
+                digits.append(str(b % 10))
+    return "".join(digits)
+
+
+def code_hash(pool: UserPool, session: AuthSession, code: str) -> str:
+    """Keyed with the pool secret: a six-digit code hashed without a key falls to a
+    million guesses."""
+    return hmac.new(pool.secret, f"{session.id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def code_matches(pool: UserPool, session: AuthSession, code: str) -> bool:
+    expected = session.code_hash or ""
+    return hmac.compare_digest(code_hash(pool, session, code).encode(), expected.encode())
+
+
+def sms_challenge(
+    pool: UserPool, user: User, session: AuthSession, *, entropy: EntropySource
+) -> tuple[AuthSession, Message, dict[str, str]]:
+    """The SMS_MFA step: the session with the code's hash, the message, the parameters."""
+    phone = user.attributes.get("phone_number")
+    if not phone:
+        raise InvalidParameterException("User does not have delivery config set to turn on SMS_MFA")
+    code = new_code(entropy)
+    session = replace(session, code_hash=code_hash(pool, session, code))
+    message = Message(
+        medium="SMS",
+        destination=phone,
+        subject=None,
+        body=pc.sms_authentication_message(pool.config).replace("{####}", code),
+        kind="mfa_code",
+        username=user.username,
+        pool_id=pool.id,
+    )
+    parameters = {
+        "CODE_DELIVERY_DELIVERY_MEDIUM": "SMS",
+        "CODE_DELIVERY_DESTINATION": mask_phone(phone),
+        "USER_ID_FOR_SRP": user.username,
+    }
+    return session, message, parameters
+
+
+def challenge_response(challenge: str, session: str, parameters: Mapping[str, str]) -> dict[str, Any]:
+    return {"ChallengeName": challenge, "Session": session, "ChallengeParameters": dict(parameters)}

@@ -1,0 +1,144 @@
+"""What goes into Cognito's tokens: claims, lifetimes, refresh-token records.
+
+Theory of operation: the claims are built here, purely, from the pool, the app
+client, the user and the instant; the service signs them with the pool's keys
+(`authflow.crypto.signing`). Claim names and types are Cognito's
+(`../shared/reference/srp-and-clients.md` §3.4): `email_verified` and
+`phone_number_verified` are JSON booleans in tokens although they are strings in
+the attribute APIs, custom attributes are always strings, the ID token names the
+client in `aud` and the access token in `client_id`. `jti` and `origin_jti` appear
+only when the client has token revocation on, as on Cognito; `origin_jti` names the
+refresh-token family the token belongs to (and `event_id` does when there is no
+`origin_jti`).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from authflow.core import client_config as cc
+from authflow.core.attributes import VERIFIED_FLAGS
+from authflow.core.policy import EntropySource
+from authflow.core.records import AppClient, RefreshToken, User, UserPool
+
+#: The scope of tokens from the API flows (not OAuth).
+API_SCOPE = "aws.cognito.signin.user.admin"
+REFRESH_TOKEN_BYTES = 32
+
+
+def issuer(pool_id: str, *, region: str, base_url: str | None) -> str:
+    if base_url:
+        return f"{base_url.rstrip('/')}/{pool_id}"
+    return f"https://cognito-idp.{region}.amazonaws.com/{pool_id}"
+
+
+def new_uuid(entropy: EntropySource) -> str:
+    return str(uuid.UUID(bytes=entropy.random_bytes(16), version=4))
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    id: dict[str, Any]
+    access: dict[str, Any]
+    expires_in: int  # the access token's lifetime, AuthenticationResult.ExpiresIn
+
+
+def _attribute_claims(pool: UserPool, client: AppClient, user: User) -> dict[str, Any]:
+    readable = cc.readable_attributes(client.config, pool.config)
+    out: dict[str, Any] = {}
+    for name, value in user.attributes.items():
+        if name == "sub" or name not in readable:
+            continue
+        out[name] = value == "true" if name in VERIFIED_FLAGS else value
+    return out
+
+
+def claims(
+    pool: UserPool,
+    client: AppClient,
+    user: User,
+    *,
+    issuer: str,
+    now: datetime,
+    auth_time: datetime,
+    origin_jti: str,
+    entropy: EntropySource,
+) -> TokenClaims:
+    lifetimes = cc.token_validity_seconds(client.config)
+    iat = int(now.timestamp())
+    revocation = cc.token_revocation_enabled(client.config)
+    # Without revocation Cognito's tokens carry no origin_jti; `event_id` then names the
+    # family instead, so that a global sign-out can still tell old tokens from new ones.
+    event_id = new_uuid(entropy) if revocation else origin_jti
+    family = {"origin_jti": origin_jti} if revocation else {}
+    id_claims: dict[str, Any] = {
+        "sub": user.sub,
+        **_attribute_claims(pool, client, user),
+        "iss": issuer,
+        "cognito:username": user.username,
+        **family,
+        "aud": client.id,
+        "event_id": event_id,
+        "token_use": "id",
+        "auth_time": int(auth_time.timestamp()),
+        "exp": iat + lifetimes["id"],
+        "iat": iat,
+    }
+    access_claims: dict[str, Any] = {
+        "sub": user.sub,
+        "iss": issuer,
+        "client_id": client.id,
+        **family,
+        "event_id": event_id,
+        "token_use": "access",
+        "scope": API_SCOPE,
+        "auth_time": int(auth_time.timestamp()),
+        "exp": iat + lifetimes["access"],
+        "iat": iat,
+    }
+    if revocation:
+        id_claims["jti"] = new_uuid(entropy)
+        access_claims["jti"] = new_uuid(entropy)
+    access_claims["username"] = user.username
+    return TokenClaims(id=id_claims, access=access_claims, expires_in=lifetimes["access"])
+
+
+def new_refresh_token(
+    pool: UserPool, client: AppClient, user: User, *, now: datetime, entropy: EntropySource
+) -> tuple[str, RefreshToken]:
+    """A refresh token (256 random bits) and the record that keeps only its SHA-256."""
+    token = base64.urlsafe_b64encode(entropy.random_bytes(REFRESH_TOKEN_BYTES)).decode().rstrip("=")
+    lifetime = cc.token_validity_seconds(client.config)["refresh"]
+    record = RefreshToken(
+        pool_id=pool.id,
+        token_hash=token_hash(token),
+        origin_jti=new_uuid(entropy),
+        client_id=client.id,
+        sub=user.sub,
+        auth_time=now,
+        created=now,
+        expires=now + timedelta(seconds=lifetime),
+        generation=user.token_generation,
+    )
+    return token, record
+
+
+def looks_like_jwt(token: str) -> bool:
+    """A JWT (ID or access token) rather than one of our opaque refresh tokens."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return False
+    try:
+        header = base64.urlsafe_b64decode(parts[0] + "=" * (-len(parts[0]) % 4))
+    except ValueError:
+        return False
+    return header.startswith(b"{")

@@ -1,0 +1,318 @@
+"""Sign-in: InitiateAuth, AdminInitiateAuth, RespondToAuthChallenge,
+AdminRespondToAuthChallenge.
+
+Theory of operation: a password sign-in runs in three steps. The first transaction
+loads the client and the user and counts the attempt against the lockout schedule
+(see `authflow.core.lockout`); the password is then checked outside any
+transaction, because Argon2id is slow on purpose and must not hold the store's
+write lock; the second transaction re-reads everything, takes the counted failure
+back, and writes what the auth-session machine decided: a challenge session, or a
+refresh-token family and tokens. Errors that must leave a write behind (a counted
+failure, a refused attempt during a lockout) are raised after their transaction
+has committed; every other refusal rolls back and leaves storage unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from authflow.core import auth, lockout
+from authflow.core import tokens as core_tokens
+from authflow.core.effects import Message
+from authflow.core.lifecycle import IllegalTransition, user_lifecycle
+from authflow.core.records import AppClient, AuthSession, RefreshToken, User, UserPool
+from authflow.core.users import find_user
+from authflow.crypto.signing import sign
+from authflow.errors import (
+    CodeMismatchException,
+    CognitoError,
+    InvalidParameterException,
+    NotAuthorizedException,
+    PasswordResetRequiredException,
+    UserNotConfirmedException,
+)
+from authflow.service.engine import Engine
+from authflow.service.keys import current_keys
+from authflow.service.registry import operation
+
+
+@operation("InitiateAuth")
+def initiate_auth(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    return _initiate(engine, request, admin=False)
+
+
+@operation("AdminInitiateAuth")
+def admin_initiate_auth(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    return _initiate(engine, request, admin=True)
+
+
+@operation("RespondToAuthChallenge")
+def respond_to_auth_challenge(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    return _respond(engine, request, admin=False)
+
+
+@operation("AdminRespondToAuthChallenge")
+def admin_respond_to_auth_challenge(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    return _respond(engine, request, admin=True)
+
+
+def _load(engine: Engine, tx, request: Mapping[str, Any], admin: bool) -> tuple[UserPool, AppClient]:
+    return engine.require_client(tx, request["ClientId"], request["UserPoolId"] if admin else None)
+
+
+# -- InitiateAuth -------------------------------------------------------------------------
+
+
+def _initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    flow = request["AuthFlow"]
+    with engine.store.transaction() as tx:
+        _, client = _load(engine, tx, request, admin)
+        auth.check_flow(flow, admin=admin, client=client)
+    if flow in auth.REFRESH_FLOWS:
+        return _refresh(engine, request, admin)
+    return _password(engine, request, admin)
+
+
+def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    params = request.get("AuthParameters") or {}
+    now = engine.now()
+    refused = False
+    with engine.store.transaction() as tx:
+        pool, client = _load(engine, tx, request, admin)
+        username = auth.require_param(params, "USERNAME")
+        password = auth.require_param(params, "PASSWORD")
+        user = find_user(tx, pool, username)
+        auth.check_secret_hash(client, [username] + ([user.username] if user else []), params.get("SECRET_HASH"))
+        if user is not None:
+            if not user.enabled:
+                raise NotAuthorizedException(auth.DISABLED)
+            attempt = lockout.begin_attempt(
+                tx.get_failed_sign_ins(pool.id, user.sub), pool_id=pool.id, key=user.sub, now=now
+            )
+            tx.put_failed_sign_ins(attempt.record)
+            refused = attempt.refused
+    if refused:
+        raise NotAuthorizedException(lockout.LOCKED_MESSAGE)
+    ok = engine.check_password(password, user.credential.password_hash if user and user.credential else None)
+    if user is None:
+        raise auth.unknown_user_error(client)
+    if not ok:
+        raise NotAuthorizedException(auth.INCORRECT)  # the failure is already counted
+
+    error: CognitoError | None = None
+    messages: tuple[Message, ...] = ()
+    with engine.store.transaction() as tx:
+        pool, client = _load(engine, tx, request, admin)
+        current = tx.get_user(pool.id, user.username_key)
+        if current is None or current.credential != user.credential:
+            raise NotAuthorizedException(auth.INCORRECT)  # deleted or re-passworded meanwhile
+        if tx.get_failed_sign_ins(pool.id, user.sub) is not None:
+            tx.delete_failed_sign_ins(pool.id, user.sub)  # a right password resets the count
+        try:
+            if not current.enabled:
+                raise NotAuthorizedException(auth.DISABLED)
+            auth.check_sign_in_status(pool, client, current, now)
+            state = auth.next_challenge("INITIATED", "password_verified", pool, current)
+            response, messages = _after_step(engine, tx, pool, client, current, state, username, now)
+        except CognitoError as err:
+            # The reset above must stand even though the sign-in is refused.
+            error = err
+    if error is not None:
+        raise error
+    engine.deliver(messages)
+    return response
+
+
+def _after_step(
+    engine: Engine,
+    tx,
+    pool: UserPool,
+    client: AppClient,
+    user: User,
+    state: str,
+    typed_username: str,
+    now: datetime,
+    *,
+    auth_time: datetime | None = None,
+) -> tuple[dict[str, Any], tuple[Message, ...]]:
+    """Tokens when the attempt is AUTHENTICATED, otherwise the next challenge."""
+    if state == "AUTHENTICATED":
+        return {"ChallengeParameters": {}, "AuthenticationResult": _issue(engine, tx, pool, client, user, now)}, ()
+    token, session = auth.new_session(
+        pool, client, user, challenge=state, typed_username=typed_username, now=now, entropy=engine.entropy
+    )
+    messages: tuple[Message, ...] = ()
+    if state == "NEW_PASSWORD_REQUIRED":
+        parameters = auth.new_password_parameters(pool, user)
+    elif state == "SMS_MFA":
+        session, message, parameters = auth.sms_challenge(pool, user, session, entropy=engine.entropy)
+        messages = (message,)
+    else:  # a state the spec names but this engine cannot ask yet
+        raise InvalidParameterException(f"{state} is not supported by this version of authflow yet.")
+    tx.put_session(session)
+    return auth.challenge_response(state, token, parameters), messages
+
+
+def _issue(
+    engine: Engine,
+    tx,
+    pool: UserPool,
+    client: AppClient,
+    user: User,
+    now: datetime,
+    family: RefreshToken | None = None,
+) -> dict[str, Any]:
+    """AuthenticationResult: new ID and access tokens, and a new refresh token unless
+    the tokens come from one (`family`)."""
+    result: dict[str, Any] = {}
+    refresh = None
+    if family is None:
+        refresh, family = core_tokens.new_refresh_token(pool, client, user, now=now, entropy=engine.entropy)
+        tx.put_refresh_token(family)
+    keys = current_keys(engine, tx, pool.id, now)
+    claims = core_tokens.claims(
+        pool, client, user,
+        issuer=engine.issuer(pool.id), now=now, auth_time=family.auth_time,
+        origin_jti=family.origin_jti, entropy=engine.entropy,
+    )
+    result["AccessToken"] = sign(claims.access, keys["access"].private_key, keys["access"].kid)
+    result["ExpiresIn"] = claims.expires_in
+    result["TokenType"] = "Bearer"
+    if refresh is not None:
+        result["RefreshToken"] = refresh
+    result["IdToken"] = sign(claims.id, keys["id"].private_key, keys["id"].kid)
+    return result
+
+
+# -- REFRESH_TOKEN_AUTH ---------------------------------------------------------------------
+
+INVALID_REFRESH = "Invalid Refresh Token"
+REVOKED_REFRESH = "Refresh Token has been revoked"
+
+
+def _refresh(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    params = request.get("AuthParameters") or {}
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool, client = _load(engine, tx, request, admin)
+        token = auth.require_param(params, "REFRESH_TOKEN")
+        family = tx.get_refresh_token(core_tokens.token_hash(token))
+        if family is None or family.client_id != client.id or family.pool_id != pool.id:
+            raise NotAuthorizedException(INVALID_REFRESH)
+        user = tx.get_user_by_sub(pool.id, family.sub)
+        if user is None:
+            raise NotAuthorizedException(INVALID_REFRESH)
+        names = [user.username, user.sub] + ([params["USERNAME"]] if params.get("USERNAME") else [])
+        auth.check_secret_hash(client, names, params.get("SECRET_HASH"))
+        if not user.enabled:  # before revocation: disabling also revoked the tokens
+            raise NotAuthorizedException(auth.DISABLED)
+        if family.revoked or family.generation < user.token_generation:
+            raise NotAuthorizedException(REVOKED_REFRESH)
+        if now >= family.expires:
+            raise NotAuthorizedException("Refresh Token has expired")
+        try:
+            user_lifecycle().next_status(user.status, "refresh_tokens")
+        except IllegalTransition:
+            if user.status == "UNCONFIRMED":
+                raise UserNotConfirmedException("User is not confirmed.") from None
+            if user.status == "RESET_REQUIRED":
+                raise PasswordResetRequiredException("Password reset required for the user") from None
+            raise NotAuthorizedException(REVOKED_REFRESH) from None
+        auth.next_challenge("INITIATED", "refresh_token_accepted", pool, user)
+        result = _issue(engine, tx, pool, client, user, now, family)
+    return {"ChallengeParameters": {}, "AuthenticationResult": result}
+
+
+# -- RespondToAuthChallenge ------------------------------------------------------------------
+
+
+def _open_session(
+    engine: Engine, tx, request: Mapping[str, Any], admin: bool, now: datetime
+) -> tuple[UserPool, AppClient, AuthSession, User, Mapping[str, str]]:
+    """Load and check everything an answer needs; refusals change nothing."""
+    pool, client = _load(engine, tx, request, admin)
+    name = request["ChallengeName"]
+    if name not in auth.ANSWERABLE:
+        raise InvalidParameterException(f"The challenge {name} is not supported by this version of authflow yet.")
+    responses = request.get("ChallengeResponses") or {}
+    given = request.get("Session")
+    if not given:
+        raise InvalidParameterException("Missing required parameter Session")
+    record = auth.check_session(tx.get_session(auth.session_id(given)), pool=pool, client=client, now=now)
+    if record.challenge != name:
+        raise InvalidParameterException(
+            f"Invalid challenge name {name}: the session expects an answer to {record.challenge}"
+        )
+    username = auth.require_param(responses, "USERNAME")
+    user = auth.check_answer_username(pool, record, tx.get_user(pool.id, record.username_key), username)
+    auth.check_secret_hash(client, [username, user.username], responses.get("SECRET_HASH"))
+    if not user.enabled:
+        raise NotAuthorizedException(auth.DISABLED)
+    return pool, client, record, user, responses
+
+
+def _respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    if request["ChallengeName"] == "SMS_MFA":
+        return _answer_sms(engine, request, admin)
+    return _answer_new_password(engine, request, admin)
+
+
+def _answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool, client, record, user, responses = _open_session(engine, tx, request, admin, now)
+        answer = auth.prepare_new_password(pool, client, user, responses)
+    # Slow steps outside the transaction: compare with the temporary password, hash.
+    same = engine.check_password(answer.password, user.credential.password_hash) if user.credential else False
+    password_hash = engine.hasher(answer.password)
+    with engine.store.transaction() as tx:
+        pool, client, record, current, responses = _open_session(engine, tx, request, admin, now)
+        if current.credential != user.credential:
+            raise NotAuthorizedException(auth.INVALID_SESSION)
+        answer = auth.prepare_new_password(pool, client, current, responses)
+        holders = {
+            pair: tx.get_user_by_alias(pool.id, *pair)
+            for pair in auth.new_password_alias_pairs(pool, current, answer)
+        }
+        try:
+            updated = auth.decide_new_password(
+                pool, current, answer,
+                same_as_temporary=same, password_hash=password_hash, alias_holders=holders, now=now,
+            )
+        except IllegalTransition:
+            raise NotAuthorizedException(auth.INVALID_SESSION) from None
+        engine.write(tx, puts=(updated, auth.used(record)))
+        state = auth.next_challenge("NEW_PASSWORD_REQUIRED", "new_password_set", pool, updated)
+        response, messages = _after_step(engine, tx, pool, client, updated, state, record.typed_username, now)
+    engine.deliver(messages)
+    return response
+
+
+def _answer_sms(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    now = engine.now()
+    error: CognitoError | None = None
+    with engine.store.transaction() as tx:
+        pool, client, record, user, responses = _open_session(engine, tx, request, admin, now)
+        code = auth.require_param(responses, "SMS_MFA_CODE")
+        attempt = lockout.begin_attempt(
+            tx.get_failed_sign_ins(pool.id, user.sub), pool_id=pool.id, key=user.sub, now=now
+        )
+        if attempt.refused:
+            tx.put_failed_sign_ins(attempt.record)
+            error = NotAuthorizedException(lockout.LOCKED_MESSAGE)
+        elif not auth.code_matches(pool, record, code):
+            # Wrong MFA codes count like wrong passwords; the session stays usable.
+            auth.next_challenge("SMS_MFA", "answer_rejected", pool, user)
+            tx.put_failed_sign_ins(attempt.record)
+            error = CodeMismatchException("Invalid code received for user")
+        else:
+            if tx.get_failed_sign_ins(pool.id, user.sub) is not None:
+                tx.delete_failed_sign_ins(pool.id, user.sub)
+            tx.put_session(auth.used(record))
+            state = auth.next_challenge("SMS_MFA", "mfa_code_verified", pool, user)
+            response, _ = _after_step(engine, tx, pool, client, user, state, record.typed_username, now)
+    if error is not None:
+        raise error
+    return response
