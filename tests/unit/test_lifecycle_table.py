@@ -13,10 +13,39 @@ from authflow.errors import CognitoError
 from tests.conftest import make_client
 
 MACHINE = user_lifecycle()
+PASSWORD = "Temp1234!"
+NEW_PASSWORD = "NewPass1!x"
+#: The guards hold in this test's set-up: a fresh temporary password, a good new
+#: password, no required attributes missing.
+FACTS = {"temporary_password_valid": True, "password_meets_policy": True, "required_attributes_present": True}
 
 
-def drive(client, pool, trigger):
+def drive(client, pool, trigger, client_id, refresh_token):
     """The public operation behind each trigger."""
+    if trigger == "sign_in":
+        return client.admin_initiate_auth(
+            UserPoolId=pool, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "u", "PASSWORD": PASSWORD},
+        )
+    if trigger == "complete_new_password":
+        started = client.admin_initiate_auth(
+            UserPoolId=pool, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "u", "PASSWORD": PASSWORD},
+        )
+        return client.admin_respond_to_auth_challenge(
+            UserPoolId=pool, ClientId=client_id, ChallengeName="NEW_PASSWORD_REQUIRED",
+            Session=started.get("Session", "no-session-was-issued-x"),
+            ChallengeResponses={"USERNAME": "u", "NEW_PASSWORD": NEW_PASSWORD},
+        )
+    if trigger == "refresh_tokens":
+        return client.admin_initiate_auth(
+            UserPoolId=pool, ClientId=client_id, AuthFlow="REFRESH_TOKEN_AUTH",
+            AuthParameters={"REFRESH_TOKEN": refresh_token},
+        )
+    if trigger == "sign_out":
+        return client.admin_user_global_sign_out(UserPoolId=pool, Username="u")
+    if trigger == "set_mfa_preference":
+        return client.admin_set_user_mfa_preference(UserPoolId=pool, Username="u", SMSMfaSettings={"Enabled": False})
     if trigger == "admin_create":
         return client.admin_create_user(UserPoolId=pool, Username="u", MessageAction="SUPPRESS")
     if trigger == "resend_invitation":
@@ -42,6 +71,13 @@ def drive(client, pool, trigger):
     raise AssertionError(f"no public operation drives {trigger}")
 
 
+def place(client, pool, status):
+    """Put the user in `status` directly in the store (the state under test)."""
+    with client.store.transaction() as tx:
+        user = tx.get_user(pool, "u")
+        tx.put_user(replace(user, status=status, version=user.version + 1))
+
+
 def status_of(client, pool):
     try:
         return client.admin_get_user(UserPoolId=pool, Username="u")["UserStatus"]
@@ -58,23 +94,29 @@ PAIRS = [(s, t) for s in MACHINE.states for t in MACHINE.triggers if (s, t) != (
 def test_every_status_and_trigger(status, trigger):
     client = make_client()
     pool = client.create_user_pool(PoolName="t", AliasAttributes=["email"])["UserPool"]["Id"]
+    client_id = client.create_user_pool_client(
+        UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    refresh_token = "not-a-refresh-token"
     if status != "ABSENT":
         client.admin_create_user(
             UserPoolId=pool,
             Username="u",
+            TemporaryPassword=PASSWORD,
             UserAttributes=[{"Name": "email", "Value": "u@example.com"}, {"Name": "email_verified", "Value": "true"}],
             MessageAction="SUPPRESS",
         )
-        with client.store.transaction() as tx:  # place the user in the status under test
-            user = tx.get_user(pool, "u")
-            tx.put_user(replace(user, status=status, version=user.version + 1))
+        if trigger == "refresh_tokens":  # a refresh token from a completed sign-in
+            place(client, pool, "CONFIRMED")
+            refresh_token = drive(client, pool, "sign_in", client_id, None)["AuthenticationResult"]["RefreshToken"]
+        place(client, pool, status)
     before = client.store.snapshot()
     try:
-        expected = MACHINE.next_status(status, trigger)
+        expected = MACHINE.next_status(status, trigger, FACTS)
     except IllegalTransition:
         expected = None
     try:
-        drive(client, pool, trigger)
+        drive(client, pool, trigger, client_id, refresh_token)
     except CognitoError:
         assert expected is None, f"{trigger} from {status} should move to {expected}"
         after = client.store.snapshot()

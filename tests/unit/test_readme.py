@@ -16,3 +16,5 @@ def test_readme_python_quick_start_runs(capsys):
     out = capsys.readouterr().out
     assert "FORCE_CHANGE_PASSWORD" in out
     assert "UserNotFoundException" in out
+    assert "NEW_PASSWORD_REQUIRED" in out
+    assert "alice alice@example.com" in out
