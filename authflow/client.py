@@ -99,6 +99,13 @@ class Client:
 
         return keys.rotate(self.engine, UserPoolId)
 
+    def purge_expired(self, *, Limit: int = 10_000) -> dict[str, int]:  # noqa: N803
+        """Delete sessions, refresh tokens and lockout counters that can no longer
+        matter; returns how many of each went. (authflow only; run it periodically.)"""
+        from authflow.service import maintenance
+
+        return maintenance.purge_expired(self.engine, limit=Limit)
+
     def can_paginate(self, method: str) -> bool:
         return method in ("list_users", "list_user_pools", "list_user_pool_clients")
 

@@ -110,6 +110,21 @@ class Transaction(Protocol):
     def put_failed_sign_ins(self, record: FailedSignIns) -> None: ...
     def delete_failed_sign_ins(self, pool_id: str, key: str) -> None: ...
 
+    # housekeeping
+    def purge_expired(
+        self,
+        *,
+        sessions_before: datetime,
+        refresh_tokens_before: datetime,
+        failures_before: datetime,
+        limit: int,
+    ) -> dict[str, int]:
+        """Delete up to `limit` records of each kind: sessions that expired at or before
+        `sessions_before`, refresh tokens that expired at or before
+        `refresh_tokens_before`, lockout counters whose last attempt was at or before
+        `failures_before`. Returns how many of each kind went."""
+        ...
+
 
 @runtime_checkable
 class Store(Protocol):

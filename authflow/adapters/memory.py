@@ -25,6 +25,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import TypeVar
 
 from authflow.adapters.sorted_index import SortedIndex
@@ -458,6 +459,32 @@ class _MemoryTransaction:
         counters = self._pool_auth(pool_id).failed_sign_ins
         old = counters.pop(key)
         self._undo.append(lambda: counters.__setitem__(key, old))
+
+    def purge_expired(
+        self,
+        *,
+        sessions_before: datetime,
+        refresh_tokens_before: datetime,
+        failures_before: datetime,
+        limit: int,
+    ) -> dict[str, int]:
+        # A scan: purging is a periodic job, and the memory store is for embedding and tests.
+        self._check_open()
+        sessions = [k for k, r in self._s.sessions.items() if r.expires <= sessions_before][:limit]
+        for key in sessions:
+            self.delete_session(key)
+        tokens = [k for k, r in self._s.refresh_tokens.items() if r.expires <= refresh_tokens_before][:limit]
+        for key in tokens:
+            self.delete_refresh_token(key)
+        failures = [
+            (pool_id, key)
+            for pool_id, auth in self._s.auth.items()
+            for key, r in auth.failed_sign_ins.items()
+            if r.last_attempt <= failures_before
+        ][:limit]
+        for pool_id, key in failures:
+            self.delete_failed_sign_ins(pool_id, key)
+        return {"sessions": len(sessions), "refresh_tokens": len(tokens), "failed_sign_ins": len(failures)}
 
 
 def _restore_item(mapping: dict[str, _R], key: str, old: _R | None) -> Callable[[], None]:

@@ -14,7 +14,9 @@ has committed; every other refusal rolls back and leaves storage unchanged.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +26,7 @@ from authflow.core.effects import Message
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
 from authflow.core.records import AppClient, AuthSession, RefreshToken, User, UserPool
 from authflow.core.users import find_user
+from authflow.crypto.passwords import needs_rehash
 from authflow.crypto.signing import sign
 from authflow.errors import (
     CodeMismatchException,
@@ -36,6 +39,8 @@ from authflow.errors import (
 from authflow.service.engine import Engine
 from authflow.service.keys import current_keys
 from authflow.service.registry import operation
+
+events = logging.getLogger("authflow.auth")
 
 
 @operation("InitiateAuth")
@@ -94,12 +99,18 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
             tx.put_failed_sign_ins(attempt.record)
             refused = attempt.refused
     if refused:
+        _event("locked", client, user)
         raise NotAuthorizedException(lockout.LOCKED_MESSAGE)
     ok = engine.check_password(password, user.credential.password_hash if user and user.credential else None)
     if user is None:
+        _event("unknown user", client, None)
         raise auth.unknown_user_error(client)
     if not ok:
+        _event("wrong password", client, user)
         raise NotAuthorizedException(auth.INCORRECT)  # the failure is already counted
+    # A hash made with other KDF parameters (older, or imported) is replaced now that
+    # the password is known: the cost setting takes effect without a reset.
+    rehashed = engine.hasher(password) if needs_rehash(user.credential.password_hash, engine.config.kdf) else None
 
     error: CognitoError | None = None
     messages: tuple[Message, ...] = ()
@@ -110,6 +121,13 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
             raise NotAuthorizedException(auth.INCORRECT)  # deleted or re-passworded meanwhile
         if tx.get_failed_sign_ins(pool.id, user.sub) is not None:
             tx.delete_failed_sign_ins(pool.id, user.sub)  # a right password resets the count
+        if rehashed is not None:
+            current = replace(
+                current,
+                credential=replace(current.credential, password_hash=rehashed),
+                version=current.version + 1,
+            )
+            engine.write(tx, puts=(current,))
         try:
             if not current.enabled:
                 raise NotAuthorizedException(auth.DISABLED)
@@ -120,9 +138,16 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
             # The reset above must stand even though the sign-in is refused.
             error = err
     if error is not None:
+        _event(f"refused ({error.code})", client, user)
         raise error
+    _event(f"password accepted, next {response.get('ChallengeName', 'tokens')}", client, user)
     engine.deliver(messages)
     return response
+
+
+def _event(outcome: str, client: AppClient, user: User | None) -> None:
+    # One audit line per sign-in attempt; never a password, token, session or code.
+    events.info("sign-in %s: pool=%s client=%s sub=%s", outcome, client.pool_id, client.id, user.sub if user else "-")
 
 
 def _after_step(

@@ -701,3 +701,40 @@ class SignInRecordsMachine(RuleBasedStateMachine):
 @pytest.mark.parametrize("factory", sorted(FACTORIES))
 def test_sign_in_records_agree_with_a_dict_model(factory):
     run_state_machine_as_test(lambda: SignInRecordsMachine(FACTORIES[factory]))
+
+
+def test_purge_expired_removes_only_what_is_past_its_cutoff(store):
+    from datetime import timedelta
+
+    from authflow.core.records import AuthSession, FailedSignIns, RefreshToken
+
+    later = NOW + timedelta(hours=2)
+    with store.transaction() as tx:
+        tx.put_pool(pool())
+        for i, expires in enumerate((NOW, later)):
+            tx.put_session(AuthSession(
+                pool_id="us-east-1_AAAAAAAAA", id=f"s{i}", client_id="c", username_key="u", sub="s",
+                challenge="SMS_MFA", typed_username="u", created=NOW, expires=expires,
+            ))
+            tx.put_refresh_token(RefreshToken(
+                pool_id="us-east-1_AAAAAAAAA", token_hash=f"h{i}", origin_jti=f"o{i}", client_id="c", sub="s",
+                auth_time=NOW, created=NOW, expires=expires,
+            ))
+            tx.put_failed_sign_ins(FailedSignIns(
+                pool_id="us-east-1_AAAAAAAAA", key=f"k{i}", count=1, locked_until=None, last_attempt=expires,
+            ))
+    with store.transaction() as tx:
+        purged = tx.purge_expired(sessions_before=NOW, refresh_tokens_before=NOW, failures_before=NOW, limit=10)
+    assert purged == {"sessions": 1, "refresh_tokens": 1, "failed_sign_ins": 1}
+    with store.transaction() as tx:
+        assert tx.get_session("s0") is None and tx.get_session("s1") is not None
+        assert tx.get_refresh_token("h0") is None and tx.get_refresh_token_by_origin("us-east-1_AAAAAAAAA", "o0") is None
+        assert tx.get_refresh_token("h1") is not None
+        assert tx.get_failed_sign_ins("us-east-1_AAAAAAAAA", "k0") is None
+        assert tx.get_failed_sign_ins("us-east-1_AAAAAAAAA", "k1") is not None
+    # Rolled back with its transaction, like every write.
+    with pytest.raises(RuntimeError), store.transaction() as tx:
+        tx.purge_expired(sessions_before=later, refresh_tokens_before=later, failures_before=later, limit=10)
+        raise RuntimeError
+    with store.transaction() as tx:
+        assert tx.get_session("s1") is not None and tx.get_refresh_token("h1") is not None

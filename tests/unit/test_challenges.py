@@ -751,3 +751,31 @@ def test_sms_mfa_answer_needs_the_secret_hash(env):
     assert_tokens(env.respond(cid, started["Session"], {
         "USERNAME": "alice", "SMS_MFA_CODE": code, "SECRET_HASH": secret_hash(secret, "alice", cid),
     }, name="SMS_MFA"))
+
+
+def test_mfa_on_user_without_phone_finishes_by_giving_one_with_the_new_password():
+    """The way out of the SMS_MFA dead end: the NEW_PASSWORD_REQUIRED answer may
+    carry the phone number that SMS_MFA then uses."""
+    client = make_client()
+    pool = client.create_user_pool(
+        PoolName="mfa", MfaConfiguration="ON",
+        SmsConfiguration={"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"},
+    )["UserPool"]["Id"]
+    app = client.create_user_pool_client(
+        UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"]
+    )["UserPoolClient"]["ClientId"]
+    client.admin_create_user(UserPoolId=pool, Username="u", TemporaryPassword="Temp1234!", MessageAction="SUPPRESS")
+    started = client.initiate_auth(
+        ClientId=app, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "u", "PASSWORD": "Temp1234!"}
+    )
+    with pytest.raises(client.exceptions.InvalidParameterException, match="delivery config"):
+        client.respond_to_auth_challenge(
+            ClientId=app, ChallengeName="NEW_PASSWORD_REQUIRED", Session=started["Session"],
+            ChallengeResponses={"USERNAME": "u", "NEW_PASSWORD": "NewPass1!x"},
+        )
+    mfa = client.respond_to_auth_challenge(
+        ClientId=app, ChallengeName="NEW_PASSWORD_REQUIRED", Session=started["Session"],
+        ChallengeResponses={"USERNAME": "u", "NEW_PASSWORD": "NewPass1!x", "userAttributes.phone_number": "+14325551212"},
+    )
+    assert mfa["ChallengeName"] == "SMS_MFA"
+    assert mfa["ChallengeParameters"]["CODE_DELIVERY_DESTINATION"] == "+*******1212"

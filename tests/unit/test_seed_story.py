@@ -118,3 +118,27 @@ def test_a_wrong_temporary_password_never_yields_a_challenge():
             AuthParameters={"USERNAME": "erin", "PASSWORD": "Wrong1234!"},
         )
     assert client.admin_get_user(UserPoolId=pool, Username="erin")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+
+
+def test_purge_expired_keeps_live_records_and_drops_dead_ones():
+    from datetime import timedelta
+
+    client = make_client()
+    pool, client_id = setup_pool(client)
+    started = client.initiate_auth(
+        ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "erin", "PASSWORD": TEMPORARY}
+    )
+    assert client.purge_expired() == {"sessions": 0, "refresh_tokens": 0, "failed_sign_ins": 0}
+    client.engine.clock.advance(timedelta(minutes=4))
+    with pytest.raises(client.exceptions.NotAuthorizedException, match="session is expired"):
+        client.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName="NEW_PASSWORD_REQUIRED", Session=started["Session"],
+            ChallengeResponses={"USERNAME": "erin", "NEW_PASSWORD": NEW},
+        )
+    client.engine.clock.advance(timedelta(hours=1))
+    assert client.purge_expired()["sessions"] == 1
+    with pytest.raises(client.exceptions.NotAuthorizedException, match=r"^Invalid session for the user\.$"):
+        client.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName="NEW_PASSWORD_REQUIRED", Session=started["Session"],
+            ChallengeResponses={"USERNAME": "erin", "NEW_PASSWORD": NEW},
+        )
