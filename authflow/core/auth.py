@@ -154,6 +154,17 @@ def unknown_user_error(client: AppClient) -> Exception:
     return UserNotFoundException("User does not exist.")
 
 
+def lockout_key(pool: UserPool, client: AppClient, user: User | None, typed: str) -> str | None:
+    """Whose failures an attempt counts against: the user's `sub`; for an unknown name
+    under PreventUserExistenceErrors=ENABLED the name itself, so that "Password
+    attempts exceeded" after the fifth try does not tell real accounts apart."""
+    if user is not None:
+        return user.sub
+    if cc.prevent_user_existence_errors(client.config):
+        return "unknown:" + identity.username_key(pool.config, typed)
+    return None
+
+
 def mfa_required(pool: UserPool, user: User) -> bool:
     mode = pc.mfa_configuration(pool.config)
     return mode == "ON" or (mode == "OPTIONAL" and "SMS_MFA" in user.mfa_settings)

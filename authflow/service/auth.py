@@ -90,12 +90,11 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
         password = auth.require_param(params, "PASSWORD")
         user = find_user(tx, pool, username)
         auth.check_secret_hash(client, [username] + ([user.username] if user else []), params.get("SECRET_HASH"))
-        if user is not None:
-            if not user.enabled:
-                raise NotAuthorizedException(auth.DISABLED)
-            attempt = lockout.begin_attempt(
-                tx.get_failed_sign_ins(pool.id, user.sub), pool_id=pool.id, key=user.sub, now=now
-            )
+        if user is not None and not user.enabled:
+            raise NotAuthorizedException(auth.DISABLED)
+        key = auth.lockout_key(pool, client, user, username)
+        if key is not None:
+            attempt = lockout.begin_attempt(tx.get_failed_sign_ins(pool.id, key), pool_id=pool.id, key=key, now=now)
             tx.put_failed_sign_ins(attempt.record)
             refused = attempt.refused
     if refused:

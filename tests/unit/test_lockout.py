@@ -380,3 +380,29 @@ def test_every_sequence_matches_the_model(steps):
         world.advance(seconds=wait)
         expected = model.attempt(now, right)
         assert world.attempt(right, admin=admin) == expected, (i, steps[: i + 1])
+
+
+def test_unknown_and_real_users_answer_alike_through_a_lockout_when_existence_errors_are_prevented():
+    """security.md item 21: the lockout itself must not tell real accounts apart."""
+    def outcomes(username):
+        client = make_client()
+        pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
+        app = client.create_user_pool_client(
+            UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"],
+            PreventUserExistenceErrors="ENABLED",
+        )["UserPoolClient"]["ClientId"]
+        client.admin_create_user(UserPoolId=pool, Username="real", TemporaryPassword="Temp1234!", MessageAction="SUPPRESS")
+        seen = []
+        for _ in range(7):
+            try:
+                client.initiate_auth(
+                    ClientId=app, AuthFlow="USER_PASSWORD_AUTH",
+                    AuthParameters={"USERNAME": username, "PASSWORD": "Wrong1234!"},
+                )
+            except client.exceptions.ClientError as err:
+                seen.append((err.code, err.message))
+        return seen
+
+    real, made_up = outcomes("real"), outcomes("made-up")
+    assert real == made_up
+    assert real[5] == ("NotAuthorizedException", "Password attempts exceeded")
