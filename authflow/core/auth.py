@@ -371,13 +371,18 @@ def code_matches(pool: UserPool, session: AuthSession, code: str) -> bool:
     return hmac.compare_digest(code_hash(pool, session, code).encode(), expected.encode())
 
 
+def check_challenge_possible(state: str, user: User) -> None:
+    """Refuse a challenge the user cannot answer (SMS_MFA without a phone number)."""
+    if state == "SMS_MFA" and not user.attributes.get("phone_number"):
+        raise InvalidParameterException("User does not have delivery config set to turn on SMS_MFA")
+
+
 def sms_challenge(
     pool: UserPool, user: User, session: AuthSession, *, entropy: EntropySource
 ) -> tuple[AuthSession, Message, dict[str, str]]:
     """The SMS_MFA step: the session with the code's hash, the message, the parameters."""
-    phone = user.attributes.get("phone_number")
-    if not phone:
-        raise InvalidParameterException("User does not have delivery config set to turn on SMS_MFA")
+    check_challenge_possible("SMS_MFA", user)
+    phone = user.attributes["phone_number"]
     code = new_code(entropy)
     session = replace(session, code_hash=code_hash(pool, session, code))
     message = Message(

@@ -127,15 +127,16 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
                 version=current.version + 1,
             )
             engine.write(tx, puts=(current,))
-        try:
+        try:  # decide first, write after: a refusal here must not undo the reset above
             if not current.enabled:
                 raise NotAuthorizedException(auth.DISABLED)
             auth.check_sign_in_status(pool, client, current, now)
             state = auth.next_challenge("INITIATED", "password_verified", pool, current)
-            response, messages = _after_step(engine, tx, pool, client, current, state, username, now)
+            auth.check_challenge_possible(state, current)
         except CognitoError as err:
-            # The reset above must stand even though the sign-in is refused.
             error = err
+        else:
+            response, messages = _after_step(engine, tx, pool, client, current, state, username, now)
     if error is not None:
         _event(f"refused ({error.code})", client, user)
         raise error
