@@ -37,3 +37,13 @@ def store_contents(store: MemoryStore) -> dict[str, Any]:
         "sessions": dict(state.sessions),
         "refresh_tokens": dict(state.refresh_tokens),
     }
+
+
+def without_lockout(contents: dict[str, Any]) -> dict[str, Any]:
+    """`store_contents` minus the failed-sign-in counters: the one thing a refused
+    password or MFA code may write."""
+    contents = dict(contents)
+    contents["auth"] = {
+        pool: {k: v for k, v in auth.items() if k != "failed_sign_ins"} for pool, auth in contents["auth"].items()
+    }
+    return contents

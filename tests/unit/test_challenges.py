@@ -8,9 +8,6 @@ answers must leave the session usable for a corrected answer.
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 import re
 from dataclasses import replace
@@ -18,23 +15,14 @@ from datetime import timedelta
 
 import pytest
 
-from authflow.adapters import ManualClock, MemoryOutbox
-from tests.conftest import START, make_client
-from tests.helpers import store_contents
+from tests.conftest import make_client
+from tests.helpers import without_lockout
+from tests.signin import ALL_FLOWS, NEW, TEMP, Env, assert_tokens, refused, secret_hash
 
-TEMP = "Temp1234!"
-NEW = "NewPass1!x"
 EMAIL = "alice@example.com"
 PHONE = "+12065554567"
 SMS_CONFIG = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"}
 
-ALL_FLOWS = [
-    "ALLOW_USER_PASSWORD_AUTH",
-    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-    "ALLOW_REFRESH_TOKEN_AUTH",
-    "ALLOW_USER_SRP_AUTH",
-    "ALLOW_CUSTOM_AUTH",
-]
 NAME_REQUIRED = [{"Name": "name", "AttributeDataType": "String", "Required": True, "Mutable": True}]
 
 INCORRECT = "Incorrect username or password."
@@ -45,95 +33,7 @@ UNAUTHORIZED_WRITE = "A client attempted to write unauthorized attribute"
 CODE_MISMATCH = "Invalid code received for user"
 
 
-# -- helpers --------------------------------------------------------------------------------------
-
-
-class Env:
-    def __init__(self, seed: int = 1) -> None:
-        self.clock = ManualClock(START)
-        self.outbox = MemoryOutbox()
-        self.client = make_client(seed, clock=self.clock, messenger=self.outbox)
-
-    def pool(self, **kwargs) -> str:
-        return self.client.create_user_pool(PoolName="pool", **kwargs)["UserPool"]["Id"]
-
-    def app(self, pool: str, **kwargs) -> str:
-        kwargs.setdefault("ExplicitAuthFlows", ALL_FLOWS)
-        return self.client.create_user_pool_client(UserPoolId=pool, ClientName="app", **kwargs)["UserPoolClient"][
-            "ClientId"
-        ]
-
-    def user(self, pool: str, username: str = "alice", *, password: str = TEMP, attributes=()) -> dict:
-        return self.client.admin_create_user(
-            UserPoolId=pool, Username=username, TemporaryPassword=password,
-            UserAttributes=list(attributes), MessageAction="SUPPRESS",
-        )["User"]
-
-    def initiate(self, client_id: str, username: str = "alice", password: str = TEMP) -> dict:
-        return self.client.initiate_auth(
-            ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password},
-        )
-
-    def admin_initiate(self, pool: str, client_id: str, username: str = "alice", password: str = TEMP) -> dict:
-        return self.client.admin_initiate_auth(
-            UserPoolId=pool, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
-            AuthParameters={"USERNAME": username, "PASSWORD": password},
-        )
-
-    def respond(self, client_id: str, session: str, responses: dict, name: str = "NEW_PASSWORD_REQUIRED") -> dict:
-        return self.client.respond_to_auth_challenge(
-            ClientId=client_id, ChallengeName=name, Session=session, ChallengeResponses=responses
-        )
-
-    def admin_respond(self, pool: str, client_id: str, session: str, responses: dict,
-                      name: str = "NEW_PASSWORD_REQUIRED") -> dict:
-        return self.client.admin_respond_to_auth_challenge(
-            UserPoolId=pool, ClientId=client_id, ChallengeName=name, Session=session, ChallengeResponses=responses
-        )
-
-    def attributes(self, pool: str, username: str = "alice") -> dict[str, str]:
-        user = self.client.admin_get_user(UserPoolId=pool, Username=username)
-        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}
-
-    def status(self, pool: str, username: str = "alice") -> str:
-        return self.client.admin_get_user(UserPoolId=pool, Username=username)["UserStatus"]
-
-    def snapshot(self) -> dict:
-        return store_contents(self.client.store)
-
-
-def refused(exception, message: str, call, *args, **kwargs):
-    with pytest.raises(exception) as err:
-        call(*args, **kwargs)
-    assert type(err.value) is exception
-    assert err.value.message == message
-    assert err.value.response["Error"] == {"Code": exception.__name__, "Message": message}
-    return err.value
-
-
-def without_lockout(contents: dict) -> dict:
-    """Storage minus the failed-sign-in counters (a wrong code counts like a wrong password)."""
-    contents = dict(contents)
-    contents["auth"] = {
-        pool: {k: v for k, v in auth.items() if k != "failed_sign_ins"} for pool, auth in contents["auth"].items()
-    }
-    return contents
-
-
-def secret_hash(secret: str, username: str, client_id: str) -> str:
-    digest = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def assert_tokens(response: dict) -> None:
-    assert response["ChallengeParameters"] == {}
-    assert "ChallengeName" not in response and "Session" not in response
-    result = response["AuthenticationResult"]
-    assert result["TokenType"] == "Bearer"
-    assert result["ExpiresIn"] == 3600
-    for key in ("AccessToken", "IdToken", "RefreshToken"):
-        assert isinstance(result[key], str) and result[key]
+# -- fixtures -------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -145,7 +45,7 @@ def env() -> Env:
 def req(env):
     """A pool with `name` required and email as an alias; alice has a verified email, no name."""
     pool = env.pool(AliasAttributes=["email"], Schema=NAME_REQUIRED)
-    client_id = env.app(pool)
+    client_id = env.app_id(pool)
     env.user(pool, attributes=[{"Name": "email", "Value": EMAIL}, {"Name": "email_verified", "Value": "true"}])
     return env, pool, client_id
 
@@ -170,7 +70,7 @@ def test_new_password_required_parameters(req, admin):
 
 def test_new_password_required_parameters_when_nothing_is_missing(env):
     pool = env.pool()
-    client_id = env.app(pool)
+    client_id = env.app_id(pool)
     created = env.user(pool, attributes=[{"Name": "nickname", "Value": "al"}])
     assert any(a["Name"] == "sub" for a in created["Attributes"])
     parameters = env.initiate(client_id)["ChallengeParameters"]
@@ -186,7 +86,7 @@ def test_new_password_required_lists_every_missing_required_attribute(env):
         {"Name": "name", "AttributeDataType": "String", "Required": True, "Mutable": True},
         {"Name": "family_name", "AttributeDataType": "String", "Required": True, "Mutable": True},
     ])
-    client_id = env.app(pool)
+    client_id = env.app_id(pool)
     env.user(pool, attributes=[{"Name": "family_name", "Value": "Smith"}])
     parameters = env.initiate(client_id)["ChallengeParameters"]
     assert json.loads(parameters["requiredAttributes"]) == ["userAttributes.name"]
@@ -195,7 +95,7 @@ def test_new_password_required_lists_every_missing_required_attribute(env):
 
 def test_user_id_for_srp_is_the_uuid_in_an_email_username_pool(env):
     pool = env.pool(UsernameAttributes=["email"])
-    client_id = env.app(pool)
+    client_id = env.app_id(pool)
     canonical = env.user(pool, EMAIL)["Username"]
     parameters = env.initiate(client_id, EMAIL)["ChallengeParameters"]
     assert parameters["USER_ID_FOR_SRP"] == canonical
@@ -239,7 +139,7 @@ def test_answer_username_may_be_canonical_or_the_alias_typed(req, answered_as):
 def test_answer_ignores_extra_keys(env):
     """pycognito re-sends its whole PASSWORD_VERIFIER answer alongside NEW_PASSWORD."""
     pool = env.pool()
-    client_id = env.app(pool)
+    client_id = env.app_id(pool)
     env.user(pool)
     started = env.initiate(client_id)
     done = env.respond(client_id, started["Session"], {
@@ -278,7 +178,7 @@ def test_missing_required_attribute(req):
 
 def test_cannot_modify_an_already_provided_required_attribute(env):
     pool = env.pool(Schema=NAME_REQUIRED)
-    client_id = env.app(pool)
+    client_id = env.app_id(pool)
     env.user(pool, attributes=[{"Name": "name", "Value": "Alice"}])
     started = env.initiate(client_id)
     assert started["ChallengeParameters"]["requiredAttributes"] == "[]"
@@ -312,7 +212,7 @@ def test_verified_flags_cannot_be_written(req, flag):
 
 def test_attribute_outside_the_clients_write_attributes(env):
     pool = env.pool(Schema=NAME_REQUIRED)
-    client_id = env.app(pool, WriteAttributes=["name"])
+    client_id = env.app_id(pool, WriteAttributes=["name"])
     env.user(pool)
     session = env.initiate(client_id)["Session"]
     before = env.snapshot()
@@ -338,7 +238,7 @@ def test_attribute_outside_the_clients_write_attributes(env):
 @pytest.mark.parametrize("admin", [False, True])
 def test_new_password_must_meet_the_policy(env, password, reason, admin):
     pool = env.pool()
-    client_id = env.app(pool)
+    client_id = env.app_id(pool)
     env.user(pool)
     session = env.initiate(client_id)["Session"]
     before = env.snapshot()
@@ -352,7 +252,7 @@ def test_new_password_must_meet_the_policy(env, password, reason, admin):
 
 def test_new_password_equal_to_the_temporary_one(env):
     pool = env.pool()
-    client_id = env.app(pool)
+    client_id = env.app_id(pool)
     env.user(pool)
     session = env.initiate(client_id)["Session"]
     before = env.snapshot()
@@ -409,7 +309,7 @@ def test_one_session_survives_every_kind_of_refused_answer(req):
 @pytest.fixture
 def plain(env):
     pool = env.pool()
-    client_id = env.app(pool)
+    client_id = env.app_id(pool)
     env.user(pool)
     return env, pool, client_id
 
@@ -441,7 +341,7 @@ def test_each_sign_in_gets_a_fresh_session(plain):
 def test_session_expires_after_auth_session_validity(env, validity, minutes):
     pool = env.pool()
     kwargs = {} if validity is None else {"AuthSessionValidity": validity}
-    client_id = env.app(pool, **kwargs)
+    client_id = env.app_id(pool, **kwargs)
     env.user(pool)
     session = env.initiate(client_id)["Session"]
     env.clock.advance(timedelta(minutes=minutes))
@@ -471,7 +371,7 @@ def test_garbage_session(plain):
 
 def test_session_is_bound_to_its_app_client(plain):
     env, pool, client_id = plain
-    other = env.app(pool)
+    other = env.app_id(pool)
     session = env.initiate(client_id)["Session"]
     refused(env.client.exceptions.NotAuthorizedException, INVALID_SESSION, env.respond, other, session, ANSWER)
     refused(env.client.exceptions.NotAuthorizedException, INVALID_SESSION,
@@ -545,7 +445,7 @@ CODE_BODY = re.compile(r"Your authentication code is (\d{6})\. ")
 
 def mfa_env(env: Env, mode: str = "ON", **pool_kwargs) -> tuple[str, str]:
     pool = env.pool(MfaConfiguration=mode, SmsConfiguration=SMS_CONFIG, **pool_kwargs)
-    return pool, env.app(pool)
+    return pool, env.app_id(pool)
 
 
 def confirmed(env: Env, pool: str, client_id: str, username: str = "alice", phone: str | None = PHONE) -> None:
@@ -655,7 +555,7 @@ def test_missing_sms_code(env):
 @pytest.mark.parametrize(("validity", "minutes"), [(None, 3), (10, 10)])
 def test_sms_session_expires(env, validity, minutes):
     pool = env.pool(MfaConfiguration="ON", SmsConfiguration=SMS_CONFIG)
-    client_id = env.app(pool, **({} if validity is None else {"AuthSessionValidity": validity}))
+    client_id = env.app_id(pool, **({} if validity is None else {"AuthSessionValidity": validity}))
     confirmed(env, pool, client_id)
     started = env.initiate(client_id, "alice", NEW)
     code = code_from(env.outbox.last())

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -22,6 +20,7 @@ from hypothesis import strategies as st
 
 from authflow.adapters import ManualClock, MemoryOutbox
 from tests.conftest import START, CheckedClient, make_client
+from tests.signin import refused
 
 TEMPORARY = "Tempor4ry!Pass"
 PASSWORD = "N3w!Passw0rdX"
@@ -32,14 +31,6 @@ OK = "ok"
 FLOWS = ["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 SMS = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sms", "ExternalId": "x"}
 PHONE = "+15555550100"
-
-
-@contextmanager
-def refused(exc_type: type[Exception], message: str) -> Iterator[None]:
-    with pytest.raises(exc_type) as err:
-        yield
-    assert type(err.value) is exc_type, repr(err.value)
-    assert err.value.message == message
 
 
 def expected_lock(failures: int) -> int:

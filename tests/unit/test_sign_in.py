@@ -8,128 +8,26 @@ leaving storage unchanged (except the lockout counter a password check writes).
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import re
-from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from authflow.adapters import ManualClock, MemoryOutbox
-from tests.conftest import START, make_client
-from tests.helpers import store_contents
+from authflow.adapters import MemoryOutbox
+from tests.conftest import START
+from tests.helpers import without_lockout
+from tests.signin import NEW, TEMP, Env, assert_tokens, refused, secret_hash
 
-TEMP = "Temp1234!"
-NEW = "NewPass1!x"
 EMAIL = "alice@example.com"
 PHONE = "+12065554567"
 
-ALL_FLOWS = [
-    "ALLOW_USER_PASSWORD_AUTH",
-    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
-    "ALLOW_REFRESH_TOKEN_AUTH",
-    "ALLOW_USER_SRP_AUTH",
-    "ALLOW_CUSTOM_AUTH",
-]
 
 INCORRECT = "Incorrect username or password."
 EXPIRED_TEMP = "Temporary password has expired and must be reset by an administrator."
 NOT_SUPPORTED = "Initiate Auth method not supported."
 
 
-# -- helpers --------------------------------------------------------------------------------------
-
-
-class Env:
-    """A client with a manual clock and an outbox, as the suite's conftest builds them."""
-
-    def __init__(self, seed: int = 1) -> None:
-        self.clock = ManualClock(START)
-        self.outbox = MemoryOutbox()
-        self.client = make_client(seed, clock=self.clock, messenger=self.outbox)
-
-    def pool(self, **kwargs) -> str:
-        return self.client.create_user_pool(PoolName="pool", **kwargs)["UserPool"]["Id"]
-
-    def app(self, pool: str, **kwargs) -> dict:
-        kwargs.setdefault("ExplicitAuthFlows", ALL_FLOWS)
-        return self.client.create_user_pool_client(UserPoolId=pool, ClientName="app", **kwargs)["UserPoolClient"]
-
-    def user(self, pool: str, username: str = "alice", *, password: str | None = TEMP, attributes=(), **kwargs) -> dict:
-        if password is not None:
-            kwargs["TemporaryPassword"] = password
-        kwargs.setdefault("MessageAction", "SUPPRESS")
-        return self.client.admin_create_user(
-            UserPoolId=pool, Username=username, UserAttributes=list(attributes), **kwargs
-        )["User"]
-
-    def initiate(self, client_id: str, username: str, password: str, **extra):
-        params = {"USERNAME": username, "PASSWORD": password, **extra}
-        return self.client.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
-
-    def admin_initiate(self, pool: str, client_id: str, username: str, password: str,
-                       flow: str = "ADMIN_USER_PASSWORD_AUTH", **extra):
-        params = {"USERNAME": username, "PASSWORD": password, **extra}
-        return self.client.admin_initiate_auth(
-            UserPoolId=pool, ClientId=client_id, AuthFlow=flow, AuthParameters=params
-        )
-
-    def confirm(self, pool: str, client_id: str, username: str = "alice", temp: str = TEMP, new: str = NEW) -> dict:
-        """Complete the first sign-in (NEW_PASSWORD_REQUIRED) so the user is CONFIRMED."""
-        started = self.admin_initiate(pool, client_id, username, temp)
-        assert started["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
-        return self.client.admin_respond_to_auth_challenge(
-            UserPoolId=pool, ClientId=client_id, ChallengeName="NEW_PASSWORD_REQUIRED", Session=started["Session"],
-            ChallengeResponses={"USERNAME": started["ChallengeParameters"]["USER_ID_FOR_SRP"], "NEW_PASSWORD": new},
-        )
-
-    def place(self, pool: str, username_key: str, **changes) -> None:
-        """Put a user in a state directly in the store (as tests/unit/test_lifecycle_table.py does)."""
-        with self.client.store.transaction() as tx:
-            user = tx.get_user(pool, username_key)
-            tx.put_user(replace(user, **changes, version=user.version + 1))
-
-    def status(self, pool: str, username: str = "alice") -> str:
-        return self.client.admin_get_user(UserPoolId=pool, Username=username)["UserStatus"]
-
-    def snapshot(self) -> dict:
-        return store_contents(self.client.store)
-
-
-def refused(exception, message: str, call, *args, **kwargs):
-    """Run `call`, which must raise exactly `exception` with exactly `message`."""
-    with pytest.raises(exception) as err:
-        call(*args, **kwargs)
-    assert type(err.value) is exception
-    assert err.value.message == message
-    assert err.value.response["Error"] == {"Code": exception.__name__, "Message": message}
-    return err.value
-
-
-def without_lockout(contents: dict) -> dict:
-    """Storage minus the failed-sign-in counters (the one thing a refused password may write)."""
-    contents = dict(contents)
-    contents["auth"] = {
-        pool: {k: v for k, v in auth.items() if k != "failed_sign_ins"} for pool, auth in contents["auth"].items()
-    }
-    return contents
-
-
-def secret_hash(secret: str, username: str, client_id: str) -> str:
-    digest = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
-    return base64.b64encode(digest).decode()
-
-
-def assert_tokens(response: dict) -> None:
-    assert response["ChallengeParameters"] == {}
-    assert "ChallengeName" not in response and "Session" not in response
-    result = response["AuthenticationResult"]
-    assert result["TokenType"] == "Bearer"
-    assert result["ExpiresIn"] == 3600
-    for key in ("AccessToken", "IdToken", "RefreshToken"):
-        assert isinstance(result[key], str) and result[key]
+# -- fixtures -------------------------------------------------------------------------------------
 
 
 @pytest.fixture

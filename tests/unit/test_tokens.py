@@ -16,8 +16,6 @@ import hashlib
 import hmac
 import json
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +28,7 @@ import authflow
 from authflow.adapters import ManualClock, MemoryOutbox, MemoryStore, SeededEntropy
 from authflow.tokens import verify
 from tests.conftest import START, TEST_CONFIG, CheckedClient, make_client
+from tests.signin import refused
 
 TEMPORARY = "Tempor4ry!Pass"
 PASSWORD = "N3w!Passw0rdX"
@@ -54,15 +53,6 @@ REVOKED_REFRESH = "Refresh Token has been revoked"
 
 
 # -- helpers ---------------------------------------------------------------------------------
-
-
-@contextmanager
-def refused(exc_type: type[Exception], message: str) -> Iterator[None]:
-    """The block raises exactly `exc_type` (not a subclass) with exactly `message`."""
-    with pytest.raises(exc_type) as err:
-        yield
-    assert type(err.value) is exc_type, repr(err.value)
-    assert err.value.message == message
 
 
 def secret_hash(secret: str, username: str, client_id: str) -> str:

@@ -1,0 +1,134 @@
+"""What the sign-in tests share: a client with a manual clock and an outbox, and
+short ways to create pools, app clients and users and to start and answer sign-ins."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from contextlib import contextmanager
+from dataclasses import replace
+
+import pytest
+
+from authflow.adapters import ManualClock, MemoryOutbox
+from tests.conftest import START, make_client
+from tests.helpers import store_contents
+
+TEMP = "Temp1234!"
+NEW = "NewPass1!x"
+ALL_FLOWS = [
+    "ALLOW_USER_PASSWORD_AUTH",
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
+    "ALLOW_REFRESH_TOKEN_AUTH",
+    "ALLOW_USER_SRP_AUTH",
+    "ALLOW_CUSTOM_AUTH",
+]
+
+
+class Env:
+    """A client with a manual clock and an outbox, as the suite's conftest builds them."""
+
+    def __init__(self, seed: int = 1) -> None:
+        self.clock = ManualClock(START)
+        self.outbox = MemoryOutbox()
+        self.client = make_client(seed, clock=self.clock, messenger=self.outbox)
+
+    def pool(self, **kwargs) -> str:
+        return self.client.create_user_pool(PoolName="pool", **kwargs)["UserPool"]["Id"]
+
+    def app(self, pool: str, **kwargs) -> dict:
+        kwargs.setdefault("ExplicitAuthFlows", ALL_FLOWS)
+        return self.client.create_user_pool_client(UserPoolId=pool, ClientName="app", **kwargs)["UserPoolClient"]
+
+    def app_id(self, pool: str, **kwargs) -> str:
+        return self.app(pool, **kwargs)["ClientId"]
+
+    def user(self, pool: str, username: str = "alice", *, password: str | None = TEMP, attributes=(), **kwargs) -> dict:
+        if password is not None:
+            kwargs["TemporaryPassword"] = password
+        kwargs.setdefault("MessageAction", "SUPPRESS")
+        return self.client.admin_create_user(
+            UserPoolId=pool, Username=username, UserAttributes=list(attributes), **kwargs
+        )["User"]
+
+    def initiate(self, client_id: str, username: str = "alice", password: str = TEMP, **extra) -> dict:
+        params = {"USERNAME": username, "PASSWORD": password, **extra}
+        return self.client.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
+
+    def admin_initiate(self, pool: str, client_id: str, username: str = "alice", password: str = TEMP,
+                       flow: str = "ADMIN_USER_PASSWORD_AUTH", **extra) -> dict:
+        params = {"USERNAME": username, "PASSWORD": password, **extra}
+        return self.client.admin_initiate_auth(UserPoolId=pool, ClientId=client_id, AuthFlow=flow, AuthParameters=params)
+
+    def respond(self, client_id: str, session: str, responses: dict, name: str = "NEW_PASSWORD_REQUIRED") -> dict:
+        return self.client.respond_to_auth_challenge(
+            ClientId=client_id, ChallengeName=name, Session=session, ChallengeResponses=responses
+        )
+
+    def admin_respond(self, pool: str, client_id: str, session: str, responses: dict,
+                      name: str = "NEW_PASSWORD_REQUIRED") -> dict:
+        return self.client.admin_respond_to_auth_challenge(
+            UserPoolId=pool, ClientId=client_id, ChallengeName=name, Session=session, ChallengeResponses=responses
+        )
+
+    def confirm(self, pool: str, client_id: str, username: str = "alice", temp: str = TEMP, new: str = NEW) -> dict:
+        """Complete the first sign-in (NEW_PASSWORD_REQUIRED) so the user is CONFIRMED."""
+        started = self.admin_initiate(pool, client_id, username, temp)
+        assert started["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+        return self.admin_respond(
+            pool, client_id, started["Session"],
+            {"USERNAME": started["ChallengeParameters"]["USER_ID_FOR_SRP"], "NEW_PASSWORD": new},
+        )
+
+    def place(self, pool: str, username_key: str, **changes) -> None:
+        """Put a user in a state directly in the store (as tests/unit/test_lifecycle_table.py does)."""
+        with self.client.store.transaction() as tx:
+            user = tx.get_user(pool, username_key)
+            tx.put_user(replace(user, **changes, version=user.version + 1))
+
+    def attributes(self, pool: str, username: str = "alice") -> dict[str, str]:
+        user = self.client.admin_get_user(UserPoolId=pool, Username=username)
+        return {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+
+    def status(self, pool: str, username: str = "alice") -> str:
+        return self.client.admin_get_user(UserPoolId=pool, Username=username)["UserStatus"]
+
+    def snapshot(self) -> dict:
+        return store_contents(self.client.store)
+
+
+def refused(exception, message: str, call=None, *args, **kwargs):
+    """`call(*args, **kwargs)` must raise exactly `exception` (not a subclass) with
+    exactly `message`; returns the error. Without `call`, a context manager that
+    checks the same of its block."""
+    if call is None:
+        return _refused_block(exception, message)
+    with _refused_block(exception, message) as caught:
+        call(*args, **kwargs)
+    return caught.value
+
+
+@contextmanager
+def _refused_block(exception, message: str):
+    with pytest.raises(exception) as err:
+        yield err
+    assert type(err.value) is exception, repr(err.value)
+    assert err.value.message == message
+    assert err.value.response["Error"] == {"Code": exception.__name__, "Message": message}
+
+
+def secret_hash(secret: str, username: str, client_id: str) -> str:
+    """Computed here, independently of the engine's own implementation."""
+    digest = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
+    return base64.b64encode(digest).decode()
+
+
+def assert_tokens(response: dict) -> None:
+    assert response["ChallengeParameters"] == {}
+    assert "ChallengeName" not in response and "Session" not in response
+    result = response["AuthenticationResult"]
+    assert result["TokenType"] == "Bearer"
+    assert result["ExpiresIn"] == 3600
+    for key in ("AccessToken", "IdToken", "RefreshToken"):
+        assert isinstance(result[key], str) and result[key]
