@@ -25,7 +25,7 @@ from authflow.core import identity
 from authflow.core import pool_config as pc
 from authflow.core.effects import Message
 from authflow.core.lifecycle import IllegalTransition, auth_session, user_lifecycle
-from authflow.core.policy import EntropySource, check_password
+from authflow.core.policy import EntropySource, check_password, policy_violation
 from authflow.core.records import AppClient, AuthSession, Credential, User, UserPool
 from authflow.errors import (
     AliasExistsException,
@@ -322,7 +322,7 @@ def decide_new_password(
         )
     attributes = attrs.ordered(attrs.apply_writes(user.attributes, answer.writes))
     facts = {
-        "password_meets_policy": True,  # checked by prepare_new_password
+        "password_meets_policy": policy_violation(answer.password, pc.password_policy(pool.config)) is None,
         "required_attributes_present": not missing_required(pool, attributes),
     }
     status = user_lifecycle().next_status(user.status, "complete_new_password", facts)
