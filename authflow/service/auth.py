@@ -71,13 +71,16 @@ def _load(engine: Engine, tx, request: Mapping[str, Any], admin: bool) -> tuple[
 
 
 def _initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
-    flow = request["AuthFlow"]
-    with engine.store.transaction() as tx:
-        _, client = _load(engine, tx, request, admin)
-        auth.check_flow(flow, admin=admin, client=client)
-    if flow in auth.REFRESH_FLOWS:
+    # Each path checks the flow against the client in its own first transaction.
+    if request["AuthFlow"] in auth.REFRESH_FLOWS:
         return _refresh(engine, request, admin)
     return _password(engine, request, admin)
+
+
+def _load_for_flow(engine: Engine, tx, request: Mapping[str, Any], admin: bool) -> tuple[UserPool, AppClient]:
+    pool, client = _load(engine, tx, request, admin)
+    auth.check_flow(request["AuthFlow"], admin=admin, client=client)
+    return pool, client
 
 
 def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
@@ -85,7 +88,7 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
     now = engine.now()
     refused = False
     with engine.store.transaction() as tx:
-        pool, client = _load(engine, tx, request, admin)
+        pool, client = _load_for_flow(engine, tx, request, admin)
         username = auth.require_param(params, "USERNAME")
         password = auth.require_param(params, "PASSWORD")
         user = find_user(tx, pool, username)
@@ -221,7 +224,7 @@ def _refresh(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
     params = request.get("AuthParameters") or {}
     now = engine.now()
     with engine.store.transaction() as tx:
-        pool, client = _load(engine, tx, request, admin)
+        pool, client = _load_for_flow(engine, tx, request, admin)
         token = auth.require_param(params, "REFRESH_TOKEN")
         family = tx.get_refresh_token(core_tokens.token_hash(token))
         if family is None or family.client_id != client.id or family.pool_id != pool.id:

@@ -53,6 +53,7 @@ class Engine:
         self.triggers = triggers if triggers is not None else NoTriggers()
         self.region = region
         self.config = config if config is not None else EngineConfig()
+        self._dummy: str | None = None
 
     # -- time and randomness -----------------------------------------------------------
 
@@ -91,11 +92,11 @@ class Engine:
         return verify_password(password, stored)
 
     def _dummy_hash(self) -> str:
-        dummy = self.__dict__.get("_dummy")
-        if dummy is None:
-            # A fixed salt: this hash protects nothing, it only costs the same time.
-            dummy = self.__dict__["_dummy"] = hash_password("authflow-dummy", b"\0" * SALT_BYTES, self.config.kdf)
-        return dummy
+        # Made on first use with the engine's own cost; a fixed salt, because this hash
+        # protects nothing: it only makes an unknown user cost what a real one does.
+        if self._dummy is None:
+            self._dummy = hash_password("authflow-dummy", b"\0" * SALT_BYTES, self.config.kdf)
+        return self._dummy
 
     def issuer(self, pool_id: str) -> str:
         return issuer(pool_id, region=self.region, base_url=self.config.issuer_base_url)

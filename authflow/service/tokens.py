@@ -23,7 +23,7 @@ from authflow.core import client_config as cc
 from authflow.core import tokens as core_tokens
 from authflow.core import users as core_users
 from authflow.core.lifecycle import user_lifecycle
-from authflow.core.records import User, UserPool
+from authflow.core.records import AppClient, User, UserPool
 from authflow.crypto.signing import TokenRejected, decode, unverified_claims
 from authflow.errors import (
     InvalidParameterException,
@@ -50,8 +50,10 @@ def revoked(tx, user: User, claims: Mapping[str, Any]) -> bool:
     return family is None or family.revoked or family.generation < user.token_generation
 
 
-def authenticate(engine: Engine, tx, token: str, now: datetime) -> tuple[UserPool, User, dict[str, Any]]:
-    """The pool, user and claims of a valid, unrevoked access token."""
+def authenticate(
+    engine: Engine, tx, token: str, now: datetime
+) -> tuple[UserPool, AppClient, User, dict[str, Any]]:
+    """The pool, app client, user and claims of a valid, unrevoked access token."""
     try:
         iss = unverified_claims(token).get("iss")
         pool_id = iss.rsplit("/", 1)[-1] if isinstance(iss, str) else ""
@@ -76,15 +78,14 @@ def authenticate(engine: Engine, tx, token: str, now: datetime) -> tuple[UserPoo
         raise NotAuthorizedException(REVOKED_ACCESS)
     if not user.enabled:
         raise NotAuthorizedException("User is disabled.")
-    return pool, user, claims
+    return pool, client, user, claims
 
 
 @operation("GetUser")
 def get_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
-        pool, user, claims = authenticate(engine, tx, request["AccessToken"], now)
-        client = tx.get_client(claims["client_id"])
+        pool, client, user, _ = authenticate(engine, tx, request["AccessToken"], now)
         readable = cc.readable_attributes(client.config, pool.config)
     shown = {k: v for k, v in user.attributes.items() if k in readable}
     return {
@@ -103,7 +104,7 @@ def _sign_out(user: User, now: datetime) -> User:
 def global_sign_out(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
-        _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
+        _, _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
         engine.write(tx, puts=(_sign_out(user, now),))
     return {}
 
@@ -188,7 +189,7 @@ def admin_set_user_mfa_preference(engine: Engine, request: Mapping[str, Any]) ->
 def set_user_mfa_preference(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
-        _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
+        _, _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
         updated = _set_mfa_preference(user, request, now)
         if updated is not user:
             engine.write(tx, puts=(updated,))
