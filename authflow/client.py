@@ -115,9 +115,12 @@ class Client:
             raise AttributeError(f"'Client' object has no attribute {name!r}")
 
         def method(**kwargs: Any) -> dict[str, Any]:
+            # Drawn first, as the HTTP server does, so that a seeded engine gives the same
+            # results through either facade.
+            request_id = self.engine.request_id()
             response = call(self.engine, operation, kwargs)
             response["ResponseMetadata"] = {
-                "RequestId": str(uuid.UUID(bytes=self.engine.entropy.random_bytes(16), version=4)),
+                "RequestId": request_id,
                 "HTTPStatusCode": 200,
                 "HTTPHeaders": {},
                 "RetryAttempts": 0,

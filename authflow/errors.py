@@ -311,7 +311,31 @@ class UnknownOperationException(CognitoError):
 
 
 class SerializationException(CognitoError):
+    """The body is not a JSON object (AWS's JSON front end uses this name)."""
+
+
+# Request signing (SigV4). AWS's front end answers with these names; the texts are the
+# ones AWS JSON services send.
+
+
+class MissingAuthenticationTokenException(CognitoError):
+    default_message = "Missing Authentication Token"
+
+
+class IncompleteSignatureException(CognitoError):
     pass
+
+
+class UnrecognizedClientException(CognitoError):
+    default_message = "The security token included in the request is invalid."
+
+
+class InvalidSignatureException(CognitoError):
+    default_message = (
+        "The request signature we calculated does not match the signature you provided. "
+        "Check your AWS Secret Access Key and signing method. "
+        "Consult the service documentation for details."
+    )
 
 
 def _leaves() -> dict[str, type[CognitoError]]:

@@ -5,6 +5,20 @@ from __future__ import annotations
 import random
 import secrets
 
+from authflow.ports import Entropy
+
+
+def random_string(entropy: Entropy, length: int, alphabet: str) -> str:
+    """`length` characters drawn uniformly from `alphabet` (rejection sampling, so no
+    character is likelier than another)."""
+    out: list[str] = []
+    limit = 256 - 256 % len(alphabet)
+    while len(out) < length:
+        for b in entropy.random_bytes(length * 2):
+            if b < limit and len(out) < length:
+                out.append(alphabet[b % len(alphabet)])
+    return "".join(out)
+
 
 class SystemEntropy:
     """Cryptographically secure bytes from the operating system."""

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 import string
+import uuid
 from collections.abc import Iterable
 from datetime import datetime
 
 from authflow.adapters.clocks import SystemClock
-from authflow.adapters.entropy import SystemEntropy
+from authflow.adapters.entropy import SystemEntropy, random_string
 from authflow.adapters.memory import MemoryStore
 from authflow.adapters.outbox import MemoryOutbox
 from authflow.adapters.triggers import NoTriggers
@@ -63,13 +64,11 @@ class Engine:
         return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
     def random_string(self, length: int, alphabet: str) -> str:
-        out: list[str] = []
-        limit = 256 - 256 % len(alphabet)
-        while len(out) < length:
-            for b in self.entropy.random_bytes(length * 2):
-                if b < limit and len(out) < length:
-                    out.append(alphabet[b % len(alphabet)])
-        return "".join(out)
+        return random_string(self.entropy, length, alphabet)
+
+    def request_id(self) -> str:
+        """A request id (UUID 4 form), drawn from the entropy port so seeded runs repeat."""
+        return str(uuid.UUID(bytes=self.entropy.random_bytes(16), version=4))
 
     def new_pool_id(self) -> str:
         return f"{self.region}_{self.random_string(9, _ALNUM)}"
