@@ -6,10 +6,17 @@ import re
 from pathlib import Path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
+SERVER_MARK = "# against `authflow serve`"
+
+
+def python_blocks(*, server: bool) -> list[str]:
+    """The README's Python examples: the in-process ones, or the one for a running server."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    return [b for b in blocks if b.startswith(SERVER_MARK) == server]
 
 
 def test_readme_python_quick_start_runs(capsys):
-    blocks = re.findall(r"```python\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    blocks = python_blocks(server=False)
     assert blocks, "the README has no Python example"
     for block in blocks:
         exec(compile(block, str(README), "exec"), {})
