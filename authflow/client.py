@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import re
 import types
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -32,8 +31,9 @@ def method_name(operation: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
-def call(engine: Engine, operation: str, params: dict[str, Any]) -> dict[str, Any]:
-    """Validate and run one operation; anything unexpected becomes InternalErrorException."""
+def call(engine: Engine, operation: str, params: dict[str, Any], request_id: str) -> dict[str, Any]:
+    """Validate and run one operation; anything unexpected is logged under `request_id`
+    and becomes InternalErrorException."""
     handlers = load_all()
     handler = handlers.get(operation)
     if handler is None:
@@ -44,7 +44,6 @@ def call(engine: Engine, operation: str, params: dict[str, Any]) -> dict[str, An
     except errors.CognitoError:
         raise
     except Exception:
-        request_id = str(uuid.uuid4())
         log.exception("internal error in %s (request %s)", operation, request_id)
         raise errors.InternalErrorException(f"Internal server error. Request id {request_id}") from None
 
@@ -118,7 +117,7 @@ class Client:
             # Drawn first, as the HTTP server does, so that a seeded engine gives the same
             # results through either facade.
             request_id = self.engine.request_id()
-            response = call(self.engine, operation, kwargs)
+            response = call(self.engine, operation, kwargs, request_id)
             response["ResponseMetadata"] = {
                 "RequestId": request_id,
                 "HTTPStatusCode": 200,

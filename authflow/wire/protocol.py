@@ -71,7 +71,7 @@ def handle(
     """Answer one API request; never raises."""
     request_id = engine.request_id()
     try:
-        response = _answer(engine, signing, method, path, query, headers, body)
+        response = _answer(engine, signing, request_id, method, path, query, headers, body)
     except errors.CognitoError as err:
         return error_response(err, request_id)
     except Exception:  # a bug: log it with the request id, answer as AWS does
@@ -83,6 +83,7 @@ def handle(
 def _answer(
     engine: Engine,
     signing: Signing,
+    request_id: str,
     method: str,
     path: str,
     query: str,
@@ -103,7 +104,7 @@ def _answer(
             method=method, path=path, query=query, headers=headers, body=body,
             secrets=signing.secrets, now=engine.clock.now(), region=engine.region,
         )
-    return call(engine, operation, decode_body(body))
+    return call(engine, operation, decode_body(body), request_id)
 
 
 def operation_for(target: str | None) -> str:
