@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from authflow.crypto.keys import PRODUCTION_KEYS, KeyFactory
 from authflow.crypto.passwords import PRODUCTION, KdfParams
+from authflow.crypto.sealing import Keyring
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -21,3 +22,7 @@ class EngineConfig:
     #: `https://cognito-idp.<region>.amazonaws.com/<poolId>`, which aws-jwt-verify and
     #: pycognito expect.
     issuer_base_url: str | None = None
+    #: The key-encryption key(s) that seal stored secrets (pool and client secrets,
+    #: signing keys). Required with a durable store; with the in-memory store, None
+    #: means a random KEK that lives as long as the engine (and the store) does.
+    kek: Keyring | None = None

@@ -136,6 +136,9 @@ class _State:
 class MemoryStore:
     """An in-memory `Store`. Single process; thread-safe."""
 
+    #: Nothing outlives the process, so an engine may seal secrets with a throwaway KEK.
+    durable = False
+
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._state = _State()

@@ -101,17 +101,19 @@ def secret_hash(secret: str, username: str, client_id: str) -> str:
     return base64.b64encode(digest).decode()
 
 
-def check_secret_hash(client: AppClient, usernames: Iterable[str], given: str | None) -> None:
-    """SECRET_HASH for clients with a secret: over any of `usernames` (what the caller
-    typed, or the canonical name), compared in constant time. A hash sent to a client
-    without a secret is ignored."""
-    if client.secret is None:
+def check_secret_hash(
+    client: AppClient, client_secret: str | None, usernames: Iterable[str], given: str | None
+) -> None:
+    """SECRET_HASH for clients with a secret (`client_secret`, opened by the engine): over
+    any of `usernames` (what the caller typed, or the canonical name), compared in
+    constant time. A hash sent to a client without a secret is ignored."""
+    if client_secret is None:
         return
     if not given:
         raise NotAuthorizedException(f"Client {client.id} is configured for secret but secret was not received")
     ok = False
     for name in usernames:
-        ok |= hmac.compare_digest(secret_hash(client.secret, name, client.id).encode(), given.encode())
+        ok |= hmac.compare_digest(secret_hash(client_secret, name, client.id).encode(), given.encode())
     if not ok:
         raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
 
@@ -360,15 +362,15 @@ def new_code(entropy: EntropySource) -> str:
     return "".join(digits)
 
 
-def code_hash(pool: UserPool, session: AuthSession, code: str) -> str:
+def code_hash(pool_secret: bytes, session: AuthSession, code: str) -> str:
     """Keyed with the pool secret: a six-digit code hashed without a key falls to a
     million guesses."""
-    return hmac.new(pool.secret, f"{session.id}:{code}".encode(), hashlib.sha256).hexdigest()
+    return hmac.new(pool_secret, f"{session.id}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
-def code_matches(pool: UserPool, session: AuthSession, code: str) -> bool:
+def code_matches(pool_secret: bytes, session: AuthSession, code: str) -> bool:
     expected = session.code_hash or ""
-    return hmac.compare_digest(code_hash(pool, session, code).encode(), expected.encode())
+    return hmac.compare_digest(code_hash(pool_secret, session, code).encode(), expected.encode())
 
 
 def check_challenge_possible(state: str, user: User) -> None:
@@ -378,13 +380,13 @@ def check_challenge_possible(state: str, user: User) -> None:
 
 
 def sms_challenge(
-    pool: UserPool, user: User, session: AuthSession, *, entropy: EntropySource
+    pool: UserPool, user: User, session: AuthSession, *, pool_secret: bytes, entropy: EntropySource
 ) -> tuple[AuthSession, Message, dict[str, str]]:
     """The SMS_MFA step: the session with the code's hash, the message, the parameters."""
     check_challenge_possible("SMS_MFA", user)
     phone = user.attributes["phone_number"]
     code = new_code(entropy)
-    session = replace(session, code_hash=code_hash(pool, session, code))
+    session = replace(session, code_hash=code_hash(pool_secret, session, code))
     message = Message(
         medium="SMS",
         destination=phone,

@@ -28,8 +28,9 @@ class UserPool:
     config: Mapping[str, Any]
     created: datetime
     modified: datetime
-    # Server-side secret of this pool (pagination tokens, later simulated SRP salts).
-    # Never leaves the engine.
+    # Server-side secret of this pool (pagination tokens, SMS code hashes, later simulated
+    # SRP salts), sealed under the engine's KEK (`Engine.pool_secret` opens it). Never
+    # leaves the engine.
     secret: bytes = field(repr=False)
     version: int = 1
 
@@ -45,7 +46,9 @@ class AppClient:
     config: Mapping[str, Any]
     created: datetime
     modified: datetime
-    secret: str | None = field(default=None, repr=False)
+    # The client secret sealed under the engine's KEK (`Engine.client_secret` opens it);
+    # None for clients without a secret.
+    secret: bytes | None = field(default=None, repr=False)
     version: int = 1
 
     @property
@@ -100,7 +103,7 @@ class SigningKey:
     pool_id: str
     kid: str
     use: str  # "id" | "access"
-    private_key: bytes = field(repr=False)  # PKCS#8 DER
+    private_key: bytes = field(repr=False)  # PKCS#8 DER sealed under the KEK (`Engine.signing_key`)
     public_jwk: Mapping[str, str]  # alg, e, kid, kty, n, use
     created: datetime
     retired: datetime | None = None

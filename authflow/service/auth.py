@@ -92,7 +92,10 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
         username = auth.require_param(params, "USERNAME")
         password = auth.require_param(params, "PASSWORD")
         user = find_user(tx, pool, username)
-        auth.check_secret_hash(client, [username] + ([user.username] if user else []), params.get("SECRET_HASH"))
+        auth.check_secret_hash(
+            client, engine.client_secret(client), [username] + ([user.username] if user else []),
+            params.get("SECRET_HASH"),
+        )
         if user is not None and not user.enabled:
             raise NotAuthorizedException(auth.DISABLED)
         key = auth.lockout_key(pool, client, user, username)
@@ -175,7 +178,9 @@ def _after_step(
     if state == "NEW_PASSWORD_REQUIRED":
         parameters = auth.new_password_parameters(pool, user)
     elif state == "SMS_MFA":
-        session, message, parameters = auth.sms_challenge(pool, user, session, entropy=engine.entropy)
+        session, message, parameters = auth.sms_challenge(
+            pool, user, session, pool_secret=engine.pool_secret(pool), entropy=engine.entropy
+        )
         messages = (message,)
     else:  # a state the spec names but this engine cannot ask yet
         raise InvalidParameterException(f"{state} is not supported by this version of authflow yet.")
@@ -205,12 +210,12 @@ def _issue(
         issuer=engine.issuer(pool.id), now=now, auth_time=family.auth_time,
         origin_jti=family.origin_jti, entropy=engine.entropy,
     )
-    result["AccessToken"] = sign(claims.access, keys["access"].private_key, keys["access"].kid)
+    result["AccessToken"] = sign(claims.access, engine.signing_key(keys["access"]), keys["access"].kid)
     result["ExpiresIn"] = claims.expires_in
     result["TokenType"] = "Bearer"
     if refresh is not None:
         result["RefreshToken"] = refresh
-    result["IdToken"] = sign(claims.id, keys["id"].private_key, keys["id"].kid)
+    result["IdToken"] = sign(claims.id, engine.signing_key(keys["id"]), keys["id"].kid)
     return result
 
 
@@ -233,7 +238,7 @@ def _refresh(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
         if user is None:
             raise NotAuthorizedException(INVALID_REFRESH)
         names = [user.username, user.sub] + ([params["USERNAME"]] if params.get("USERNAME") else [])
-        auth.check_secret_hash(client, names, params.get("SECRET_HASH"))
+        auth.check_secret_hash(client, engine.client_secret(client), names, params.get("SECRET_HASH"))
         if not user.enabled:  # before revocation: disabling also revoked the tokens
             raise NotAuthorizedException(auth.DISABLED)
         if family.revoked or family.generation < user.token_generation:
@@ -275,7 +280,9 @@ def _open_session(
         )
     username = auth.require_param(responses, "USERNAME")
     user = auth.check_answer_username(pool, record, tx.get_user(pool.id, record.username_key), username)
-    auth.check_secret_hash(client, [username, user.username], responses.get("SECRET_HASH"))
+    auth.check_secret_hash(
+        client, engine.client_secret(client), [username, user.username], responses.get("SECRET_HASH")
+    )
     if not user.enabled:
         raise NotAuthorizedException(auth.DISABLED)
     return pool, client, record, user, responses
@@ -330,7 +337,7 @@ def _answer_sms(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict
         if attempt.refused:
             tx.put_failed_sign_ins(attempt.record)
             error = NotAuthorizedException(lockout.LOCKED_MESSAGE)
-        elif not auth.code_matches(pool, record, code):
+        elif not auth.code_matches(engine.pool_secret(pool), record, code):
             # Wrong MFA codes count like wrong passwords; the session stays usable.
             auth.next_challenge("SMS_MFA", "answer_rejected", pool, user)
             tx.put_failed_sign_ins(attempt.record)

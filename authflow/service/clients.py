@@ -21,12 +21,12 @@ def require_client(tx, pool_id: str, client_id: str) -> AppClient:
     return client
 
 
-def render(client: AppClient) -> dict[str, Any]:
+def render(engine: Engine, client: AppClient) -> dict[str, Any]:
     return cc.render_client(
         client.config,
         pool_id=client.pool_id,
         client_id=client.id,
-        client_secret=client.secret,
+        client_secret=engine.client_secret(client),
         created=client.created,
         modified=client.modified,
     )
@@ -45,10 +45,11 @@ def create_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[
         if secret is None and request.get("GenerateSecret"):
             secret = engine.new_client_secret()
         client = AppClient(
-            pool_id=pool.id, id=client_id, config=config, created=now, modified=now, secret=secret
+            pool_id=pool.id, id=client_id, config=config, created=now, modified=now,
+            secret=None if secret is None else engine.seal(secret.encode("utf-8"), f"client-secret:{client_id}"),
         )
         tx.put_client(client)
-    return {"UserPoolClient": render(client)}
+    return {"UserPoolClient": render(engine, client)}
 
 
 @operation("DescribeUserPoolClient")
@@ -56,7 +57,7 @@ def describe_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dic
     with engine.store.transaction() as tx:
         engine.require_pool(tx, request["UserPoolId"])
         client = require_client(tx, request["UserPoolId"], request["ClientId"])
-    return {"UserPoolClient": render(client)}
+    return {"UserPoolClient": render(engine, client)}
 
 
 @operation("UpdateUserPoolClient")
@@ -70,7 +71,7 @@ def update_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[
         )
         client = replace(client, config=config, modified=now, version=client.version + 1)
         tx.put_client(client)
-    return {"UserPoolClient": render(client)}
+    return {"UserPoolClient": render(engine, client)}
 
 
 @operation("DeleteUserPoolClient")

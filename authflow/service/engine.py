@@ -26,6 +26,7 @@ from authflow.core.records import (
 )
 from authflow.core.tokens import issuer
 from authflow.crypto.passwords import SALT_BYTES, hash_password, verify_password
+from authflow.crypto.sealing import KEK_BYTES, NONCE_BYTES, Keyring, seal, unseal
 from authflow.errors import CodeDeliveryFailureException, ResourceNotFoundException
 from authflow.ports import Clock, Entropy, Messenger, Store, Triggers, UniqueViolation
 
@@ -55,6 +56,7 @@ class Engine:
         self.region = region
         self.config = config if config is not None else EngineConfig()
         self._dummy: str | None = None
+        self.keyring = self.config.kek or self._ephemeral_keyring()
 
     # -- time and randomness -----------------------------------------------------------
 
@@ -96,6 +98,31 @@ class Engine:
         if self._dummy is None:
             self._dummy = hash_password("authflow-dummy", b"\0" * SALT_BYTES, self.config.kdf)
         return self._dummy
+
+    # -- sealed secrets ------------------------------------------------------------------
+
+    def _ephemeral_keyring(self) -> Keyring:
+        if getattr(self.store, "durable", True):
+            raise ValueError(
+                "this store keeps data beyond the process, so the engine needs a key-encryption "
+                "key to seal secrets: EngineConfig(kek=authflow.crypto.sealing.Keyring(...))"
+            )
+        return Keyring(self.entropy.random_bytes(KEK_BYTES))
+
+    def seal(self, plaintext: bytes, context: str) -> bytes:
+        return seal(self.keyring, plaintext, context, self.entropy.random_bytes(NONCE_BYTES))
+
+    def pool_secret(self, pool: UserPool) -> bytes:
+        return unseal(self.keyring, pool.secret, f"pool-secret:{pool.id}")
+
+    def client_secret(self, client: AppClient) -> str | None:
+        if client.secret is None:
+            return None
+        return unseal(self.keyring, client.secret, f"client-secret:{client.id}").decode("utf-8")
+
+    def signing_key(self, key: SigningKey) -> bytes:
+        """The PKCS#8 DER private key of a signing key."""
+        return unseal(self.keyring, key.private_key, f"signing-key:{key.kid}")
 
     def issuer(self, pool_id: str) -> str:
         return issuer(pool_id, region=self.region, base_url=self.config.issuer_base_url)

@@ -28,8 +28,11 @@ def new_keys(engine: Engine, pool_id: str, now: datetime) -> list[SigningKey]:
     for use in USES:
         der = engine.config.signing_keys()
         kid = new_kid(engine.entropy.random_bytes(32))
+        # Sealed by kid alone (kids are random and unique), so a pool id chosen again
+        # after a collision does not invalidate the blob.
         keys.append(SigningKey(
-            pool_id=pool_id, kid=kid, use=use, private_key=der, public_jwk=public_jwk(der, kid), created=now,
+            pool_id=pool_id, kid=kid, use=use, private_key=engine.seal(der, f"signing-key:{kid}"),
+            public_jwk=public_jwk(der, kid), created=now,
         ))
     return keys
 

@@ -45,7 +45,7 @@ def create_user_pool(engine: Engine, request: Mapping[str, Any]) -> dict[str, An
             config=config,
             created=now,
             modified=now,
-            secret=engine.entropy.random_bytes(POOL_SECRET_BYTES),
+            secret=engine.seal(engine.entropy.random_bytes(POOL_SECRET_BYTES), f"pool-secret:{pool_id}"),
         )
         tx.put_pool(pool)
         for key in keys:

@@ -126,9 +126,10 @@ def revoke_token(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         client = tx.get_client(request["ClientId"])
         if client is None:
             raise UnauthorizedException("Invalid client id.")
-        if client.secret is not None:
+        secret = engine.client_secret(client)
+        if secret is not None:
             given = request.get("ClientSecret") or ""
-            if not hmac.compare_digest(given.encode(), client.secret.encode()):
+            if not hmac.compare_digest(given.encode(), secret.encode()):
                 raise UnauthorizedException("Client secret is missing or does not match.")
         if not cc.token_revocation_enabled(client.config):
             raise UnsupportedOperationException("Token revocation is not enabled for this client.")

@@ -161,7 +161,7 @@ def list_users(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         fingerprint = listing.filter_fingerprint(key)
         after = None
         if request.get("PaginationToken"):
-            after = listing.decode_page_token(pool.secret, request["PaginationToken"], fingerprint=fingerprint, now=now)
+            after = listing.decode_page_token(engine.pool_secret(pool), request["PaginationToken"], fingerprint=fingerprint, now=now)
         index, op, value = key if key else (None, None, None)
         rows = tx.scan_users(
             pool.id,
@@ -175,6 +175,6 @@ def list_users(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     response: dict[str, Any] = {"Users": [core.user_type(u, wanted) for _, u in page]}
     if len(rows) > limit:
         response["PaginationToken"] = listing.encode_page_token(
-            pool.secret, fingerprint=fingerprint, after=page[-1][0], issued_at=now
+            engine.pool_secret(pool), fingerprint=fingerprint, after=page[-1][0], issued_at=now
         )
     return response
