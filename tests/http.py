@@ -52,7 +52,7 @@ class Server:
         from botocore import UNSIGNED
         from botocore.config import Config
 
-        config = Config(retries={"max_attempts": 1, "mode": "standard"},
+        config = Config(retries={"total_max_attempts": 1, "mode": "standard"},
                         signature_version=UNSIGNED if not signed else None)
         return boto3.session.Session(
             aws_access_key_id=key_id, aws_secret_access_key=secret, region_name=REGION,

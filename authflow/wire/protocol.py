@@ -210,6 +210,8 @@ def error_response(err: errors.CognitoError, request_id: str) -> WireResponse:
     response = json_response(err.http_status, {"__type": err.code, "message": err.message}, request_id)
     # The trailing colon is what AWS sends; SDKs split the name off at it.
     response.headers["x-amzn-ErrorType"] = f"{err.code}:"
-    if err.message.isascii() and err.message.isprintable():
+    # Only when it is a legal header value (HTTP forbids leading/trailing white space
+    # and control characters); clients read the body first anyway.
+    if err.message.isascii() and err.message.isprintable() and err.message == err.message.strip():
         response.headers["x-amzn-ErrorMessage"] = err.message
     return response
