@@ -10,14 +10,16 @@ the same service function the HTTP server uses, so the two cannot disagree.
 from __future__ import annotations
 
 import logging
+import random
 import re
+import time
 import types
 from collections.abc import Callable
 from typing import Any
 
 from authflow import errors
 from authflow.config import EngineConfig
-from authflow.ports import Clock, Entropy, Messenger, Store, Triggers
+from authflow.ports import Clock, Entropy, Messenger, Store, TransientConflict, Triggers
 from authflow.service.engine import Engine
 from authflow.service.registry import load_all
 from authflow.wire.validation import validate_request
@@ -31,16 +33,34 @@ def method_name(operation: str) -> str:
     return re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", s).lower()
 
 
+#: How often an operation runs before a store conflict is reported (as AWS reports
+#: contention: TooManyRequestsException, which SDKs retry with back-off).
+ATTEMPTS = 5
+
+
 def call(engine: Engine, operation: str, params: dict[str, Any], request_id: str) -> dict[str, Any]:
     """Validate and run one operation; anything unexpected is logged under `request_id`
-    and becomes InternalErrorException."""
+    and becomes InternalErrorException.
+
+    A `TransientConflict` from the store (another writer won a race; nothing was written)
+    runs the whole operation again, up to `ATTEMPTS` times, after a short random pause."""
     handlers = load_all()
     handler = handlers.get(operation)
     if handler is None:
         raise errors.UnknownOperationException(f"Unknown operation {operation}")
     validate_request(operation, params)
     try:
-        return handler(engine, params)
+        for attempt in range(1, ATTEMPTS + 1):
+            try:
+                return handler(engine, params)
+            except TransientConflict:
+                if attempt == ATTEMPTS:
+                    log.warning("%s gave up after %d store conflicts (request %s)", operation, attempt, request_id)
+                    raise errors.TooManyRequestsException("Too many concurrent requests; try again.") from None
+                # Jittered exponential pause, so racing writers stop colliding.
+                pause = 0.005 * 2**attempt * (0.5 + random.random())  # noqa: S311 -- not a secret
+                time.sleep(pause)
+        raise AssertionError("unreachable")
     except errors.CognitoError:
         raise
     except Exception:

@@ -42,7 +42,13 @@ class UniqueViolation(StoreError):
         self.kind = kind
 
 
-class VersionConflict(StoreError):
+class TransientConflict(StoreError):
+    """Another writer got in the way (a serialization failure, a deadlock, a busy
+    database, a record changed since it was read). Nothing was written; running the
+    whole operation again may succeed. The facades retry it a few times."""
+
+
+class VersionConflict(TransientConflict):
     """The record changed since it was read (optimistic concurrency)."""
 
 
