@@ -88,3 +88,27 @@ def client(clock, outbox, store) -> CheckedClient:
 @pytest.fixture
 def pool_id(client) -> str:
     return client.create_user_pool(PoolName="test-pool")["UserPool"]["Id"]
+
+
+@pytest.fixture(scope="session")
+def pg_dsn(tmp_path_factory):
+    """The DSN of a PostgreSQL server for the tests: `AUTHFLOW_TEST_PG_DSN` (set by
+    `.ci/run`), or a throwaway cluster started for this session; skipped locally (failed
+    in CI) when neither is possible."""
+    from tests import pg
+    from tests.external import need
+
+    dsn = os.environ.get("AUTHFLOW_TEST_PG_DSN")
+    if dsn:
+        yield dsn
+        return
+    need(pg.available(), "PostgreSQL (initdb, pg_ctl, postgres) is not installed; set AUTHFLOW_TEST_PG_DSN or install it")
+    directory = tmp_path_factory.mktemp("pg")
+    try:
+        dsn = pg.start(directory)
+    except Exception as err:  # noqa: BLE001 -- any failure means "no server here"
+        need(False, f"could not start a throwaway PostgreSQL cluster: {err}")
+    try:
+        yield dsn
+    finally:
+        pg.stop(directory)
