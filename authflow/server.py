@@ -92,7 +92,7 @@ def create_app(client: Client, signing: Signing, *, public_url: str) -> Starlett
         status = exc.status_code if isinstance(exc, HTTPException) else 404
         return JSONResponse(
             {"__type": "UnknownOperationException",
-             "message": f"No route for {request.method} {request.url.path}."},
+             "message": f"No route for {request.method} {request.scope['path']}."},
             status_code=status,
             headers={"x-amzn-RequestId": engine.request_id(), "x-amzn-ErrorType": "UnknownOperationException:"},
         )
@@ -109,7 +109,8 @@ def create_app(client: Client, signing: Signing, *, public_url: str) -> Starlett
 async def _read_body(request: Request) -> bytes | int:
     """The body, or its size so far once it passes the limit (nothing more is read)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    # isascii: str.isdigit() accepts digits such as "²" that int() refuses.
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         return int(declared)
     chunks: list[bytes] = []
     size = 0

@@ -93,6 +93,9 @@ def _answer(
     if len(body) > MAX_BODY_BYTES:
         raise body_too_large(len(body))
     values = {name.lower(): value for name, value in headers}
+    if sum(1 for name, _ in headers if name.lower() == "x-amz-target") > 1:
+        # SigV4 signs the joined values; running one of them would run what was not meant.
+        raise errors.UnknownOperationException("X-Amz-Target must appear once.")
     operation = operation_for(values.get("x-amz-target"))
     content_type = values.get("content-type", "").split(";")[0].strip().lower()
     if content_type != CONTENT_TYPE:

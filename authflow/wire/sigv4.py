@@ -55,6 +55,23 @@ def verify(
     service: str = "cognito-idp",
 ) -> str:
     """Return the access key id whose signature the request carries, or raise."""
+    try:
+        return _verify(method, path, query, headers, body, secrets, now, region, service)
+    except UnicodeError:  # text no HTTP request can carry (a lone surrogate): not signed by anyone
+        raise InvalidSignatureException() from None
+
+
+def _verify(
+    method: str,
+    path: str,
+    query: str,
+    headers: Sequence[tuple[str, str]],
+    body: bytes,
+    secrets: Mapping[str, str],
+    now: datetime,
+    region: str,
+    service: str,
+) -> str:
     values = _header_values(headers)
     authorization = values.get("authorization")
     if authorization is None:
