@@ -4,6 +4,7 @@ from authflow.adapters.clocks import ManualClock, SystemClock
 from authflow.adapters.entropy import SeededEntropy, SystemEntropy
 from authflow.adapters.memory import MemoryStore
 from authflow.adapters.outbox import LogMessenger, MemoryOutbox
+from authflow.adapters.sqlite import SqliteStore
 from authflow.adapters.triggers import NoTriggers
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "MemoryStore",
     "NoTriggers",
     "SeededEntropy",
+    "SqliteStore",
     "SystemClock",
     "SystemEntropy",
 ]

@@ -1,0 +1,393 @@
+"""Records <-> plain rows, for the SQL stores.
+
+Theory of operation: a row is a dict of plain values (str, int, None), one entry per
+column. The columns hold what a database must index, compare or constrain (keys,
+the sub, the version, the instants that purging compares); everything else of the
+record goes into one JSON document, the `doc` column. Nothing here knows a
+particular database, so the SQLite and PostgreSQL stores share it; each store names
+the columns in its SQL exactly as `COLUMNS` does.
+
+Each record type has a pair `<type>_to_row` / `<type>_from_row`, and
+`from_row(to_row(r)) == r` with the exact types the records use (tuples stay
+tuples, `Mapping` fields come back as dicts in their original key order).
+Representation choices, made once:
+
+* instants: integer microseconds since the Unix epoch, UTC. Exact (Python datetimes
+  carry microseconds), they sort as numbers in every database, and they come back as
+  timezone-aware datetimes in `timezone.utc`. A naive datetime is refused: records
+  hold only aware ones.
+* bytes: standard base64 text.
+* the JSON document: `ensure_ascii` (so any Python string, even one a database's
+  UTF-8 encoder would refuse, survives), no NaN or infinities, keys in record
+  order. Configuration dicts (`UserPool.config`, `AppClient.config`) hold JSON data as
+  boto3 passes it; a tuple inside them comes back as a list.
+
+Derived rows (a user's aliases and ListUsers index entries) are not part of a
+record's row: the store writes them from `User.aliases` and
+`authflow.core.listing.index_values`.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from authflow.core.records import (
+    AppClient,
+    AuthSession,
+    Credential,
+    FailedSignIns,
+    RefreshToken,
+    SigningKey,
+    User,
+    UserPool,
+)
+
+__all__ = [
+    "CODECS",
+    "COLUMNS",
+    "Row",
+    "client_from_row",
+    "client_to_row",
+    "failed_sign_ins_from_row",
+    "failed_sign_ins_to_row",
+    "from_micros",
+    "micros",
+    "pool_from_row",
+    "pool_to_row",
+    "refresh_token_from_row",
+    "refresh_token_to_row",
+    "session_from_row",
+    "session_to_row",
+    "signing_key_from_row",
+    "signing_key_to_row",
+    "user_from_row",
+    "user_to_row",
+]
+
+#: A row: column name -> str | int | None. `doc` is the JSON document.
+Row = dict[str, Any]
+
+#: The columns of each record type's row, in table order (`doc` last).
+COLUMNS: dict[type, tuple[str, ...]] = {
+    UserPool: ("id", "version", "doc"),
+    AppClient: ("id", "pool_id", "version", "doc"),
+    User: ("pool_id", "username_key", "sub", "version", "doc"),
+    SigningKey: ("pool_id", "kid", "created_us", "version", "doc"),
+    AuthSession: ("id", "pool_id", "expires_us", "version", "doc"),
+    RefreshToken: ("token_hash", "pool_id", "origin_jti", "expires_us", "version", "doc"),
+    FailedSignIns: ("pool_id", "key", "last_attempt_us", "version", "doc"),
+}
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
+
+
+# -- value conversions ------------------------------------------------------------------
+
+
+def micros(moment: datetime) -> int:
+    """Microseconds since the Unix epoch (exact)."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"naive datetime {moment!r}: records hold timezone-aware instants")
+    return (moment - _EPOCH) // _MICROSECOND
+
+
+def from_micros(value: int) -> datetime:
+    """The UTC instant `value` microseconds after the Unix epoch."""
+    return _EPOCH + timedelta(microseconds=value)
+
+
+def _opt_micros(moment: datetime | None) -> int | None:
+    return None if moment is None else micros(moment)
+
+
+def _opt_from_micros(value: int | None) -> datetime | None:
+    return None if value is None else from_micros(value)
+
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def _dump(doc: Mapping[str, Any]) -> str:
+    return json.dumps(doc, ensure_ascii=True, allow_nan=False, separators=(",", ":"))
+
+
+def _load(text: str) -> dict[str, Any]:
+    doc = json.loads(text)
+    if not isinstance(doc, dict):
+        raise ValueError("a row's document is a JSON object")
+    return doc
+
+
+def _pairs(items: list[list[str]]) -> tuple[tuple[str, str], ...]:
+    return tuple((kind, key) for kind, key in items)
+
+
+# -- pools and app clients ----------------------------------------------------------------
+
+
+def pool_to_row(pool: UserPool) -> Row:
+    return {
+        "id": pool.id,
+        "version": pool.version,
+        "doc": _dump({
+            "arn": pool.arn,
+            "config": dict(pool.config),
+            "created": micros(pool.created),
+            "modified": micros(pool.modified),
+            "secret": _b64(pool.secret),
+        }),
+    }
+
+
+def pool_from_row(row: Mapping[str, Any]) -> UserPool:
+    doc = _load(row["doc"])
+    return UserPool(
+        id=row["id"],
+        arn=doc["arn"],
+        config=doc["config"],
+        created=from_micros(doc["created"]),
+        modified=from_micros(doc["modified"]),
+        secret=_unb64(doc["secret"]),
+        version=row["version"],
+    )
+
+
+def client_to_row(client: AppClient) -> Row:
+    return {
+        "id": client.id,
+        "pool_id": client.pool_id,
+        "version": client.version,
+        "doc": _dump({
+            "config": dict(client.config),
+            "created": micros(client.created),
+            "modified": micros(client.modified),
+            "secret": None if client.secret is None else _b64(client.secret),
+        }),
+    }
+
+
+def client_from_row(row: Mapping[str, Any]) -> AppClient:
+    doc = _load(row["doc"])
+    return AppClient(
+        pool_id=row["pool_id"],
+        id=row["id"],
+        config=doc["config"],
+        created=from_micros(doc["created"]),
+        modified=from_micros(doc["modified"]),
+        secret=None if doc["secret"] is None else _unb64(doc["secret"]),
+        version=row["version"],
+    )
+
+
+# -- users --------------------------------------------------------------------------------
+
+
+def _credential_doc(credential: Credential | None) -> dict[str, Any] | None:
+    if credential is None:
+        return None
+    return {
+        "password_hash": credential.password_hash,
+        "temporary": credential.temporary,
+        "issued_at": micros(credential.issued_at),
+    }
+
+
+def _credential(doc: Mapping[str, Any] | None) -> Credential | None:
+    if doc is None:
+        return None
+    return Credential(
+        password_hash=doc["password_hash"],
+        temporary=doc["temporary"],
+        issued_at=from_micros(doc["issued_at"]),
+    )
+
+
+def user_to_row(user: User) -> Row:
+    return {
+        "pool_id": user.pool_id,
+        "username_key": user.username_key,
+        "sub": user.sub,
+        "version": user.version,
+        "doc": _dump({
+            "username": user.username,
+            "attributes": dict(user.attributes),
+            "status": user.status,
+            "enabled": user.enabled,
+            "credential": _credential_doc(user.credential),
+            "created": micros(user.created),
+            "modified": micros(user.modified),
+            "aliases": [list(alias) for alias in user.aliases],
+            "mfa_settings": list(user.mfa_settings),
+            "preferred_mfa": user.preferred_mfa,
+            "token_generation": user.token_generation,
+        }),
+    }
+
+
+def user_from_row(row: Mapping[str, Any]) -> User:
+    doc = _load(row["doc"])
+    return User(
+        pool_id=row["pool_id"],
+        username=doc["username"],
+        username_key=row["username_key"],
+        sub=row["sub"],
+        attributes=doc["attributes"],
+        status=doc["status"],
+        enabled=doc["enabled"],
+        credential=_credential(doc["credential"]),
+        created=from_micros(doc["created"]),
+        modified=from_micros(doc["modified"]),
+        aliases=_pairs(doc["aliases"]),
+        mfa_settings=tuple(doc["mfa_settings"]),
+        preferred_mfa=doc["preferred_mfa"],
+        token_generation=doc["token_generation"],
+        version=row["version"],
+    )
+
+
+# -- sign-in records ----------------------------------------------------------------------
+
+
+def signing_key_to_row(key: SigningKey) -> Row:
+    return {
+        "pool_id": key.pool_id,
+        "kid": key.kid,
+        "created_us": micros(key.created),
+        "version": key.version,
+        "doc": _dump({
+            "use": key.use,
+            "private_key": _b64(key.private_key),
+            "public_jwk": dict(key.public_jwk),
+            "retired": _opt_micros(key.retired),
+        }),
+    }
+
+
+def signing_key_from_row(row: Mapping[str, Any]) -> SigningKey:
+    doc = _load(row["doc"])
+    return SigningKey(
+        pool_id=row["pool_id"],
+        kid=row["kid"],
+        use=doc["use"],
+        private_key=_unb64(doc["private_key"]),
+        public_jwk=doc["public_jwk"],
+        created=from_micros(row["created_us"]),
+        retired=_opt_from_micros(doc["retired"]),
+        version=row["version"],
+    )
+
+
+def session_to_row(session: AuthSession) -> Row:
+    return {
+        "id": session.id,
+        "pool_id": session.pool_id,
+        "expires_us": micros(session.expires),
+        "version": session.version,
+        "doc": _dump({
+            "client_id": session.client_id,
+            "username_key": session.username_key,
+            "sub": session.sub,
+            "challenge": session.challenge,
+            "typed_username": session.typed_username,
+            "created": micros(session.created),
+            "used": session.used,
+            "code_hash": session.code_hash,
+        }),
+    }
+
+
+def session_from_row(row: Mapping[str, Any]) -> AuthSession:
+    doc = _load(row["doc"])
+    return AuthSession(
+        pool_id=row["pool_id"],
+        id=row["id"],
+        client_id=doc["client_id"],
+        username_key=doc["username_key"],
+        sub=doc["sub"],
+        challenge=doc["challenge"],
+        typed_username=doc["typed_username"],
+        created=from_micros(doc["created"]),
+        expires=from_micros(row["expires_us"]),
+        used=doc["used"],
+        code_hash=doc["code_hash"],
+        version=row["version"],
+    )
+
+
+def refresh_token_to_row(token: RefreshToken) -> Row:
+    return {
+        "token_hash": token.token_hash,
+        "pool_id": token.pool_id,
+        "origin_jti": token.origin_jti,
+        "expires_us": micros(token.expires),
+        "version": token.version,
+        "doc": _dump({
+            "client_id": token.client_id,
+            "sub": token.sub,
+            "auth_time": micros(token.auth_time),
+            "created": micros(token.created),
+            "generation": token.generation,
+            "revoked": token.revoked,
+        }),
+    }
+
+
+def refresh_token_from_row(row: Mapping[str, Any]) -> RefreshToken:
+    doc = _load(row["doc"])
+    return RefreshToken(
+        pool_id=row["pool_id"],
+        token_hash=row["token_hash"],
+        origin_jti=row["origin_jti"],
+        client_id=doc["client_id"],
+        sub=doc["sub"],
+        auth_time=from_micros(doc["auth_time"]),
+        created=from_micros(doc["created"]),
+        expires=from_micros(row["expires_us"]),
+        generation=doc["generation"],
+        revoked=doc["revoked"],
+        version=row["version"],
+    )
+
+
+def failed_sign_ins_to_row(record: FailedSignIns) -> Row:
+    return {
+        "pool_id": record.pool_id,
+        "key": record.key,
+        "last_attempt_us": micros(record.last_attempt),
+        "version": record.version,
+        "doc": _dump({"count": record.count, "locked_until": _opt_micros(record.locked_until)}),
+    }
+
+
+def failed_sign_ins_from_row(row: Mapping[str, Any]) -> FailedSignIns:
+    doc = _load(row["doc"])
+    return FailedSignIns(
+        pool_id=row["pool_id"],
+        key=row["key"],
+        count=doc["count"],
+        locked_until=_opt_from_micros(doc["locked_until"]),
+        last_attempt=from_micros(row["last_attempt_us"]),
+        version=row["version"],
+    )
+
+
+#: Each record type's pair of conversions: (to_row, from_row).
+CODECS: dict[type, tuple[Any, Any]] = {
+    UserPool: (pool_to_row, pool_from_row),
+    AppClient: (client_to_row, client_from_row),
+    User: (user_to_row, user_from_row),
+    SigningKey: (signing_key_to_row, signing_key_from_row),
+    AuthSession: (session_to_row, session_from_row),
+    RefreshToken: (refresh_token_to_row, refresh_token_from_row),
+    FailedSignIns: (failed_sign_ins_to_row, failed_sign_ins_from_row),
+}

@@ -1,0 +1,784 @@
+"""SqliteStore: the durable store in one SQLite file (for `authflow serve` and embedding).
+
+Theory of operation
+-------------------
+Transactions. Every `transaction()` is one SQLite transaction opened with
+`BEGIN IMMEDIATE`: it takes the database's write lock at once, so transactions
+are serialised across threads and processes alike, and a transaction never fails
+half-way because another writer committed first (the `SQLITE_BUSY_SNAPSHOT`
+failure of deferred read-then-write transactions). A writer that finds the lock
+taken waits up to the busy timeout. The port does not tell reads from writes, so
+read-only transactions take the lock too: simple and correct, at the price of
+readers queueing behind writers. The block's end commits; any exception rolls
+back, so storage is exactly as before. A port call that writes several rows (a
+user and its aliases and index entries) runs inside a savepoint, so a refused
+write changes nothing even within its transaction. When SQLite itself rolled a
+transaction back (an I/O error, a full disk), every later call in it is refused
+rather than run outside any transaction.
+
+Connections. Each transaction borrows a connection from a small pool of idle ones
+and gives it back at the end, so a connection is used by one thread at a time
+(the guarantee `check_same_thread` stands for; it is off only so that a
+connection may be handed to whichever thread asks next). Every connection is set
+up alike: busy timeout, `journal_mode=WAL` (readers and the writer do not block
+each other; persistent in the file), `synchronous=FULL` (a commit survives power
+loss, not only a process crash: a lost "password changed" or "token revoked"
+would be a security regression), `foreign_keys=ON`. After `fork()` the child
+drops the connections it inherited and opens its own. WAL needs shared memory:
+the file must be on a local filesystem, shared only by processes of one host.
+
+Schema. Each record is one row: the columns a query or constraint needs, plus a
+JSON document for the rest (`authflow.adapters.codec`). Uniqueness is enforced
+by the database: primary keys and unique indexes on (pool, username key),
+(pool, sub), (pool, alias kind, alias key), session ids, refresh-token hashes and
+(pool, origin_jti). A violated constraint becomes the `UniqueViolation` the
+in-memory store raises, with the same constraint name and alias kind. Everything
+of a pool references the pool with `ON DELETE CASCADE`, so deleting a pool is one
+statement. ListUsers reads `user_index`, one row per (user, searchable attribute)
+with the value `authflow.core.listing.index_values` computes; its primary key
+(pool, index name, value, username key) makes `=`, `^=` (a range: value >= p AND
+value < the least string above every string starting with p) and keyset
+pagination range scans of one B-tree.
+
+Migrations. `MIGRATIONS[n - 1]` takes the schema from version n - 1 to n; the
+version lives in `PRAGMA user_version`. Opening a file applies the missing
+migrations in one transaction; a file newer than this code is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+from authflow.adapters import codec
+from authflow.core.listing import index_values
+from authflow.core.records import (
+    AppClient,
+    AuthSession,
+    FailedSignIns,
+    RefreshToken,
+    SigningKey,
+    User,
+    UserPool,
+)
+from authflow.ports import StoreError, TransientConflict, UniqueViolation, VersionConflict
+
+__all__ = ["MIGRATIONS", "SchemaTooNew", "SqliteStore"]
+
+#: `PRAGMA application_id` of an authflow store ("afl1"), so another file is refused.
+APPLICATION_ID = 0x61666C31
+
+#: The schema, as migrations: `MIGRATIONS[n - 1]` takes version n - 1 to version n.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        f"PRAGMA application_id = {APPLICATION_ID}",
+        """CREATE TABLE pools (
+            id      TEXT PRIMARY KEY,
+            version INTEGER NOT NULL,
+            doc     TEXT NOT NULL
+        )""",
+        """CREATE TABLE clients (
+            id      TEXT PRIMARY KEY,
+            pool_id TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            doc     TEXT NOT NULL
+        )""",
+        "CREATE INDEX clients_by_pool ON clients (pool_id, id)",
+        """CREATE TABLE users (
+            pool_id      TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
+            username_key TEXT NOT NULL,
+            sub          TEXT NOT NULL,
+            version      INTEGER NOT NULL,
+            doc          TEXT NOT NULL,
+            PRIMARY KEY (pool_id, username_key)
+        )""",
+        "CREATE UNIQUE INDEX users_by_sub ON users (pool_id, sub)",
+        # Verified aliases only (what `User.aliases` holds): one holder per (pool, kind, key).
+        """CREATE TABLE aliases (
+            pool_id      TEXT NOT NULL,
+            kind         TEXT NOT NULL,
+            key          TEXT NOT NULL,
+            username_key TEXT NOT NULL,
+            PRIMARY KEY (pool_id, kind, key),
+            FOREIGN KEY (pool_id, username_key)
+                REFERENCES users (pool_id, username_key) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        "CREATE INDEX aliases_by_user ON aliases (pool_id, username_key)",
+        """CREATE TABLE user_index (
+            pool_id      TEXT NOT NULL,
+            name         TEXT NOT NULL,
+            value        TEXT NOT NULL,
+            username_key TEXT NOT NULL,
+            PRIMARY KEY (pool_id, name, value, username_key),
+            FOREIGN KEY (pool_id, username_key)
+                REFERENCES users (pool_id, username_key) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        "CREATE INDEX user_index_by_user ON user_index (pool_id, username_key)",
+        """CREATE TABLE signing_keys (
+            pool_id    TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
+            kid        TEXT NOT NULL,
+            created_us INTEGER NOT NULL,
+            version    INTEGER NOT NULL,
+            doc        TEXT NOT NULL,
+            PRIMARY KEY (pool_id, kid)
+        )""",
+        "CREATE INDEX signing_keys_by_age ON signing_keys (pool_id, created_us, kid)",
+        """CREATE TABLE sessions (
+            id         TEXT PRIMARY KEY,
+            pool_id    TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
+            expires_us INTEGER NOT NULL,
+            version    INTEGER NOT NULL,
+            doc        TEXT NOT NULL
+        )""",
+        "CREATE INDEX sessions_by_pool ON sessions (pool_id)",
+        "CREATE INDEX sessions_by_expiry ON sessions (expires_us)",
+        """CREATE TABLE refresh_tokens (
+            token_hash TEXT PRIMARY KEY,
+            pool_id    TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
+            origin_jti TEXT NOT NULL,
+            expires_us INTEGER NOT NULL,
+            version    INTEGER NOT NULL,
+            doc        TEXT NOT NULL
+        )""",
+        "CREATE UNIQUE INDEX refresh_tokens_by_origin ON refresh_tokens (pool_id, origin_jti)",
+        "CREATE INDEX refresh_tokens_by_expiry ON refresh_tokens (expires_us)",
+        """CREATE TABLE failed_sign_ins (
+            pool_id         TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
+            key             TEXT NOT NULL,
+            last_attempt_us INTEGER NOT NULL,
+            version         INTEGER NOT NULL,
+            doc             TEXT NOT NULL,
+            PRIMARY KEY (pool_id, key)
+        )""",
+        "CREATE INDEX failed_sign_ins_by_age ON failed_sign_ins (last_attempt_us)",
+    ),
+)
+
+#: The tables of the schema, for tools that read every row (tests, backups).
+TABLES = (
+    "pools", "clients", "users", "aliases", "user_index",
+    "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins",
+)
+
+# SQLite names a violated unique constraint by its columns; these are the port's names.
+_UNIQUE_CONSTRAINTS = {
+    "pools.id": "pool",
+    "clients.id": "client",
+    "users.pool_id, users.username_key": "username",
+    "users.pool_id, users.sub": "sub",
+    "aliases.pool_id, aliases.kind, aliases.key": "alias",
+    "sessions.id": "session",
+    "refresh_tokens.token_hash": "refresh_token",
+    "refresh_tokens.pool_id, refresh_tokens.origin_jti": "origin_jti",
+}
+_UNIQUE_FAILED = "UNIQUE constraint failed: "
+_FOREIGN_KEY_FAILED = "FOREIGN KEY constraint failed"
+
+# -- SQL --------------------------------------------------------------------------------
+
+_ANY_SCHEMA_OBJECT = "SELECT 1 FROM sqlite_master LIMIT 1"
+_POOL_EXISTS = "SELECT 1 FROM pools WHERE id = ?"
+
+_GET_POOL = "SELECT id, version, doc FROM pools WHERE id = ?"
+_LIST_POOLS = "SELECT id, version, doc FROM pools WHERE id > ? ORDER BY id LIMIT ?"
+_LIST_POOLS_FIRST = "SELECT id, version, doc FROM pools ORDER BY id LIMIT ?"
+_INSERT_POOL = "INSERT INTO pools (id, version, doc) VALUES (:id, :version, :doc)"
+_UPDATE_POOL = "UPDATE pools SET version = :version, doc = :doc WHERE id = :id"
+_DELETE_POOL = "DELETE FROM pools WHERE id = ?"
+
+_GET_CLIENT = "SELECT id, pool_id, version, doc FROM clients WHERE id = ?"
+_LIST_CLIENTS = (
+    "SELECT id, pool_id, version, doc FROM clients WHERE pool_id = ? AND id > ? ORDER BY id LIMIT ?"
+)
+_LIST_CLIENTS_FIRST = "SELECT id, pool_id, version, doc FROM clients WHERE pool_id = ? ORDER BY id LIMIT ?"
+_INSERT_CLIENT = "INSERT INTO clients (id, pool_id, version, doc) VALUES (:id, :pool_id, :version, :doc)"
+_UPDATE_CLIENT = "UPDATE clients SET version = :version, doc = :doc WHERE id = :id"
+_DELETE_CLIENT = "DELETE FROM clients WHERE id = ?"
+
+_USER_COLUMNS = "u.pool_id, u.username_key, u.sub, u.version, u.doc"
+_GET_USER = f"SELECT {_USER_COLUMNS} FROM users AS u WHERE u.pool_id = ? AND u.username_key = ?"
+_GET_USER_BY_SUB = f"SELECT {_USER_COLUMNS} FROM users AS u WHERE u.pool_id = ? AND u.sub = ?"
+_GET_USER_BY_ALIAS = f"""SELECT {_USER_COLUMNS}
+    FROM aliases AS a
+    CROSS JOIN users AS u ON u.pool_id = a.pool_id AND u.username_key = a.username_key
+    WHERE a.pool_id = ? AND a.kind = ? AND a.key = ?"""
+_USER_VERSION = "SELECT version FROM users WHERE pool_id = ? AND username_key = ?"
+_INSERT_USER = """INSERT INTO users (pool_id, username_key, sub, version, doc)
+    VALUES (:pool_id, :username_key, :sub, :version, :doc)"""
+_UPDATE_USER = """UPDATE users SET sub = :sub, version = :version, doc = :doc
+    WHERE pool_id = :pool_id AND username_key = :username_key"""
+_DELETE_USER = "DELETE FROM users WHERE pool_id = ? AND username_key = ?"
+_COUNT_USERS = "SELECT count(*) FROM users WHERE pool_id = ?"
+
+_USER_ALIASES = "SELECT kind, key FROM aliases WHERE pool_id = ? AND username_key = ?"
+_INSERT_ALIAS = "INSERT INTO aliases (pool_id, kind, key, username_key) VALUES (?, ?, ?, ?)"
+_DELETE_ALIAS = "DELETE FROM aliases WHERE pool_id = ? AND kind = ? AND key = ?"
+
+_USER_INDEX_ROWS = "SELECT name, value FROM user_index WHERE pool_id = ? AND username_key = ?"
+_INSERT_INDEX_ROW = "INSERT INTO user_index (pool_id, name, value, username_key) VALUES (?, ?, ?, ?)"
+_DELETE_INDEX_ROW = (
+    "DELETE FROM user_index WHERE pool_id = ? AND name = ? AND value = ? AND username_key = ?"
+)
+
+# ListUsers: one index range in keyset order. `{conditions}` is filled only from the
+# `_SCAN_*` fragments below, never from input. CROSS JOIN fixes the join order (the index
+# range outside, users looked up by key inside): with statistics of a one-pool database
+# the planner would otherwise scan the users and sort them.
+_SCAN_USERS = f"""SELECT i.value AS position, {_USER_COLUMNS}
+    FROM user_index AS i
+    CROSS JOIN users AS u ON u.pool_id = i.pool_id AND u.username_key = i.username_key
+    WHERE i.pool_id = :pool_id AND i.name = :name{{conditions}}
+    ORDER BY i.value, i.username_key
+    LIMIT :limit"""
+_SCAN_EXACT = " AND i.value = :exact"
+_SCAN_EXACT_AFTER = " AND i.username_key > :after_key"
+_SCAN_FROM = " AND i.value >= :low"
+_SCAN_BELOW = " AND i.value < :high"
+_SCAN_AFTER = " AND (i.value, i.username_key) > (:after_value, :after_key)"
+
+_LIST_SIGNING_KEYS = """SELECT pool_id, kid, created_us, version, doc FROM signing_keys
+    WHERE pool_id = ? ORDER BY created_us, kid"""
+_SIGNING_KEY_VERSION = "SELECT version FROM signing_keys WHERE pool_id = ? AND kid = ?"
+_INSERT_SIGNING_KEY = """INSERT INTO signing_keys (pool_id, kid, created_us, version, doc)
+    VALUES (:pool_id, :kid, :created_us, :version, :doc)"""
+_UPDATE_SIGNING_KEY = """UPDATE signing_keys SET created_us = :created_us, version = :version, doc = :doc
+    WHERE pool_id = :pool_id AND kid = :kid"""
+_DELETE_SIGNING_KEY = "DELETE FROM signing_keys WHERE pool_id = ? AND kid = ?"
+
+_GET_SESSION = "SELECT id, pool_id, expires_us, version, doc FROM sessions WHERE id = ?"
+_INSERT_SESSION = """INSERT INTO sessions (id, pool_id, expires_us, version, doc)
+    VALUES (:id, :pool_id, :expires_us, :version, :doc)"""
+_UPDATE_SESSION = "UPDATE sessions SET expires_us = :expires_us, version = :version, doc = :doc WHERE id = :id"
+_DELETE_SESSION = "DELETE FROM sessions WHERE id = ?"
+
+_TOKEN_COLUMNS = "token_hash, pool_id, origin_jti, expires_us, version, doc"
+_GET_REFRESH_TOKEN = f"SELECT {_TOKEN_COLUMNS} FROM refresh_tokens WHERE token_hash = ?"
+_GET_REFRESH_TOKEN_BY_ORIGIN = f"SELECT {_TOKEN_COLUMNS} FROM refresh_tokens WHERE pool_id = ? AND origin_jti = ?"
+_INSERT_REFRESH_TOKEN = f"""INSERT INTO refresh_tokens ({_TOKEN_COLUMNS})
+    VALUES (:token_hash, :pool_id, :origin_jti, :expires_us, :version, :doc)"""
+_UPDATE_REFRESH_TOKEN = """UPDATE refresh_tokens
+    SET origin_jti = :origin_jti, expires_us = :expires_us, version = :version, doc = :doc
+    WHERE token_hash = :token_hash"""
+_DELETE_REFRESH_TOKEN = "DELETE FROM refresh_tokens WHERE token_hash = ?"
+
+_GET_FAILED_SIGN_INS = """SELECT pool_id, key, last_attempt_us, version, doc FROM failed_sign_ins
+    WHERE pool_id = ? AND key = ?"""
+_INSERT_FAILED_SIGN_INS = """INSERT INTO failed_sign_ins (pool_id, key, last_attempt_us, version, doc)
+    VALUES (:pool_id, :key, :last_attempt_us, :version, :doc)"""
+_UPDATE_FAILED_SIGN_INS = """UPDATE failed_sign_ins
+    SET last_attempt_us = :last_attempt_us, version = :version, doc = :doc
+    WHERE pool_id = :pool_id AND key = :key"""
+_DELETE_FAILED_SIGN_INS = "DELETE FROM failed_sign_ins WHERE pool_id = ? AND key = ?"
+
+_PURGE_SESSIONS = """DELETE FROM sessions WHERE id IN
+    (SELECT id FROM sessions WHERE expires_us <= ? LIMIT ?)"""
+_PURGE_REFRESH_TOKENS = """DELETE FROM refresh_tokens WHERE token_hash IN
+    (SELECT token_hash FROM refresh_tokens WHERE expires_us <= ? LIMIT ?)"""
+_PURGE_FAILED_SIGN_INS = """DELETE FROM failed_sign_ins WHERE rowid IN
+    (SELECT rowid FROM failed_sign_ins WHERE last_attempt_us <= ? LIMIT ?)"""
+
+_PRIMARY_INDEX = "username"
+_MAX_IDLE_CONNECTIONS = 8
+
+
+class SchemaTooNew(StoreError):
+    """The file was written by a newer authflow: its schema is one this code does not know."""
+
+    def __init__(self, path: str, found: int, known: int) -> None:
+        super().__init__(
+            f"{path} has schema version {found}, newer than version {known}, the newest this "
+            f"authflow knows; open it with the authflow that wrote it or a newer one"
+        )
+        self.found = found
+        self.known = known
+
+
+class SqliteStore:
+    """A `Store` in one SQLite file, shared safely by threads and by processes of one host.
+
+    `busy_timeout_s` is how long a transaction waits for another one's write lock
+    before `sqlite3.OperationalError: database is locked`. Close the store (or use it
+    as a context manager) to close its idle connections.
+    """
+
+    #: The data outlives the process: an engine must seal secrets with a configured KEK.
+    durable = True
+
+    def __init__(self, path: str | os.PathLike[str], *, busy_timeout_s: float = 5.0) -> None:
+        self.path = os.fspath(path)
+        if self.path in ("", ":memory:") or self.path.startswith("file:"):
+            raise ValueError("SqliteStore needs a file path; use MemoryStore for an in-memory store")
+        self.busy_timeout_s = busy_timeout_s
+        self._lock = threading.Lock()
+        self._idle: list[sqlite3.Connection] = []
+        self._pid = os.getpid()
+        self._closed = False
+        self._in_transaction = threading.local()
+        conn = self._connect()
+        try:
+            _migrate(conn, self.path)
+        except BaseException:
+            conn.close()
+            raise
+        self._idle.append(conn)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the idle connections; a transaction still running closes its own at its end."""
+        with self._lock:
+            self._closed = True
+            idle, self._idle = self._idle, []
+            forked = os.getpid() != self._pid
+        if not forked:
+            for conn in idle:
+                conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SqliteTransaction]:
+        if getattr(self._in_transaction, "active", False):
+            # A second connection would wait for this thread's own write lock.
+            raise RuntimeError("SqliteStore transactions do not nest: this thread already has one open")
+        conn = self._acquire()
+        reusable = True
+        self._in_transaction.active = True
+        try:
+            _begin(conn, self.busy_timeout_s)
+            tx = _SqliteTransaction(conn)
+            try:
+                yield tx
+                conn.execute("COMMIT")
+            except BaseException:
+                reusable = _rollback(conn)
+                raise
+            finally:
+                tx.closed = True
+        finally:
+            self._in_transaction.active = False
+            self._release(conn, reusable)
+
+    # -- connections ---------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        # isolation_level=None: the module opens no transactions of its own; we issue
+        # BEGIN IMMEDIATE / COMMIT / ROLLBACK. timeout= sets PRAGMA busy_timeout, first,
+        # because switching to WAL may itself have to wait for a lock.
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout_s, isolation_level=None, check_same_thread=False
+        )
+        try:
+            conn.row_factory = sqlite3.Row
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise StoreError(f"{self.path}: SQLite refused WAL mode (journal_mode is {mode})")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+        except BaseException:
+            conn.close()
+            raise
+        return conn
+
+    def _acquire(self) -> sqlite3.Connection:
+        with self._lock:
+            if self._closed:
+                raise StoreError(f"{self!r} is closed")
+            if os.getpid() != self._pid:
+                # A forked child must not use (or close) its parent's connections.
+                self._idle, self._pid = [], os.getpid()
+            if self._idle:
+                return self._idle.pop()
+        return self._connect()
+
+    def _release(self, conn: sqlite3.Connection, reusable: bool) -> None:
+        with self._lock:
+            if reusable and not self._closed and len(self._idle) < _MAX_IDLE_CONNECTIONS:
+                self._idle.append(conn)
+                return
+        conn.close()
+
+
+def _begin(conn: sqlite3.Connection, timeout_s: float) -> None:
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as err:
+        if "locked" in str(err) or "busy" in str(err):
+            # Other writers held the lock for the whole busy timeout: nothing was done,
+            # so the engine may run the operation again.
+            raise TransientConflict(f"database is locked (waited {timeout_s} s)") from err
+        raise
+
+
+def _rollback(conn: sqlite3.Connection) -> bool:
+    """Roll back the open transaction; False when the connection is no longer fit for use."""
+    try:
+        if conn.in_transaction:  # some errors (I/O, full disk) have rolled back already
+            conn.execute("ROLLBACK")
+        return True
+    except sqlite3.Error:
+        return False
+
+
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    """Bring the file's schema to `len(MIGRATIONS)` in one transaction, or refuse it."""
+    known = len(MIGRATIONS)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        application_id = conn.execute("PRAGMA application_id").fetchone()[0]
+        if application_id not in (0, APPLICATION_ID):
+            raise StoreError(f"{path} is not an authflow store (application_id {application_id:#x})")
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        if found > known:
+            raise SchemaTooNew(path, found, known)
+        if found == 0 and conn.execute(_ANY_SCHEMA_OBJECT).fetchone() is not None:
+            raise StoreError(f"{path} is not an authflow store (it has tables, but no authflow schema)")
+        for migration in MIGRATIONS[found:]:
+            for statement in migration:
+                conn.execute(statement)
+        if found != known:
+            conn.execute(f"PRAGMA user_version = {known:d}")
+        conn.execute("COMMIT")
+    except BaseException:
+        _rollback(conn)
+        raise
+
+
+@contextmanager
+def _constraints(pool_id: str, alias_kind: str | None = None) -> Iterator[None]:
+    """Turn a violated constraint into the error the in-memory store raises."""
+    try:
+        yield
+    except sqlite3.IntegrityError as error:
+        message = str(error)
+        if message == _FOREIGN_KEY_FAILED:
+            raise KeyError(f"no pool {pool_id}") from error
+        if message.startswith(_UNIQUE_FAILED):
+            constraint = _UNIQUE_CONSTRAINTS.get(message[len(_UNIQUE_FAILED):])
+            if constraint is not None:
+                kind = alias_kind if constraint == "alias" else None
+                raise UniqueViolation(constraint, kind) from error
+        raise
+
+
+def _version(row: sqlite3.Row | None) -> int | None:
+    return None if row is None else row["version"]
+
+
+def _check_version(old_version: int | None, new_version: int) -> None:
+    expected = 1 if old_version is None else old_version + 1
+    if new_version != expected:
+        raise VersionConflict(f"expected version {expected}, got {new_version}")
+
+
+def _prefix_end(prefix: str) -> str | None:
+    """The least string above every string that starts with `prefix` (code point order,
+    which is SQLite's byte order of UTF-8), or None when no string is."""
+    chars = list(prefix)
+    while chars:
+        last = ord(chars.pop())
+        if last < 0x10FFFF:
+            following = 0xE000 if 0xD800 <= last + 1 <= 0xDFFF else last + 1  # skip surrogates
+            return "".join(chars) + chr(following)
+    return None
+
+
+def _scan_query(
+    exact: str | None, prefix: str | None, after: tuple[str, str] | None
+) -> tuple[str, dict[str, Any]] | None:
+    """The ListUsers query for one index range, as one range of the index's B-tree: the
+    lower bound is the later of the filter's start and the keyset position. None when
+    the range is empty."""
+    conditions: list[str] = []
+    params: dict[str, Any] = {}
+    if exact is not None:
+        if after is not None and after[0] > exact:
+            return None
+        conditions.append(_SCAN_EXACT)
+        params["exact"] = exact
+        if after is not None and after[0] == exact:
+            conditions.append(_SCAN_EXACT_AFTER)
+            params["after_key"] = after[1]
+    else:
+        if after is not None and (not prefix or after[0] >= prefix):
+            conditions.append(_SCAN_AFTER)
+            params["after_value"], params["after_key"] = after
+        elif prefix:  # the empty prefix matches every entry
+            conditions.append(_SCAN_FROM)
+            params["low"] = prefix
+        high = _prefix_end(prefix) if prefix else None
+        if high is not None:
+            conditions.append(_SCAN_BELOW)
+            params["high"] = high
+    return _SCAN_USERS.format(conditions="".join(conditions)), params
+
+
+class _SqliteTransaction:
+    """One open SQLite transaction, behind the port's `Transaction` methods.
+
+    `connection` is its sqlite3 connection, for diagnostics (`EXPLAIN QUERY PLAN`,
+    PRAGMAs); committing or rolling back through it is the store's job alone.
+    """
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.connection = conn
+        self.closed = False
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
+        if self.closed:
+            raise RuntimeError("transaction already ended")
+        if not self.connection.in_transaction:
+            # SQLite rolled the whole transaction back (an I/O error, a full disk): going
+            # on would run each statement in a transaction of its own.
+            raise StoreError("the transaction was rolled back by SQLite after an error")
+        return self.connection.execute(sql, params)
+
+    def _one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
+        return self._execute(sql, params).fetchone()
+
+    def _require_pool(self, pool_id: str) -> None:
+        if self._one(_POOL_EXISTS, (pool_id,)) is None:
+            raise KeyError(f"no pool {pool_id}")
+
+    def _delete(self, sql: str, *key: str) -> None:
+        if self._execute(sql, key).rowcount == 0:
+            raise KeyError(key if len(key) > 1 else key[0])
+
+    def _upsert(self, insert: str, update: str, old_version: int | None, row: Mapping[str, Any],
+                pool_id: str) -> None:
+        _check_version(old_version, row["version"])
+        with _constraints(pool_id):
+            self._execute(insert if old_version is None else update, row)
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        """Make one port call that writes several rows all-or-nothing."""
+        self._execute("SAVEPOINT port_call")
+        try:
+            yield
+        except BaseException:
+            if self.connection.in_transaction:
+                self.connection.execute("ROLLBACK TO port_call")
+                self.connection.execute("RELEASE port_call")
+            raise
+        self.connection.execute("RELEASE port_call")
+
+    # -- pools ---------------------------------------------------------------------------
+
+    def get_pool(self, pool_id: str) -> UserPool | None:
+        row = self._one(_GET_POOL, (pool_id,))
+        return None if row is None else codec.pool_from_row(row)
+
+    def list_pools(self, *, after: str | None, limit: int) -> list[UserPool]:
+        if after is None:
+            rows = self._execute(_LIST_POOLS_FIRST, (limit,))
+        else:
+            rows = self._execute(_LIST_POOLS, (after, limit))
+        return [codec.pool_from_row(row) for row in rows]
+
+    def put_pool(self, pool: UserPool) -> None:
+        old = self._one(_GET_POOL, (pool.id,))
+        self._upsert(_INSERT_POOL, _UPDATE_POOL, _version(old), codec.pool_to_row(pool), pool.id)
+
+    def delete_pool(self, pool_id: str) -> None:
+        self._delete(_DELETE_POOL, pool_id)  # cascades to everything of the pool
+
+    # -- app clients ---------------------------------------------------------------------
+
+    def get_client(self, client_id: str) -> AppClient | None:
+        row = self._one(_GET_CLIENT, (client_id,))
+        return None if row is None else codec.client_from_row(row)
+
+    def list_clients(self, pool_id: str, *, after: str | None, limit: int) -> list[AppClient]:
+        if after is None:
+            rows = self._execute(_LIST_CLIENTS_FIRST, (pool_id, limit))
+        else:
+            rows = self._execute(_LIST_CLIENTS, (pool_id, after, limit))
+        return [codec.client_from_row(row) for row in rows]
+
+    def put_client(self, client: AppClient) -> None:
+        old = self._one(_GET_CLIENT, (client.id,))
+        if old is not None and old["pool_id"] != client.pool_id:
+            raise UniqueViolation("client")
+        row = codec.client_to_row(client)
+        self._upsert(_INSERT_CLIENT, _UPDATE_CLIENT, _version(old), row, client.pool_id)
+
+    def delete_client(self, client_id: str) -> None:
+        self._delete(_DELETE_CLIENT, client_id)
+
+    # -- users ---------------------------------------------------------------------------
+
+    def _user(self, sql: str, params: tuple[str, ...]) -> User | None:
+        row = self._one(sql, params)
+        return None if row is None else codec.user_from_row(row)
+
+    def get_user(self, pool_id: str, username_key: str) -> User | None:
+        return self._user(_GET_USER, (pool_id, username_key))
+
+    def get_user_by_alias(self, pool_id: str, kind: str, key: str) -> User | None:
+        return self._user(_GET_USER_BY_ALIAS, (pool_id, kind, key))
+
+    def get_user_by_sub(self, pool_id: str, sub: str) -> User | None:
+        return self._user(_GET_USER_BY_SUB, (pool_id, sub))
+
+    def put_user(self, user: User) -> None:
+        # The same checks, in the same order, as MemoryStore: pool, version, sub, aliases.
+        pool_id, key = user.pool_id, user.username_key
+        self._require_pool(pool_id)
+        old = self._one(_USER_VERSION, (pool_id, key))
+        _check_version(_version(old), user.version)
+        with self._savepoint():
+            with _constraints(pool_id):
+                self._execute(_INSERT_USER if old is None else _UPDATE_USER, codec.user_to_row(user))
+            self._sync_aliases(user)
+            self._sync_index(user)
+
+    def _sync_aliases(self, user: User) -> None:
+        pool_id, key = user.pool_id, user.username_key
+        held = {(row["kind"], row["key"]) for row in self._execute(_USER_ALIASES, (pool_id, key))}
+        wanted = dict.fromkeys(user.aliases)  # the record's order: the first clash is reported
+        for kind, alias_key in held - wanted.keys():
+            self._execute(_DELETE_ALIAS, (pool_id, kind, alias_key))
+        for kind, alias_key in wanted:
+            if (kind, alias_key) not in held:
+                with _constraints(pool_id, alias_kind=kind):
+                    self._execute(_INSERT_ALIAS, (pool_id, kind, alias_key, key))
+
+    def _sync_index(self, user: User) -> None:
+        pool_id, key = user.pool_id, user.username_key
+        held = {(row["name"], row["value"]) for row in self._execute(_USER_INDEX_ROWS, (pool_id, key))}
+        wanted = set(index_values(key, user.attributes, user.status, user.enabled).items())
+        for name, value in held - wanted:
+            self._execute(_DELETE_INDEX_ROW, (pool_id, name, value, key))
+        for name, value in wanted - held:
+            self._execute(_INSERT_INDEX_ROW, (pool_id, name, value, key))
+
+    def delete_user(self, pool_id: str, username_key: str) -> None:
+        self._delete(_DELETE_USER, pool_id, username_key)  # cascades to aliases and index rows
+
+    def count_users(self, pool_id: str) -> int:
+        return self._execute(_COUNT_USERS, (pool_id,)).fetchone()[0]
+
+    def scan_users(
+        self,
+        pool_id: str,
+        *,
+        index: str | None,
+        exact: str | None = None,
+        prefix: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int,
+    ) -> list[tuple[tuple[str, str], User]]:
+        if exact is not None and prefix is not None:
+            raise ValueError("scan takes at most one of exact and prefix")
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        query = _scan_query(exact, prefix, after)
+        if query is None:
+            return []
+        sql, params = query
+        params.update(pool_id=pool_id, name=index or _PRIMARY_INDEX, limit=limit)
+        return [
+            ((row["position"], row["username_key"]), codec.user_from_row(row))
+            for row in self._execute(sql, params)
+        ]
+
+    # -- signing keys --------------------------------------------------------------------
+
+    def list_signing_keys(self, pool_id: str) -> list[SigningKey]:
+        return [codec.signing_key_from_row(row) for row in self._execute(_LIST_SIGNING_KEYS, (pool_id,))]
+
+    def put_signing_key(self, key: SigningKey) -> None:
+        self._require_pool(key.pool_id)
+        old = self._one(_SIGNING_KEY_VERSION, (key.pool_id, key.kid))
+        row = codec.signing_key_to_row(key)
+        self._upsert(_INSERT_SIGNING_KEY, _UPDATE_SIGNING_KEY, _version(old), row, key.pool_id)
+
+    def delete_signing_key(self, pool_id: str, kid: str) -> None:
+        self._delete(_DELETE_SIGNING_KEY, pool_id, kid)
+
+    # -- challenge sessions --------------------------------------------------------------
+
+    def get_session(self, session_id: str) -> AuthSession | None:
+        row = self._one(_GET_SESSION, (session_id,))
+        return None if row is None else codec.session_from_row(row)
+
+    def put_session(self, session: AuthSession) -> None:
+        self._require_pool(session.pool_id)
+        old = self._one(_GET_SESSION, (session.id,))
+        if old is not None and old["pool_id"] != session.pool_id:
+            raise UniqueViolation("session")
+        row = codec.session_to_row(session)
+        self._upsert(_INSERT_SESSION, _UPDATE_SESSION, _version(old), row, session.pool_id)
+
+    def delete_session(self, session_id: str) -> None:
+        self._delete(_DELETE_SESSION, session_id)
+
+    # -- refresh tokens ------------------------------------------------------------------
+
+    def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        row = self._one(_GET_REFRESH_TOKEN, (token_hash,))
+        return None if row is None else codec.refresh_token_from_row(row)
+
+    def get_refresh_token_by_origin(self, pool_id: str, origin_jti: str) -> RefreshToken | None:
+        row = self._one(_GET_REFRESH_TOKEN_BY_ORIGIN, (pool_id, origin_jti))
+        return None if row is None else codec.refresh_token_from_row(row)
+
+    def put_refresh_token(self, token: RefreshToken) -> None:
+        self._require_pool(token.pool_id)
+        old = self._one(_GET_REFRESH_TOKEN, (token.token_hash,))
+        if old is not None and old["pool_id"] != token.pool_id:
+            raise UniqueViolation("refresh_token")
+        row = codec.refresh_token_to_row(token)
+        self._upsert(_INSERT_REFRESH_TOKEN, _UPDATE_REFRESH_TOKEN, _version(old), row, token.pool_id)
+
+    def delete_refresh_token(self, token_hash: str) -> None:
+        self._delete(_DELETE_REFRESH_TOKEN, token_hash)
+
+    # -- lockout counters ----------------------------------------------------------------
+
+    def get_failed_sign_ins(self, pool_id: str, key: str) -> FailedSignIns | None:
+        row = self._one(_GET_FAILED_SIGN_INS, (pool_id, key))
+        return None if row is None else codec.failed_sign_ins_from_row(row)
+
+    def put_failed_sign_ins(self, record: FailedSignIns) -> None:
+        self._require_pool(record.pool_id)
+        old = self._one(_GET_FAILED_SIGN_INS, (record.pool_id, record.key))
+        row = codec.failed_sign_ins_to_row(record)
+        self._upsert(
+            _INSERT_FAILED_SIGN_INS, _UPDATE_FAILED_SIGN_INS, _version(old), row, record.pool_id
+        )
+
+    def delete_failed_sign_ins(self, pool_id: str, key: str) -> None:
+        self._delete(_DELETE_FAILED_SIGN_INS, pool_id, key)
+
+    # -- housekeeping --------------------------------------------------------------------
+
+    def purge_expired(
+        self,
+        *,
+        sessions_before: datetime,
+        refresh_tokens_before: datetime,
+        failures_before: datetime,
+        limit: int,
+    ) -> dict[str, int]:
+        def purge(sql: str, before: datetime) -> int:
+            return self._execute(sql, (codec.micros(before), limit)).rowcount
+
+        return {
+            "sessions": purge(_PURGE_SESSIONS, sessions_before),
+            "refresh_tokens": purge(_PURGE_REFRESH_TOKENS, refresh_tokens_before),
+            "failed_sign_ins": purge(_PURGE_FAILED_SIGN_INS, failures_before),
+        }
