@@ -12,9 +12,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=9229, help="port to listen on (default 9229)")
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--db", default="authflow.db", metavar="PATH",
-                       help="the embedded database file (default authflow.db); "
-                            "the generated credentials are kept beside it")
-    where.add_argument("--store", metavar="URL", help="a store URL, e.g. postgresql://...")
+                       help="the SQLite database file (default authflow.db); the generated access "
+                            "key and key-encryption key are kept beside it")
+    where.add_argument("--store", metavar="URL",
+                       help="postgresql://... (needs AUTHFLOW_KEK), sqlite:PATH, or memory (nothing persists)")
     parser.add_argument("--issuer-style", choices=["local", "aws"], default="local",
                         help="tokens' iss: <public URL>/<poolId> (local) or "
                              "https://cognito-idp.<region>.amazonaws.com/<poolId> (aws, for aws-jwt-verify)")
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     add_serve_arguments(sub.add_parser("serve", help="run the Cognito-compatible HTTP server"))
     args = parser.parse_args(argv)
     if args.command == "serve":
-        from authflow.server import serve
+        from authflow.serve import serve
 
         return serve(args, parser)
     if args.command == "diagram":

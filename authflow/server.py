@@ -8,14 +8,13 @@ each pool's JWKS and OpenID discovery document, plus `/health`. Every response, 
 and 404s included, carries `x-amzn-RequestId`.
 
 `create_app` takes a ready `authflow.Client`, so tests run the app over any store, clock
-and entropy; `authflow serve` (`authflow.cli`) builds the production one.
+and entropy; `authflow serve` (`authflow.serve`) builds the production one.
 """
 
 from __future__ import annotations
 
-import argparse
-import logging
-from pathlib import Path
+import contextlib
+from collections.abc import AsyncIterator, Callable
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -25,18 +24,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from authflow import errors
-from authflow.adapters.entropy import SystemEntropy
-from authflow.adapters.outbox import LogMessenger
 from authflow.client import Client
-from authflow.config import EngineConfig
 from authflow.service import keys
-from authflow.wire import credentials, protocol
+from authflow.wire import protocol
 from authflow.wire.protocol import MAX_BODY_BYTES, Signing
 
 
-def create_app(client: Client, signing: Signing, *, public_url: str) -> Starlette:
+def create_app(
+    client: Client, signing: Signing, *, public_url: str, on_shutdown: Callable[[], None] | None = None
+) -> Starlette:
     """The ASGI app. `public_url` is where clients reach this server (no trailing
-    slash); discovery documents point at it."""
+    slash); discovery documents point at it. `on_shutdown` runs when the server stops
+    (e.g. to close the store)."""
     engine = client.engine
     public_url = public_url.rstrip("/")
 
@@ -103,7 +102,13 @@ def create_app(client: Client, signing: Signing, *, public_url: str) -> Starlett
         Route("/{pool_id}/.well-known/jwks.json", jwks, methods=["GET"]),
         Route("/{pool_id}/.well-known/openid-configuration", discovery, methods=["GET"]),
     ]
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        if on_shutdown is not None:
+            on_shutdown()
+
+    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
 
 
 async def _read_body(request: Request) -> bytes | int:
@@ -122,118 +127,3 @@ async def _read_body(request: Request) -> bytes | int:
     return b"".join(chunks)
 
 
-
-# -- `authflow serve` ------------------------------------------------------------------
-
-
-class StartupError(Exception):
-    """`authflow serve` cannot start with these options; the message says why."""
-
-
-def build(args: argparse.Namespace) -> tuple[Starlette, list[str]]:
-    """The app for `authflow serve`'s options, and the lines to print on start."""
-    if args.workers < 1:
-        raise StartupError("--workers must be at least 1")
-    public_url = (args.public_url or f"http://{_url_host(args.host)}:{args.port}").rstrip("/")
-    if args.store:
-        raise StartupError(
-            f"--store {args.store.split(':', 1)[0]}:... is not available yet: this version has only "
-            "the in-memory store (durable SQLite and PostgreSQL stores are being built)."
-        )
-    if args.workers > 1:
-        raise StartupError(
-            "--workers above 1 needs a store shared between processes; the in-memory store "
-            "lives inside one process."
-        )
-    db = Path(args.db)
-    lines = [f"authflow serve: Cognito user pools (cognito-idp) at {public_url}/"]
-    lines.append(
-        "  store:       in-memory. WARNING: nothing persists; every pool and user is lost "
-        "when the server stops (durable storage is not built yet)."
-    )
-    signing, credential_lines = _signing(args, db)
-    lines.extend(credential_lines)
-    issuer_base = public_url if args.issuer_style == "local" else None
-    client = Client(
-        messenger=LogMessenger(),
-        region=args.region,
-        config=EngineConfig(issuer_base_url=issuer_base),
-    )
-    issuer = client.engine.issuer("<poolId>")
-    lines.append(f"  issuer:      {issuer}  (JWKS at {public_url}/<poolId>/.well-known/jwks.json)")
-    lines.extend(_how_to_connect(public_url, args.region, signing, args))
-    return create_app(client, signing, public_url=public_url), lines
-
-
-def _url_host(host: str) -> str:
-    if host in ("0.0.0.0", "::", ""):
-        return "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
-
-
-def default_credentials_path(db: Path) -> Path:
-    """Where serve keeps the credential it generates: beside the database
-    (`authflow.db` -> `authflow.credentials`)."""
-    return db.with_suffix(".credentials")
-
-
-def _signing(args: argparse.Namespace, db: Path) -> tuple[Signing, list[str]]:
-    if args.insecure_no_auth:
-        return Signing(None), [
-            "  signing:     OFF (--insecure-no-auth): anyone who can reach this port may call "
-            "admin operations"
-        ]
-    if args.credentials:
-        path = Path(args.credentials)
-        try:
-            secrets = credentials.load(path)
-        except credentials.CredentialsError as err:
-            raise StartupError(str(err)) from None
-        return Signing(secrets), [
-            f"  credentials: {path.resolve()} ({len(secrets)} access key(s) accepted for signed operations)"
-        ]
-    path = default_credentials_path(db)
-    if path.exists():
-        try:
-            secrets = credentials.load(path)
-        except credentials.CredentialsError as err:
-            raise StartupError(str(err)) from None
-        return Signing(secrets), [f"  credentials: {path.resolve()} (profile default)"]
-    key_id, secret = credentials.create(path, SystemEntropy())
-    return Signing({key_id: secret}), [
-        f"  credentials: created {path.resolve()} (profile default):",
-        f"               aws_access_key_id     = {key_id}",
-        f"               aws_secret_access_key = {secret}",
-    ]
-
-
-def _how_to_connect(public_url: str, region: str, signing: Signing, args) -> list[str]:
-    lines = ["", "Point boto3 and the AWS CLI at it:"]
-    exports = [f"AWS_DEFAULT_REGION={region}"]
-    if signing.secrets is not None:
-        file = Path(args.credentials) if args.credentials else default_credentials_path(Path(args.db))
-        exports.insert(0, f"AWS_SHARED_CREDENTIALS_FILE={file.resolve()}")
-    else:
-        exports.extend(["AWS_ACCESS_KEY_ID=unused", "AWS_SECRET_ACCESS_KEY=unused"])
-    lines.append(f"  export {' '.join(exports)}")
-    lines.append(
-        f"  python -c 'import boto3; print(boto3.client(\"cognito-idp\", "
-        f"endpoint_url=\"{public_url}\").list_user_pools(MaxResults=10))'"
-    )
-    lines.append(f"  aws --endpoint-url {public_url} cognito-idp list-user-pools --max-results 10")
-    lines.append("Stop with Ctrl-C.")
-    return lines
-
-
-def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    import uvicorn
-
-    logging.basicConfig(level=args.log_level.upper(), format="%(levelname)s %(name)s: %(message)s")
-    try:
-        app, lines = build(args)
-    except StartupError as err:
-        parser.error(str(err))
-    print("\n".join(lines), flush=True)
-    uvicorn.run(app, host=args.host, port=args.port, log_level=args.log_level,
-                timeout_graceful_shutdown=5)
-    return 0

@@ -314,6 +314,7 @@ class SqliteStore:
         if self.path in ("", ":memory:") or self.path.startswith("file:"):
             raise ValueError("SqliteStore needs a file path; use MemoryStore for an in-memory store")
         self.busy_timeout_s = busy_timeout_s
+        _create_private(self.path)
         self._lock = threading.Lock()
         self._idle: list[sqlite3.Connection] = []
         self._pid = os.getpid()
@@ -407,6 +408,15 @@ class SqliteStore:
                 self._idle.append(conn)
                 return
         conn.close()
+
+
+def _create_private(path: str) -> None:
+    """Create a new database file readable by its owner only (it holds password hashes);
+    SQLite gives the -wal and -shm files the same permissions."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        pass
 
 
 def _begin(conn: sqlite3.Connection, timeout_s: float) -> None:

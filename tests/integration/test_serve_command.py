@@ -165,9 +165,9 @@ def seed_flow(cognito, url: str) -> None:
 
 
 def test_first_start_writes_credentials_prints_banner_serves_boto3_and_stops_on_ctrl_c(tmp_path, monkeypatch):
-    """First start: the banner names the endpoint, the in-memory store (with its warning),
-    the credentials file it created (0600, INI, key shown once) and how to connect;
-    boto3 using that file runs the seed flow; SIGINT exits 0."""
+    """First start: the banner names the endpoint, the SQLite store, the key-encryption
+    key and the credentials file it created (both 0600; the key shown once) and how to
+    connect; boto3 using that file runs the seed flow; SIGINT exits 0."""
     with serve(tmp_path) as server:
         banner = server.banner()
         creds = tmp_path / "authflow.credentials"
@@ -181,8 +181,13 @@ def test_first_start_writes_credentials_prints_banner_serves_boto3_and_stops_on_
         assert len(secret) == 40
 
         assert f"{server.url}/" in banner.splitlines()[0]
-        assert "in-memory" in banner
-        assert "nothing persists" in banner
+        assert f"SQLite {tmp_path / 'authflow.db'}" in banner
+        kek = tmp_path / "authflow.kek"
+        assert f"created {kek}" in banner
+        assert stat.S_IMODE(kek.stat().st_mode) == 0o600
+        assert len(bytes.fromhex(kek.read_text().strip())) == 32
+        assert kek.read_text().strip() not in banner  # the KEK is never printed
+        assert stat.S_IMODE((tmp_path / "authflow.db").stat().st_mode) == 0o600
         assert f"created {creds}" in banner
         assert key_id in banner and secret in banner
         assert f"AWS_SHARED_CREDENTIALS_FILE={creds}" in banner
@@ -203,14 +208,26 @@ def test_first_start_writes_credentials_prints_banner_serves_boto3_and_stops_on_
     assert secret not in server.err.read_text()  # the secret is in the banner only
 
 
-def test_second_start_reuses_the_credentials_file_and_forgets_the_data(tmp_path, monkeypatch):
-    """A restart reads the existing credentials file (unchanged, secret not printed
-    again); the same key still signs; the in-memory pools of the first run are gone."""
+def test_second_start_reuses_the_files_and_keeps_the_data(tmp_path, monkeypatch):
+    """A restart reads the existing credentials and KEK files (unchanged, secret not
+    printed again); the same key still signs; the pools, users and signing keys of the
+    first run are all there: a token issued before the restart still verifies."""
     with serve(tmp_path) as first:
         creds = tmp_path / "authflow.credentials"
         original = creds.read_bytes()
+        kek = (tmp_path / "authflow.kek").read_bytes()
         cognito = boto3_client(first.url, credentials_file=creds, monkeypatch=monkeypatch)
-        cognito.create_user_pool(PoolName="lost")
+        pool = cognito.create_user_pool(PoolName="kept")["UserPool"]["Id"]
+        app = cognito.create_user_pool_client(
+            UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH"])["UserPoolClient"]
+        cognito.admin_create_user(UserPoolId=pool, Username="alice", TemporaryPassword=TEMP, MessageAction="SUPPRESS")
+        challenge = cognito.admin_initiate_auth(
+            UserPoolId=pool, ClientId=app["ClientId"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "alice", "PASSWORD": TEMP})
+        tokens = cognito.admin_respond_to_auth_challenge(
+            UserPoolId=pool, ClientId=app["ClientId"], ChallengeName="NEW_PASSWORD_REQUIRED",
+            Session=challenge["Session"],
+            ChallengeResponses={"USERNAME": "alice", "NEW_PASSWORD": "A-better-pass-2"})["AuthenticationResult"]
         assert first.interrupt() == 0
 
     with serve(tmp_path) as second:
@@ -221,8 +238,20 @@ def test_second_start_reuses_the_credentials_file_and_forgets_the_data(tmp_path,
         assert "created" not in banner
         assert f"credentials: {creds}" in banner
         assert f"AWS_SHARED_CREDENTIALS_FILE={creds}" in banner
+        assert (tmp_path / "authflow.kek").read_bytes() == kek
+        assert "created" not in banner
         cognito = boto3_client(second.url, credentials_file=creds, monkeypatch=monkeypatch)
-        assert cognito.list_user_pools(MaxResults=10)["UserPools"] == []
+        assert [p["Id"] for p in cognito.list_user_pools(MaxResults=10)["UserPools"]] == [pool]
+        assert cognito.admin_get_user(UserPoolId=pool, Username="alice")["UserStatus"] == "CONFIRMED"
+        jwks = json.loads(urllib.request.urlopen(f"{second.url}/{pool}/.well-known/jwks.json").read())
+        claims = authflow.tokens.verify(tokens["IdToken"], jwks, issuer=f"{first.url}/{pool}",
+                                        client_id=app["ClientId"], token_use="id",
+                                        now=datetime.now(timezone.utc))
+        assert claims["cognito:username"] == "alice"
+        again = cognito.admin_initiate_auth(
+            UserPoolId=pool, ClientId=app["ClientId"], AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+            AuthParameters={"USERNAME": "alice", "PASSWORD": "A-better-pass-2"})
+        assert "AuthenticationResult" in again
         assert second.interrupt() == 0
 
 
@@ -286,10 +315,11 @@ def test_insecure_no_auth_accepts_unsigned_admin_calls(tmp_path):
 
 
 @pytest.mark.parametrize("options, message", [
-    (["--store", "postgresql://admin:hunter2@db.example/authflow"], "--store postgresql:... is not available yet"),
-    (["--workers", "2"], "--workers above 1 needs a store shared between processes"),
+    (["--store", "postgresql://admin:hunter2@db.example/authflow"], "needs a key-encryption key: set AUTHFLOW_KEK"),
+    (["--store", "mysql://admin:hunter2@db.example/authflow"], "--store must be memory, sqlite:PATH or postgresql://"),
+    (["--store", "memory", "--workers", "2"], "--workers above 1 needs a store shared between processes"),
     (["--workers", "0"], "--workers must be at least 1"),
-], ids=["store", "workers-2", "workers-0"])
+], ids=["postgres-without-kek", "unknown-store", "memory-workers-2", "workers-0"])
 def test_unavailable_options_exit_non_zero_with_a_clear_message(tmp_path, options, message):
     """Options this version cannot honour stop the command before it listens, with a
     message (and never echo a password from a store URL)."""
@@ -316,8 +346,8 @@ def test_help_is_the_same_from_the_module_and_the_console_script(tmp_path):
     assert by_script.returncode == 0
     assert by_script.stdout == by_module.stdout
 
-    bad_module = run([*module_command(), "serve", "--workers", "2"], tmp_path)
-    bad_script = run([script, "serve", "--workers", "2"], tmp_path)
+    bad_module = run([*module_command(), "serve", "--workers", "0"], tmp_path)
+    bad_script = run([script, "serve", "--workers", "0"], tmp_path)
     assert bad_script.returncode == bad_module.returncode != 0
     assert bad_script.stderr == bad_module.stderr
 
@@ -333,4 +363,35 @@ def test_console_script_serves(tmp_path, monkeypatch):
         cognito = boto3_client(server.url, credentials_file=creds, monkeypatch=monkeypatch)
         pool = cognito.create_user_pool(PoolName="p")["UserPool"]["Id"]
         assert [p["Id"] for p in cognito.list_user_pools(MaxResults=10)["UserPools"]] == [pool]
+        assert server.interrupt() == 0
+
+
+def test_two_workers_share_one_database(tmp_path, monkeypatch):
+    """--workers 2: two server processes on one SQLite file; every write made through
+    either is seen by the next request, whichever process answers it."""
+    with serve(tmp_path, "--workers", "2") as server:
+        assert "workers:     2 processes" in server.banner()
+        creds = tmp_path / "authflow.credentials"
+        cognito = boto3_client(server.url, credentials_file=creds, monkeypatch=monkeypatch)
+        pool = cognito.create_user_pool(PoolName="shared")["UserPool"]["Id"]
+        for i in range(12):
+            # a fresh connection each time, so the requests spread over both processes
+            fresh = boto3_client(server.url, credentials_file=creds, monkeypatch=monkeypatch)
+            fresh.admin_create_user(UserPoolId=pool, Username=f"user{i}", TemporaryPassword=TEMP,
+                                    MessageAction="SUPPRESS")
+            assert len(fresh.list_users(UserPoolId=pool)["Users"]) == i + 1
+        with pytest.raises(ClientError) as taken:
+            cognito.admin_create_user(UserPoolId=pool, Username="user3", MessageAction="SUPPRESS")
+        assert taken.value.response["Error"]["Code"] == "UsernameExistsException"
+        assert server.interrupt() == 0
+
+
+def test_memory_store_warns_that_nothing_persists(tmp_path, monkeypatch):
+    """--store memory: the banner warns; no database or KEK file is written."""
+    with serve(tmp_path, "--store", "memory", db=False) as server:
+        banner = server.banner()
+        assert "in memory" in banner and "nothing persists" in banner
+        assert not (tmp_path / "authflow.db").exists() and not (tmp_path / "authflow.kek").exists()
+        cognito = boto3_client(server.url, credentials_file=tmp_path / "authflow.credentials", monkeypatch=monkeypatch)
+        assert cognito.create_user_pool(PoolName="p")["UserPool"]["Id"]
         assert server.interrupt() == 0
