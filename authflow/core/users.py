@@ -168,7 +168,8 @@ def decide_admin_create(
     sub = new_sub(entropy)
     username = sub if command.username_kind else command.requested_username
     attributes = attrs.ordered({"sub": sub, **command.attributes})
-    puts: list[User] = []
+    # One holder may lose several aliases (its email and its phone): one write each.
+    losers: dict[str, tuple[User, list[str]]] = {}
     for pair, holder in alias_holders.items():
         if holder is None:
             continue
@@ -177,7 +178,8 @@ def decide_admin_create(
             raise UsernameExistsException(f"An account with the given {kind} already exists.")
         if kind == "preferred_username" or not command.force_alias_creation:
             raise AliasExistsException(f"An account with the {kind} already exists.")
-        puts.append(lose_alias(pool, holder, kind, now))
+        losers.setdefault(holder.username_key, (holder, []))[1].append(kind)
+    puts = [lose_aliases(pool, holder, kinds, now) for holder, kinds in losers.values()]
     messages = ()
     if not command.suppress:
         messages = invitation_messages(
@@ -206,12 +208,13 @@ def decide_admin_create(
     return Decision(puts=tuple(puts), messages=messages, response={"User": user_type(user)})
 
 
-def lose_alias(pool: UserPool, holder: User, kind: str, now: datetime) -> User:
-    """The previous holder of a verified alias after it moved: its value stays, its
-    verification goes, and with it the alias (ForceAliasCreation)."""
+def lose_aliases(pool: UserPool, holder: User, kinds: list[str], now: datetime) -> User:
+    """The previous holder of verified aliases after they moved: the values stay, their
+    verification goes, and with it the aliases (ForceAliasCreation)."""
     user_lifecycle().next_status(holder.status, "lose_alias")
     attributes = dict(holder.attributes)
-    attributes[attrs.VERIFIED_FLAGS_BY_TARGET[kind]] = "false"
+    for kind in kinds:
+        attributes[attrs.VERIFIED_FLAGS_BY_TARGET[kind]] = "false"
     return _rebuilt(pool, holder, attributes, now)
 
 
