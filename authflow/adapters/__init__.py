@@ -4,6 +4,7 @@ from authflow.adapters.clocks import ManualClock, SystemClock
 from authflow.adapters.entropy import SeededEntropy, SystemEntropy
 from authflow.adapters.memory import MemoryStore
 from authflow.adapters.outbox import LogMessenger, MemoryOutbox
+from authflow.adapters.postgres import PostgresStore  # psycopg is imported only when one is made
 from authflow.adapters.sqlite import SqliteStore
 from authflow.adapters.triggers import NoTriggers
 
@@ -13,6 +14,7 @@ __all__ = [
     "MemoryOutbox",
     "MemoryStore",
     "NoTriggers",
+    "PostgresStore",
     "SeededEntropy",
     "SqliteStore",
     "SystemClock",

@@ -59,7 +59,7 @@ from authflow.core.records import (
     SigningKey,
     User,
 )
-from authflow.ports import Store, UniqueViolation, VersionConflict
+from authflow.ports import Store, TransientConflict, UniqueViolation, VersionConflict
 from authflow.testing.models import (
     ALL,
     KINDS,
@@ -270,7 +270,7 @@ class StoreContract:
                         results.append("won")
                     else:
                         results.append("exists")
-            except (UniqueViolation, VersionConflict):
+            except (UniqueViolation, TransientConflict):  # VersionConflict is one
                 results.append("conflict")
 
         threads = [threading.Thread(target=attempt, args=(i,)) for i in range(8)]
