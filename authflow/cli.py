@@ -35,23 +35,80 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="authflow", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     diagram = sub.add_parser("diagram", help="print (or write) the spec diagrams")
-    diagram.add_argument("machine", nargs="?", help="one machine (user-lifecycle, auth-session); default: all")
-    diagram.add_argument("--write", nargs="?", const="docs", metavar="DIR", help="write DIR/<machine>.md files")
+    diagram.add_argument("machine", nargs="?",
+                         help="one machine (lifecycle, also called user-lifecycle; auth-session); default: all")
+    diagram.add_argument("--format", choices=["mermaid", "dot"], default="mermaid",
+                         help="mermaid: the doc page (diagram and transition table); dot: a Graphviz digraph")
+    diagram.add_argument("--write", nargs="?", const="docs", metavar="DIR",
+                         help="write DIR/<machine>.md (or .dot) files")
+    add_explore_arguments(sub.add_parser(
+        "explore", help="model-check the engine: every request sequence up to --depth, checking the invariants"
+    ))
     add_serve_arguments(sub.add_parser("serve", help="run the Cognito-compatible HTTP server"))
     args = parser.parse_args(argv)
     if args.command == "serve":
         from authflow.serve import serve
 
         return serve(args, parser)
+    if args.command == "explore":
+        return run_explore(args, parser)
     if args.command == "diagram":
-        from authflow.diagram import MACHINES, render_markdown, write_docs
+        from authflow.diagram import ALIASES, MACHINES, render, write_docs
 
-        if args.machine and args.machine not in MACHINES:
-            parser.error(f"unknown machine {args.machine!r}; choose from {', '.join(MACHINES)}")
+        if args.machine and ALIASES.get(args.machine, args.machine) not in MACHINES:
+            parser.error(f"unknown machine {args.machine!r}; choose from {', '.join([*MACHINES, *ALIASES])}")
         if args.write:
-            for path in write_docs(Path(args.write)):
+            for path in write_docs(Path(args.write), args.format):
                 print(f"wrote {path}")
         else:
-            names = [args.machine] if args.machine else list(MACHINES)
-            sys.stdout.write("\n".join(render_markdown(MACHINES[name]()) for name in names))
+            names = [ALIASES.get(args.machine, args.machine)] if args.machine else list(MACHINES)
+            sys.stdout.write("\n".join(render(MACHINES[name](), args.format) for name in names))
     return 0
+
+
+def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
+    from authflow.invariants import INVARIANTS
+
+    parser.add_argument("--users", type=int, default=2, help="users in the universe (1-6, default 2)")
+    parser.add_argument("--aliases", type=int, default=1, help="shared email values (0-3, default 1)")
+    parser.add_argument("--depth", type=int, default=6, help="longest request sequence to explore (default 6)")
+    parser.add_argument("--pool-config", metavar="FILE",
+                        help="a JSON CreateUserPool request: check your own pool settings (MFA, aliases, validity days)")
+    parser.add_argument("--invariant", action="append", choices=list(INVARIANTS), metavar="NAME",
+                        help="check only this invariant (repeatable; default: all of "
+                             + ", ".join(INVARIANTS) + ")")
+    parser.add_argument("--dot", metavar="FILE", help="write the explored state graph (Graphviz DOT) to FILE")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the engine's entropy (default 0)")
+    parser.add_argument("--quiet", action="store_true", help="no progress reports on stderr")
+
+
+def run_explore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Exit 0 with "no invariant violated", 1 with the shortest violating trace."""
+    import json
+
+    from authflow.errors import CognitoError
+    from authflow.explore import explore, write_dot
+
+    pool_config = None
+    if args.pool_config:
+        try:
+            pool_config = json.loads(Path(args.pool_config).read_text(encoding="utf-8"))
+        except (OSError, ValueError) as err:
+            parser.error(f"--pool-config {args.pool_config}: {err}")
+        if not isinstance(pool_config, dict):
+            parser.error(f"--pool-config {args.pool_config}: not a JSON object (a CreateUserPool request)")
+    try:
+        result = explore(
+            users=args.users, aliases=args.aliases, depth=args.depth, pool_config=pool_config,
+            invariants=args.invariant, seed=args.seed, progress=not args.quiet, graph=bool(args.dot),
+        )
+    except ValueError as err:
+        parser.error(str(err))
+    except CognitoError as err:  # the pool configuration was refused
+        print(f"authflow explore: the pool could not be created: {err.code}: {err.message}", file=sys.stderr)
+        return 2
+    if args.dot:
+        write_dot(result, args.dot)
+        print(f"wrote the state graph to {args.dot}", file=sys.stderr)
+    print(result.report())
+    return 0 if result.ok else 1

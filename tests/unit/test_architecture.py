@@ -9,9 +9,16 @@ from pathlib import Path
 import pytest
 
 import authflow
-from authflow.core.lifecycle import ABSENT, GUARDS, IllegalTransition, Lifecycle, user_lifecycle
+from authflow.core.lifecycle import (
+    ABSENT,
+    GUARDS,
+    IllegalTransition,
+    Lifecycle,
+    auth_session,
+    user_lifecycle,
+)
 from authflow.core.spec import load_spec
-from authflow.diagram import MACHINES, render_markdown
+from authflow.diagram import MACHINES, dot, render_markdown
 
 ROOT = Path(authflow.__file__).resolve().parent
 REPO = ROOT.parent
@@ -118,12 +125,41 @@ def test_every_modelled_error_has_a_class():
     assert all(cls.http_status == 400 for name, cls in ERRORS.items() if name not in ("InternalErrorException", "InternalServerException"))
 
 
+def test_the_docs_name_their_machines():
+    assert sorted(MACHINES) == ["auth-session", "lifecycle"]
+    readme = (REPO / "docs" / "README.md").read_text(encoding="utf-8")
+    assert all(f"]({name}.md)" in readme for name in MACHINES)
+
+
 def test_cli_prints_and_writes_the_diagram(capsys, tmp_path):
     from authflow.cli import main
 
-    assert main(["diagram", "user-lifecycle"]) == 0
-    assert capsys.readouterr().out == render_markdown(user_lifecycle())
+    for name in ("lifecycle", "user-lifecycle"):  # the spec's own name is accepted too
+        assert main(["diagram", name]) == 0
+        assert capsys.readouterr().out == render_markdown(user_lifecycle())
     assert main(["diagram"]) == 0
     assert "# auth-session" in capsys.readouterr().out
     assert main(["diagram", "--write", str(tmp_path)]) == 0
-    assert (tmp_path / "user-lifecycle.md").read_text(encoding="utf-8") == render_markdown(user_lifecycle())
+    assert (tmp_path / "lifecycle.md").read_text(encoding="utf-8") == render_markdown(user_lifecycle())
+    assert main(["diagram", "--format", "dot", "--write", str(tmp_path)]) == 0
+    assert (tmp_path / "auth-session.dot").read_text(encoding="utf-8") == dot(auth_session())
+    with pytest.raises(SystemExit):
+        main(["diagram", "no-such-machine"])
+
+
+@pytest.mark.parametrize("name", sorted(MACHINES))
+def test_dot_diagram_has_every_state_and_transition(name, capsys):
+    from authflow.cli import main
+
+    machine = MACHINES[name]()
+    assert main(["diagram", "--format", "dot", name]) == 0
+    text = capsys.readouterr().out
+    assert text == dot(machine)
+    assert text.startswith(f'digraph "{machine.name}" {{') and text.endswith("}\n")
+    assert f'__start -> "{machine.initial}";' in text
+    for state in machine.states:
+        assert f'    "{state}";' in text
+    edges = [line for line in text.splitlines() if " -> " in line and "__start" not in line]
+    assert len(edges) == len(machine.transitions())
+    for source, trigger, dest, _ in machine.transitions():
+        assert any(e.startswith(f'    "{source}" -> "{dest}" [label="{trigger}') for e in edges)

@@ -1,0 +1,883 @@
+"""`authflow explore`: a bounded, exhaustive model checker that runs the real engine.
+
+Theory of operation
+-------------------
+A small universe (`--users` users, `--aliases` shared email values, a temporary, a
+new and a wrong password, clock jumps as long as the session lifetime and the
+temporary-password window) gives a finite alphabet of requests: create each user
+(plain, with a shared email verified or not, with ForceAliasCreation), re-invite,
+sign in by username or email with each password, answer the user's latest
+challenge well or badly, refresh, sign out (GlobalSignOut with the user's access
+token, AdminUserGlobalSignOut), RevokeToken, disable, enable, verify or delete the
+email, delete the user, and advance the clock.
+
+Exploration is breadth-first from one set-up state (a pool and an app client). A
+state is the engine's storage (a MemoryStore snapshot) plus the clock, the entropy
+position and what the caller holds (each user's latest Session and tokens, and the
+`History` the invariants read). Requests that need values from earlier responses
+("answer alice's latest challenge", "refresh with alice's refresh token") are
+resolved from that caller state, and are skipped where it holds nothing.
+
+Every request runs through `authflow.Client` against a MemoryStore restored from the
+state's snapshot, a ManualClock set to its time and seeded entropy rewound to its
+position, so each state, and each trace, is a function of the path that led to it.
+The selected invariants (`authflow.invariants`) are checked on every transition, and
+the first violation found is reported with its trace, which is a shortest one
+because every shorter path was explored first.
+
+States are de-duplicated by a canonical digest of a projection that keeps what can
+still influence a later request of the alphabet and drops the rest:
+
+- random values (subs, session strings, tokens, salts, sealed blobs, key material)
+  are replaced by what they refer to: a user by its universe name, a password hash
+  by the universe password it verifies, a session or refresh token by the caller
+  slot that holds it;
+- times become durations relative to the clock, clamped where the engine stops
+  telling them apart: a temporary password is "expired" once its window has passed,
+  an expiry in the past is 0, a failed-sign-in counter idle for 15 minutes is absent;
+- records no request can reach are left out (sessions and refresh tokens the caller
+  no longer holds, lockout counters of deleted users), as are dates that only appear
+  in responses and the optimistic-locking versions.
+
+The counts (`states`, `transitions`) are therefore counts of distinct behaviours,
+and are the same on every run with the same arguments.
+
+Test-only hook: `faults`
+------------------------
+`explore(..., faults={"RevokeToken": wrap})` replaces the service function of an
+operation by `wrap(original)` in the operation registry for the duration of the run
+(and restores it afterwards), so a test can plant a deliberate bug without editing
+the engine, and check that the explorer finds it with a minimal trace. It changes
+process-global state while `explore` runs: never use it concurrently with other
+engines, nor outside tests.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from authflow.adapters.clocks import ManualClock
+from authflow.adapters.memory import MemoryStore
+from authflow.client import Client, method_name
+from authflow.config import EngineConfig
+from authflow.core.lockout import IDLE_RESET
+from authflow.crypto.keys import TEST_KEYS
+from authflow.crypto.passwords import FAST_INSECURE, verify_password
+from authflow.errors import CognitoError
+from authflow.invariants import (
+    INVARIANTS,
+    History,
+    Records,
+    Step,
+    Violation,
+    check,
+    observe,
+    session_id,
+    token_hash,
+    token_owner,
+)
+from authflow.service.registry import OPERATIONS, load_all
+
+__all__ = [
+    "Action", "Caller", "Challenge", "Graph", "Progress", "Result", "RewindableEntropy", "Tokens", "TraceStep",
+    "Universe", "explore", "write_dot",
+]
+
+START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
+NAMES = ("alice", "bob", "carol", "dave", "erin", "frank")
+MAX_USERS = len(NAMES)
+MAX_ALIASES = 3
+ADVANCE = "advance_clock"
+CLIENT_REQUEST = {
+    "ClientName": "explore",
+    "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+}
+#: What progress reports carry; `progress=True` prints them to stderr at most twice a second.
+PROGRESS_INTERVAL = 0.5
+_SECRET_KEYS = frozenset({"AccessToken", "IdToken", "RefreshToken", "Session", "Token", "REFRESH_TOKEN"})
+#: Request members every call of a trace carries (shown once, in the set-up).
+_IMPLIED = ("UserPoolId", "ClientId")
+
+
+# -- the universe ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Universe:
+    """The finite world the alphabet is built from."""
+
+    names: tuple[str, ...]  # how the report names each user
+    logins: tuple[str, ...]  # what each user is called in Username parameters
+    emails: tuple[str, ...]  # the shared email values (sign-in aliases in alias pools)
+    temporary: str
+    new: str
+    wrong: str
+    weak: str
+    validation_value: str
+    clock_steps: tuple[int, ...]  # seconds
+    temporary_window: timedelta
+    phones: bool  # users have phone numbers (the pool asks for SMS MFA)
+    mfa_optional: bool
+    delivery: str  # the medium of re-invitations
+
+    def password_name(self, password: str) -> str:
+        return {self.temporary: "temporary", self.new: "new", self.wrong: "wrong", self.weak: "weak"}.get(
+            password, "other"
+        )
+
+
+def _password(base: str, length: int) -> str:
+    return base + "x" * max(0, length - len(base))
+
+
+def _universe(users: int, aliases: int, pool: Mapping[str, Any], client: Mapping[str, Any]) -> Universe:
+    policy = (pool.get("Policies") or {}).get("PasswordPolicy") or {}
+    length = int(policy.get("MinimumLength") or 8)
+    days = int(policy.get("TemporaryPasswordValidityDays") or 7)
+    username_kinds = set(pool.get("UsernameAttributes") or ())
+    names = NAMES[:users]
+    if "email" in username_kinds:
+        logins = tuple(f"{n}@example.net" for n in names)
+    elif "phone_number" in username_kinds:
+        logins = tuple(f"+1555010{i:04d}" for i in range(users))
+    else:
+        logins = names
+    mfa = pool.get("MfaConfiguration") or "OFF"
+    return Universe(
+        names=names,
+        logins=logins,
+        emails=() if username_kinds else tuple(
+            "shared@example.com" if i == 0 else f"shared{i + 1}@example.com" for i in range(aliases)
+        ),
+        temporary=_password("Temporary-Pass-1", length),
+        new=_password("Brand-New-Pass-2", length),
+        wrong=_password("Wrong-Guess-Pass-3", length),
+        weak="weak",
+        validation_value="explore-validation-data-marker",
+        clock_steps=(60 * int(client.get("AuthSessionValidity") or 3), 86400 * days),
+        temporary_window=timedelta(days=days),
+        phones=mfa != "OFF" or username_kinds == {"phone_number"},
+        mfa_optional=mfa == "OPTIONAL",
+        delivery="SMS" if username_kinds == {"phone_number"} else "EMAIL",
+    )
+
+
+# -- what the caller holds ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    session: str
+    name: str  # ChallengeName
+    username: str  # USER_ID_FOR_SRP: what an answer sends as USERNAME
+    code: str | None = None  # the SMS_MFA code, read from the message that carried it
+    required: tuple[str, ...] = ()  # NEW_PASSWORD_REQUIRED's requiredAttributes
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    access: str
+    refresh: str
+    access_expires: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Per universe user: the latest challenge and tokens; and the invariants' History."""
+
+    challenges: tuple[Challenge | None, ...]
+    tokens: tuple[Tokens | None, ...]
+    history: History = field(default_factory=History)
+
+
+@dataclass(frozen=True, slots=True)
+class Action:
+    """One entry of the alphabet: a request, or None where the caller lacks what it needs."""
+
+    label: str
+    build: Callable[[Caller], tuple[str, dict[str, Any]] | None]
+
+
+# -- results --------------------------------------------------------------------------------------
+
+
+def _abbreviate(value: Any, key: str = "") -> Any:
+    """A response or request for the report: secrets cut short (their first characters
+    still tell one from another), dates as ISO text."""
+    if isinstance(value, Mapping):
+        return {k: _abbreviate(v, k) for k, v in value.items() if k != "ResponseMetadata"}
+    if isinstance(value, list | tuple):
+        return [_abbreviate(v) for v in value]
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, str) and key in _SECRET_KEYS and len(value) > 16:
+        return value[:10] + "…"
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class TraceStep:
+    """One API call of a trace and what it returned (`response`) or raised (`error`)."""
+
+    label: str  # the alphabet entry
+    operation: str  # Cognito's operation name, or AdvanceClock
+    request: Mapping[str, Any]
+    response: Mapping[str, Any] | None
+    error: str | None  # "Code: message"
+
+    @property
+    def call(self) -> str:
+        if self.operation == "AdvanceClock":
+            return f"AdvanceClock(+{self.request['seconds']} s)"
+        request = self.request
+        if self.label != "set-up":
+            request = {k: v for k, v in request.items() if k not in _IMPLIED}
+        return f"{self.operation} {json.dumps(_abbreviate(request), ensure_ascii=False, default=str)}"
+
+    @property
+    def outcome(self) -> str:
+        if self.error is not None:
+            return self.error
+        return json.dumps(_abbreviate(self.response or {}), ensure_ascii=False, default=str)
+
+    def __iter__(self) -> Iterator[str]:  # a trace step unpacks as (API call, response/error)
+        return iter((self.call, self.outcome))
+
+    def __str__(self) -> str:
+        return f"{self.call}\n   -> {self.outcome}"
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    depth: int  # the level being expanded
+    max_depth: int
+    states: int
+    transitions: int
+    frontier: int
+    elapsed: float
+
+
+@dataclass(slots=True)
+class Graph:
+    """The explored state graph: `labels[i]` describes state i; edges are (from, to, action)."""
+
+    labels: list[str] = field(default_factory=list)
+    edges: set[tuple[int, int, str]] = field(default_factory=set)
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """What `explore` found: distinct states and transitions, the depth reached, and either
+    no violation or the violated invariant with a shortest trace that breaks it."""
+
+    states: int
+    transitions: int
+    depth: int  # the longest request sequence examined
+    complete: bool  # the last level found no new state: every reachable state was explored
+    invariants: tuple[str, ...]
+    violation: Violation | None
+    trace: list[TraceStep] | None
+    setup: tuple[TraceStep, ...]
+    universe: Universe
+    graph: Graph | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.violation is None
+
+    def report(self) -> str:
+        """The text `authflow explore` prints."""
+        bound = "every reachable state explored" if self.complete else f"bounded at depth {self.depth}"
+        lines = [
+            f"explored {self.states:,} distinct states and {self.transitions:,} transitions "
+            f"to depth {self.depth} ({bound}) in {self.seconds:.1f} s, checking {len(self.invariants)} "
+            f"invariant{'' if len(self.invariants) == 1 else 's'}",
+        ]
+        if self.violation is None:
+            lines.append("no invariant violated")
+            return "\n".join(lines)
+        lines.append(f"invariant violated: {self.violation.invariant}: {self.violation.message}")
+        lines.append(f"shortest trace ({len(self.trace or ())} calls after the set-up):")
+        for i, step in enumerate(self.setup):
+            lines.append(f"  set-up {i + 1}. {step.call}\n     -> {step.outcome}")
+        for i, step in enumerate(self.trace or (), 1):
+            lines.append(f"  {i}. {step.call}\n     -> {step.outcome}")
+        return "\n".join(lines)
+
+
+# -- the engine under exploration ---------------------------------------------------------------------
+
+
+class RewindableEntropy:
+    """Seeded, repeatable bytes whose position is one integer, so that every explored
+    state can rewind it cheaply. For the model checker only: predictable by design."""
+
+    def __init__(self, seed: int) -> None:
+        self._seed = seed.to_bytes(16, "big", signed=True)
+        self.position = 0
+
+    def random_bytes(self, n: int) -> bytes:
+        self.position += 1
+        return hashlib.shake_256(self._seed + self.position.to_bytes(8, "big")).digest(n)
+
+
+class _Outbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    def send(self, message: Any) -> None:
+        self.messages.append(message)
+
+
+@dataclass(slots=True)
+class _Node:
+    index: int
+    depth: int
+    state: Any  # a MemoryStore snapshot
+    now: datetime
+    entropy: int
+    caller: Caller
+
+
+def _ms(delta: timedelta) -> int:
+    return delta // timedelta(milliseconds=1)
+
+
+class _Explorer:
+    def __init__(self, users: int, aliases: int, pool_request: Mapping[str, Any], seed: int) -> None:
+        self.clock = ManualClock(START)
+        self.entropy = RewindableEntropy(seed)
+        self.outbox = _Outbox()
+        self.store = MemoryStore()
+        self.client = Client(
+            store=self.store, clock=self.clock, entropy=self.entropy, messenger=self.outbox,
+            config=EngineConfig(kdf=FAST_INSECURE, signing_keys=TEST_KEYS),
+        )
+        self.operations = {method_name(op): op for op in load_all()}
+        pool = self.client.create_user_pool(**pool_request)["UserPool"]
+        self.pool_id = pool["Id"]
+        app = self.client.create_user_pool_client(UserPoolId=self.pool_id, **CLIENT_REQUEST)["UserPoolClient"]
+        self.client_id = app["ClientId"]
+        self.setup = (
+            TraceStep("set-up", "CreateUserPool", dict(pool_request), {"UserPool": {"Id": self.pool_id}}, None),
+            TraceStep("set-up", "CreateUserPoolClient", {"UserPoolId": self.pool_id, **CLIENT_REQUEST},
+                      {"UserPoolClient": {"ClientId": self.client_id}}, None),
+        )
+        self.universe = _universe(users, aliases, pool, app)
+        self.by_login = dict(zip(self.universe.logins, range(users), strict=True))
+        self.alphabet = _alphabet(self.universe, self.pool_id, self.client_id)
+        self._password_ids: dict[str, str] = {}
+        self.root = _Node(
+            0, 0, self.store.snapshot(), self.clock.now(), self.entropy.position,
+            Caller(challenges=(None,) * users, tokens=(None,) * users),
+        )
+
+    # -- running one request ------------------------------------------------------------------------
+
+    def apply(self, node: _Node, action: Action, records: Records) -> tuple[Step, TraceStep, _Node] | None:
+        built = action.build(node.caller)
+        if built is None:
+            return None
+        method, request = built
+        self.store.restore(node.state)
+        self.clock.set(node.now)
+        self.entropy.position = node.entropy
+        self.outbox.messages.clear()
+        response: dict[str, Any] | None = None
+        error: CognitoError | None = None
+        if method == ADVANCE:
+            operation = "AdvanceClock"
+            self.clock.advance(timedelta(seconds=request["seconds"]))
+            response = {}
+            state, after = node.state, records
+        else:
+            operation = self.operations[method]
+            try:
+                response = getattr(self.client, method)(**request)
+            except CognitoError as err:
+                error = err
+            state = self.store.snapshot()
+            after = Records.of(state)
+        now = self.clock.now()
+        step = Step(
+            operation=operation, request=request, response=response, error=error,
+            before=records, after=after, now=now, history=node.caller.history,
+        )
+        trace = TraceStep(
+            action.label, operation, request, response, f"{error.code}: {error.message}" if error else None
+        )
+        caller = self._caller_after(node.caller, step, after)
+        return step, trace, _Node(-1, node.depth + 1, state, now, self.entropy.position, caller)
+
+    def _slot(self, user: Any) -> int | None:
+        """The universe user a stored user is (by username, or by its login attribute)."""
+        if user is None:
+            return None
+        if user.username in self.by_login:
+            return self.by_login[user.username]
+        for kind in ("email", "phone_number"):
+            if user.attributes.get(kind) in self.by_login:
+                return self.by_login[user.attributes[kind]]
+        return None
+
+    def _caller_after(self, caller: Caller, step: Step, after: Records) -> Caller:
+        history = observe(caller.history, step)
+        challenges, tokens = list(caller.challenges), list(caller.tokens)
+        response = step.response or {}
+        if step.ok and "Session" in response:
+            parameters = response.get("ChallengeParameters") or {}
+            slot = self._slot(after.user_named(self.pool_id, parameters.get("USER_ID_FOR_SRP", "")))
+            if slot is not None:
+                code = next(
+                    (m.body for m in self.outbox.messages if getattr(m, "kind", "") == "mfa_code"), None
+                )
+                found = re.search(r"\d{6}", code) if code else None
+                required = json.loads(parameters.get("requiredAttributes") or "[]")
+                challenges[slot] = Challenge(
+                    session=response["Session"], name=response["ChallengeName"],
+                    username=parameters["USER_ID_FOR_SRP"], code=found.group() if found else None,
+                    required=tuple(required),
+                )
+        result = response.get("AuthenticationResult") if step.ok else None
+        if result:
+            owner = token_owner(result)
+            slot = self._slot(after.user_by_sub(*owner)) if owner else None
+            if slot is not None:
+                expires = step.now + timedelta(seconds=int(result.get("ExpiresIn", 0)))
+                if result.get("RefreshToken"):
+                    tokens[slot] = Tokens(result["AccessToken"], result["RefreshToken"], expires)
+                elif tokens[slot] is not None:
+                    tokens[slot] = replace(tokens[slot], access=result["AccessToken"], access_expires=expires)
+        return Caller(tuple(challenges), tuple(tokens), _pruned(history, challenges, tokens))
+
+    # -- the canonical digest ---------------------------------------------------------------------------
+
+    def _password_id(self, password_hash: str) -> str:
+        known = self._password_ids.get(password_hash)
+        if known is None:
+            u = self.universe
+            known = next(
+                (u.password_name(p) for p in (u.temporary, u.new, u.wrong, u.weak) if verify_password(p, password_hash)),
+                "other",
+            )
+            self._password_ids[password_hash] = known
+        return known
+
+    def _name(self, user: Any) -> str:
+        slot = self._slot(user)
+        return self.universe.names[slot] if slot is not None else user.username
+
+    def projection(self, records: Records, now: datetime, caller: Caller) -> tuple[Any, ...]:
+        users = records.users_of(self.pool_id)
+        by_sub = {u.sub: u for u in users}
+        names = {u.sub: self._name(u) for u in users}
+        window = self.universe.temporary_window
+        projected_users = []
+        for u in users:
+            credential = None
+            if u.credential is not None:
+                credential = (self._password_id(u.credential.password_hash), u.credential.temporary)
+                if u.credential.temporary:
+                    age = now - u.credential.issued_at
+                    credential += ("expired" if age >= window else _ms(age),)
+            projected_users.append((
+                names[u.sub], u.username == u.sub, u.status, u.enabled,
+                tuple(sorted((k, v) for k, v in u.attributes.items() if k != "sub")),
+                tuple(sorted(u.aliases)), tuple(u.mfa_settings), u.preferred_mfa, credential,
+            ))
+        counters = []
+        for r in records.failed_sign_ins:
+            age = now - r.last_attempt
+            owner = names.get(r.key) or (r.key if r.key.startswith("unknown:") else None)
+            if r.pool_id != self.pool_id or age >= IDLE_RESET or owner is None:
+                continue  # idle for 15 minutes, or a deleted user's: no request can tell it from none
+            locked = max(0, _ms(r.locked_until - now)) if r.locked_until is not None else 0
+            counters.append((owner, r.count, locked, _ms(age)))
+        history = caller.history
+        challenges = []
+        for c in caller.challenges:
+            if c is None:
+                challenges.append(None)
+                continue
+            record = records.session(c.session)
+            holder = by_sub.get(record.sub) if record else None
+            named = records.user_named(self.pool_id, c.username)
+            challenges.append((
+                c.name, names.get(named.sub) if named else None, c.code is not None, c.required,
+                None if record is None else (
+                    record.used, max(0, _ms(record.expires - now)), names.get(holder.sub) if holder else None,
+                    record.typed_username,
+                ),
+                session_id(c.session) in history.succeeded_sessions,
+            ))
+        held = []
+        for t in caller.tokens:
+            if t is None:
+                held.append(None)
+                continue
+            family = records.refresh_token(t.refresh)
+            owner = by_sub.get(family.sub) if family else None
+            held.append((
+                None if family is None else (
+                    family.revoked, names.get(owner.sub) if owner else None,
+                    bool(owner and family.generation < owner.token_generation),
+                    max(0, _ms(family.expires - now)),
+                ),
+                max(0, _ms(t.access_expires - now)),
+                token_hash(t.refresh) in history.revoked_tokens,
+            ))
+        return (
+            tuple(sorted(projected_users)), tuple(sorted(counters)), tuple(challenges), tuple(held),
+            tuple(sorted(history.validation_values)),
+        )
+
+    def digest(self, records: Records, now: datetime, caller: Caller) -> bytes:
+        return hashlib.blake2b(repr(self.projection(records, now, caller)).encode(), digest_size=16).digest()
+
+    def describe(self, records: Records, now: datetime, caller: Caller) -> str:
+        """A short label of a state, for the graph."""
+        users = {self._name(u): u for u in records.users_of(self.pool_id)}
+        counters = {r.key: r for r in records.failed_sign_ins if now - r.last_attempt < IDLE_RESET}
+        lines = []
+        for i, name in enumerate(self.universe.names):
+            user = users.get(name)
+            facts = []
+            if user is None:
+                facts.append("absent")
+            else:
+                facts.append(user.status)
+                credential = user.credential
+                if credential and credential.temporary and now - credential.issued_at >= self.universe.temporary_window:
+                    facts.append("temporary password expired")
+                if not user.enabled:
+                    facts.append("disabled")
+                facts.extend(f"{kind} alias" for kind, _ in user.aliases)
+                counter = counters.get(user.sub)
+                if counter is not None:
+                    locked = counter.locked_until is not None and now < counter.locked_until
+                    facts.append(f"{counter.count} failures" + (", locked" if locked else ""))
+            challenge = caller.challenges[i]
+            if challenge is not None:
+                session = records.session(challenge.session)
+                spent = session is None or session.used or now >= session.expires
+                facts.append(f"holds a {challenge.name} session" + (" (spent)" if spent else ""))
+            if caller.tokens[i] is not None:
+                revoked = token_hash(caller.tokens[i].refresh) in caller.history.revoked_tokens
+                facts.append("holds tokens" + (" (revoked)" if revoked else ""))
+            lines.append(f"{name}: " + ", ".join(facts))
+        return "\n".join(lines)
+
+
+def _pruned(history: History, challenges: Sequence[Challenge | None], tokens: Sequence[Tokens | None]) -> History:
+    """Only what the caller can still present matters for later checks."""
+    sessions = {session_id(c.session) for c in challenges if c is not None}
+    refresh = {token_hash(t.refresh) for t in tokens if t is not None}
+    return replace(
+        history,
+        succeeded_sessions=history.succeeded_sessions & sessions,
+        refresh_tokens=frozenset(h for h in history.refresh_tokens if h[0] in refresh),
+        revoked_tokens=history.revoked_tokens & refresh,
+    )
+
+
+# -- the alphabet ---------------------------------------------------------------------------------
+
+
+def _const(method: str, request: dict[str, Any]) -> Callable[[Caller], tuple[str, dict[str, Any]]]:
+    return lambda caller: (method, request)
+
+
+def _alphabet(u: Universe, pool_id: str, client_id: str) -> list[Action]:
+    actions: list[Action] = []
+    marker = [{"Name": "explore", "Value": u.validation_value}]
+
+    def base(i: int) -> list[dict[str, str]]:
+        attributes = []
+        if u.logins[i] == u.names[i]:  # a plain or alias pool: a personal, unverified email
+            attributes.append({"Name": "email", "Value": f"{u.names[i]}@example.net"})
+        if u.phones and not u.logins[i].startswith("+"):
+            attributes.append({"Name": "phone_number", "Value": f"+1555020{i:04d}"})
+        return attributes
+
+    def with_email(i: int, email: str, verified: bool) -> list[dict[str, str]]:
+        attributes = [a for a in base(i) if a["Name"] != "email"]
+        attributes.append({"Name": "email", "Value": email})
+        if verified:
+            attributes.append({"Name": "email_verified", "Value": "true"})
+        return attributes
+
+    for i, name in enumerate(u.names):
+        create = {
+            "UserPoolId": pool_id, "Username": u.logins[i], "TemporaryPassword": u.temporary,
+            "MessageAction": "SUPPRESS", "ValidationData": marker,
+        }
+        actions.append(Action(f"create {name}", _const("admin_create_user", {**create, "UserAttributes": base(i)})))
+        for email in u.emails:
+            for verified, force in ((True, False), (True, True), (False, False)):
+                label = f"create {name} with {'verified' if verified else 'unverified'} {email}"
+                actions.append(Action(
+                    label + (" (ForceAliasCreation)" if force else ""),
+                    _const("admin_create_user", {
+                        **create, "UserAttributes": with_email(i, email, verified), "ForceAliasCreation": force,
+                    }),
+                ))
+        actions.append(Action(f"re-invite {name}", _const("admin_create_user", {
+            "UserPoolId": pool_id, "Username": u.logins[i], "MessageAction": "RESEND",
+            "TemporaryPassword": u.temporary, "DesiredDeliveryMediums": [u.delivery],
+        })))
+    for login in (*u.logins, *u.emails):
+        for password in (u.temporary, u.new, u.wrong):
+            actions.append(Action(
+                f"sign in as {login} with the {u.password_name(password)} password",
+                _const("initiate_auth", {
+                    "ClientId": client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+                    "AuthParameters": {"USERNAME": login, "PASSWORD": password},
+                }),
+            ))
+    for i, name in enumerate(u.names):
+        actions.append(Action(f"answer {name}'s challenge", _answer(u, client_id, i, good=True)))
+        actions.append(Action(f"answer {name}'s challenge wrongly", _answer(u, client_id, i, good=False)))
+        actions.append(Action(f"refresh {name}'s tokens", _with_tokens(i, lambda t: ("initiate_auth", {
+            "ClientId": client_id, "AuthFlow": "REFRESH_TOKEN_AUTH", "AuthParameters": {"REFRESH_TOKEN": t.refresh},
+        }))))
+        actions.append(Action(f"GlobalSignOut with {name}'s access token", _with_tokens(
+            i, lambda t: ("global_sign_out", {"AccessToken": t.access}))))
+        actions.append(Action(f"revoke {name}'s refresh token", _with_tokens(
+            i, lambda t: ("revoke_token", {"ClientId": client_id, "Token": t.refresh}))))
+    for i, name in enumerate(u.names):
+        who = {"UserPoolId": pool_id, "Username": u.logins[i]}
+        actions.append(Action(f"sign {name} out everywhere", _const("admin_user_global_sign_out", who)))
+        actions.append(Action(f"disable {name}", _const("admin_disable_user", who)))
+        actions.append(Action(f"enable {name}", _const("admin_enable_user", who)))
+        for email in u.emails:
+            actions.append(Action(f"give {name} the verified email {email}", _const("admin_update_user_attributes", {
+                **who, "UserAttributes": [{"Name": "email", "Value": email}, {"Name": "email_verified", "Value": "true"}],
+            })))
+        if u.logins[i] == u.names[i]:
+            actions.append(Action(f"delete {name}'s email", _const(
+                "admin_delete_user_attributes", {**who, "UserAttributeNames": ["email"]})))
+        if u.mfa_optional:
+            actions.append(Action(f"turn on SMS MFA for {name}", _const(
+                "admin_set_user_mfa_preference", {**who, "SMSMfaSettings": {"Enabled": True, "PreferredMfa": True}})))
+        actions.append(Action(f"delete {name}", _const("admin_delete_user", who)))
+    for seconds in u.clock_steps:
+        actions.append(Action(f"advance the clock {seconds} s", _const(ADVANCE, {"seconds": seconds})))
+    return actions
+
+
+def _answer(u: Universe, client_id: str, i: int, *, good: bool) -> Callable[[Caller], tuple[str, dict] | None]:
+    def build(caller: Caller) -> tuple[str, dict] | None:
+        challenge = caller.challenges[i]
+        if challenge is None:
+            return None
+        responses = {"USERNAME": challenge.username}
+        if challenge.name == "NEW_PASSWORD_REQUIRED":
+            responses["NEW_PASSWORD"] = u.new if good else u.weak
+            for name in challenge.required:
+                attribute = name.removeprefix("userAttributes.")
+                value = {"email": f"{u.names[i]}@example.org", "phone_number": f"+1555030{i:04d}"}.get(attribute, "x")
+                responses[f"userAttributes.{attribute}"] = value
+        elif challenge.name == "SMS_MFA" and challenge.code is not None:
+            wrong = "000000" if challenge.code != "000000" else "111111"
+            responses["SMS_MFA_CODE"] = challenge.code if good else wrong
+        else:
+            return None
+        return "respond_to_auth_challenge", {
+            "ClientId": client_id, "ChallengeName": challenge.name, "Session": challenge.session,
+            "ChallengeResponses": responses,
+        }
+
+    return build
+
+
+def _with_tokens(i: int, make: Callable[[Tokens], tuple[str, dict]]) -> Callable[[Caller], tuple[str, dict] | None]:
+    return lambda caller: make(caller.tokens[i]) if caller.tokens[i] is not None else None
+
+
+# -- the search ---------------------------------------------------------------------------------------
+
+
+@contextmanager
+def _faults_installed(faults: Mapping[str, Callable[[Any], Any]] | None) -> Iterator[None]:
+    load_all()
+    saved: dict[str, Any] = {}
+    try:
+        for operation, wrap in (faults or {}).items():
+            if operation not in OPERATIONS:
+                raise ValueError(f"no operation {operation!r} to plant a fault in")
+            saved[operation] = OPERATIONS[operation]
+            OPERATIONS[operation] = wrap(saved[operation])
+        yield
+    finally:
+        OPERATIONS.update(saved)
+
+
+def _stderr_progress(report: Progress) -> None:
+    print(
+        f"explore: depth {report.depth + 1}/{report.max_depth}: {report.states:,} states, "
+        f"{report.transitions:,} transitions, {report.frontier:,} states left at this depth "
+        f"({report.elapsed:.0f} s)",
+        file=sys.stderr, flush=True,
+    )
+
+
+def explore(
+    *,
+    users: int = 2,
+    aliases: int = 1,
+    depth: int = 6,
+    pool_config: Mapping[str, Any] | None = None,
+    invariants: Iterable[str] | None = None,
+    seed: int = 0,
+    progress: bool | Callable[[Progress], None] = True,
+    graph: bool = False,
+    faults: Mapping[str, Callable[[Any], Any]] | None = None,
+) -> Result:
+    """Explore every sequence of at most `depth` requests from the alphabet, checking
+    the selected `invariants` (all by default) after each one.
+
+    `pool_config` is a CreateUserPool request (PoolName optional); without it the pool
+    has `AliasAttributes=["email"]` when `aliases` > 0. `progress=True` prints throttled
+    progress to stderr; a callable receives `Progress` reports instead. `graph=True`
+    keeps the state graph for `write_dot`. `faults` is the test-only hook described in
+    the module docstring.
+    """
+    if not 1 <= users <= MAX_USERS:
+        raise ValueError(f"users must be between 1 and {MAX_USERS}")
+    if not 0 <= aliases <= MAX_ALIASES:
+        raise ValueError(f"aliases must be between 0 and {MAX_ALIASES}")
+    if depth < 0:
+        raise ValueError("depth must be at least 0")
+    names = tuple(INVARIANTS) if invariants is None else tuple(invariants)
+    unknown = [n for n in names if n not in INVARIANTS]
+    if unknown:
+        raise ValueError(f"unknown invariant(s) {', '.join(unknown)}; known: {', '.join(INVARIANTS)}")
+    request: dict[str, Any] = dict(pool_config or {})
+    request.setdefault("PoolName", "explore")
+    if pool_config is None and aliases:
+        request["AliasAttributes"] = ["email"]
+    report = _stderr_progress if progress is True else (progress or None)
+    started = time.monotonic()
+    with _faults_installed(faults):
+        return _search(_Explorer(users, aliases, request, seed), depth, names, report, graph, started)
+
+
+def _search(
+    ex: _Explorer, max_depth: int, names: tuple[str, ...], report: Callable[[Progress], None] | None,
+    want_graph: bool, started: float,
+) -> Result:
+    root = ex.root
+    root_records = Records.of(root.state)
+    visited: dict[bytes, int] = {ex.digest(root_records, root.now, root.caller): 0}
+    parents: list[tuple[int, int]] = [(-1, -1)]  # state index -> (parent index, action index)
+    graph = Graph(labels=[ex.describe(root_records, root.now, root.caller)]) if want_graph else None
+    frontier = [root]
+    transitions = 0
+    reached = 0
+    last_report = started
+
+    def result(violation: Violation | None = None, trace: list[TraceStep] | None = None, complete: bool = False) -> Result:
+        return Result(
+            states=len(parents), transitions=transitions, depth=reached, complete=complete, invariants=names,
+            violation=violation, trace=trace, setup=ex.setup, universe=ex.universe, graph=graph,
+            seconds=time.monotonic() - started,
+        )
+
+    for level in range(max_depth):
+        reached = level + 1
+        following: list[_Node] = []
+        for position, node in enumerate(frontier):
+            records = Records.of(node.state)
+            for a, action in enumerate(ex.alphabet):
+                applied = ex.apply(node, action, records)
+                if applied is None:
+                    continue
+                step, _, child = applied
+                transitions += 1
+                violations = check(step, names)
+                if violations:
+                    path = _path(parents, node.index) + [a]
+                    return result(violations[0], _replay(ex, path))
+                digest = ex.digest(step.after, child.now, child.caller)
+                index = visited.get(digest)
+                if index is None:
+                    index = child.index = visited[digest] = len(parents)
+                    parents.append((node.index, a))
+                    following.append(child)
+                    if graph is not None:
+                        graph.labels.append(ex.describe(step.after, child.now, child.caller))
+                if graph is not None and index != node.index:
+                    graph.edges.add((node.index, index, action.label))
+            if report is not None and position + 1 < len(frontier) and time.monotonic() - last_report >= PROGRESS_INTERVAL:
+                last_report = time.monotonic()
+                report(Progress(level, max_depth, len(parents), transitions, len(frontier) - position - 1,
+                                last_report - started))
+        if report is not None:
+            last_report = time.monotonic()
+            report(Progress(level, max_depth, len(parents), transitions, 0, last_report - started))
+        frontier = following
+        if not frontier:
+            return result(complete=True)
+    return result()
+
+
+def _path(parents: list[tuple[int, int]], index: int) -> list[int]:
+    actions: list[int] = []
+    while index > 0:
+        index, action = parents[index]
+        actions.append(action)
+    return actions[::-1]
+
+
+def _replay(ex: _Explorer, path: list[int]) -> list[TraceStep]:
+    """The trace of `path` from the set-up state (every run of it gives the same responses)."""
+    node, trace = ex.root, []
+    for a in path:
+        applied = ex.apply(node, ex.alphabet[a], Records.of(node.state))
+        assert applied is not None, "a recorded path no longer replays"
+        _, step, node = applied
+        trace.append(step)
+    return trace
+
+
+# -- the state graph ---------------------------------------------------------------------------------
+
+
+def _dot_string(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def write_dot(result: Result, path: str | Path) -> None:
+    """Write the explored state graph as Graphviz DOT (`explore(..., graph=True)`).
+    Self-loops (requests that left the state as it was, refusals mostly) are left out."""
+    if result.graph is None:
+        raise ValueError("explore(..., graph=True) keeps the graph")
+    lines = [
+        "digraph explore {",
+        "  // generated by authflow explore; self-loops (refused or idempotent requests) are left out",
+        "  rankdir=LR;",
+        '  node [shape=box, fontname="Helvetica", fontsize=10];',
+        '  edge [fontname="Helvetica", fontsize=9];',
+    ]
+    for index, label in enumerate(result.graph.labels):
+        lines.append(f"  s{index} [label={_dot_string(label)}{', style=bold' if index == 0 else ''}];")
+    merged: dict[tuple[int, int], list[str]] = {}
+    for source, target, label in sorted(result.graph.edges):
+        merged.setdefault((source, target), []).append(label)
+    for (source, target), labels in sorted(merged.items()):
+        lines.append(f"  s{source} -> s{target} [label={_dot_string(chr(10).join(labels))}];")
+    lines.append("}")
+    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+

@@ -1,0 +1,208 @@
+"""`authflow explore`: the bounded model checker over the real engine.
+
+It finds nothing wrong with the engine at a small depth, gives the same counts on
+every run (and with any seed: randomness is not part of a state), finds a bug
+planted through its test-only `faults` hook with a shortest trace, and its command
+line prints, exits, writes a DOT graph and reads a pool configuration as documented.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+
+import pytest
+
+from authflow.cli import main
+from authflow.explore import Progress, explore, write_dot
+from authflow.invariants import INVARIANTS
+from authflow.service.registry import OPERATIONS, load_all
+
+SMS_CONFIG = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"}
+
+
+def forgetful_revoke(real):
+    """A planted bug: RevokeToken answers as usual but revokes nothing."""
+    return lambda engine, request: {}
+
+
+def storing_create(real):
+    """A planted bug: AdminCreateUser keeps the ValidationData in the user's attributes."""
+
+    def create(engine, request):
+        response = real(engine, request)
+        with engine.store.transaction() as tx:
+            pool = tx.get_pool(request["UserPoolId"])
+            user = tx.get_user(pool.id, response["User"]["Username"])
+            kept = {**user.attributes, "nickname": request["ValidationData"][0]["Value"]}
+            tx.put_user(replace(user, attributes=kept, version=user.version + 1))
+        return response
+
+    return create
+
+
+def test_the_engine_keeps_every_invariant_at_a_small_depth():
+    result = explore(users=2, aliases=1, depth=3, progress=False)
+    assert result.ok and result.violation is None and result.trace is None
+    assert result.depth == 3 and not result.complete
+    assert result.invariants == tuple(INVARIANTS)
+    assert result.states > 100 and result.transitions > result.states
+
+
+def test_counts_are_stable_across_runs_and_seeds():
+    runs = [explore(users=2, aliases=1, depth=3, progress=False, seed=seed) for seed in (0, 0, 7)]
+    assert len({(r.states, r.transitions, r.depth) for r in runs}) == 1
+
+
+def test_a_planted_bug_is_found_with_a_shortest_trace():
+    result = explore(users=1, aliases=0, depth=6, progress=False, faults={"RevokeToken": forgetful_revoke})
+    assert result.violation is not None
+    assert result.violation.invariant == "revoked_refresh_token_yields_nothing"
+    assert [step.operation for step in result.trace] == [
+        "AdminCreateUser", "InitiateAuth", "RespondToAuthChallenge", "RevokeToken", "InitiateAuth",
+    ]
+    assert result.trace[-1].request["AuthFlow"] == "REFRESH_TOKEN_AUTH"
+    assert "AuthenticationResult" in result.trace[-1].response
+    assert result.depth == 5  # found on the fifth level: nothing shorter breaks it
+    # Minimal: no sequence of four requests breaks it.
+    assert explore(users=1, aliases=0, depth=4, progress=False, faults={"RevokeToken": forgetful_revoke}).ok
+    # The hook put the real service function back.
+    assert OPERATIONS["RevokeToken"] is load_all()["RevokeToken"]
+    assert OPERATIONS["RevokeToken"].__module__ == "authflow.service.tokens"
+
+
+def test_a_planted_storage_bug_is_found_in_one_step():
+    result = explore(users=1, aliases=0, depth=3, progress=False, faults={"AdminCreateUser": storing_create})
+    assert result.violation.invariant == "validation_data_never_stored"
+    assert [step.operation for step in result.trace] == ["AdminCreateUser"]
+
+
+def test_only_the_selected_invariants_are_checked():
+    result = explore(users=1, aliases=0, depth=5, progress=False, faults={"RevokeToken": forgetful_revoke},
+                     invariants=["status_declared", "session_single_use"])
+    assert result.ok and result.invariants == ("status_declared", "session_single_use")
+    with pytest.raises(ValueError, match="unknown invariant"):
+        explore(depth=1, progress=False, invariants=["no_such_law"])
+
+
+def test_progress_is_reported():
+    reports: list[Progress] = []
+    explore(users=1, aliases=0, depth=2, progress=reports.append)
+    assert [r.depth for r in reports][-2:] == [0, 1]
+    assert reports[-1].states > reports[0].states - 1 and reports[-1].frontier == 0
+
+
+def test_a_trace_step_is_an_api_call_and_its_outcome():
+    result = explore(users=1, aliases=0, depth=6, progress=False, faults={"RevokeToken": forgetful_revoke})
+    call, outcome = result.trace[3]
+    assert call.startswith("RevokeToken {") and outcome == "{}"
+    assert result.trace[-1].outcome.startswith('{"ChallengeParameters": {}, "AuthenticationResult"')
+    # secrets are shortened, and the pool / client ids are given once, in the set-up
+    assert "UserPoolId" not in result.trace[0].call and len(result.setup) == 2
+
+
+# -- pool configurations ------------------------------------------------------------------------------
+
+
+def test_an_mfa_pool_is_explored_through_sms_mfa():
+    result = explore(users=1, aliases=0, depth=4, progress=False, graph=True, pool_config={
+        "PoolName": "mine", "MfaConfiguration": "ON", "SmsConfiguration": SMS_CONFIG,
+    })
+    assert result.ok
+    assert any("SMS_MFA session (spent), holds tokens" in label for label in result.graph.labels)
+
+
+def test_a_username_attribute_pool_with_its_own_policy():
+    config = {"UsernameAttributes": ["email"],
+              "Policies": {"PasswordPolicy": {"MinimumLength": 20, "TemporaryPasswordValidityDays": 2}}}
+    result = explore(users=2, aliases=1, depth=3, progress=False, pool_config=config)
+    assert result.ok
+    universe = result.universe
+    assert universe.logins == ("alice@example.net", "bob@example.net") and universe.emails == ()
+    assert len(universe.temporary) == 20 and universe.clock_steps == (180, 2 * 86400)
+
+
+# -- the command line ---------------------------------------------------------------------------------
+
+
+def test_cli_exits_0_when_no_invariant_is_violated(capsys):
+    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "3"]) == 0
+    out, err = capsys.readouterr()
+    assert out.splitlines()[-1] == "no invariant violated"
+    assert re.match(r"explored \d+ distinct states and \d+ transitions to depth 3 ", out)
+    assert "explore: depth 3/3" in err  # progress goes to stderr
+
+
+def test_cli_prints_the_shortest_trace_and_exits_1(capsys, monkeypatch):
+    load_all()
+    monkeypatch.setitem(OPERATIONS, "RevokeToken", forgetful_revoke(OPERATIONS["RevokeToken"]))
+    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "6", "--quiet"]) == 1
+    out, err = capsys.readouterr()
+    assert err == ""
+    assert "invariant violated: revoked_refresh_token_yields_nothing" in out
+    calls = re.findall(r"^  (\d)\. (\w+) ", out, flags=re.M)
+    assert calls == [("1", "AdminCreateUser"), ("2", "InitiateAuth"), ("3", "RespondToAuthChallenge"),
+                     ("4", "RevokeToken"), ("5", "InitiateAuth")]
+    assert out.count("\n     -> ") == 7  # every call (set-up included) with its response
+
+
+def test_cli_selects_invariants(capsys, monkeypatch):
+    load_all()
+    monkeypatch.setitem(OPERATIONS, "RevokeToken", forgetful_revoke(OPERATIONS["RevokeToken"]))
+    args = ["explore", "--users", "1", "--aliases", "0", "--depth", "5", "--quiet", "--invariant", "status_declared"]
+    assert main(args) == 0
+    assert "checking 1 invariant\n" in capsys.readouterr().out
+    with pytest.raises(SystemExit) as exit_:
+        main(["explore", "--invariant", "no_such_law"])
+    assert exit_.value.code == 2
+
+
+def parse_dot(text: str) -> tuple[set[str], list[tuple[str, str, str]]]:
+    """A strict reading of the subset of DOT that write_dot emits."""
+    lines = text.splitlines()
+    assert lines[0] == "digraph explore {" and lines[-1] == "}"
+    string = r'"(?:[^"\\]|\\.)*"'
+    nodes, edges = set(), []
+    for line in lines[1:-1]:
+        line = line.strip()
+        if line.startswith("//") or re.fullmatch(r"(rankdir=LR|(node|edge) \[[^\]]*\]);", line):
+            continue
+        node = re.fullmatch(rf"(s\d+) \[label=({string})(, style=bold)?\];", line)
+        edge = re.fullmatch(rf"(s\d+) -> (s\d+) \[label=({string})\];", line)
+        assert node or edge, f"not DOT: {line!r}"
+        if node:
+            nodes.add(node.group(1))
+        else:
+            edges.append((edge.group(1), edge.group(2), edge.group(3)))
+    return nodes, edges
+
+
+def test_cli_writes_the_state_graph(tmp_path, capsys):
+    path = tmp_path / "graph.dot"
+    assert main(["explore", "--users", "1", "--aliases", "1", "--depth", "3", "--quiet", "--dot", str(path)]) == 0
+    states = int(re.search(r"explored (\d+) distinct states", capsys.readouterr().out).group(1))
+    nodes, edges = parse_dot(path.read_text(encoding="utf-8"))
+    assert len(nodes) == states
+    assert edges and all(a in nodes and b in nodes and a != b for a, b, _ in edges)
+    assert ("s0", "s1", '"create alice"') in edges
+
+
+def test_write_dot_needs_the_graph():
+    with pytest.raises(ValueError):
+        write_dot(explore(users=1, aliases=0, depth=1, progress=False), "unused.dot")
+
+
+def test_cli_reads_a_pool_configuration(tmp_path, capsys):
+    path = tmp_path / "pool.json"
+    path.write_text(json.dumps({"PoolName": "mine", "MfaConfiguration": "OPTIONAL", "SmsConfiguration": SMS_CONFIG,
+                                "AliasAttributes": ["email"]}), encoding="utf-8")
+    assert main(["explore", "--users", "1", "--depth", "3", "--quiet", "--pool-config", str(path)]) == 0
+    assert "no invariant violated" in capsys.readouterr().out
+    path.write_text("not json", encoding="utf-8")
+    with pytest.raises(SystemExit) as exit_:
+        main(["explore", "--pool-config", str(path)])
+    assert exit_.value.code == 2
+    path.write_text(json.dumps({"MfaConfiguration": "SOMETIMES"}), encoding="utf-8")
+    assert main(["explore", "--depth", "1", "--quiet", "--pool-config", str(path)]) == 2
+    assert "the pool could not be created" in capsys.readouterr().err
