@@ -302,6 +302,7 @@ def session_to_row(session: AuthSession) -> Row:
             "created": micros(session.created),
             "used": session.used,
             "code_hash": session.code_hash,
+            "credential_tag": session.credential_tag,
         }),
     }
 
@@ -320,6 +321,7 @@ def session_from_row(row: Mapping[str, Any]) -> AuthSession:
         expires=from_micros(row["expires_us"]),
         used=doc["used"],
         code_hash=doc["code_hash"],
+        credential_tag=doc.get("credential_tag"),  # absent in rows written before it existed
         version=row["version"],
     )
 

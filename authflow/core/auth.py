@@ -211,8 +211,17 @@ def new_session(
         typed_username=typed_username,
         created=now,
         expires=now + timedelta(minutes=minutes),
+        credential_tag=credential_tag(user.credential),
     )
     return token, record
+
+
+def credential_tag(credential: Credential | None) -> str | None:
+    """A short name for one issued password (its hash has a fresh salt, so every issue
+    differs), never the hash itself."""
+    if credential is None:
+        return None
+    return hashlib.sha256(credential.password_hash.encode()).hexdigest()[:32]
 
 
 def check_session(record: AuthSession | None, *, pool: UserPool, client: AppClient, now: datetime) -> AuthSession:
@@ -305,6 +314,21 @@ def prepare_new_password(
 def new_password_alias_pairs(pool: UserPool, user: User, answer: NewPassword) -> tuple[tuple[str, str], ...]:
     attributes = attrs.apply_writes(user.attributes, answer.writes)
     return identity.aliases_of(pool.config, attributes, "CONFIRMED")
+
+
+def check_new_password_session(user: User, session: AuthSession) -> None:
+    """Refuse, before any password is compared, an answer the session can no longer
+    give: the user no longer needs a new password (another session answered), or the
+    temporary password the session was opened with has been replaced since (RESEND).
+    Checked first so that a stale session says nothing about any password."""
+    credential = user.credential
+    if (
+        not user_lifecycle().allowed(user.status, "complete_new_password")
+        or credential is None
+        or not credential.temporary
+        or session.credential_tag != credential_tag(credential)
+    ):
+        raise NotAuthorizedException(INVALID_SESSION)
 
 
 def decide_new_password(

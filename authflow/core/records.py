@@ -128,6 +128,9 @@ class AuthSession:
     used: bool = False
     # SMS_MFA: HMAC of the code sent (never the code itself).
     code_hash: str | None = field(default=None, repr=False)
+    # Names the credential the session's sign-in proved (`auth.credential_tag`): a
+    # session opened before the password was replaced (RESEND) cannot be answered.
+    credential_tag: str | None = None
     version: int = 1
 
 

@@ -298,6 +298,7 @@ def _answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool
     now = engine.now()
     with engine.store.transaction() as tx:
         pool, client, record, user, responses = _open_session(engine, tx, request, admin, now)
+        auth.check_new_password_session(user, record)
         answer = auth.prepare_new_password(pool, client, user, responses)
     # Slow steps outside the transaction: compare with the temporary password, hash.
     same = engine.check_password(answer.password, user.credential.password_hash) if user.credential else False
