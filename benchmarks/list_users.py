@@ -9,7 +9,15 @@ than 2x. Usage: `python benchmarks/list_users.py [--sizes 1000 10000 100000] [--
 
 from __future__ import annotations
 
-import argparse
+import os
+import sys
+
+# Run as a script, this folder comes first on sys.path, and benchmarks/http.py would
+# shadow the standard library's `http` (which authflow's dependencies import).
+if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+    sys.path.pop(0)
+
+import argparse  # noqa: E402
 import random
 import statistics
 import time

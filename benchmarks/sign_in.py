@@ -11,7 +11,15 @@ Usage: `python benchmarks/sign_in.py [--repeat 50] [--threads 8]`.
 
 from __future__ import annotations
 
-import argparse
+import os
+import sys
+
+# Run as a script, this folder comes first on sys.path, and benchmarks/http.py would
+# shadow the standard library's `http` (which authflow's dependencies import).
+if sys.path and os.path.realpath(sys.path[0]) == os.path.dirname(os.path.realpath(__file__)):
+    sys.path.pop(0)
+
+import argparse  # noqa: E402
 import statistics
 import threading
 import time
