@@ -27,7 +27,7 @@ The sign-in rows compare a real password store with none. Both servers run with 
 logging (one access-log line per request), written to files in the temporary directory.
 The client keeps connections alive, and authflow (uvicorn) reuses one; moto_server
 (Werkzeug) closes the connection after each response, so every moto call opens a new one.
-`authflow serve` keeps its data in memory for now (`--db` only places the credentials file).
+`authflow serve` keeps its data in the SQLite file `--db` names (its default store).
 
 Usage: `python benchmarks/http.py [--calls 5000] [--flows 500] [--only authflow|moto]
 [--json FILE]`. Needs `pip install -e '.[server]' boto3 'moto[server]'` (moto optional).
