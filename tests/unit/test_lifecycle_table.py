@@ -20,8 +20,8 @@ NEW_PASSWORD = "NewPass1!x"
 FACTS = {"temporary_password_valid": True, "password_meets_policy": True, "required_attributes_present": True}
 
 
-def drive(client, pool, trigger, client_id, refresh_token):
-    """The public operation behind each trigger."""
+def drive(client, pool, trigger, client_id, refresh_token, access_token="not-an-access-token"):
+    """The public operation behind each trigger (the tokens: the user's, from a sign-in)."""
     if trigger == "sign_in":
         return client.admin_initiate_auth(
             UserPoolId=pool, ClientId=client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
@@ -68,6 +68,18 @@ def drive(client, pool, trigger, client_id, refresh_token):
         )
     if trigger == "delete":
         return client.admin_delete_user(UserPoolId=pool, Username="u")
+    if trigger in ("set_password", "set_temporary_password"):
+        return client.admin_set_user_password(
+            UserPoolId=pool, Username="u", Password=NEW_PASSWORD, Permanent=trigger == "set_password"
+        )
+    if trigger == "reset_password":
+        return client.admin_reset_user_password(UserPoolId=pool, Username="u")
+    if trigger == "admin_confirm":
+        return client.admin_confirm_sign_up(UserPoolId=pool, Username="u")
+    if trigger == "change_password":
+        return client.change_password(
+            AccessToken=access_token, PreviousPassword=PASSWORD, ProposedPassword=NEW_PASSWORD
+        )
     raise AssertionError(f"no public operation drives {trigger}")
 
 
@@ -97,7 +109,7 @@ def test_every_status_and_trigger(status, trigger):
     client_id = client.create_user_pool_client(
         UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
     )["UserPoolClient"]["ClientId"]
-    refresh_token = "not-a-refresh-token"
+    refresh_token, access_token = "not-a-refresh-token", "not-an-access-token"
     if status != "ABSENT":
         client.admin_create_user(
             UserPoolId=pool,
@@ -106,9 +118,10 @@ def test_every_status_and_trigger(status, trigger):
             UserAttributes=[{"Name": "email", "Value": "u@example.com"}, {"Name": "email_verified", "Value": "true"}],
             MessageAction="SUPPRESS",
         )
-        if trigger == "refresh_tokens":  # a refresh token from a completed sign-in
+        if trigger in ("refresh_tokens", "change_password"):  # tokens from a completed sign-in
             place(client, pool, "CONFIRMED")
-            refresh_token = drive(client, pool, "sign_in", client_id, None)["AuthenticationResult"]["RefreshToken"]
+            tokens = drive(client, pool, "sign_in", client_id, None)["AuthenticationResult"]
+            refresh_token, access_token = tokens["RefreshToken"], tokens["AccessToken"]
         place(client, pool, status)
     before = client.store.snapshot()
     try:
@@ -116,7 +129,7 @@ def test_every_status_and_trigger(status, trigger):
     except IllegalTransition:
         expected = None
     try:
-        drive(client, pool, trigger, client_id, refresh_token)
+        drive(client, pool, trigger, client_id, refresh_token, access_token)
     except CognitoError:
         assert expected is None, f"{trigger} from {status} should move to {expected}"
         after = client.store.snapshot()

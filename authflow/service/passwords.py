@@ -1,0 +1,122 @@
+"""Service functions for passwords and self-deletion that need no verification code:
+AdminSetUserPassword, AdminResetUserPassword, AdminConfirmSignUp, ChangePassword,
+DeleteUser, DeleteUserAttributes.
+
+Theory of operation: as in sign-in, a new password is hashed (and a previous one
+compared) outside any transaction, because Argon2id is slow on purpose; the second
+transaction re-reads the user and writes only if the credential it was checked
+against is still the stored one. ChangePassword counts a wrong previous password
+against the same lockout schedule as sign-in (`authflow.core.lockout`): the attempt
+is counted first and taken back when the password is right, and a counted failure
+is the only write a refused ChangePassword leaves behind.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from authflow.core import auth, lockout
+from authflow.core import passwords as core
+from authflow.core import users as core_users
+from authflow.errors import NotAuthorizedException
+from authflow.service.engine import Engine
+from authflow.service.registry import operation
+from authflow.service.tokens import authenticate
+
+
+@operation("AdminSetUserPassword")
+def admin_set_user_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    password = request["Password"]
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, request["UserPoolId"])
+        core_users.require_user(tx, pool, request["Username"])
+        core.check_admin_password(pool, password)
+    password_hash = engine.hasher(password)  # slow: outside the transaction
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, request["UserPoolId"])
+        user = core_users.require_user(tx, pool, request["Username"])
+        decision = core.decide_set_password(
+            pool, user, password=password, permanent=bool(request.get("Permanent", False)),
+            password_hash=password_hash, now=now,
+        )
+        engine.apply(tx, decision)
+    return {}
+
+
+@operation("AdminResetUserPassword")
+def admin_reset_user_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    # Not yet: the reset code Cognito sends (issue 8's codes), so the only way out of
+    # RESET_REQUIRED today is AdminSetUserPassword.
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, request["UserPoolId"])
+        user = core_users.require_user(tx, pool, request["Username"])
+        engine.apply(tx, core.decide_reset_password(pool, user, now=now))
+    return {}
+
+
+@operation("AdminConfirmSignUp")
+def admin_confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    # Not yet: the PostConfirmation_ConfirmSignUp trigger (issue 8's triggers).
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, request["UserPoolId"])
+        user = core_users.require_user(tx, pool, request["Username"])
+        engine.apply(tx, core.decide_admin_confirm(pool, user, now=now))
+    return {}
+
+
+@operation("ChangePassword")
+def change_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    now = engine.now()
+    refused = False
+    with engine.store.transaction() as tx:
+        pool, _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
+        previous = core.check_change_password(pool, user, request)
+        attempt = lockout.begin_attempt(
+            tx.get_failed_sign_ins(pool.id, user.sub), pool_id=pool.id, key=user.sub, now=now
+        )
+        tx.put_failed_sign_ins(attempt.record)
+        refused = attempt.refused
+    if refused:
+        raise NotAuthorizedException(lockout.LOCKED_MESSAGE)
+    stored = user.credential.password_hash if user.credential else None
+    if not engine.check_password(previous, stored):
+        raise NotAuthorizedException(auth.INCORRECT)  # the failure is already counted
+    password_hash = engine.hasher(request["ProposedPassword"])
+    with engine.store.transaction() as tx:
+        pool, _, current, _ = authenticate(engine, tx, request["AccessToken"], now)
+        if current.credential != user.credential:
+            raise NotAuthorizedException(auth.INCORRECT)  # re-passworded meanwhile
+        core.check_change_password(pool, current, request)
+        if tx.get_failed_sign_ins(pool.id, current.sub) is not None:
+            tx.delete_failed_sign_ins(pool.id, current.sub)  # a right password resets the count
+        updated = core.decide_change_password(
+            pool, current, proposed=request["ProposedPassword"], password_hash=password_hash, now=now
+        )
+        engine.write(tx, puts=(updated,))
+    return {}
+
+
+@operation("DeleteUser")
+def delete_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    # The user's refresh-token families stay behind but name a `sub` no user has any
+    # more, so the refresh flow refuses them for good ("Invalid Refresh Token").
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool, _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
+        engine.apply(tx, core_users.decide_delete(pool, user))
+    return {}
+
+
+@operation("DeleteUserAttributes")
+def delete_user_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    now = engine.now()
+    names = request["UserAttributeNames"]
+    with engine.store.transaction() as tx:
+        pool, client, user, _ = authenticate(engine, tx, request["AccessToken"], now)
+        core.check_client_may_delete(pool, client, names)
+        engine.apply(tx, core_users.decide_delete_attributes(pool, user, names, now=now))
+    return {}
