@@ -40,6 +40,7 @@ from authflow.core.records import (
     AuthSession,
     Credential,
     FailedSignIns,
+    PendingCode,
     RefreshToken,
     SigningKey,
     User,
@@ -212,6 +213,32 @@ def _credential(doc: Mapping[str, Any] | None) -> Credential | None:
     )
 
 
+def _codes_doc(codes: Mapping[str, PendingCode]) -> dict[str, Any]:
+    return {
+        purpose: {
+            "code_hash": code.code_hash,
+            "issued": micros(code.issued),
+            "expires": micros(code.expires),
+            "attempts": code.attempts,
+            "attribute": code.attribute,
+        }
+        for purpose, code in codes.items()
+    }
+
+
+def _codes(doc: Mapping[str, Any]) -> dict[str, PendingCode]:
+    return {
+        purpose: PendingCode(
+            code_hash=code["code_hash"],
+            issued=from_micros(code["issued"]),
+            expires=from_micros(code["expires"]),
+            attempts=code["attempts"],
+            attribute=code["attribute"],
+        )
+        for purpose, code in doc.items()
+    }
+
+
 def user_to_row(user: User) -> Row:
     return {
         "pool_id": user.pool_id,
@@ -230,6 +257,7 @@ def user_to_row(user: User) -> Row:
             "mfa_settings": list(user.mfa_settings),
             "preferred_mfa": user.preferred_mfa,
             "token_generation": user.token_generation,
+            "codes": _codes_doc(user.codes),
         }),
     }
 
@@ -251,6 +279,7 @@ def user_from_row(row: Mapping[str, Any]) -> User:
         mfa_settings=tuple(doc["mfa_settings"]),
         preferred_mfa=doc["preferred_mfa"],
         token_generation=doc["token_generation"],
+        codes=_codes(doc.get("codes", {})),  # absent in rows written before codes existed
         version=row["version"],
     )
 

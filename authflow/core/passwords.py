@@ -1,5 +1,5 @@
-"""Decisions of the password side of the user lifecycle that need no verification
-code: AdminSetUserPassword, AdminResetUserPassword, AdminConfirmSignUp and
+"""Decisions of the password side of the user lifecycle: AdminSetUserPassword,
+AdminResetUserPassword, ForgotPassword, ConfirmForgotPassword, AdminConfirmSignUp and
 ChangePassword; and the access-token checks of DeleteUserAttributes.
 
 Theory of operation: as in `authflow.core.users`, each operation checks what it can
@@ -9,6 +9,14 @@ records to write. Password hashes and comparisons are slow and happen in the
 service, outside any transaction; the decisions take their results as arguments.
 A refused request raises a `CognitoError` before anything is written.
 
+Reset codes (`authflow.core.codes`, purpose "reset_password") are issued by
+AdminResetUserPassword and ForgotPassword, sent to the verified contact the pool's
+AccountRecoverySetting picks, and used by ConfirmForgotPassword. Any new password
+(also AdminSetUserPassword and ChangePassword) voids a pending reset code.
+PreventUserExistenceErrors=ENABLED makes ForgotPassword answer for an unknown,
+disabled or unrecoverable user with a simulated CodeDeliveryDetails (nothing sent,
+nothing stored), and ConfirmForgotPassword with the wrong-code error.
+
 Tokens: none of these operations revokes the user's tokens (Cognito does not
 either; callers that want it sign the user out). Where the new status forbids
 refreshing (FORCE_CHANGE_PASSWORD, RESET_REQUIRED) the refresh flow already refuses.
@@ -16,28 +24,34 @@ refreshing (FORCE_CHANGE_PASSWORD, RESET_REQUIRED) the refresh flow already refu
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from authflow.core import auth, codes, identity
 from authflow.core import client_config as cc
-from authflow.core import identity
 from authflow.core import pool_config as pc
 from authflow.core.effects import Decision
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
 from authflow.core.policy import check_password, policy_violation
 from authflow.core.records import AppClient, Credential, User, UserPool
 from authflow.errors import (
+    CodeMismatchException,
     InvalidParameterException,
     NotAuthorizedException,
     PasswordResetRequiredException,
     UserNotConfirmedException,
+    UserNotFoundException,
 )
 
 CANNOT_RESET = "User password cannot be reset in the current state."
 CANNOT_CHANGE = "User password cannot be changed in the current state."
 NO_RECOVERY_CONTACT = "Cannot reset password for the user as there is no registered/verified email or phone_number"
+UNKNOWN_FOR_CLIENT = "Username/client id combination not found."
+RESET = "reset_password"  # the purpose of reset codes
 UNAUTHORIZED_ATTRIBUTE = "A client attempted to write unauthorized attribute"
 
 #: AccountRecoverySetting mechanisms and the attribute each recovers through.
@@ -54,7 +68,7 @@ def _with_password(
     pool: UserPool, user: User, status: str, *, password_hash: str, temporary: bool, now: datetime
 ) -> User:
     return replace(
-        user,
+        codes.consume(user, RESET),  # a new password voids (or uses up) a pending reset code
         status=status,
         credential=Credential(password_hash=password_hash, temporary=temporary, issued_at=now),
         # Which aliases a user holds depends on the status (preferred_username only once
@@ -109,16 +123,132 @@ def recovery_attribute(pool: UserPool, user: User) -> str | None:
     return None
 
 
-def decide_reset_password(pool: UserPool, user: User, *, now: datetime) -> Decision:
-    """RESET_REQUIRED: the password no longer signs in. (The code that lets the user
-    choose a new one is not sent yet: see issue 8.)"""
+def _send_reset_code(
+    pool: UserPool, user: User, attribute: str, *, code: str, pool_secret: bytes, now: datetime
+) -> tuple[User, Decision]:
+    """The user holding a new reset code, and the message that carries it."""
+    issued = codes.issue(user, RESET, code, pool_secret=pool_secret, now=now, attribute=attribute)
+    destination = user.attributes[attribute]
+    message = codes.verification_message(
+        pool.config, attribute=attribute, destination=destination, code=code,
+        kind="reset_code", username=user.username, pool_id=pool.id,
+    )
+    response = {"CodeDeliveryDetails": codes.delivery_details(attribute, destination)}
+    return issued, Decision(messages=(message,), response=response)
+
+
+def decide_reset_password(pool: UserPool, user: User, *, code: str, pool_secret: bytes, now: datetime) -> Decision:
+    """RESET_REQUIRED: the password no longer signs in, and a reset code goes to the
+    verified recovery contact (AdminResetUserPassword has no MessageAction: Cognito
+    always sends it)."""
     try:
         status = user_lifecycle().next_status(user.status, "reset_password")
     except IllegalTransition:
         raise NotAuthorizedException(CANNOT_RESET) from None
-    if recovery_attribute(pool, user) is None:
+    attribute = recovery_attribute(pool, user)
+    if attribute is None:
         raise InvalidParameterException(NO_RECOVERY_CONTACT)
-    updated = replace(user, status=status, modified=now, version=user.version + 1)
+    issued, sent = _send_reset_code(pool, user, attribute, code=code, pool_secret=pool_secret, now=now)
+    updated = replace(issued, status=status, modified=now, version=user.version + 1)
+    return Decision(puts=(updated,), messages=sent.messages)
+
+
+# -- ForgotPassword ------------------------------------------------------------------------------
+
+
+def decide_forgot_password(
+    pool: UserPool, client: AppClient, user: User | None, *, typed: str, code: str, pool_secret: bytes, now: datetime
+) -> Decision:
+    """A reset code to the user's verified recovery contact; the status stays. Under
+    PreventUserExistenceErrors=ENABLED an unknown, disabled or unrecoverable user gets
+    a simulated delivery instead of an error."""
+    hide = cc.prevent_user_existence_errors(client.config)
+    if user is None:
+        if hide:
+            return simulated_delivery(pool, typed, pool_secret)
+        raise UserNotFoundException(UNKNOWN_FOR_CLIENT)
+    if not user.enabled:
+        if hide:
+            return simulated_delivery(pool, typed, pool_secret)
+        raise NotAuthorizedException(auth.DISABLED)
+    attribute = recovery_attribute(pool, user)
+    try:
+        user_lifecycle().next_status(user.status, "forgot_password")
+    except IllegalTransition:
+        # An UNCONFIRMED user has verified nothing: Cognito answers with the missing contact.
+        if user.status != "UNCONFIRMED":
+            raise NotAuthorizedException(CANNOT_RESET) from None
+        attribute = None
+    if attribute is None:
+        if hide:
+            return simulated_delivery(pool, typed, pool_secret)
+        raise InvalidParameterException(NO_RECOVERY_CONTACT)
+    issued, sent = _send_reset_code(pool, user, attribute, code=code, pool_secret=pool_secret, now=now)
+    return Decision(
+        puts=(replace(issued, version=user.version + 1),), messages=sent.messages, response=sent.response
+    )
+
+
+def simulated_delivery(pool: UserPool, typed: str, pool_secret: bytes) -> Decision:
+    """A CodeDeliveryDetails that looks like a real one and is the same on every call
+    for the same name: the typed email or phone number itself when it is one, else a
+    destination derived from the name under the pool secret, by the pool's recovery
+    order. Nothing is written and nothing is sent."""
+    if "@" in typed:
+        return Decision(response={"CodeDeliveryDetails": codes.delivery_details("email", typed)})
+    if typed.startswith("+") and typed[1:].isdigit():
+        return Decision(response={"CodeDeliveryDetails": codes.delivery_details("phone_number", typed)})
+    digest = hmac.new(pool_secret, f"simulated-delivery:{typed}".encode(), hashlib.sha256).digest()
+    setting = pool.config.get("AccountRecoverySetting") or {}
+    mechanisms = sorted(setting.get("RecoveryMechanisms") or [], key=lambda m: m.get("Priority", 0))
+    names = [m.get("Name") for m in mechanisms] or list(LEGACY_RECOVERY)
+    attribute = next((RECOVERY_ATTRIBUTES[n] for n in names if n in RECOVERY_ATTRIBUTES), "email")
+    if attribute == "email":
+        letters = "abcdefghijklmnopqrstuvwxyz"
+        value = f"{letters[digest[0] % 26]}@{letters[digest[1] % 26]}"
+    else:
+        value = "+1" + "".join(str(b % 10) for b in digest[:10])
+    return Decision(response={"CodeDeliveryDetails": codes.delivery_details(attribute, value)})
+
+
+# -- ConfirmForgotPassword -----------------------------------------------------------------------
+
+
+def check_confirm_forgot_password(
+    pool: UserPool, client: AppClient, user: User | None, request: Mapping[str, Any], *,
+    pool_secret: bytes, now: datetime,
+) -> codes.CodeCheck:
+    """Everything ConfirmForgotPassword checks before the new password is hashed: the
+    new password's policy (first, so that it says nothing about the code), the user,
+    and the code. Raises for what writes nothing; a wrong code comes back as a
+    `CodeCheck` whose `counted` user the service writes before raising its error."""
+    check_password(request["Password"], pc.password_policy(pool.config))
+    hide = cc.prevent_user_existence_errors(client.config)
+    if user is None:
+        if hide:
+            raise CodeMismatchException(codes.MISMATCH)
+        raise UserNotFoundException(UNKNOWN_FOR_CLIENT)
+    if not user.enabled:
+        if hide:
+            raise CodeMismatchException(codes.MISMATCH)
+        raise NotAuthorizedException(auth.DISABLED)
+    return codes.check(user, RESET, request["ConfirmationCode"], pool_secret=pool_secret, now=now)
+
+
+def decide_confirm_forgot_password(
+    pool: UserPool, user: User, *, password: str, password_hash: str, now: datetime
+) -> Decision:
+    """The new password for good, the code used up, the user CONFIRMED (from
+    RESET_REQUIRED too). Called only after `check_confirm_forgot_password` passed."""
+    try:
+        status = user_lifecycle().next_status(
+            user.status, "confirm_forgot_password", {"password_meets_policy": _meets_policy(pool, password)}
+        )
+    except IllegalTransition:
+        if user.status == "UNCONFIRMED":
+            raise UserNotConfirmedException("User is not confirmed.") from None
+        raise NotAuthorizedException(CANNOT_RESET) from None
+    updated = _with_password(pool, user, status, password_hash=password_hash, temporary=False, now=now)
     return Decision(puts=(updated,))
 
 

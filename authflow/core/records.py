@@ -66,6 +66,20 @@ class Credential:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PendingCode:
+    """A verification code the user was sent and has not used: its HMAC under the pool
+    secret (never the code), when it was issued and stops working, and how many wrong
+    guesses it has taken (`authflow.core.codes`)."""
+
+    code_hash: str = field(repr=False)
+    issued: datetime
+    expires: datetime
+    attempts: int = 0
+    # The attribute the code went to ("email" / "phone_number"), if any.
+    attribute: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class User:
     pool_id: str
     username: str
@@ -92,6 +106,10 @@ class User:
     # generation is revoked. A counter, not a time: a sign-in at the same instant as
     # a sign-out must still count as after it.
     token_generation: int = 0
+    # Pending verification codes by purpose ("reset_password"; later "confirm_sign_up",
+    # "verify_email", "verify_phone_number"): at most one per purpose, a new one
+    # replaces the old.
+    codes: Mapping[str, PendingCode] = field(default_factory=dict)
     version: int = 1
 
 

@@ -1,6 +1,6 @@
-"""Service functions for passwords and self-deletion that need no verification code:
-AdminSetUserPassword, AdminResetUserPassword, AdminConfirmSignUp, ChangePassword,
-DeleteUser, DeleteUserAttributes.
+"""Service functions for passwords and self-deletion: AdminSetUserPassword,
+AdminResetUserPassword, ForgotPassword, ConfirmForgotPassword, AdminConfirmSignUp,
+ChangePassword, DeleteUser, DeleteUserAttributes.
 
 Theory of operation: as in sign-in, a new password is hashed (and a previous one
 compared) outside any transaction, because Argon2id is slow on purpose; the second
@@ -9,6 +9,10 @@ against is still the stored one. ChangePassword counts a wrong previous password
 against the same lockout schedule as sign-in (`authflow.core.lockout`): the attempt
 is counted first and taken back when the password is right, and a counted failure
 is the only write a refused ChangePassword leaves behind.
+
+Reset codes come from the entropy port and are sent after the commit
+(`Engine.deliver`); a wrong code given to ConfirmForgotPassword is counted on the
+code in its own transaction, the only write a refused ConfirmForgotPassword leaves.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from authflow.core import auth, lockout
+from authflow.core import auth, codes, lockout
 from authflow.core import passwords as core
 from authflow.core import users as core_users
 from authflow.errors import NotAuthorizedException
@@ -47,13 +51,73 @@ def admin_set_user_password(engine: Engine, request: Mapping[str, Any]) -> dict[
 
 @operation("AdminResetUserPassword")
 def admin_reset_user_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the reset code Cognito sends (issue 8's codes), so the only way out of
-    # RESET_REQUIRED today is AdminSetUserPassword.
+    # Not yet: the CustomMessage_ForgotPassword trigger (issue 8's triggers).
     now = engine.now()
+    code = codes.new_code(engine.entropy)
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
         user = core_users.require_user(tx, pool, request["Username"])
-        engine.apply(tx, core.decide_reset_password(pool, user, now=now))
+        decision = core.decide_reset_password(pool, user, code=code, pool_secret=engine.pool_secret(pool), now=now)
+        engine.apply(tx, decision)
+    engine.deliver(decision.messages)
+    return {}
+
+
+@operation("ForgotPassword")
+def forgot_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    # Not yet: the CustomMessage_ForgotPassword and UserMigration_ForgotPassword triggers,
+    # and the per-user hourly request quota.
+    now = engine.now()
+    code = codes.new_code(engine.entropy)
+    typed = request["Username"]
+    with engine.store.transaction() as tx:
+        pool, client = engine.require_client(tx, request["ClientId"])
+        user = core_users.find_user(tx, pool, typed)
+        auth.check_secret_hash(
+            client, engine.client_secret(client), [typed] + ([user.username] if user else []),
+            request.get("SecretHash"),
+        )
+        decision = core.decide_forgot_password(
+            pool, client, user, typed=typed, code=code, pool_secret=engine.pool_secret(pool), now=now
+        )
+        engine.apply(tx, decision)
+    engine.deliver(decision.messages)
+    return decision.response
+
+
+def _reset_code_step(engine: Engine, request: Mapping[str, Any], now, password_hash: str | None) -> None:
+    """One transaction of ConfirmForgotPassword: check everything (a wrong code is
+    counted and committed, then refused); with `password_hash`, also write the new
+    password."""
+    typed = request["Username"]
+    with engine.store.transaction() as tx:
+        pool, client = engine.require_client(tx, request["ClientId"])
+        user = core_users.find_user(tx, pool, typed)
+        auth.check_secret_hash(
+            client, engine.client_secret(client), [typed] + ([user.username] if user else []),
+            request.get("SecretHash"),
+        )
+        checked = core.check_confirm_forgot_password(
+            pool, client, user, request, pool_secret=engine.pool_secret(pool), now=now
+        )
+        if checked.counted is not None:
+            engine.write(tx, puts=(checked.counted,))
+        elif checked.ok and user is not None and password_hash is not None:
+            engine.apply(tx, core.decide_confirm_forgot_password(
+                pool, user, password=request["Password"], password_hash=password_hash, now=now
+            ))
+    if checked.error is not None:
+        raise checked.error
+
+
+@operation("ConfirmForgotPassword")
+def confirm_forgot_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    # Not yet: the PostConfirmation_ConfirmForgotPassword trigger, password history.
+    now = engine.now()
+    _reset_code_step(engine, request, now, None)  # refuse before the slow hash
+    password_hash = engine.hasher(request["Password"])  # slow: outside the transaction
+    # Checked again where it is written: the code may have been used or replaced meanwhile.
+    _reset_code_step(engine, request, now, password_hash)
     return {}
 
 

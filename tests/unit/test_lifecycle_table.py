@@ -4,10 +4,12 @@ the spec names or raises a CognitoError and changes nothing."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
 
+from authflow.adapters import MemoryOutbox
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
 from authflow.errors import CognitoError
 from tests.conftest import make_client
@@ -18,6 +20,14 @@ NEW_PASSWORD = "NewPass1!x"
 #: The guards hold in this test's set-up: a fresh temporary password, a good new
 #: password, no required attributes missing.
 FACTS = {"temporary_password_valid": True, "password_meets_policy": True, "required_attributes_present": True}
+
+
+def _outbox(client) -> MemoryOutbox:
+    """The client's outbox (tests/unit/test_invariants.py drives through a stand-in that
+    keeps the real client on its Checker)."""
+    outbox = vars(client).get("messenger") or vars(client)["_checker"].client.messenger
+    assert isinstance(outbox, MemoryOutbox)
+    return outbox
 
 
 def drive(client, pool, trigger, client_id, refresh_token, access_token="not-an-access-token"):
@@ -74,6 +84,17 @@ def drive(client, pool, trigger, client_id, refresh_token, access_token="not-an-
         )
     if trigger == "reset_password":
         return client.admin_reset_user_password(UserPoolId=pool, Username="u")
+    if trigger == "forgot_password":
+        return client.forgot_password(ClientId=client_id, Username="u")
+    if trigger == "confirm_forgot_password":  # a code first, where the user may have one
+        try:
+            client.forgot_password(ClientId=client_id, Username="u")
+            code = re.search(r"\d{6}", _outbox(client).last().body).group()
+        except CognitoError:
+            code = "000000"
+        return client.confirm_forgot_password(
+            ClientId=client_id, Username="u", ConfirmationCode=code, Password=NEW_PASSWORD
+        )
     if trigger == "admin_confirm":
         return client.admin_confirm_sign_up(UserPoolId=pool, Username="u")
     if trigger == "change_password":

@@ -147,7 +147,7 @@ def test_reset_requires_a_reset_before_signing_in(env, pool, app):
             AuthParameters={"REFRESH_TOKEN": tokens["RefreshToken"]})
     env.client.admin_reset_user_password(UserPoolId=pool, Username="alice")  # again: stays
     assert env.status(pool) == "RESET_REQUIRED"
-    # Until ConfirmForgotPassword exists, an administrator sets the new password.
+    # An administrator may also set the new password instead of the user (ConfirmForgotPassword).
     env.client.admin_set_user_password(UserPoolId=pool, Username="alice", Password=OTHER, Permanent=True)
     assert_tokens(sign_in(env, app, OTHER))
 

@@ -1,0 +1,171 @@
+"""Verification codes kept on the user: issuing, checking, consuming, rendering.
+
+Theory of operation: a code is six digits from the entropy port (`new_code`), sent
+once and never stored. The user record keeps, per purpose ("reset_password" now;
+"confirm_sign_up", "verify_email", "verify_phone_number" later), a `PendingCode`:
+the code's HMAC under the pool secret, bound to the purpose, the user's `sub` and the
+issue instant (so a stored hash says nothing about any other code), its expiry, and
+the wrong guesses it has taken. Issuing replaces any earlier code of that purpose.
+
+`check` answers a guess with the error Cognito uses, in this order: no code, or an
+expired one: ExpiredCodeException; a code that took `MAX_ATTEMPTS` wrong guesses:
+LimitExceededException, even for the right code, until a new one is requested; a
+wrong code: CodeMismatchException, and the record to write with the guess counted
+(the only write a wrong guess leaves). A right code is consumed by the decision that
+acts on it. Everything here is pure: time, randomness and the secret are arguments.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from authflow.core import pool_config as pc
+from authflow.core.auth import mask_phone, new_code
+from authflow.core.effects import Message
+from authflow.core.records import PendingCode, User
+from authflow.errors import (
+    CodeMismatchException,
+    CognitoError,
+    ExpiredCodeException,
+    LimitExceededException,
+)
+
+__all__ = [
+    "EXPIRED",
+    "LIFETIMES",
+    "MAX_ATTEMPTS",
+    "MISMATCH",
+    "TOO_MANY",
+    "CodeCheck",
+    "check",
+    "code_hash",
+    "consume",
+    "delivery_details",
+    "issue",
+    "mask_destination",
+    "mask_email",
+    "new_code",
+    "verification_message",
+]
+
+MISMATCH = "Invalid verification code provided, please try again."
+EXPIRED = "Invalid code provided, please request a code again."
+TOO_MANY = "Attempt limit exceeded, please try after some time."
+
+#: How long a code of each purpose works (Cognito's documented quotas: 1 hour for
+#: ForgotPassword / AdminResetUserPassword codes, 24 hours for sign-up and attribute
+#: verification codes).
+LIFETIMES: dict[str, timedelta] = {
+    "reset_password": timedelta(hours=1),
+    "confirm_sign_up": timedelta(hours=24),
+    "verify_email": timedelta(hours=24),
+    "verify_phone_number": timedelta(hours=24),
+}
+
+#: Wrong guesses one code takes before it stops working (Cognito's per-user hourly
+#: quota for ConfirmForgotPassword starts at 5).
+MAX_ATTEMPTS = 5
+
+_MEDIUM = {"email": "EMAIL", "phone_number": "SMS"}
+
+
+def code_hash(pool_secret: bytes, purpose: str, user: User, issued: datetime, code: str) -> str:
+    """Keyed with the pool secret: six digits hashed without a key fall to a million guesses."""
+    message = f"{purpose}:{user.sub}:{issued.isoformat()}:{code}".encode()
+    return hmac.new(pool_secret, message, hashlib.sha256).hexdigest()
+
+
+def issue(
+    user: User, purpose: str, code: str, *, pool_secret: bytes, now: datetime, attribute: str | None = None
+) -> User:
+    """The user holding a fresh code of `purpose` (replacing any earlier one)."""
+    pending = PendingCode(
+        code_hash=code_hash(pool_secret, purpose, user, now, code),
+        issued=now,
+        expires=now + LIFETIMES[purpose],
+        attribute=attribute,
+    )
+    return replace(user, codes={**user.codes, purpose: pending})
+
+
+def consume(user: User, purpose: str) -> User:
+    """The user without a code of `purpose` (used, or voided by a new password)."""
+    if purpose not in user.codes:
+        return user
+    return replace(user, codes={k: v for k, v in user.codes.items() if k != purpose})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeCheck:
+    """The answer to one guess: `error` None means the code is right; otherwise
+    `counted` is the user to write (the wrong guess counted) or None."""
+
+    error: CognitoError | None = None
+    counted: User | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def check(user: User, purpose: str, code: str, *, pool_secret: bytes, now: datetime) -> CodeCheck:
+    """Is `code` the user's pending code of `purpose`? See the module notes for the order."""
+    pending = user.codes.get(purpose)
+    if pending is None or now >= pending.expires:
+        return CodeCheck(error=ExpiredCodeException(EXPIRED))
+    if pending.attempts >= MAX_ATTEMPTS:
+        return CodeCheck(error=LimitExceededException(TOO_MANY))
+    expected = code_hash(pool_secret, purpose, user, pending.issued, code)
+    if hmac.compare_digest(expected.encode(), pending.code_hash.encode()):
+        return CodeCheck()
+    counted = replace(pending, attempts=pending.attempts + 1)
+    return CodeCheck(
+        error=CodeMismatchException(MISMATCH),
+        counted=replace(user, codes={**user.codes, purpose: counted}, version=user.version + 1),
+    )
+
+
+# -- delivery ------------------------------------------------------------------------------------
+
+
+def mask_email(email: str) -> str:
+    """The first character of the local part and of the domain, the rest starred."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}****@{domain[:1]}****"
+
+
+def mask_destination(attribute: str, value: str) -> str:
+    return mask_email(value) if attribute == "email" else mask_phone(value)
+
+
+def delivery_details(attribute: str, value: str) -> dict[str, str]:
+    """`CodeDeliveryDetails` as Cognito returns it."""
+    return {
+        "Destination": mask_destination(attribute, value),
+        "DeliveryMedium": _MEDIUM[attribute],
+        "AttributeName": attribute,
+    }
+
+
+def verification_message(
+    config: Mapping, *, attribute: str, destination: str, code: str, kind: str, username: str, pool_id: str
+) -> Message:
+    """The pool's verification template (`VerificationMessageTemplate`, mirrored by the
+    legacy `SmsVerificationMessage` / `EmailVerificationMessage` / `EmailVerificationSubject`)
+    with `{####}` replaced by the code."""
+    template = pc.verification_template(config)
+    email = attribute == "email"
+    text = template["EmailMessage"] if email else template["SmsMessage"]
+    return Message(
+        medium=_MEDIUM[attribute],
+        destination=destination,
+        subject=template["EmailSubject"] if email else None,
+        body=text.replace("{####}", code),
+        kind=kind,
+        username=username,
+        pool_id=pool_id,
+    )
