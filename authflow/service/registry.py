@@ -24,6 +24,6 @@ def operation(name: str) -> Callable[[Handler], Handler]:
 
 def load_all() -> dict[str, Handler]:
     """Import every service module so that all operations are registered."""
-    from authflow.service import auth, clients, passwords, pools, tokens, users  # noqa: F401
+    from authflow.service import auth, clients, passwords, pools, signup, tokens, users  # noqa: F401
 
     return OPERATIONS

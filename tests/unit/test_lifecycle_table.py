@@ -95,6 +95,20 @@ def drive(client, pool, trigger, client_id, refresh_token, access_token="not-an-
         return client.confirm_forgot_password(
             ClientId=client_id, Username="u", ConfirmationCode=code, Password=NEW_PASSWORD
         )
+    if trigger == "sign_up":
+        return client.sign_up(
+            ClientId=client_id, Username="u", Password=NEW_PASSWORD,
+            UserAttributes=[{"Name": "email", "Value": "u@example.com"}],
+        )
+    if trigger == "resend_confirmation":
+        return client.resend_confirmation_code(ClientId=client_id, Username="u")
+    if trigger == "confirm_sign_up":  # a code first, where the user may have one
+        try:
+            client.resend_confirmation_code(ClientId=client_id, Username="u")
+            code = re.search(r"\d{6}", _outbox(client).last().body).group()
+        except CognitoError:
+            code = "000000"
+        return client.confirm_sign_up(ClientId=client_id, Username="u", ConfirmationCode=code)
     if trigger == "admin_confirm":
         return client.admin_confirm_sign_up(UserPoolId=pool, Username="u")
     if trigger == "change_password":
@@ -126,7 +140,9 @@ PAIRS = [(s, t) for s in MACHINE.states for t in MACHINE.triggers if (s, t) != (
 @pytest.mark.parametrize(("status", "trigger"), PAIRS)
 def test_every_status_and_trigger(status, trigger):
     client = make_client()
-    pool = client.create_user_pool(PoolName="t", AliasAttributes=["email"])["UserPool"]["Id"]
+    # AutoVerifiedAttributes: so that confirmation codes exist (confirm_sign_up, resend_confirmation).
+    pool = client.create_user_pool(PoolName="t", AliasAttributes=["email"], AutoVerifiedAttributes=["email"])[
+        "UserPool"]["Id"]
     client_id = client.create_user_pool_client(
         UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
     )["UserPoolClient"]["ClientId"]
