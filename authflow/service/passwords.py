@@ -24,6 +24,7 @@ from authflow.core import auth, codes, lockout
 from authflow.core import passwords as core
 from authflow.core import users as core_users
 from authflow.errors import NotAuthorizedException
+from authflow.service.code_requests import code_request
 from authflow.service.engine import Engine
 from authflow.service.registry import operation
 from authflow.service.tokens import authenticate
@@ -67,22 +68,7 @@ def admin_reset_user_password(engine: Engine, request: Mapping[str, Any]) -> dic
 def forgot_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     # Not yet: the CustomMessage_ForgotPassword and UserMigration_ForgotPassword triggers,
     # and the per-user hourly request quota.
-    now = engine.now()
-    code = codes.new_code(engine.entropy)
-    typed = request["Username"]
-    with engine.store.transaction() as tx:
-        pool, client = engine.require_client(tx, request["ClientId"])
-        user = core_users.find_user(tx, pool, typed)
-        auth.check_secret_hash(
-            client, engine.client_secret(client), [typed] + ([user.username] if user else []),
-            request.get("SecretHash"),
-        )
-        decision = core.decide_forgot_password(
-            pool, client, user, typed=typed, code=code, pool_secret=engine.pool_secret(pool), now=now
-        )
-        engine.apply(tx, decision)
-    engine.deliver(decision.messages)
-    return decision.response
+    return code_request(engine, request, core.decide_forgot_password)
 
 
 def _reset_code_step(engine: Engine, request: Mapping[str, Any], now, password_hash: str | None) -> None:

@@ -19,6 +19,7 @@ from authflow.core import pool_config as pc
 from authflow.core import signup as core
 from authflow.core import users as core_users
 from authflow.errors import UserLambdaValidationException
+from authflow.service.code_requests import code_request
 from authflow.service.engine import Engine
 from authflow.service.registry import operation
 
@@ -112,19 +113,4 @@ def confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any
 @operation("ResendConfirmationCode")
 def resend_confirmation_code(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     # Not yet: the CustomMessage_ResendCode trigger, the per-user hourly quota.
-    now = engine.now()
-    code = codes.new_code(engine.entropy)
-    typed = request["Username"]
-    with engine.store.transaction() as tx:
-        pool, client = engine.require_client(tx, request["ClientId"])
-        user = core_users.find_user(tx, pool, typed)
-        auth.check_secret_hash(
-            client, engine.client_secret(client), [typed] + ([user.username] if user else []),
-            request.get("SecretHash"),
-        )
-        decision = core.decide_resend(
-            pool, client, user, typed=typed, code=code, pool_secret=engine.pool_secret(pool), now=now
-        )
-        engine.apply(tx, decision)
-    engine.deliver(decision.messages)
-    return decision.response
+    return code_request(engine, request, core.decide_resend)

@@ -1,0 +1,34 @@
+"""The shape every unsigned "send me a code" operation shares (ForgotPassword,
+ResendConfirmationCode): the app client authorises the call, the typed name finds the user
+(or nobody), SecretHash is checked over the typed and the canonical name, a pure decision
+says what to write, send and answer, and the message leaves only after the commit."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from authflow.core import auth, codes
+from authflow.core import users as core_users
+from authflow.core.effects import Decision
+from authflow.service.engine import Engine
+
+#: decide(pool, client, user or None, typed=, code=, pool_secret=, now=) -> Decision
+Decide = Callable[..., Decision]
+
+
+def code_request(engine: Engine, request: Mapping[str, Any], decide: Decide) -> dict[str, Any]:
+    now = engine.now()
+    code = codes.new_code(engine.entropy)
+    typed = request["Username"]
+    with engine.store.transaction() as tx:
+        pool, client = engine.require_client(tx, request["ClientId"])
+        user = core_users.find_user(tx, pool, typed)
+        auth.check_secret_hash(
+            client, engine.client_secret(client), [typed] + ([user.username] if user else []),
+            request.get("SecretHash"),
+        )
+        decision = decide(pool, client, user, typed=typed, code=code, pool_secret=engine.pool_secret(pool), now=now)
+        engine.apply(tx, decision)
+    engine.deliver(decision.messages)
+    return decision.response
