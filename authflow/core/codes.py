@@ -22,6 +22,7 @@ import hmac
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from authflow.core import pool_config as pc
 from authflow.core.auth import mask_phone, new_code
@@ -37,6 +38,7 @@ from authflow.errors import (
 __all__ = [
     "EXPIRED",
     "LIFETIMES",
+    "VERIFIABLE",
     "MAX_ATTEMPTS",
     "MISMATCH",
     "TOO_MANY",
@@ -45,11 +47,14 @@ __all__ = [
     "code_hash",
     "consume",
     "delivery_details",
+    "follow_attribute_changes",
     "issue",
+    "issue_attribute_code",
     "mask_destination",
     "mask_email",
     "new_code",
     "verification_message",
+    "verify_purpose",
 ]
 
 MISMATCH = "Invalid verification code provided, please try again."
@@ -169,3 +174,58 @@ def verification_message(
         username=username,
         pool_id=pool_id,
     )
+
+
+# -- attribute verification ----------------------------------------------------------------------
+
+#: The attributes a code can verify, in the order codes go out when both change.
+VERIFIABLE = ("phone_number", "email")
+
+
+def verify_purpose(attribute: str) -> str:
+    """The purpose of a code that verifies `attribute` ("verify_email", "verify_phone_number")."""
+    return f"verify_{attribute}"
+
+
+def issue_attribute_code(
+    config: Mapping, pool_id: str, user: User, attribute: str, *, code: str, pool_secret: bytes, now: datetime
+) -> tuple[User, Message, dict[str, str]]:
+    """The user holding a fresh verification code for its current `attribute` value
+    (replacing any earlier one), the message carrying it, and its CodeDeliveryDetails."""
+    destination = user.attributes[attribute]
+    issued = issue(user, verify_purpose(attribute), code, pool_secret=pool_secret, now=now, attribute=attribute)
+    message = verification_message(
+        config, attribute=attribute, destination=destination, code=code,
+        kind="verification_code", username=user.username, pool_id=pool_id,
+    )
+    return issued, message, delivery_details(attribute, destination)
+
+
+def follow_attribute_changes(
+    config: Mapping, pool_id: str, before: User, after: User, *, entropy: Any, pool_secret: bytes | None,
+    now: datetime,
+) -> tuple[User, tuple[Message, ...], list[dict[str, str]]]:
+    """Pending verification codes follow the values they were sent to: a changed or
+    removed email / phone number voids its pending code (it vouched for the old value);
+    a changed value the pool auto-verifies and the update left unverified gets a new
+    code. Without `entropy` (or `pool_secret`) nothing is sent, codes are only voided.
+    Returns the user, the messages to send after the commit and the deliveries."""
+    auto = pc.auto_verified_attributes(config)
+    user = after
+    messages: list[Message] = []
+    details: list[dict[str, str]] = []
+    for attribute in VERIFIABLE:
+        value = after.attributes.get(attribute)
+        if before.attributes.get(attribute) == value:
+            continue
+        user = consume(user, verify_purpose(attribute))
+        if (
+            value and attribute in auto and entropy is not None and pool_secret is not None
+            and after.attributes.get(f"{attribute}_verified") != "true"
+        ):
+            user, message, delivery = issue_attribute_code(
+                config, pool_id, user, attribute, code=new_code(entropy), pool_secret=pool_secret, now=now
+            )
+            messages.append(message)
+            details.append(delivery)
+    return user, tuple(messages), details

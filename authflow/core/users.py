@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from authflow.core import attributes as attrs
-from authflow.core import identity
+from authflow.core import codes, identity
 from authflow.core import pool_config as pc
 from authflow.core.effects import Decision
 from authflow.core.invitations import invitation_messages
@@ -259,14 +259,24 @@ def decide_update_attributes(
     *,
     alias_holders: Mapping[tuple[str, str], User | None],
     now: datetime,
+    entropy: EntropySource | None = None,
+    pool_secret: bytes | None = None,
 ) -> Decision:
+    """The user with `writes` applied (AdminUpdateUserAttributes, and UpdateUserAttributes
+    after its client checks). A changed email / phone number loses its verification
+    unless the request sets the flag, and its pending verification code; with `entropy`
+    and `pool_secret`, a changed value the pool auto-verifies gets a new code (as on
+    Cognito). The response is UpdateUserAttributes' (AdminUpdateUserAttributes answers `{}`)."""
     user_lifecycle().next_status(user.status, "update_attributes")
     attributes = attrs.apply_writes(user.attributes, writes)
     updated = _rebuilt(pool, user, attributes, now)
     for pair, holder in alias_holders.items():
         if holder is not None and holder.username_key != user.username_key and pair in updated.aliases:
             raise AliasExistsException(f"An account with the {pair[0]} already exists.")
-    return Decision(puts=(updated,))
+    updated, messages, deliveries = codes.follow_attribute_changes(
+        pool.config, pool.id, user, updated, entropy=entropy, pool_secret=pool_secret, now=now
+    )
+    return Decision(puts=(updated,), messages=messages, response={"CodeDeliveryDetailsList": deliveries})
 
 
 def decide_delete_attributes(pool: UserPool, user: User, names: Sequence[str], *, now: datetime) -> Decision:

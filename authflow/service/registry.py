@@ -24,6 +24,15 @@ def operation(name: str) -> Callable[[Handler], Handler]:
 
 def load_all() -> dict[str, Handler]:
     """Import every service module so that all operations are registered."""
-    from authflow.service import auth, clients, passwords, pools, signup, tokens, users  # noqa: F401
+    from authflow.service import (  # noqa: F401
+        auth,
+        clients,
+        passwords,
+        pools,
+        signup,
+        tokens,
+        users,
+        verification,
+    )
 
     return OPERATIONS

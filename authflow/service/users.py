@@ -126,7 +126,14 @@ def admin_update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> 
         holders = {
             pair: tx.get_user_by_alias(pool.id, *pair) for pair in core.updated_alias_pairs(pool, user, writes)
         }
-        engine.apply(tx, core.decide_update_attributes(pool, user, writes, alias_holders=holders, now=now))
+        decision = core.decide_update_attributes(
+            pool, user, writes, alias_holders=holders, now=now,
+            entropy=engine.entropy, pool_secret=engine.pool_secret(pool),
+        )
+        engine.apply(tx, decision)
+    # A changed, auto-verified email / phone number gets a verification code, as on Cognito.
+    # Not yet: the CustomMessage_UpdateUserAttribute trigger.
+    engine.deliver(decision.messages)
     return {}
 
 

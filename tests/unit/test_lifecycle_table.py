@@ -115,6 +115,15 @@ def drive(client, pool, trigger, client_id, refresh_token, access_token="not-an-
         return client.change_password(
             AccessToken=access_token, PreviousPassword=PASSWORD, ProposedPassword=NEW_PASSWORD
         )
+    if trigger == "request_attribute_code":
+        return client.get_user_attribute_verification_code(AccessToken=access_token, AttributeName="email")
+    if trigger == "verify_attribute":  # a code first, where the user may have one
+        try:
+            client.get_user_attribute_verification_code(AccessToken=access_token, AttributeName="email")
+            code = re.search(r"\d{6}", _outbox(client).last().body).group()
+        except CognitoError:
+            code = "000000"
+        return client.verify_user_attribute(AccessToken=access_token, AttributeName="email", Code=code)
     raise AssertionError(f"no public operation drives {trigger}")
 
 
@@ -155,7 +164,8 @@ def test_every_status_and_trigger(status, trigger):
             UserAttributes=[{"Name": "email", "Value": "u@example.com"}, {"Name": "email_verified", "Value": "true"}],
             MessageAction="SUPPRESS",
         )
-        if trigger in ("refresh_tokens", "change_password"):  # tokens from a completed sign-in
+        if trigger in ("refresh_tokens", "change_password", "request_attribute_code", "verify_attribute"):
+            # tokens from a completed sign-in
             place(client, pool, "CONFIRMED")
             tokens = drive(client, pool, "sign_in", client_id, None)["AuthenticationResult"]
             refresh_token, access_token = tokens["RefreshToken"], tokens["AccessToken"]
