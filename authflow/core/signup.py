@@ -38,8 +38,8 @@ from authflow.core.effects import Decision
 from authflow.core.lifecycle import ABSENT, IllegalTransition, user_lifecycle
 from authflow.core.passwords import UNAUTHORIZED_ATTRIBUTE, UNKNOWN_FOR_CLIENT, simulated_delivery
 from authflow.core.policy import EntropySource, check_password, policy_violation
-from authflow.core.records import AppClient, Credential, User, UserPool
-from authflow.core.users import lose_aliases, new_sub
+from authflow.core.records import AppClient, User, UserPool
+from authflow.core.users import lose_aliases, new_sub, new_user
 from authflow.errors import (
     AliasExistsException,
     CodeDeliveryFailureException,
@@ -168,19 +168,7 @@ def decide_sign_up(
     sub = new_sub(entropy)
     username = sub if command.username_kind else command.requested_username
     attributes = attrs.ordered({"sub": sub, **command.attributes})
-    user = User(
-        pool_id=pool.id,
-        username=username,
-        username_key=identity.username_key(config, username),
-        sub=sub,
-        attributes=attributes,
-        status=status,
-        enabled=True,
-        credential=Credential(password_hash=password_hash, temporary=False, issued_at=now),
-        created=now,
-        modified=now,
-        aliases=identity.aliases_of(config, attributes, status),
-    )
+    user = new_user(pool, username, sub, attributes, status, password_hash, temporary=False, now=now)
     response: dict[str, Any] = {"UserConfirmed": False, "UserSub": sub}
     attribute = delivery_attribute(pool, attributes)
     if attribute is None:

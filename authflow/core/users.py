@@ -191,21 +191,29 @@ def decide_admin_create(
             temporary_password=password,
             mediums=command.mediums,
         )
-    user = User(
+    user = new_user(pool, username, sub, attributes, status, password_hash, temporary=True, now=now)
+    puts.append(user)
+    return Decision(puts=tuple(puts), messages=messages, response={"User": user_type(user)})
+
+
+def new_user(
+    pool: UserPool, username: str, sub: str, attributes: Mapping[str, str], status: str,
+    password_hash: str, *, temporary: bool, now: datetime,
+) -> User:
+    """A user record as it is first stored (AdminCreateUser, SignUp)."""
+    return User(
         pool_id=pool.id,
         username=username,
-        username_key=identity.username_key(config, username),
+        username_key=identity.username_key(pool.config, username),
         sub=sub,
         attributes=attributes,
         status=status,
         enabled=True,
-        credential=Credential(password_hash=password_hash, temporary=True, issued_at=now),
+        credential=Credential(password_hash=password_hash, temporary=temporary, issued_at=now),
         created=now,
         modified=now,
-        aliases=identity.aliases_of(config, attributes, status),
+        aliases=identity.aliases_of(pool.config, attributes, status),
     )
-    puts.append(user)
-    return Decision(puts=tuple(puts), messages=messages, response={"User": user_type(user)})
 
 
 def lose_aliases(pool: UserPool, holder: User, kinds: list[str], now: datetime) -> User:
