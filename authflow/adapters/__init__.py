@@ -6,9 +6,10 @@ from authflow.adapters.memory import MemoryStore
 from authflow.adapters.outbox import LogMessenger, MemoryOutbox
 from authflow.adapters.postgres import PostgresStore  # psycopg is imported only when one is made
 from authflow.adapters.sqlite import SqliteStore
-from authflow.adapters.triggers import NoTriggers
+from authflow.adapters.triggers import CallableTriggers, NoTriggers
 
 __all__ = [
+    "CallableTriggers",
     "LogMessenger",
     "ManualClock",
     "MemoryOutbox",

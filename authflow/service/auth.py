@@ -21,7 +21,9 @@ from datetime import datetime
 from typing import Any
 
 from authflow.core import auth, lockout
+from authflow.core import pool_config as pc
 from authflow.core import tokens as core_tokens
+from authflow.core import trigger_events as te
 from authflow.core.effects import Message
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
 from authflow.core.records import AppClient, AuthSession, RefreshToken, User, UserPool
@@ -87,6 +89,7 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
     params = request.get("AuthParameters") or {}
     now = engine.now()
     refused = False
+    _pre_authentication(engine, request, admin)
     with engine.store.transaction() as tx:
         pool, client = _load_for_flow(engine, tx, request, admin)
         username = auth.require_param(params, "USERNAME")
@@ -148,7 +151,64 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
         raise error
     _event(f"password accepted, next {response.get('ChallengeName', 'tokens')}", client, user)
     engine.deliver(messages)
+    _post_authentication(engine, pool, client, current, response, {})
     return response
+
+
+def _pre_authentication(engine: Engine, request: Mapping[str, Any], admin: bool) -> None:
+    """PreAuthentication_Authentication, before the password is checked and before
+    anything is written (not even the attempt's count): the function may refuse the
+    sign-in. Called for known, enabled users whose request passes the client's checks;
+    its ``validationData`` is the request's ClientMetadata, as on Cognito."""
+    params = request.get("AuthParameters") or {}
+    with engine.store.transaction() as tx:
+        pool, client = _load_for_flow(engine, tx, request, admin)
+        arn = pc.lambda_arn(pool.config, "PreAuthentication")
+        if not arn:
+            return
+        username = auth.require_param(params, "USERNAME")
+        auth.require_param(params, "PASSWORD")
+        user = find_user(tx, pool, username)
+        auth.check_secret_hash(
+            client, engine.client_secret(client), [username] + ([user.username] if user else []),
+            params.get("SECRET_HASH"),
+        )
+    if user is None or not user.enabled:
+        return  # refused by the attempt itself, as without the function
+    event = te.event(
+        "PreAuthentication_Authentication", region=engine.region, pool_id=pool.id, username=user.username,
+        client_id=client.id,
+        request={
+            "userAttributes": te.user_attributes(user),
+            "validationData": dict(request.get("ClientMetadata") or {}),
+            "userNotFound": False,
+        },
+    )
+    te.invoke(engine.triggers, arn, event)
+
+
+def _post_authentication(
+    engine: Engine, pool: UserPool, client: AppClient, user: User, response: Mapping[str, Any],
+    client_metadata: Mapping[str, Any],
+) -> None:
+    """PostAuthentication_Authentication once tokens are issued (not for a challenge).
+    The sign-in is recorded by then; the function's failure is still the caller's answer
+    (the tokens are not returned)."""
+    if "AuthenticationResult" not in response:
+        return
+    arn = pc.lambda_arn(pool.config, "PostAuthentication")
+    if not arn:
+        return
+    event = te.event(
+        "PostAuthentication_Authentication", region=engine.region, pool_id=pool.id, username=user.username,
+        client_id=client.id,
+        request={
+            "userAttributes": te.user_attributes(user),
+            "newDeviceUsed": False,
+            "clientMetadata": dict(client_metadata),
+        },
+    )
+    te.invoke(engine.triggers, arn, event)
 
 
 def _event(outcome: str, client: AppClient, user: User | None) -> None:
@@ -323,6 +383,7 @@ def _answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool
         state = auth.next_challenge("NEW_PASSWORD_REQUIRED", "new_password_set", pool, updated)
         response, messages = _after_step(engine, tx, pool, client, updated, state, record.typed_username, now)
     engine.deliver(messages)
+    _post_authentication(engine, pool, client, updated, response, request.get("ClientMetadata") or {})
     return response
 
 
@@ -351,4 +412,5 @@ def _answer_sms(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict
             response, _ = _after_step(engine, tx, pool, client, user, state, record.typed_username, now)
     if error is not None:
         raise error
+    _post_authentication(engine, pool, client, user, response, request.get("ClientMetadata") or {})
     return response

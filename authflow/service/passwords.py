@@ -27,6 +27,7 @@ from authflow.errors import NotAuthorizedException
 from authflow.service.code_requests import code_request
 from authflow.service.engine import Engine
 from authflow.service.registry import operation
+from authflow.service.signup import post_confirmation, written_user
 from authflow.service.tokens import authenticate
 
 
@@ -71,10 +72,11 @@ def forgot_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any
     return code_request(engine, request, core.decide_forgot_password)
 
 
-def _reset_code_step(engine: Engine, request: Mapping[str, Any], now, password_hash: str | None) -> None:
+def _reset_code_step(engine: Engine, request: Mapping[str, Any], now, password_hash: str | None):
     """One transaction of ConfirmForgotPassword: check everything (a wrong code is
     counted and committed, then refused); with `password_hash`, also write the new
-    password."""
+    password, and return the pool, client and the user as written."""
+    written = None
     typed = request["Username"]
     with engine.store.transaction() as tx:
         pool, client = engine.require_client(tx, request["ClientId"])
@@ -89,32 +91,39 @@ def _reset_code_step(engine: Engine, request: Mapping[str, Any], now, password_h
         if checked.counted is not None:
             engine.write(tx, puts=(checked.counted,))
         elif checked.ok and user is not None and password_hash is not None:
-            engine.apply(tx, core.decide_confirm_forgot_password(
+            decision = core.decide_confirm_forgot_password(
                 pool, user, password=request["Password"], password_hash=password_hash, now=now
-            ))
+            )
+            engine.apply(tx, decision)
+            written = (pool, client, written_user(decision, user))
     if checked.error is not None:
         raise checked.error
+    return written
 
 
 @operation("ConfirmForgotPassword")
 def confirm_forgot_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the PostConfirmation_ConfirmForgotPassword trigger, password history.
+    # Not yet: password history.
     now = engine.now()
     _reset_code_step(engine, request, now, None)  # refuse before the slow hash
     password_hash = engine.hasher(request["Password"])  # slow: outside the transaction
     # Checked again where it is written: the code may have been used or replaced meanwhile.
-    _reset_code_step(engine, request, now, password_hash)
+    written = _reset_code_step(engine, request, now, password_hash)
+    if written is not None:
+        pool, client, user = written
+        post_confirmation(engine, pool, client.id, user, "PostConfirmation_ConfirmForgotPassword", request)
     return {}
 
 
 @operation("AdminConfirmSignUp")
 def admin_confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the PostConfirmation_ConfirmSignUp trigger (issue 8's triggers).
     now = engine.now()
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
         user = core_users.require_user(tx, pool, request["Username"])
-        engine.apply(tx, core.decide_admin_confirm(pool, user, now=now))
+        decision = core.decide_admin_confirm(pool, user, now=now)
+        engine.apply(tx, decision)
+    post_confirmation(engine, pool, None, written_user(decision, user), "PostConfirmation_ConfirmSignUp", request)
     return {}
 
 

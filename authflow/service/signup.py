@@ -12,13 +12,17 @@ own transaction, the only write a refused ConfirmSignUp leaves.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
+from authflow.core import attributes as attrs
 from authflow.core import auth, codes, identity
 from authflow.core import pool_config as pc
 from authflow.core import signup as core
+from authflow.core import trigger_events as te
 from authflow.core import users as core_users
-from authflow.errors import UserLambdaValidationException
+from authflow.core.effects import Decision
+from authflow.errors import InvalidLambdaResponseException
 from authflow.service.code_requests import code_request
 from authflow.service.engine import Engine
 from authflow.service.registry import operation
@@ -35,7 +39,7 @@ def _checked_sign_up(engine: Engine, tx, request: Mapping[str, Any]):
 def sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     with engine.store.transaction() as tx:
         pool, client, command = _checked_sign_up(engine, tx, request)
-    _pre_sign_up(engine, pool, client.id, command, request)
+    answer = _pre_sign_up(engine, pool, client.id, command, request)
     password_hash = engine.hasher(command.password)  # slow: outside the transaction
     now = engine.now()
     code = codes.new_code(engine.entropy)
@@ -49,43 +53,79 @@ def sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
             pool, command, existing=existing, alias_holders=holders, password_hash=password_hash,
             code=code, pool_secret=engine.pool_secret(pool), now=now, entropy=engine.entropy,
         )
+        decision = _auto_confirmed(engine, tx, pool, decision, answer, now)
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return decision.response
 
 
-def _pre_sign_up(engine: Engine, pool, client_id: str, command: core.SignUp, request: Mapping[str, Any]) -> None:
+def _pre_sign_up(
+    engine: Engine, pool, client_id: str, command: core.SignUp, request: Mapping[str, Any]
+) -> te.PreSignUpAnswer:
     """PreSignUp_SignUp, as AdminCreateUser calls PreSignUp_AdminCreateUser: the function
-    may refuse. Not yet: its autoConfirmUser / autoVerifyEmail / autoVerifyPhone answers
-    (issue 8's triggers)."""
+    may refuse, or answer autoConfirmUser / autoVerifyEmail / autoVerifyPhone."""
     arn = pc.lambda_arn(pool.config, "PreSignUp")
     if not arn:
-        return
-    event = {
-        "version": "1",
-        "triggerSource": "PreSignUp_SignUp",
-        "region": engine.region,
-        "userPoolId": pool.id,
-        "userName": command.requested_username,
-        "callerContext": {"awsSdkVersion": "authflow", "clientId": client_id},
-        "request": {
+        return te.PreSignUpAnswer()
+    event = te.event(
+        "PreSignUp_SignUp", region=engine.region, pool_id=pool.id, username=command.requested_username,
+        client_id=client_id,
+        request={
             "userAttributes": dict(command.attributes),
             # ValidationData goes to the function and nowhere else: never stored.
             "validationData": {a["Name"]: a.get("Value", "") for a in request.get("ValidationData") or ()},
             "clientMetadata": dict(request.get("ClientMetadata") or {}),
         },
-        "response": {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False},
-    }
-    try:
-        engine.triggers.invoke(arn, event)
-    except Exception as err:  # the function's failure is the caller's answer
-        raise UserLambdaValidationException(f"PreSignUp failed with error {err}.") from None
+    )
+    answer = te.read_pre_sign_up(te.invoke(engine.triggers, arn, event))
+    # Verifying an attribute the user did not give is an answer Cognito cannot apply.
+    if (answer.auto_verify_email and not command.attributes.get("email")) or (
+        answer.auto_verify_phone and not command.attributes.get("phone_number")
+    ):
+        raise InvalidLambdaResponseException(te.UNRECOGNIZABLE)
+    return answer
+
+
+def _auto_confirmed(engine: Engine, tx, pool, decision: Decision, answer: te.PreSignUpAnswer, now) -> Decision:
+    """The sign-up decision with the PreSignUp answer applied: auto-confirmed users are
+    CONFIRMED and get no code; auto-verified attributes are verified and, once the user
+    holds them as aliases, move from any earlier holder (who loses their verification,
+    as with ForceAliasCreation)."""
+    if not (answer.auto_confirm or answer.auto_verify_email or answer.auto_verify_phone):
+        return decision
+    user = decision.puts[-1]
+    attributes = dict(user.attributes)
+    if answer.auto_verify_email:
+        attributes["email_verified"] = "true"
+    if answer.auto_verify_phone:
+        attributes["phone_number_verified"] = "true"
+    attributes = attrs.ordered(attributes)
+    status = "CONFIRMED" if answer.auto_confirm else user.status
+    aliases = identity.aliases_of(pool.config, attributes, status)
+    losers = {}
+    for pair in aliases:
+        if pair in user.aliases:
+            continue  # already checked by the sign-up decision
+        holder = tx.get_user_by_alias(pool.id, *pair)
+        if holder is not None and holder.username_key != user.username_key:
+            previous = losers.get(holder.username_key, (holder, []))
+            losers[holder.username_key] = (previous[0], previous[1] + [pair[0]])
+    puts = [core_users.lose_aliases(pool, holder, kinds, now) for holder, kinds in losers.values()]
+    user = replace(user, attributes=attributes, status=status, aliases=aliases)
+    if not answer.auto_confirm:
+        return replace(decision, puts=(*decision.puts[:-1], *puts, user))
+    user = replace(user, codes={})
+    response = {k: v for k, v in decision.response.items() if k != "CodeDeliveryDetails"}
+    return replace(
+        decision, puts=(*decision.puts[:-1], *puts, user), messages=(), response={**response, "UserConfirmed": True}
+    )
 
 
 @operation("ConfirmSignUp")
 def confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the PostConfirmation_ConfirmSignUp trigger, the per-user hourly quota.
+    # Not yet: the per-user hourly quota.
     now = engine.now()
+    confirmed = None
     typed = request["Username"]
     with engine.store.transaction() as tx:
         pool, client = engine.require_client(tx, request["ClientId"])
@@ -101,13 +141,39 @@ def confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any
             engine.write(tx, puts=(checked.counted,))
         elif checked.ok and user is not None:
             holders = {pair: tx.get_user_by_alias(pool.id, *pair) for pair in core.confirmed_alias_pairs(pool, user)}
-            engine.apply(tx, core.decide_confirm_sign_up(
+            decision = core.decide_confirm_sign_up(
                 pool, user, alias_holders=holders,
                 force_alias_creation=bool(request.get("ForceAliasCreation", False)), now=now,
-            ))
+            )
+            engine.apply(tx, decision)
+            confirmed = written_user(decision, user)
     if checked.error is not None:
         raise checked.error
+    if confirmed is not None:
+        post_confirmation(engine, pool, client.id, confirmed, "PostConfirmation_ConfirmSignUp", request)
     return {}
+
+
+def written_user(decision: Decision, user):
+    """The record a decision wrote for `user` (it may also write an alias loser)."""
+    return next(r for r in reversed(decision.puts) if getattr(r, "username_key", None) == user.username_key)
+
+
+def post_confirmation(engine: Engine, pool, client_id: str | None, user, source: str,
+                      request: Mapping[str, Any]) -> None:
+    """PostConfirmation, called after the commit: the confirmation stands whatever the
+    function does, and its failure is still the caller's answer (as on Cognito)."""
+    arn = pc.lambda_arn(pool.config, "PostConfirmation")
+    if not arn:
+        return
+    event = te.event(
+        source, region=engine.region, pool_id=pool.id, username=user.username, client_id=client_id,
+        request={
+            "userAttributes": te.user_attributes(user),
+            "clientMetadata": dict(request.get("ClientMetadata") or {}),
+        },
+    )
+    te.invoke(engine.triggers, arn, event)
 
 
 @operation("ResendConfirmationCode")
