@@ -89,23 +89,34 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
     params = request.get("AuthParameters") or {}
     now = engine.now()
     refused = False
-    _pre_authentication(engine, request, admin)
-    with engine.store.transaction() as tx:
-        pool, client = _load_for_flow(engine, tx, request, admin)
-        username = auth.require_param(params, "USERNAME")
-        password = auth.require_param(params, "PASSWORD")
-        user = find_user(tx, pool, username)
-        auth.check_secret_hash(
-            client, engine.client_secret(client), [username] + ([user.username] if user else []),
-            params.get("SECRET_HASH"),
-        )
-        if user is not None and not user.enabled:
-            raise NotAuthorizedException(auth.DISABLED)
-        key = auth.lockout_key(pool, client, user, username)
-        if key is not None:
-            attempt = lockout.begin_attempt(tx.get_failed_sign_ins(pool.id, key), pool_id=pool.id, key=key, now=now)
-            tx.put_failed_sign_ins(attempt.record)
-            refused = attempt.refused
+    pre_authenticated = False
+    while True:
+        with engine.store.transaction() as tx:
+            pool, client = _load_for_flow(engine, tx, request, admin)
+            username = auth.require_param(params, "USERNAME")
+            password = auth.require_param(params, "PASSWORD")
+            user = find_user(tx, pool, username)
+            auth.check_secret_hash(
+                client, engine.client_secret(client), [username] + ([user.username] if user else []),
+                params.get("SECRET_HASH"),
+            )
+            if user is not None and not user.enabled:
+                raise NotAuthorizedException(auth.DISABLED)
+            arn = None if pre_authenticated or user is None else pc.lambda_arn(pool.config, "PreAuthentication")
+            if not arn:
+                key = auth.lockout_key(pool, client, user, username)
+                if key is not None:
+                    attempt = lockout.begin_attempt(
+                        tx.get_failed_sign_ins(pool.id, key), pool_id=pool.id, key=key, now=now
+                    )
+                    tx.put_failed_sign_ins(attempt.record)
+                    refused = attempt.refused
+        if not arn:
+            break
+        # Outside any transaction (the function may be slow), before anything is written:
+        # a refusal leaves no trace, not even the attempt's count. Then the checks again.
+        _pre_authentication(engine, request, pool, client, user, arn)
+        pre_authenticated = True
     if refused:
         _event("locked", client, user)
         raise NotAuthorizedException(lockout.LOCKED_MESSAGE)
@@ -155,26 +166,13 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
     return response
 
 
-def _pre_authentication(engine: Engine, request: Mapping[str, Any], admin: bool) -> None:
+def _pre_authentication(
+    engine: Engine, request: Mapping[str, Any], pool: UserPool, client: AppClient, user: User, arn: str
+) -> None:
     """PreAuthentication_Authentication, before the password is checked and before
     anything is written (not even the attempt's count): the function may refuse the
     sign-in. Called for known, enabled users whose request passes the client's checks;
     its ``validationData`` is the request's ClientMetadata, as on Cognito."""
-    params = request.get("AuthParameters") or {}
-    with engine.store.transaction() as tx:
-        pool, client = _load_for_flow(engine, tx, request, admin)
-        arn = pc.lambda_arn(pool.config, "PreAuthentication")
-        if not arn:
-            return
-        username = auth.require_param(params, "USERNAME")
-        auth.require_param(params, "PASSWORD")
-        user = find_user(tx, pool, username)
-        auth.check_secret_hash(
-            client, engine.client_secret(client), [username] + ([user.username] if user else []),
-            params.get("SECRET_HASH"),
-        )
-    if user is None or not user.enabled:
-        return  # refused by the attempt itself, as without the function
     event = te.event(
         "PreAuthentication_Authentication", region=engine.region, pool_id=pool.id, username=user.username,
         client_id=client.id,
