@@ -133,7 +133,7 @@ def _kek(args: argparse.Namespace, db: Path, store: str) -> tuple[str | None, li
     if path.exists():
         _read_keyring(path)
         return str(path), [f"  kek:         {path} (keep it apart from the database's backups)"]
-    _write_private(path, SystemEntropy().random_bytes(KEK_BYTES).hex() + "\n")
+    credentials.write_private(path, SystemEntropy().random_bytes(KEK_BYTES).hex() + "\n")
     return str(path), [f"  kek:         created {path} (keep it apart from the database's backups)"]
 
 
@@ -155,15 +155,6 @@ def _read_keyring(path: Path) -> Keyring:
     except OSError as err:
         raise StartupError(f"cannot read the key-encryption key file {path}: {err}") from None
     return _keyring_from_text(text, str(path))
-
-
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
 
 
 def _credentials(args: argparse.Namespace, db: Path) -> tuple[str | None, list[str]]:

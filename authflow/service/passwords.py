@@ -24,7 +24,7 @@ from authflow.core import auth, codes, lockout
 from authflow.core import passwords as core
 from authflow.core import users as core_users
 from authflow.errors import NotAuthorizedException
-from authflow.service.code_requests import code_request
+from authflow.service.code_requests import client_and_user, code_request
 from authflow.service.engine import Engine
 from authflow.service.registry import operation
 from authflow.service.signup import post_confirmation, written_user
@@ -77,14 +77,8 @@ def _reset_code_step(engine: Engine, request: Mapping[str, Any], now, password_h
     counted and committed, then refused); with `password_hash`, also write the new
     password, and return the pool, client and the user as written."""
     written = None
-    typed = request["Username"]
     with engine.store.transaction() as tx:
-        pool, client = engine.require_client(tx, request["ClientId"])
-        user = core_users.find_user(tx, pool, typed)
-        auth.check_secret_hash(
-            client, engine.client_secret(client), [typed] + ([user.username] if user else []),
-            request.get("SecretHash"),
-        )
+        pool, client, user = client_and_user(engine, tx, request)
         checked = core.check_confirm_forgot_password(
             pool, client, user, request, pool_secret=engine.pool_secret(pool), now=now
         )

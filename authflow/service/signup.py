@@ -23,7 +23,7 @@ from authflow.core import trigger_events as te
 from authflow.core import users as core_users
 from authflow.core.effects import Decision
 from authflow.errors import InvalidLambdaResponseException
-from authflow.service.code_requests import code_request
+from authflow.service.code_requests import client_and_user, code_request
 from authflow.service.engine import Engine
 from authflow.service.registry import operation
 
@@ -126,14 +126,8 @@ def confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any
     # Not yet: the per-user hourly quota.
     now = engine.now()
     confirmed = None
-    typed = request["Username"]
     with engine.store.transaction() as tx:
-        pool, client = engine.require_client(tx, request["ClientId"])
-        user = core_users.find_user(tx, pool, typed)
-        auth.check_secret_hash(
-            client, engine.client_secret(client), [typed] + ([user.username] if user else []),
-            request.get("SecretHash"),
-        )
+        pool, client, user = client_and_user(engine, tx, request)
         checked = core.check_confirm_sign_up(
             client, user, request["ConfirmationCode"], pool_secret=engine.pool_secret(pool), now=now
         )

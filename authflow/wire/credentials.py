@@ -60,10 +60,15 @@ def create(path: Path, entropy: Entropy, profile: str = "default") -> tuple[str,
         f"aws_access_key_id = {key_id}\n"
         f"aws_secret_access_key = {secret}\n"
     )
+    write_private(path, text)
+    return key_id, secret
+
+
+def write_private(path: Path, text: str) -> None:
+    """Create `path` (never overwrite it) readable by its owner only, and make it durable."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(text)
         handle.flush()
         os.fsync(handle.fileno())
-    return key_id, secret
