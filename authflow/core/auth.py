@@ -419,6 +419,7 @@ def sms_challenge(
         kind="mfa_code",
         username=user.username,
         pool_id=pool.id,
+        code=code,
     )
     parameters = {
         "CODE_DELIVERY_DELIVERY_MEDIUM": "SMS",

@@ -173,6 +173,7 @@ def verification_message(
         kind=kind,
         username=username,
         pool_id=pool_id,
+        code=code,
     )
 
 

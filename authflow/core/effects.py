@@ -23,6 +23,11 @@ class Message:
     kind: str  # "invitation", ...
     username: str
     pool_id: str = ""
+    # What the body carries for `{####}` (a code or a temporary password) and the name
+    # it shows for `{username}`: kept so that a CustomMessage function's text is rendered
+    # the same way as the pool's template (`authflow.service.messages`).
+    code: str = field(default="", repr=False)
+    shown_username: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

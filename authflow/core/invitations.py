@@ -47,6 +47,8 @@ def invitation_messages(
                 kind="invitation",
                 username=username,
                 pool_id=pool_id,
+                code=temporary_password,
+                shown_username=shown_username,
             )
         )
     return tuple(messages)

@@ -11,9 +11,10 @@ failure into Cognito's error: an exception becomes UserLambdaValidationException
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from authflow.core.effects import Message
 from authflow.core.records import User
 from authflow.errors import InvalidLambdaResponseException, UserLambdaValidationException
 
@@ -134,3 +135,55 @@ def read_custom_message(response: Mapping[str, Any], *, placeholders: tuple[str,
                 raise InvalidLambdaResponseException(UNRECOGNIZABLE)
         values[key] = value
     return CustomMessageAnswer(values["smsMessage"], values["emailMessage"], values["emailSubject"])
+
+
+#: The link placeholder Cognito puts in every CustomMessage event (for verification
+#: links; authflow sends codes only, so a message carrying it keeps it as typed).
+LINK_PARAMETER = "{##Click Here##}"
+#: The sources whose messages show the username (invitations).
+_USERNAME_SOURCES = frozenset({"CustomMessage_AdminCreateUser"})
+
+
+def custom_message_event(
+    source: str,
+    *,
+    region: str,
+    pool_id: str,
+    user: User,
+    client_id: str | None,
+    client_metadata: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    """A CustomMessage event: the placeholders stand where the function's text should
+    carry the code (and, for invitations, the username)."""
+    return event(
+        source, region=region, pool_id=pool_id, username=user.username, client_id=client_id,
+        request={
+            "userAttributes": user_attributes(user),
+            "codeParameter": CODE_PARAMETER,
+            "linkParameter": LINK_PARAMETER,
+            "usernameParameter": USERNAME_PARAMETER if source in _USERNAME_SOURCES else None,
+            "clientMetadata": dict(client_metadata or {}),
+        },
+    )
+
+
+def custom_message_placeholders(source: str) -> tuple[str, ...]:
+    """What the function's messages must carry: the code always, the username in invitations."""
+    if source in _USERNAME_SOURCES:
+        return (CODE_PARAMETER, USERNAME_PARAMETER)
+    return (CODE_PARAMETER,)
+
+
+def apply_custom_message(message: Message, answer: CustomMessageAnswer) -> Message:
+    """`message` with the function's text for its medium, the
+    placeholders filled as the template's would be; a null answer keeps the template."""
+    if message.medium == "SMS":
+        text, subject = answer.sms_message, message.subject
+    else:
+        text, subject = answer.email_message, answer.email_subject or message.subject
+    if text is None:
+        return replace(message, subject=subject)
+    body = text.replace(USERNAME_PARAMETER, message.shown_username or message.username) if (
+        message.kind == "invitation"
+    ) else text
+    return replace(message, subject=subject, body=body.replace(CODE_PARAMETER, message.code))

@@ -40,6 +40,7 @@ from authflow.errors import (
 )
 from authflow.service.engine import Engine
 from authflow.service.keys import current_keys
+from authflow.service.messages import customized_messages
 from authflow.service.registry import operation
 
 events = logging.getLogger("authflow.auth")
@@ -239,7 +240,10 @@ def _after_step(
         session, message, parameters = auth.sms_challenge(
             pool, user, session, pool_secret=engine.pool_secret(pool), entropy=engine.entropy
         )
-        messages = (message,)
+        # ClientMetadata does not reach CustomMessage from sign-in (Cognito's documented rule).
+        messages = customized_messages(
+            engine, pool, (message,), source="CustomMessage_Authentication", users=(user,), client_id=client.id
+        )
     else:  # a state the spec names but this engine cannot ask yet
         raise InvalidParameterException(f"{state} is not supported by this version of authflow yet.")
     tx.put_session(session)

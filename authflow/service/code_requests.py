@@ -15,6 +15,7 @@ from authflow.core import users as core_users
 from authflow.core.effects import Decision
 from authflow.core.records import AppClient, User, UserPool
 from authflow.service.engine import Engine
+from authflow.service.messages import customized
 
 #: decide(pool, client, user or None, typed=, code=, pool_secret=, now=) -> Decision
 Decide = Callable[..., Decision]
@@ -33,13 +34,16 @@ def client_and_user(engine: Engine, tx, request: Mapping[str, Any]) -> tuple[Use
     return pool, client, user
 
 
-def code_request(engine: Engine, request: Mapping[str, Any], decide: Decide) -> dict[str, Any]:
+def code_request(engine: Engine, request: Mapping[str, Any], decide: Decide, *, source: str) -> dict[str, Any]:
+    """Run `decide` for a "send me a code" operation; `source` is its CustomMessage
+    trigger source."""
     now = engine.now()
     code = codes.new_code(engine.entropy)
     typed = request["Username"]
     with engine.store.transaction() as tx:
         pool, client, user = client_and_user(engine, tx, request)
         decision = decide(pool, client, user, typed=typed, code=code, pool_secret=engine.pool_secret(pool), now=now)
+        decision = customized(engine, pool, decision, source=source, client_id=client.id, request=request)
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return decision.response

@@ -26,6 +26,7 @@ from authflow.core import users as core_users
 from authflow.errors import NotAuthorizedException
 from authflow.service.code_requests import client_and_user, code_request
 from authflow.service.engine import Engine
+from authflow.service.messages import customized
 from authflow.service.registry import operation
 from authflow.service.signup import post_confirmation, written_user
 from authflow.service.tokens import authenticate
@@ -53,13 +54,15 @@ def admin_set_user_password(engine: Engine, request: Mapping[str, Any]) -> dict[
 
 @operation("AdminResetUserPassword")
 def admin_reset_user_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the CustomMessage_ForgotPassword trigger (issue 8's triggers).
     now = engine.now()
     code = codes.new_code(engine.entropy)
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
         user = core_users.require_user(tx, pool, request["Username"])
         decision = core.decide_reset_password(pool, user, code=code, pool_secret=engine.pool_secret(pool), now=now)
+        decision = customized(
+            engine, pool, decision, source="CustomMessage_ForgotPassword", client_id=None, request=request
+        )
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return {}
@@ -67,9 +70,8 @@ def admin_reset_user_password(engine: Engine, request: Mapping[str, Any]) -> dic
 
 @operation("ForgotPassword")
 def forgot_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the CustomMessage_ForgotPassword and UserMigration_ForgotPassword triggers,
-    # and the per-user hourly request quota.
-    return code_request(engine, request, core.decide_forgot_password)
+    # Not yet: the UserMigration_ForgotPassword trigger.
+    return code_request(engine, request, core.decide_forgot_password, source="CustomMessage_ForgotPassword")
 
 
 def _reset_code_step(engine: Engine, request: Mapping[str, Any], now, password_hash: str | None):

@@ -25,6 +25,7 @@ from authflow.core.effects import Decision
 from authflow.errors import InvalidLambdaResponseException
 from authflow.service.code_requests import client_and_user, code_request
 from authflow.service.engine import Engine
+from authflow.service.messages import customized
 from authflow.service.registry import operation
 
 
@@ -54,6 +55,7 @@ def sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
             code=code, pool_secret=engine.pool_secret(pool), now=now, entropy=engine.entropy,
         )
         decision = _auto_confirmed(engine, tx, pool, decision, answer, now)
+        decision = customized(engine, pool, decision, source="CustomMessage_SignUp", client_id=client.id, request=request)
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return decision.response
@@ -172,5 +174,5 @@ def post_confirmation(engine: Engine, pool, client_id: str | None, user, source:
 
 @operation("ResendConfirmationCode")
 def resend_confirmation_code(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the CustomMessage_ResendCode trigger, the per-user hourly quota.
-    return code_request(engine, request, core.decide_resend)
+    # Not yet: the per-user hourly quota.
+    return code_request(engine, request, core.decide_resend, source="CustomMessage_ResendCode")

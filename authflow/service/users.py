@@ -8,8 +8,10 @@ from typing import Any
 from authflow.core import identity, listing
 from authflow.core import pool_config as pc
 from authflow.core import users as core
-from authflow.errors import InvalidParameterException, UserLambdaValidationException
+from authflow.core import trigger_events as te
+from authflow.errors import InvalidParameterException
 from authflow.service.engine import Engine
+from authflow.service.messages import customized
 from authflow.service.registry import operation
 
 
@@ -47,6 +49,9 @@ def admin_create_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, A
             password=password,
             password_hash=password_hash,
         )
+        decision = customized(
+            engine, pool, decision, source="CustomMessage_AdminCreateUser", client_id=None, request=request
+        )
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return decision.response
@@ -57,27 +62,17 @@ def _pre_sign_up(engine: Engine, pool, command: core.CreateUser, request: Mappin
     arn = pc.lambda_arn(pool.config, "PreSignUp")
     if not arn:
         return
-    event = {
-        "version": "1",
-        "triggerSource": "PreSignUp_AdminCreateUser",
-        "region": engine.region,
-        "userPoolId": pool.id,
-        "userName": command.requested_username,
-        "callerContext": {"awsSdkVersion": "authflow", "clientId": "CLIENT_ID_NOT_APPLICABLE"},
-        "request": {
+    event = te.event(
+        "PreSignUp_AdminCreateUser", region=engine.region, pool_id=pool.id,
+        username=command.requested_username, client_id=None,
+        request={
             "userAttributes": dict(command.attributes),
             # ValidationData goes to the function and nowhere else: never stored.
-            "validationData": {
-                a["Name"]: a.get("Value", "") for a in request.get("ValidationData") or ()
-            },
+            "validationData": {a["Name"]: a.get("Value", "") for a in request.get("ValidationData") or ()},
             "clientMetadata": dict(request.get("ClientMetadata") or {}),
         },
-        "response": {"autoConfirmUser": False, "autoVerifyEmail": False, "autoVerifyPhone": False},
-    }
-    try:
-        engine.triggers.invoke(arn, event)
-    except Exception as err:  # the function's failure is the caller's answer
-        raise UserLambdaValidationException(f"PreSignUp failed with error {err}.") from None
+    )
+    te.invoke(engine.triggers, arn, event)
 
 
 @operation("AdminGetUser")
@@ -130,9 +125,11 @@ def admin_update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> 
             pool, user, writes, alias_holders=holders, now=now,
             entropy=engine.entropy, pool_secret=engine.pool_secret(pool),
         )
+        # A changed, auto-verified email / phone number gets a verification code, as on Cognito.
+        decision = customized(
+            engine, pool, decision, source="CustomMessage_UpdateUserAttribute", client_id=None, request=request
+        )
         engine.apply(tx, decision)
-    # A changed, auto-verified email / phone number gets a verification code, as on Cognito.
-    # Not yet: the CustomMessage_UpdateUserAttribute trigger.
     engine.deliver(decision.messages)
     return {}
 

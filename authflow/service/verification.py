@@ -16,13 +16,14 @@ from authflow.core import codes
 from authflow.core import users as core_users
 from authflow.core import verification as core
 from authflow.service.engine import Engine
+from authflow.service.messages import customized
 from authflow.service.registry import operation
 from authflow.service.tokens import authenticate
 
 
 @operation("UpdateUserAttributes")
 def update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the CustomMessage_UpdateUserAttribute trigger, AttributesRequireVerificationBeforeUpdate.
+    # Not yet: AttributesRequireVerificationBeforeUpdate.
     now = engine.now()
     with engine.store.transaction() as tx:
         pool, client, user, _ = authenticate(engine, tx, request["AccessToken"], now)
@@ -34,6 +35,9 @@ def update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[s
             pool, user, writes, alias_holders=holders, now=now,
             entropy=engine.entropy, pool_secret=engine.pool_secret(pool),
         )
+        decision = customized(
+            engine, pool, decision, source="CustomMessage_UpdateUserAttribute", client_id=client.id, request=request
+        )
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return decision.response
@@ -41,13 +45,16 @@ def update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[s
 
 @operation("GetUserAttributeVerificationCode")
 def get_user_attribute_verification_code(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the CustomMessage_VerifyUserAttribute trigger, the per-user hourly quota.
+    # Not yet: the per-user hourly quota.
     now = engine.now()
     code = codes.new_code(engine.entropy)
     with engine.store.transaction() as tx:
-        pool, _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
+        pool, client, user, _ = authenticate(engine, tx, request["AccessToken"], now)
         decision = core.decide_send_code(
             pool, user, request["AttributeName"], code=code, pool_secret=engine.pool_secret(pool), now=now
+        )
+        decision = customized(
+            engine, pool, decision, source="CustomMessage_VerifyUserAttribute", client_id=client.id, request=request
         )
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
