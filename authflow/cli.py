@@ -27,6 +27,9 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                       help="AWS shared-credentials file whose access keys may call signed operations")
     auth.add_argument("--insecure-no-auth", action="store_true",
                       help="accept unsigned admin calls (throwaway local use only)")
+    parser.add_argument("--triggers", metavar="FILE",
+                        help="a TOML (or .json) file mapping the Lambda ARNs of pools' LambdaConfig to "
+                             "Python functions, module:function (default: $AUTHFLOW_TRIGGERS; none)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 

@@ -10,6 +10,11 @@ process; with more, each uvicorn worker process rebuilds the app from the plan i
 files but nothing else, and no secret travels through the environment (the KEK comes
 from `AUTHFLOW_KEK` or the KEK file, the access keys from the credentials file).
 
+Triggers: `--triggers FILE` (or `AUTHFLOW_TRIGGERS`) names a file mapping Lambda ARNs to
+Python callables (`authflow.adapters.trigger_config`). `plan` imports every entry before
+anything is written or listened on, so a bad file stops the start; the plan carries only
+the file's path, and each worker imports the functions again.
+
 Stores: `--db PATH` (default `authflow.db`) is an SQLite file; `--store
 postgresql://...` a PostgreSQL database (`authflow[postgres]`); `--store memory` keeps
 everything in memory (lost on exit; one worker only).
@@ -27,6 +32,8 @@ from typing import Any
 
 from authflow.adapters.entropy import SystemEntropy
 from authflow.adapters.outbox import LogMessenger
+from authflow.adapters.trigger_config import LoadedTriggers, TriggerConfigError
+from authflow.adapters.trigger_config import load as load_triggers
 from authflow.client import Client
 from authflow.config import EngineConfig
 from authflow.crypto.sealing import KEK_BYTES, Keyring, parse_kek
@@ -35,6 +42,7 @@ from authflow.wire.protocol import Signing
 
 PLAN_VARIABLE = "AUTHFLOW_SERVE_PLAN"
 KEK_VARIABLE = "AUTHFLOW_KEK"
+TRIGGERS_VARIABLE = "AUTHFLOW_TRIGGERS"
 
 
 class StartupError(Exception):
@@ -49,6 +57,7 @@ class Plan:
     store: str  # "memory", "sqlite:<absolute path>" or a postgresql:// URL
     kek_file: str | None  # None: AUTHFLOW_KEK, or (memory store) a throwaway KEK
     credentials_file: str | None  # None: signing is off (--insecure-no-auth)
+    triggers_file: str | None = None  # None: no trigger functions (NoTriggers)
 
 
 def default_credentials_path(db: Path) -> Path:
@@ -68,6 +77,7 @@ def plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     if args.workers < 1:
         raise StartupError("--workers must be at least 1")
     public_url = (args.public_url or f"http://{_url_host(args.host)}:{args.port}").rstrip("/")
+    triggers_file, trigger_lines = _triggers(args)  # before any first-start file is written
     db = Path(args.db).resolve()
     lines = [f"authflow serve: Cognito user pools (cognito-idp) at {public_url}/"]
     store = args.store or f"sqlite:{db}"
@@ -90,11 +100,13 @@ def plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     credentials_file, credential_lines = _credentials(args, db)
     lines.extend(credential_lines)
     result = Plan(public_url=public_url, region=args.region, issuer_style=args.issuer_style,
-                  store=store, kek_file=kek_file, credentials_file=credentials_file)
+                  store=store, kek_file=kek_file, credentials_file=credentials_file,
+                  triggers_file=triggers_file)
     issuer = _issuer_text(result)
     lines.append(f"  issuer:      {issuer}  (JWKS at {public_url}/<poolId>/.well-known/jwks.json)")
     if args.workers > 1:
         lines.append(f"  workers:     {args.workers} processes")
+    lines.extend(trigger_lines)
     lines.extend(_how_to_connect(result))
     return result, lines
 
@@ -155,6 +167,29 @@ def _read_keyring(path: Path) -> Keyring:
     except OSError as err:
         raise StartupError(f"cannot read the key-encryption key file {path}: {err}") from None
     return _keyring_from_text(text, str(path))
+
+
+def _triggers(args: argparse.Namespace) -> tuple[str | None, list[str]]:
+    """The triggers file (--triggers, else AUTHFLOW_TRIGGERS), imported now so that a bad
+    entry stops the start, and the banner lines naming each ARN's function."""
+    name, source = args.triggers, ""
+    if not name and os.environ.get(TRIGGERS_VARIABLE):
+        name, source = os.environ[TRIGGERS_VARIABLE], f" (from {TRIGGERS_VARIABLE})"
+    if not name:
+        return None, []
+    loaded = _load_triggers(name)
+    targets = loaded.file.targets
+    count = f"{len(targets)} function(s)" if targets else "no functions"
+    lines = [f"  triggers:    {loaded.file.path}{source}: {count}"]
+    lines.extend(f"               {arn} -> {target}" for arn, target in targets.items())
+    return str(loaded.file.path), lines
+
+
+def _load_triggers(path: str | Path) -> LoadedTriggers:
+    try:
+        return load_triggers(path)
+    except TriggerConfigError as err:
+        raise StartupError(f"triggers: {err}") from None
 
 
 def _credentials(args: argparse.Namespace, db: Path) -> tuple[str | None, list[str]]:
@@ -236,8 +271,10 @@ def app_for(plan: Plan):
     else:
         keyring = None  # the memory store: a throwaway KEK
     signing = Signing(None if plan.credentials_file is None else _load_credentials(Path(plan.credentials_file)))
+    triggers = None if plan.triggers_file is None else _load_triggers(plan.triggers_file).triggers
     store = _open_store(plan)
-    client = Client(store=store, messenger=LogMessenger(), region=plan.region, config=_config(plan, keyring))
+    client = Client(store=store, messenger=LogMessenger(), triggers=triggers, region=plan.region,
+                    config=_config(plan, keyring))
     close = getattr(store, "close", None)
     return create_app(client, signing, public_url=plan.public_url, on_shutdown=close)
 
