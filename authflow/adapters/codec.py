@@ -200,6 +200,8 @@ def _credential_doc(credential: Credential | None) -> dict[str, Any] | None:
         "password_hash": credential.password_hash,
         "temporary": credential.temporary,
         "issued_at": micros(credential.issued_at),
+        "srp_salt": credential.srp_salt,
+        "srp_verifier": None if credential.srp_verifier is None else _b64(credential.srp_verifier),
     }
 
 
@@ -210,6 +212,9 @@ def _credential(doc: Mapping[str, Any] | None) -> Credential | None:
         password_hash=doc["password_hash"],
         temporary=doc["temporary"],
         issued_at=from_micros(doc["issued_at"]),
+        # absent in rows written before SRP existed
+        srp_salt=doc.get("srp_salt"),
+        srp_verifier=None if doc.get("srp_verifier") is None else _unb64(doc["srp_verifier"]),
     )
 
 
@@ -221,6 +226,9 @@ def _codes_doc(codes: Mapping[str, PendingCode]) -> dict[str, Any]:
             "expires": micros(code.expires),
             "attempts": code.attempts,
             "attribute": code.attribute,
+            "value": code.value,
+            "requests": code.requests,
+            "window_start": None if code.window_start is None else micros(code.window_start),
         }
         for purpose, code in codes.items()
     }
@@ -234,6 +242,9 @@ def _codes(doc: Mapping[str, Any]) -> dict[str, PendingCode]:
             expires=from_micros(code["expires"]),
             attempts=code["attempts"],
             attribute=code["attribute"],
+            value=code.get("value"),  # absent in rows written before it existed
+            requests=code.get("requests", 1),
+            window_start=None if code.get("window_start") is None else from_micros(code["window_start"]),
         )
         for purpose, code in doc.items()
     }
@@ -332,6 +343,7 @@ def session_to_row(session: AuthSession) -> Row:
             "used": session.used,
             "code_hash": session.code_hash,
             "credential_tag": session.credential_tag,
+            "progress": session.progress,
         }),
     }
 
@@ -351,6 +363,7 @@ def session_from_row(row: Mapping[str, Any]) -> AuthSession:
         used=doc["used"],
         code_hash=doc["code_hash"],
         credential_tag=doc.get("credential_tag"),  # absent in rows written before it existed
+        progress=doc.get("progress"),
         version=row["version"],
     )
 

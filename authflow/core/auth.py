@@ -63,11 +63,11 @@ FLOW_FLAGS = {
     "USER_AUTH": "ALLOW_USER_AUTH",
 }
 #: Flows later issues implement; until then a clear refusal, never a crash.
-NOT_YET = frozenset({"USER_SRP_AUTH", "CUSTOM_AUTH", "USER_AUTH"})
+NOT_YET = frozenset({"USER_AUTH"})
 PASSWORD_FLOWS = frozenset({"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"})
 REFRESH_FLOWS = frozenset({"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
 #: Challenges this engine can issue and answer.
-ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA"})
+ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA", "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER"})
 
 SESSION_BYTES = 32
 CODE_DIGITS = 6
@@ -191,27 +191,29 @@ def session_id(session: str) -> str:
 def new_session(
     pool: UserPool,
     client: AppClient,
-    user: User,
+    user: User | None,
     *,
     challenge: str,
     typed_username: str,
     now: datetime,
     entropy: EntropySource,
 ) -> tuple[str, AuthSession]:
-    """A fresh Session string (256 random bits) and the record that stores its hash."""
+    """A fresh Session string (256 random bits) and the record that stores its hash.
+    `user` None is a custom challenge simulated for a name no user has (the record
+    then names no user: empty key and sub)."""
     token = base64.urlsafe_b64encode(entropy.random_bytes(SESSION_BYTES)).decode().rstrip("=")
     minutes = cc.auth_session_validity_minutes(client.config)
     record = AuthSession(
         pool_id=pool.id,
         id=session_id(token),
         client_id=client.id,
-        username_key=user.username_key,
-        sub=user.sub,
+        username_key=user.username_key if user else "",
+        sub=user.sub if user else "",
         challenge=challenge,
         typed_username=typed_username,
         created=now,
         expires=now + timedelta(minutes=minutes),
-        credential_tag=credential_tag(user.credential),
+        credential_tag=credential_tag(user.credential) if user else None,
     )
     return token, record
 

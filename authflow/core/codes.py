@@ -48,6 +48,7 @@ __all__ = [
     "consume",
     "delivery_details",
     "follow_attribute_changes",
+    "held_updates",
     "issue",
     "issue_attribute_code",
     "mask_destination",
@@ -74,6 +75,12 @@ LIFETIMES: dict[str, timedelta] = {
 #: Wrong guesses one code takes before it stops working (Cognito's per-user hourly
 #: quota for ConfirmForgotPassword starts at 5).
 MAX_ATTEMPTS = 5
+#: Codes of one purpose a user may ask for per hour (ForgotPassword,
+#: ResendConfirmationCode, GetUserAttributeVerificationCode: Cognito's per-user
+#: hourly quota of 5). Every code brings MAX_ATTEMPTS fresh guesses, so this bounds
+#: the guesses at a six-digit code to 25 an hour.
+REQUEST_LIMIT = 5
+REQUEST_WINDOW = timedelta(hours=1)
 
 _MEDIUM = {"email": "EMAIL", "phone_number": "SMS"}
 
@@ -85,14 +92,27 @@ def code_hash(pool_secret: bytes, purpose: str, user: User, issued: datetime, co
 
 
 def issue(
-    user: User, purpose: str, code: str, *, pool_secret: bytes, now: datetime, attribute: str | None = None
+    user: User, purpose: str, code: str, *, pool_secret: bytes, now: datetime, attribute: str | None = None,
+    value: str | None = None, limited: bool = False,
 ) -> User:
-    """The user holding a fresh code of `purpose` (replacing any earlier one)."""
+    """The user holding a fresh code of `purpose` (replacing any earlier one); `value`
+    is a held-back new value of `attribute` the code will verify. Requests are counted
+    per hour; `limited` (the user's own requests, not an administrator's) refuses the
+    one past REQUEST_LIMIT with LimitExceededException."""
+    window, requests = now, 1
+    previous = user.codes.get(purpose)
+    if previous is not None and previous.window_start is not None and now < previous.window_start + REQUEST_WINDOW:
+        window, requests = previous.window_start, previous.requests + 1
+    if limited and requests > REQUEST_LIMIT:
+        raise LimitExceededException(TOO_MANY)
     pending = PendingCode(
         code_hash=code_hash(pool_secret, purpose, user, now, code),
         issued=now,
         expires=now + LIFETIMES[purpose],
         attribute=attribute,
+        value=value,
+        requests=requests,
+        window_start=window,
     )
     return replace(user, codes={**user.codes, purpose: pending})
 
@@ -189,12 +209,17 @@ def verify_purpose(attribute: str) -> str:
 
 
 def issue_attribute_code(
-    config: Mapping, pool_id: str, user: User, attribute: str, *, code: str, pool_secret: bytes, now: datetime
+    config: Mapping, pool_id: str, user: User, attribute: str, *, code: str, pool_secret: bytes, now: datetime,
+    held: str | None = None, limited: bool = False,
 ) -> tuple[User, Message, dict[str, str]]:
-    """The user holding a fresh verification code for its current `attribute` value
-    (replacing any earlier one), the message carrying it, and its CodeDeliveryDetails."""
-    destination = user.attributes[attribute]
-    issued = issue(user, verify_purpose(attribute), code, pool_secret=pool_secret, now=now, attribute=attribute)
+    """The user holding a fresh verification code for its current `attribute` value,
+    or for the `held` new value (AttributesRequireVerificationBeforeUpdate), replacing
+    any earlier one; the message carrying it, and its CodeDeliveryDetails."""
+    destination = held or user.attributes[attribute]
+    issued = issue(
+        user, verify_purpose(attribute), code, pool_secret=pool_secret, now=now, attribute=attribute, value=held,
+        limited=limited,
+    )
     message = verification_message(
         config, attribute=attribute, destination=destination, code=code,
         kind="verification_code", username=user.username, pool_id=pool_id,
@@ -230,3 +255,20 @@ def follow_attribute_changes(
             messages.append(message)
             details.append(delivery)
     return user, tuple(messages), details
+
+
+def held_updates(config: Mapping, user: User, writes: Mapping[str, str]) -> dict[str, str]:
+    """The writes AttributesRequireVerificationBeforeUpdate holds back: a new, non-empty
+    value of a listed attribute whose current value is verified, in a request that does
+    not itself mark the new value verified. The verified value stays in force (and
+    keeps its alias) until a code sent to the new one comes back."""
+    held = {}
+    for attribute in pc.attributes_require_verification_before_update(config):
+        value = writes.get(attribute)
+        if (
+            value and value != user.attributes.get(attribute)
+            and user.attributes.get(f"{attribute}_verified") == "true"
+            and writes.get(f"{attribute}_verified") != "true"
+        ):
+            held[attribute] = value
+    return held

@@ -32,6 +32,8 @@ GUARDS: dict[str, str] = {
     "required_attributes_present": "every required attribute has a value",
     "must_change_password": "the user signed in with a temporary password (FORCE_CHANGE_PASSWORD)",
     "mfa_required": "the pool's MfaConfiguration is ON, or OPTIONAL and the user turned SMS MFA on",
+    "fail_authentication": "the DefineAuthChallenge function failed the sign-in (or it named no user)",
+    "issue_tokens": "the DefineAuthChallenge function answered issueTokens",
 }
 
 

@@ -124,10 +124,12 @@ def recovery_attribute(pool: UserPool, user: User) -> str | None:
 
 
 def _send_reset_code(
-    pool: UserPool, user: User, attribute: str, *, code: str, pool_secret: bytes, now: datetime
+    pool: UserPool, user: User, attribute: str, *, code: str, pool_secret: bytes, now: datetime,
+    limited: bool = False,
 ) -> tuple[User, Decision]:
-    """The user holding a new reset code, and the message that carries it."""
-    issued = codes.issue(user, RESET, code, pool_secret=pool_secret, now=now, attribute=attribute)
+    """The user holding a new reset code, and the message that carries it (`limited`:
+    the user asked, so the hourly request limit applies)."""
+    issued = codes.issue(user, RESET, code, pool_secret=pool_secret, now=now, attribute=attribute, limited=limited)
     destination = user.attributes[attribute]
     message = codes.verification_message(
         pool.config, attribute=attribute, destination=destination, code=code,
@@ -183,7 +185,7 @@ def decide_forgot_password(
         if hide:
             return simulated_delivery(pool, typed, pool_secret)
         raise InvalidParameterException(NO_RECOVERY_CONTACT)
-    issued, sent = _send_reset_code(pool, user, attribute, code=code, pool_secret=pool_secret, now=now)
+    issued, sent = _send_reset_code(pool, user, attribute, code=code, pool_secret=pool_secret, now=now, limited=True)
     return Decision(
         puts=(replace(issued, version=user.version + 1),), messages=sent.messages, response=sent.response
     )

@@ -87,6 +87,11 @@ _LEGACY_VALIDITY_MESSAGE = (
 )
 
 
+_HELD_UPDATES_MESSAGE = (
+    "Attributes in AttributesRequireVerificationBeforeUpdate must also be in AutoVerifiedAttributes."
+)
+
+
 # -- decisions -----------------------------------------------------------------------------
 
 
@@ -170,6 +175,9 @@ def _updatable_members(request: Mapping, *, tier: str) -> dict:
     for key, value in request.items():
         if key not in _HANDLED and key not in _NOT_CONFIG:
             config[key] = copy.deepcopy(value)
+    # A value held back until it is verified needs the code that verifies it.
+    if not attributes_require_verification_before_update(config) <= auto_verified_attributes(config):
+        raise InvalidParameterException(_HELD_UPDATES_MESSAGE, member="UserAttributeUpdateSettings")
     return config
 
 

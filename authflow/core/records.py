@@ -63,6 +63,12 @@ class Credential:
     password_hash: str = field(repr=False)  # PHC string, Argon2id
     temporary: bool
     issued_at: datetime
+    # SRP (USER_SRP_AUTH): the salt as the clients hash it (`pad_hex`, not secret: it is
+    # sent to anyone who asks) and the verifier g^x mod N sealed under the engine's KEK
+    # (`authflow.service.srp`), because a bare verifier is a cheap offline password test.
+    # None in records written before SRP existed.
+    srp_salt: str | None = None
+    srp_verifier: bytes | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -77,6 +83,14 @@ class PendingCode:
     attempts: int = 0
     # The attribute the code went to ("email" / "phone_number"), if any.
     attribute: str | None = None
+    # AttributesRequireVerificationBeforeUpdate: the new value the code went to, which
+    # replaces the attribute's (verified) value only once the code is given back.
+    value: str | None = None
+    # Codes of this purpose the user asked for in the hour from `window_start`
+    # (`codes.REQUEST_LIMIT`): each new code brings fresh guesses, so requests are
+    # bounded too.
+    requests: int = 1
+    window_start: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,6 +163,9 @@ class AuthSession:
     # Names the credential the session's sign-in proved (`auth.credential_tag`): a
     # session opened before the password was replaced (RESEND) cannot be answered.
     credential_tag: str | None = None
+    # CUSTOM_CHALLENGE: the rounds so far and the private challenge parameters
+    # (`custom_auth.Progress`), sealed under the KEK (base64): they hold answers.
+    progress: str | None = field(default=None, repr=False)
     version: int = 1
 
 

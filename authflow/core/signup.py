@@ -127,10 +127,10 @@ def delivery_attribute(pool: UserPool, attributes: Mapping[str, str]) -> str | N
 
 
 def _send_code(pool: UserPool, user: User, attribute: str, *, code: str, kind: str, pool_secret: bytes,
-               now: datetime) -> tuple[User, Decision]:
+               now: datetime, limited: bool = False) -> tuple[User, Decision]:
     """The user holding a new confirmation code (replacing any earlier one), and the
-    message that carries it."""
-    issued = codes.issue(user, CONFIRM, code, pool_secret=pool_secret, now=now, attribute=attribute)
+    message that carries it (`limited`: a resend, under the hourly request limit)."""
+    issued = codes.issue(user, CONFIRM, code, pool_secret=pool_secret, now=now, attribute=attribute, limited=limited)
     destination = user.attributes[attribute]
     message = codes.verification_message(
         pool.config, attribute=attribute, destination=destination, code=code,
@@ -273,6 +273,8 @@ def decide_resend(
     attribute = delivery_attribute(pool, user.attributes)
     if attribute is None:
         raise CodeDeliveryFailureException(CANNOT_DELIVER)
-    issued, sent = _send_code(pool, user, attribute, code=code, kind="resend_code", pool_secret=pool_secret, now=now)
+    issued, sent = _send_code(
+        pool, user, attribute, code=code, kind="resend_code", pool_secret=pool_secret, now=now, limited=True
+    )
     updated = replace(issued, status=status, modified=now, version=user.version + 1)
     return Decision(puts=(updated,), messages=sent.messages, response=sent.response)

@@ -34,6 +34,11 @@ _EMPTY_RESPONSE: dict[str, dict[str, Any]] = {
     "PreAuthentication": {},
     "PostAuthentication": {},
     "CustomMessage": {"smsMessage": None, "emailMessage": None, "emailSubject": None},
+    "DefineAuthChallenge": {"challengeName": None, "issueTokens": None, "failAuthentication": None},
+    "CreateAuthChallenge": {
+        "publicChallengeParameters": None, "privateChallengeParameters": None, "challengeMetadata": None,
+    },
+    "VerifyAuthChallengeResponse": {"answerCorrect": None},
 }
 
 

@@ -276,7 +276,8 @@ def decide_update_attributes(
     and `pool_secret`, a changed value the pool auto-verifies gets a new code (as on
     Cognito). The response is UpdateUserAttributes' (AdminUpdateUserAttributes answers `{}`)."""
     user_lifecycle().next_status(user.status, "update_attributes")
-    attributes = attrs.apply_writes(user.attributes, writes)
+    held = codes.held_updates(pool.config, user, writes) if entropy is not None and pool_secret else {}
+    attributes = attrs.apply_writes(user.attributes, {k: v for k, v in writes.items() if k not in held})
     updated = _rebuilt(pool, user, attributes, now)
     for pair, holder in alias_holders.items():
         if holder is not None and holder.username_key != user.username_key and pair in updated.aliases:
@@ -284,6 +285,13 @@ def decide_update_attributes(
     updated, messages, deliveries = codes.follow_attribute_changes(
         pool.config, pool.id, user, updated, entropy=entropy, pool_secret=pool_secret, now=now
     )
+    for attribute in codes.VERIFIABLE:
+        if attribute in held:
+            updated, message, delivery = codes.issue_attribute_code(
+                pool.config, pool.id, updated, attribute, code=codes.new_code(entropy), pool_secret=pool_secret,
+                now=now, held=held[attribute],
+            )
+            messages, deliveries = (*messages, message), [*deliveries, delivery]
     return Decision(puts=(updated,), messages=messages, response={"CodeDeliveryDetailsList": deliveries})
 
 
@@ -303,7 +311,8 @@ def decide_delete_attributes(pool: UserPool, user: User, names: Sequence[str], *
 
 
 def updated_alias_pairs(pool: UserPool, user: User, writes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    attributes = attrs.apply_writes(user.attributes, writes)
+    held = codes.held_updates(pool.config, user, writes)
+    attributes = attrs.apply_writes(user.attributes, {k: v for k, v in writes.items() if k not in held})
     return identity.aliases_of(pool.config, attributes, user.status)
 
 

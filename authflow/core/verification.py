@@ -13,8 +13,10 @@ an expired one, too many wrong guesses, a wrong code: the only write a refusal
 leaves) and then marks the attribute verified, which may claim its alias: another
 holder of it refuses with AliasExistsException (there is no ForceAliasCreation here).
 
-Not yet: AttributesRequireVerificationBeforeUpdate (the old value stays in force
-until the new one is verified) and the per-user hourly quotas.
+With AttributesRequireVerificationBeforeUpdate a new value of a verified email /
+phone number is held back (`codes.held_updates`): the code goes to the new value,
+the verified old value stays in force, and VerifyUserAttribute puts the new value in
+its place, verified. Asking for codes is limited per hour (`codes.REQUEST_LIMIT`).
 """
 
 from __future__ import annotations
@@ -82,7 +84,7 @@ def decide_send_code(pool: UserPool, user: User, attribute: str, *, code: str, p
     check_verifiable(user, attribute, NO_VALUE_TO_SEND.get(attribute, INVALID_NAME))
     user_lifecycle().next_status(user.status, "request_attribute_code")
     issued, message, delivery = codes.issue_attribute_code(
-        pool.config, pool.id, user, attribute, code=code, pool_secret=pool_secret, now=now
+        pool.config, pool.id, user, attribute, code=code, pool_secret=pool_secret, now=now, limited=True
     )
     updated = replace(issued, version=user.version + 1)
     return Decision(puts=(updated,), messages=(message,), response={"CodeDeliveryDetails": delivery})
@@ -99,7 +101,12 @@ def check_verify(user: User, attribute: str, code: str, *, pool_secret: bytes, n
 
 
 def verified_attributes(user: User, attribute: str) -> dict[str, str]:
+    """The attributes once the code for `attribute` is accepted: a value held back by
+    AttributesRequireVerificationBeforeUpdate takes effect, verified."""
     attributes = dict(user.attributes)
+    pending = user.codes.get(codes.verify_purpose(attribute))
+    if pending is not None and pending.value:
+        attributes[attribute] = pending.value
     attributes[attrs.VERIFIED_FLAGS_BY_TARGET[attribute]] = "true"
     return attrs.ordered(attributes)
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Any
 
 from authflow.core import auth, lockout
+from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
 from authflow.core import tokens as core_tokens
 from authflow.core import trigger_events as te
@@ -77,6 +78,14 @@ def _initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
     # Each path checks the flow against the client in its own first transaction.
     if request["AuthFlow"] in auth.REFRESH_FLOWS:
         return _refresh(engine, request, admin)
+    if request["AuthFlow"] == "CUSTOM_AUTH":
+        from authflow.service import custom_auth  # it builds on this module's steps
+
+        return custom_auth.initiate(engine, request, admin)
+    if request["AuthFlow"] == "USER_SRP_AUTH":
+        from authflow.service import srp  # it builds on this module's steps
+
+        return srp.initiate(engine, request, admin)
     return _password(engine, request, admin)
 
 
@@ -103,7 +112,10 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
             )
             if user is not None and not user.enabled:
                 raise NotAuthorizedException(auth.DISABLED)
-            arn = None if pre_authenticated or user is None else pc.lambda_arn(pool.config, "PreAuthentication")
+            # Unknown names reach the function only where their answers must look like
+            # a real user's (PreventUserExistenceErrors=ENABLED), with userNotFound=true.
+            hidden = user is None and not cc.prevent_user_existence_errors(client.config)
+            arn = None if pre_authenticated or hidden else pc.lambda_arn(pool.config, "PreAuthentication")
             if not arn:
                 key = auth.lockout_key(pool, client, user, username)
                 if key is not None:
@@ -116,7 +128,7 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
             break
         # Outside any transaction (the function may be slow), before anything is written:
         # a refusal leaves no trace, not even the attempt's count. Then the checks again.
-        _pre_authentication(engine, request, pool, client, user, arn)
+        _pre_authentication(engine, request, pool, client, user, arn, typed=username)
         pre_authenticated = True
     if refused:
         _event("locked", client, user)
@@ -141,12 +153,17 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
             raise NotAuthorizedException(auth.INCORRECT)  # deleted or re-passworded meanwhile
         if tx.get_failed_sign_ins(pool.id, user.sub) is not None:
             tx.delete_failed_sign_ins(pool.id, user.sub)  # a right password resets the count
+        upgraded = current
         if rehashed is not None:
-            current = replace(
-                current,
-                credential=replace(current.credential, password_hash=rehashed),
-                version=current.version + 1,
-            )
+            upgraded = replace(upgraded, credential=replace(upgraded.credential, password_hash=rehashed))
+        if upgraded.credential.srp_verifier is None:
+            # A password stored before SRP verifiers existed gets one now that it is known,
+            # so that USER_SRP_AUTH works for its user from now on.
+            from authflow.service.srp import with_verifier  # it builds on this module's steps
+
+            upgraded = with_verifier(engine, pool, upgraded, password)
+        if upgraded is not current:
+            current = replace(upgraded, version=current.version + 1)
             engine.write(tx, puts=(current,))
         try:  # decide first, write after: a refusal here must not undo the reset above
             if not current.enabled:
@@ -168,19 +185,22 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
 
 
 def _pre_authentication(
-    engine: Engine, request: Mapping[str, Any], pool: UserPool, client: AppClient, user: User, arn: str
+    engine: Engine, request: Mapping[str, Any], pool: UserPool, client: AppClient, user: User | None, arn: str,
+    *, typed: str,
 ) -> None:
     """PreAuthentication_Authentication, before the password is checked and before
     anything is written (not even the attempt's count): the function may refuse the
-    sign-in. Called for known, enabled users whose request passes the client's checks;
-    its ``validationData`` is the request's ClientMetadata, as on Cognito."""
+    sign-in. Called for enabled users whose request passes the client's checks, and,
+    under PreventUserExistenceErrors=ENABLED, for unknown names (``userNotFound``, the
+    typed name, no attributes); its ``validationData`` is the request's ClientMetadata,
+    as on Cognito."""
     event = te.event(
-        "PreAuthentication_Authentication", region=engine.region, pool_id=pool.id, username=user.username,
-        client_id=client.id,
+        "PreAuthentication_Authentication", region=engine.region, pool_id=pool.id,
+        username=user.username if user else typed, client_id=client.id,
         request={
-            "userAttributes": te.user_attributes(user),
+            "userAttributes": te.user_attributes(user) if user else {},
             "validationData": dict(request.get("ClientMetadata") or {}),
-            "userNotFound": False,
+            "userNotFound": user is None,
         },
     )
     te.invoke(engine.triggers, arn, event)
@@ -353,6 +373,14 @@ def _open_session(
 def _respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     if request["ChallengeName"] == "SMS_MFA":
         return _answer_sms(engine, request, admin)
+    if request["ChallengeName"] == "CUSTOM_CHALLENGE":
+        from authflow.service import custom_auth  # it builds on this module's steps
+
+        return custom_auth.answer(engine, request, admin)
+    if request["ChallengeName"] == "PASSWORD_VERIFIER":
+        from authflow.service import srp  # it builds on this module's steps
+
+        return srp.respond(engine, request, admin)
     return _answer_new_password(engine, request, admin)
 
 
@@ -381,6 +409,9 @@ def _answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool
             )
         except IllegalTransition:
             raise NotAuthorizedException(auth.INVALID_SESSION) from None
+        from authflow.service import srp  # the new password's SRP verifier
+
+        updated = srp.with_verifier(engine, pool, updated, answer.password)
         engine.write(tx, puts=(updated, auth.used(record)))
         state = auth.next_challenge("NEW_PASSWORD_REQUIRED", "new_password_set", pool, updated)
         response, messages = _after_step(engine, tx, pool, client, updated, state, record.typed_username, now)

@@ -112,6 +112,10 @@ class Engine:
     def seal(self, plaintext: bytes, context: str) -> bytes:
         return seal(self.keyring, plaintext, context, self.entropy.random_bytes(NONCE_BYTES))
 
+    def unseal(self, sealed: bytes, context: str) -> bytes:
+        """Open what `seal` sealed under the same context (InvalidTag otherwise)."""
+        return unseal(self.keyring, sealed, context)
+
     def pool_secret(self, pool: UserPool) -> bytes:
         return unseal(self.keyring, pool.secret, f"pool-secret:{pool.id}")
 

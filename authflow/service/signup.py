@@ -23,6 +23,7 @@ from authflow.core import trigger_events as te
 from authflow.core import users as core_users
 from authflow.core.effects import Decision
 from authflow.errors import InvalidLambdaResponseException
+from authflow.service import srp
 from authflow.service.code_requests import client_and_user, code_request
 from authflow.service.engine import Engine
 from authflow.service.messages import customized
@@ -56,6 +57,7 @@ def sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         )
         decision = _auto_confirmed(engine, tx, pool, decision, answer, now)
         decision = customized(engine, pool, decision, source="CustomMessage_SignUp", client_id=client.id, request=request)
+        decision = srp.with_verifiers(engine, pool, decision, password=command.password, password_hash=password_hash)
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return decision.response
@@ -125,7 +127,8 @@ def _auto_confirmed(engine: Engine, tx, pool, decision: Decision, answer: te.Pre
 
 @operation("ConfirmSignUp")
 def confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the per-user hourly quota.
+    # Calls are not counted: the guesses are, per code (codes.MAX_ATTEMPTS) and through
+    # the hourly limit on new codes.
     now = engine.now()
     confirmed = None
     with engine.store.transaction() as tx:
@@ -174,5 +177,5 @@ def post_confirmation(engine: Engine, pool, client_id: str | None, user, source:
 
 @operation("ResendConfirmationCode")
 def resend_confirmation_code(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the per-user hourly quota.
+    # Limited to codes.REQUEST_LIMIT codes an hour (the decision refuses the next).
     return code_request(engine, request, core.decide_resend, source="CustomMessage_ResendCode")

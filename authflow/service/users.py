@@ -7,9 +7,10 @@ from typing import Any
 
 from authflow.core import identity, listing
 from authflow.core import pool_config as pc
-from authflow.core import users as core
 from authflow.core import trigger_events as te
+from authflow.core import users as core
 from authflow.errors import InvalidParameterException
+from authflow.service import srp
 from authflow.service.engine import Engine
 from authflow.service.messages import customized
 from authflow.service.registry import operation
@@ -52,6 +53,7 @@ def admin_create_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, A
         decision = customized(
             engine, pool, decision, source="CustomMessage_AdminCreateUser", client_id=None, request=request
         )
+        decision = srp.with_verifiers(engine, pool, decision, password=password, password_hash=password_hash)
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return decision.response

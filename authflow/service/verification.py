@@ -23,7 +23,6 @@ from authflow.service.tokens import authenticate
 
 @operation("UpdateUserAttributes")
 def update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: AttributesRequireVerificationBeforeUpdate.
     now = engine.now()
     with engine.store.transaction() as tx:
         pool, client, user, _ = authenticate(engine, tx, request["AccessToken"], now)
@@ -45,7 +44,7 @@ def update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[s
 
 @operation("GetUserAttributeVerificationCode")
 def get_user_attribute_verification_code(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the per-user hourly quota.
+    # Limited to codes.REQUEST_LIMIT codes an hour (the decision refuses the next).
     now = engine.now()
     code = codes.new_code(engine.entropy)
     with engine.store.transaction() as tx:
@@ -63,7 +62,8 @@ def get_user_attribute_verification_code(engine: Engine, request: Mapping[str, A
 
 @operation("VerifyUserAttribute")
 def verify_user_attribute(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    # Not yet: the per-user hourly quota.
+    # Calls are not counted: the guesses are, per code (codes.MAX_ATTEMPTS) and through
+    # the hourly limit on new codes.
     now = engine.now()
     attribute = request["AttributeName"]
     with engine.store.transaction() as tx:

@@ -19,6 +19,7 @@ from authflow.core.records import (
     AuthSession,
     Credential,
     FailedSignIns,
+    PendingCode,
     RefreshToken,
     SigningKey,
     User,
@@ -128,8 +129,12 @@ _opt = st.none().__or__
 def records(pool_id: str) -> st.SearchStrategy[Any]:
     """Any record of any kind in pool `pool_id` (an app client, user, signing key,
     session, refresh token or lockout counter), with arbitrary field values."""
-    credentials = st.builds(Credential, password_hash=_text, temporary=st.booleans(), issued_at=_instants)
+    credentials = st.builds(Credential, password_hash=_text, temporary=st.booleans(), issued_at=_instants,
+                            srp_salt=_opt(_text), srp_verifier=_opt(st.binary(max_size=40)))
     common = {"pool_id": st.just(pool_id), "version": st.integers(1, 2**31)}
+    pending_codes = st.builds(PendingCode, code_hash=_text, issued=_instants, expires=_instants,
+                              attempts=st.integers(0, 2**31), attribute=_opt(_text), value=_opt(_text),
+                              requests=st.integers(0, 2**31), window_start=_opt(_instants))
     return st.one_of(
         st.builds(AppClient, id=_text, config=_config, created=_instants, modified=_instants,
                   secret=_opt(st.binary(max_size=40)), **common),
@@ -139,13 +144,14 @@ def records(pool_id: str) -> st.SearchStrategy[Any]:
                   aliases=st.lists(st.tuples(st.sampled_from(ALIAS_KINDS), _text), max_size=3,
                                    unique_by=lambda a: a).map(tuple),
                   mfa_settings=st.lists(_text, max_size=2).map(tuple), preferred_mfa=_opt(_text),
-                  token_generation=st.integers(0, 2**31), **common),
+                  token_generation=st.integers(0, 2**31), codes=st.dictionaries(_text, pending_codes, max_size=2),
+                  **common),
         st.builds(SigningKey, kid=_text, use=_text, private_key=st.binary(max_size=40),
                   public_jwk=st.dictionaries(_text, _text, max_size=4), created=_instants,
                   retired=_opt(_instants), **common),
         st.builds(AuthSession, id=_text, client_id=_text, username_key=_text, sub=_text, challenge=_text,
                   typed_username=_text, created=_instants, expires=_instants, used=st.booleans(),
-                  code_hash=_opt(_text), **common),
+                  code_hash=_opt(_text), credential_tag=_opt(_text), progress=_opt(_text), **common),
         st.builds(RefreshToken, token_hash=_text, origin_jti=_text, client_id=_text, sub=_text,
                   auth_time=_instants, created=_instants, expires=_instants, generation=st.integers(0, 2**31),
                   revoked=st.booleans(), **common),

@@ -286,3 +286,86 @@ def test_admin_update_sends_a_code_unless_it_verifies(env, pool, app):
     assert len(env.outbox.messages) == sent + 1
     assert pending(env, pool) is None  # the code for the previous value is void
     assert env.attributes(pool)["email_verified"] == "true"
+
+
+# -- AttributesRequireVerificationBeforeUpdate ---------------------------------------------------
+
+HELD = {"AttributesRequireVerificationBeforeUpdate": ["email"]}
+
+
+@pytest.fixture
+def held_pool(env) -> str:
+    return env.pool(AliasAttributes=["email"], AutoVerifiedAttributes=["email"], UserAttributeUpdateSettings=HELD)
+
+
+@pytest.mark.parametrize("admin", [False, True])
+def test_a_held_email_stays_in_force_until_the_new_one_is_verified(env, held_pool, admin):
+    app = env.app_id(held_pool)
+    token = signed_in(env, held_pool, app)
+    if admin:
+        env.client.admin_update_user_attributes(UserPoolId=held_pool, Username="alice",
+                                                UserAttributes=[{"Name": "email", "Value": NEW_EMAIL}])
+    else:
+        assert update(env, token, email=NEW_EMAIL) == {"CodeDeliveryDetailsList": [NEW_EMAIL_DELIVERY]}
+    assert env.outbox.last().destination == NEW_EMAIL
+    # The verified old value is still the user's, and still signs in as an alias.
+    assert env.attributes(held_pool)["email"] == EMAIL
+    assert env.attributes(held_pool)["email_verified"] == "true"
+    assert env.initiate(app, EMAIL, NEW)["AuthenticationResult"]
+    refused(env.client.exceptions.UserNotFoundException, "User does not exist.", env.initiate, app, NEW_EMAIL, NEW)
+    code = last_code(env)
+    assert verify(env, token, code) == {}
+    assert env.attributes(held_pool)["email"] == NEW_EMAIL
+    assert env.attributes(held_pool)["email_verified"] == "true"
+    assert env.initiate(app, NEW_EMAIL, NEW)["AuthenticationResult"]
+
+
+def test_a_held_value_is_not_applied_by_a_wrong_or_expired_code(env, held_pool):
+    app = env.app_id(held_pool)
+    token = signed_in(env, held_pool, app)
+    update(env, token, email=NEW_EMAIL)
+    code = last_code(env)
+    refused(env.client.exceptions.CodeMismatchException, MISMATCH, verify, env, token, wrong(code))
+    env.clock.advance(timedelta(hours=24, seconds=1))
+    token = fresh_token(env, app)
+    refused(env.client.exceptions.ExpiredCodeException, EXPIRED, verify, env, token, code)
+    assert env.attributes(held_pool)["email"] == EMAIL
+
+
+def test_unverified_values_and_admin_verified_writes_are_not_held(env, held_pool):
+    app = env.app_id(held_pool)
+    token = signed_in(env, held_pool, app)
+    # The request marks the new value verified itself: applied at once, no code.
+    sent = len(env.outbox.messages)
+    env.client.admin_update_user_attributes(
+        UserPoolId=held_pool, Username="alice",
+        UserAttributes=[{"Name": "email", "Value": NEW_EMAIL}, {"Name": "email_verified", "Value": "true"}],
+    )
+    assert env.attributes(held_pool)["email"] == NEW_EMAIL and len(env.outbox.messages) == sent
+    # An unverified current value has nothing to keep in force: replaced at once, unverified.
+    env.client.admin_update_user_attributes(
+        UserPoolId=held_pool, Username="alice", UserAttributes=[{"Name": "email_verified", "Value": "false"}],
+    )
+    update(env, fresh_token(env, app), email="third@example.com")
+    assert env.attributes(held_pool)["email"] == "third@example.com"
+    assert env.attributes(held_pool)["email_verified"] == "false"
+    assert token
+
+
+def test_a_held_value_another_user_verified_meanwhile_is_refused(env, held_pool):
+    app = env.app_id(held_pool)
+    token = signed_in(env, held_pool, app)
+    update(env, token, email=NEW_EMAIL)
+    code = last_code(env)
+    signed_in(env, held_pool, app, "bob", email=NEW_EMAIL)
+    before = env.snapshot()
+    refused(env.client.exceptions.AliasExistsException, "An account with the email already exists.",
+            verify, env, token, code)
+    assert env.snapshot() == before
+    assert env.attributes(held_pool)["email"] == EMAIL
+
+
+def test_held_attributes_must_be_auto_verified(env):
+    refused(env.client.exceptions.InvalidParameterException,
+            "Attributes in AttributesRequireVerificationBeforeUpdate must also be in AutoVerifiedAttributes.",
+            env.pool, UserAttributeUpdateSettings=HELD)

@@ -400,7 +400,7 @@ def test_wrong_challenge_name(plain):
             "Invalid challenge name SMS_MFA: the session expects an answer to NEW_PASSWORD_REQUIRED",
             env.respond, client_id, session, {"USERNAME": "alice", "SMS_MFA_CODE": "123456"}, name="SMS_MFA")
     refused(env.client.exceptions.InvalidParameterException,
-            "The challenge CUSTOM_CHALLENGE is not supported by this version of authflow yet.",
+            "Invalid challenge name CUSTOM_CHALLENGE: the session expects an answer to NEW_PASSWORD_REQUIRED",
             env.respond, client_id, session, {"USERNAME": "alice", "ANSWER": "x"}, name="CUSTOM_CHALLENGE")
     assert_tokens(env.respond(client_id, session, ANSWER))
 

@@ -576,8 +576,12 @@ def test_flag_accessors():
     assert pc.mfa_configuration(_new()) == "OFF"
     assert pc.attributes_require_verification_before_update(_new()) == frozenset()
     assert pc.attributes_require_verification_before_update(_new(
+        AutoVerifiedAttributes=["email"],
         UserAttributeUpdateSettings={"AttributesRequireVerificationBeforeUpdate": ["email"]})
     ) == frozenset({"email"})
+    # A held-back value needs the code that verifies it.
+    with pytest.raises(InvalidParameterException, match="must also be in AutoVerifiedAttributes"):
+        _new(UserAttributeUpdateSettings={"AttributesRequireVerificationBeforeUpdate": ["email"]})
 
 
 def test_lambda_arn_accessor():

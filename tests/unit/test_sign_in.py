@@ -121,7 +121,7 @@ def test_admin_flow_not_enabled_on_the_client(env, pool, flow):
     assert env.snapshot() == before
 
 
-@pytest.mark.parametrize("flow", ["USER_SRP_AUTH", "CUSTOM_AUTH"])
+@pytest.mark.parametrize("flow", ["USER_SRP_AUTH"])
 def test_other_flows_not_enabled_on_the_client_name_the_flow(env, pool, flow):
     app = env.app(pool, ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
     env.user(pool)
@@ -148,9 +148,10 @@ def test_legacy_user_password_auth_setting_enables_user_password_auth(env, pool)
             env.admin_initiate, pool, app["ClientId"], "alice", TEMP)
 
 
-@pytest.mark.parametrize("flow", ["USER_SRP_AUTH", "CUSTOM_AUTH"])
+@pytest.mark.parametrize("flow", ["USER_AUTH"])
 @pytest.mark.parametrize("admin", [False, True])
-def test_flows_of_later_issues_are_refused_clearly(env, pool, app, flow, admin):
+def test_flows_of_later_issues_are_refused_clearly(env, pool, flow, admin):
+    app = env.app(pool, ExplicitAuthFlows=["ALLOW_USER_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
     env.user(pool)
     before = env.snapshot()
     message = f"{flow} is not supported by this version of authflow yet."

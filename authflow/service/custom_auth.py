@@ -1,0 +1,211 @@
+"""CUSTOM_AUTH: InitiateAuth / AdminInitiateAuth with AuthFlow CUSTOM_AUTH, and the
+answers to CUSTOM_CHALLENGE.
+
+Theory of operation: every round runs in three steps. A first transaction loads and
+checks everything (client, flow, SECRET_HASH, the user and their status, or the
+session being answered) and writes nothing. The pool's functions then run outside any
+transaction (they may be slow, and must not hold the store's write lock): Verify
+judges an answer, Define decides what comes next, Create makes the next challenge.
+A last transaction re-reads what the first one checked, marks an answered session
+used (so two racing answers cannot both go on), and writes what the auth-session
+machine decided: a new CUSTOM_CHALLENGE session carrying the sealed `Progress`, the
+next standard challenge, or tokens. A function that fails leaves the store as it was.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from authflow.core import auth, identity
+from authflow.core import client_config as cc
+from authflow.core import custom_auth as core
+from authflow.core import pool_config as pc
+from authflow.core import trigger_events as te
+from authflow.core.effects import Message
+from authflow.core.records import AppClient, AuthSession, User, UserPool
+from authflow.core.users import find_user
+from authflow.errors import CognitoError, InvalidParameterException, NotAuthorizedException
+from authflow.service.auth import (
+    _after_step,
+    _event,
+    _load,
+    _load_for_flow,
+    _post_authentication,
+    _pre_authentication,
+)
+from authflow.service.engine import Engine
+
+
+def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    params = request.get("AuthParameters") or {}
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool, client = _load_for_flow(engine, tx, request, admin)
+        typed = auth.require_param(params, "USERNAME")
+        if params.get("CHALLENGE_NAME") == "SRP_A":
+            raise InvalidParameterException(
+                "CUSTOM_AUTH starting with SRP_A is not supported by this version of authflow yet."
+            )
+        core.require_function(pool, core.DEFINE)
+        user = _signing_in_user(engine, tx, pool, client, typed, params.get("SECRET_HASH"), now)
+    arn = pc.lambda_arn(pool.config, "PreAuthentication")
+    if arn:
+        _pre_authentication(engine, request, pool, client, user, arn, typed=typed)
+    # ClientMetadata of InitiateAuth does not reach the challenge functions (Cognito's rule).
+    progress = core.Progress(user_not_found=user is None)
+    state, created = _define(engine, pool, client, user, typed, progress, "INITIATED", {})
+    return _write_round(engine, request, admin, user, typed, progress, state, created, answered=None, now=now)
+
+
+def answer(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool, client, record, user, typed = _open(engine, tx, request, admin, now)
+        given = auth.require_param(request.get("ChallengeResponses"), "ANSWER")
+        verify = core.require_function(pool, core.VERIFY)
+        progress = _progress(engine, record)
+    metadata = request.get("ClientMetadata") or {}
+    event = te.event(
+        "VerifyAuthChallengeResponse_Authentication", region=engine.region, pool_id=pool.id,
+        username=user.username if user else typed, client_id=client.id,
+        request=core.verify_request(user, progress, given, metadata),
+    )
+    correct = core.read_verify(te.invoke(engine.triggers, verify, event))
+    progress = progress.answered(correct)
+    state, created = _define(engine, pool, client, user, typed, progress, core.CHALLENGE, metadata)
+    return _write_round(
+        engine, request, admin, user, typed, progress, state, created, answered=record, now=now, metadata=metadata
+    )
+
+
+# -- the steps ---------------------------------------------------------------------------------
+
+
+def _signing_in_user(
+    engine: Engine, tx, pool: UserPool, client: AppClient, typed: str, given_hash: str | None, now: datetime
+) -> User | None:
+    """The user a custom sign-in is for, once the request and their status allow it;
+    None for an unknown name under PreventUserExistenceErrors=ENABLED."""
+    user = find_user(tx, pool, typed)
+    auth.check_secret_hash(
+        client, engine.client_secret(client), [typed] + ([user.username] if user else []), given_hash
+    )
+    if user is None:
+        if not cc.prevent_user_existence_errors(client.config):
+            raise auth.unknown_user_error(client)
+        return None
+    if not user.enabled:
+        raise NotAuthorizedException(auth.DISABLED)
+    auth.check_sign_in_status(pool, client, user, now)
+    return user
+
+
+def _open(
+    engine: Engine, tx, request: Mapping[str, Any], admin: bool, now: datetime
+) -> tuple[UserPool, AppClient, AuthSession, User | None, str]:
+    """Load and check the CUSTOM_CHALLENGE session being answered; refusals change nothing."""
+    pool, client = _load(engine, tx, request, admin)
+    responses = request.get("ChallengeResponses") or {}
+    given = request.get("Session")
+    if not given:
+        raise InvalidParameterException("Missing required parameter Session")
+    record = auth.check_session(tx.get_session(auth.session_id(given)), pool=pool, client=client, now=now)
+    if record.challenge != core.CHALLENGE:
+        raise InvalidParameterException(
+            f"Invalid challenge name {core.CHALLENGE}: the session expects an answer to {record.challenge}"
+        )
+    username = auth.require_param(responses, "USERNAME")
+    if record.sub:
+        user = auth.check_answer_username(pool, record, tx.get_user(pool.id, record.username_key), username)
+        names = [username, user.username]
+    else:  # a simulated challenge: the typed name is the only name there is
+        if identity.username_key(pool.config, username) != identity.username_key(pool.config, record.typed_username):
+            raise NotAuthorizedException(auth.INVALID_SESSION)
+        user, names = None, [username]
+    auth.check_secret_hash(client, engine.client_secret(client), names, responses.get("SECRET_HASH"))
+    if user is not None and not user.enabled:
+        raise NotAuthorizedException(auth.DISABLED)
+    return pool, client, record, user, record.typed_username
+
+
+def _define(
+    engine: Engine, pool: UserPool, client: AppClient, user: User | None, typed: str,
+    progress: core.Progress, state: str, metadata: Mapping[str, Any],
+) -> tuple[str, core.Created | None]:
+    """Ask Define where the attempt goes; ask Create for the challenge if it is one."""
+    username = user.username if user else typed
+    event = te.event(
+        "DefineAuthChallenge_Authentication", region=engine.region, pool_id=pool.id, username=username,
+        client_id=client.id, request=core.define_request(user, progress, metadata),
+    )
+    defined = core.read_define(te.invoke(engine.triggers, core.require_function(pool, core.DEFINE), event))
+    state = core.next_state(state, defined, pool, user)
+    if state != core.CHALLENGE:
+        return state, None
+    event = te.event(
+        "CreateAuthChallenge_Authentication", region=engine.region, pool_id=pool.id, username=username,
+        client_id=client.id, request=core.create_request(user, progress, metadata),
+    )
+    return state, core.read_create(te.invoke(engine.triggers, core.require_function(pool, core.CREATE), event))
+
+
+def _write_round(
+    engine: Engine, request: Mapping[str, Any], admin: bool, user: User | None, typed: str,
+    progress: core.Progress, state: str, created: core.Created | None, *,
+    answered: AuthSession | None, now: datetime, metadata: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    error: CognitoError | None = None
+    messages: tuple[Message, ...] = ()
+    response: dict[str, Any] = {}
+    with engine.store.transaction() as tx:
+        pool, client = _load(engine, tx, request, admin)
+        if answered is not None:
+            # Checked again where it is written: one answer per session, even when racing.
+            record = auth.check_session(tx.get_session(answered.id), pool=pool, client=client, now=now)
+            tx.put_session(auth.used(record))
+        current = None
+        if user is not None:
+            current = tx.get_user(pool.id, user.username_key)
+            if current is None or current.sub != user.sub or not current.enabled:
+                raise NotAuthorizedException(auth.INCORRECT)  # deleted or disabled meanwhile
+        if state == "FAILED":
+            error = NotAuthorizedException(auth.INCORRECT)
+        elif state == core.CHALLENGE:
+            token, session = auth.new_session(
+                pool, client, current, challenge=state, typed_username=typed, now=now, entropy=engine.entropy
+            )
+            remembered = core.Progress(
+                rounds=progress.rounds, private=created.private, metadata=created.metadata,
+                user_not_found=progress.user_not_found,
+            )
+            sealed = engine.seal(remembered.dumps(), _context(session))
+            tx.put_session(replace(session, progress=base64.b64encode(sealed).decode()))
+            parameters = core.challenge_parameters(created, current.username if current else typed)
+            response = auth.challenge_response(state, token, parameters)
+        else:
+            try:
+                auth.check_sign_in_status(pool, client, current, now)
+                auth.check_challenge_possible(state, current)
+            except CognitoError as err:
+                error = err
+            else:
+                response, messages = _after_step(engine, tx, pool, client, current, state, typed, now)
+    if error is not None:
+        _event(f"custom auth refused ({error.code})", client, user)
+        raise error
+    _event(f"custom auth, next {response.get('ChallengeName', 'tokens')}", client, user)
+    engine.deliver(messages)
+    _post_authentication(engine, pool, client, current, response, metadata or {})
+    return response
+
+
+def _context(session: AuthSession) -> str:
+    return f"custom-challenge:{session.pool_id}:{session.id}"
+
+
+def _progress(engine: Engine, record: AuthSession) -> core.Progress:
+    return core.Progress.loads(engine.unseal(base64.b64decode(record.progress or ""), _context(record)))
