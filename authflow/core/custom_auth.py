@@ -30,6 +30,9 @@ from authflow.core.records import User, UserPool
 from authflow.errors import InvalidLambdaResponseException, InvalidParameterException
 
 CHALLENGE = "CUSTOM_CHALLENGE"
+PASSWORD_VERIFIER = "PASSWORD_VERIFIER"
+#: The round a custom flow that starts with SRP (`CHALLENGE_NAME=SRP_A`) begins with.
+SRP_A_ROUND_NAME = "SRP_A"
 NOT_CONFIGURED = "Custom auth lambda trigger is not configured for the user pool."
 #: The LambdaConfig member each step needs.
 DEFINE, CREATE, VERIFY = "DefineAuthChallenge", "CreateAuthChallenge", "VerifyAuthChallengeResponse"
@@ -84,6 +87,11 @@ class Progress:
             metadata=doc["metadata"],
             user_not_found=doc["user_not_found"],
         )
+
+    @property
+    def after_srp_a(self) -> bool:
+        """Define may ask for the password proof only right after SRP_A."""
+        return bool(self.rounds) and self.rounds[-1].challenge_name == SRP_A_ROUND_NAME
 
     def answered(self, correct: bool) -> Progress:
         """After Verify judged the answer: the round is recorded, its secrets dropped."""
@@ -150,9 +158,9 @@ class Defined:
     fail_authentication: bool
 
 
-def read_define(response: Mapping[str, Any]) -> Defined:
+def read_define(response: Mapping[str, Any], *, after_srp_a: bool = False) -> Defined:
     """Define's answer. Neither failing nor issuing tokens means a challenge must be
-    named; the only one this engine can ask in a custom flow is CUSTOM_CHALLENGE."""
+    named: CUSTOM_CHALLENGE, or, right after SRP_A, PASSWORD_VERIFIER (the SRP proof)."""
     fail, issue = _bool(response, "failAuthentication"), _bool(response, "issueTokens")
     name = response.get("challengeName")
     if name is not None and not isinstance(name, str):
@@ -160,7 +168,7 @@ def read_define(response: Mapping[str, Any]) -> Defined:
     if not fail and not issue:
         if not name:
             raise InvalidLambdaResponseException(te.UNRECOGNIZABLE)
-        if name != CHALLENGE:
+        if name != CHALLENGE and not (after_srp_a and name == PASSWORD_VERIFIER):
             raise InvalidParameterException(
                 f"The challenge {name} in a custom authentication flow is not supported by this version of authflow yet."
             )
@@ -209,6 +217,7 @@ def next_state(state: str, defined: Defined, pool: UserPool, user: User | None) 
         "issue_tokens": defined.issue_tokens,
         "must_change_password": user is not None and user.status == "FORCE_CHANGE_PASSWORD",
         "mfa_required": user is not None and mfa_required(pool, user),
+        "password_verifier_named": defined.challenge_name == PASSWORD_VERIFIER,
     }
     return auth_session().next_state(state, "challenge_defined", facts)
 

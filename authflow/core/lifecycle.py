@@ -34,6 +34,7 @@ GUARDS: dict[str, str] = {
     "mfa_required": "the pool's MfaConfiguration is ON, or OPTIONAL and the user turned SMS MFA on",
     "fail_authentication": "the DefineAuthChallenge function failed the sign-in (or it named no user)",
     "issue_tokens": "the DefineAuthChallenge function answered issueTokens",
+    "password_verifier_named": "the DefineAuthChallenge function asked for PASSWORD_VERIFIER (after SRP_A)",
 }
 
 

@@ -64,6 +64,9 @@ class SecretBlock:
     u: int
     issued: datetime
     expires: datetime
+    # A custom flow (CUSTOM_AUTH begun with SRP_A): a right proof goes back to the
+    # DefineAuthChallenge function instead of straight to the next standard step.
+    custom: bool = False
 
 
 def block_context(pool_id: str, client_id: str) -> str:
@@ -98,6 +101,7 @@ def encode_block(block: SecretBlock) -> bytes:
         "u": f"{block.u:064x}",
         "iat": _ms(block.issued),
         "exp": _ms(block.expires),
+        "cust": int(block.custom),
     }, separators=(",", ":"))
     return text.encode().ljust(-(-len(text.encode()) // _BLOCK_UNIT) * _BLOCK_UNIT, b" ")
 
@@ -114,7 +118,7 @@ def decode_block(plaintext: bytes) -> SecretBlock:
         sub=None if simulated else doc["sub"], username_key=None if simulated else doc["key"],
         typed_username=doc["typed"], user_id=doc["uid"], credential_tag=None if simulated else doc["cred"],
         big_a=int(doc["A"], 16), b=int(doc["b"], 16), u=int(doc["u"], 16),
-        issued=_from_ms(doc["iat"]), expires=_from_ms(doc["exp"]),
+        issued=_from_ms(doc["iat"]), expires=_from_ms(doc["exp"]), custom=bool(doc.get("cust", 0)),
     )
 
 
@@ -169,11 +173,13 @@ def simulated_verifier(pool_secret: bytes, pool: UserPool, typed: str) -> int:
 
 def new_block(
     pool: UserPool, client: AppClient, user: User | None, *, typed: str, user_id: str,
-    big_a: int, big_b: int, b: int, now: datetime,
+    big_a: int, big_b: int, b: int, now: datetime, custom: bool = False,
 ) -> SecretBlock:
     """The block of one PASSWORD_VERIFIER challenge; it lives as long as a Session would
-    (the client's AuthSessionValidity)."""
-    auth_session().next_state("INITIATED", "srp_started")
+    (the client's AuthSessionValidity). In a custom flow the DefineAuthChallenge
+    function asked for it (`custom_auth.next_state` checked that step)."""
+    if not custom:
+        auth_session().next_state("INITIATED", "srp_started")
     try:
         u = srp.scrambler(big_a, big_b)
     except srp.SrpError:  # u = 0: probability 2^-256, refused rather than weakened
@@ -185,7 +191,7 @@ def new_block(
         typed_username=typed, user_id=user_id,
         credential_tag=credential_tag(user.credential) if user else None,
         big_a=big_a, b=b, u=u, issued=now,
-        expires=now + timedelta(minutes=cc.auth_session_validity_minutes(client.config)),
+        expires=now + timedelta(minutes=cc.auth_session_validity_minutes(client.config)), custom=custom,
     )
 
 

@@ -15,7 +15,7 @@ next standard challenge, or tokens. A function that fails leaves the store as it
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -24,11 +24,13 @@ from authflow.core import auth, identity
 from authflow.core import client_config as cc
 from authflow.core import custom_auth as core
 from authflow.core import pool_config as pc
+from authflow.core import srp as srp_core
 from authflow.core import trigger_events as te
 from authflow.core.effects import Message
 from authflow.core.records import AppClient, AuthSession, User, UserPool
 from authflow.core.users import find_user
 from authflow.errors import CognitoError, InvalidParameterException, NotAuthorizedException
+from authflow.service import srp as srp_service
 from authflow.service.auth import (
     _after_step,
     _event,
@@ -46,19 +48,48 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
     with engine.store.transaction() as tx:
         pool, client = _load_for_flow(engine, tx, request, admin)
         typed = auth.require_param(params, "USERNAME")
-        if params.get("CHALLENGE_NAME") == "SRP_A":
-            raise InvalidParameterException(
-                "CUSTOM_AUTH starting with SRP_A is not supported by this version of authflow yet."
-            )
+        # CHALLENGE_NAME=SRP_A: the flow starts with the password proof, if Define asks for it.
+        with_srp = params.get("CHALLENGE_NAME") == core.SRP_A_ROUND_NAME
+        big_a = srp_core.parse_a(auth.require_param(params, "SRP_A")) if with_srp else None
         core.require_function(pool, core.DEFINE)
         user = _signing_in_user(engine, tx, pool, client, typed, params.get("SECRET_HASH"), now)
+        pool_secret = engine.pool_secret(pool) if with_srp else None
     arn = pc.lambda_arn(pool.config, "PreAuthentication")
     if arn:
         _pre_authentication(engine, request, pool, client, user, arn, typed=typed)
     # ClientMetadata of InitiateAuth does not reach the challenge functions (Cognito's rule).
-    progress = core.Progress(user_not_found=user is None)
+    rounds = (core.Round(core.SRP_A_ROUND_NAME, True),) if with_srp else ()
+    progress = core.Progress(rounds=rounds, user_not_found=user is None)
     state, created = _define(engine, pool, client, user, typed, progress, "INITIATED", {})
-    return _write_round(engine, request, admin, user, typed, progress, state, created, answered=None, now=now)
+    if state == core.PASSWORD_VERIFIER:
+        return srp_service.challenge(
+            engine, pool, client, user, typed=typed, big_a=big_a, pool_secret=pool_secret, now=now, custom=True
+        )
+    return _write_round(engine, request, admin, user, typed, progress, state, created, consume=None, now=now)
+
+
+def after_password_proof(
+    engine: Engine, request: Mapping[str, Any], admin: bool, pool: UserPool, client: AppClient, user: User,
+    block, text: str, now: datetime,
+) -> dict[str, Any]:
+    """A custom flow's right SRP proof (checked by `authflow.service.srp`): Define decides
+    what follows, with the rounds SRP_A and PASSWORD_VERIFIER behind it."""
+    metadata = request.get("ClientMetadata") or {}
+    progress = core.Progress(rounds=(
+        core.Round(core.SRP_A_ROUND_NAME, True), core.Round(core.PASSWORD_VERIFIER, True),
+    ))
+    state, created = _define(engine, pool, client, user, block.typed_username, progress, core.PASSWORD_VERIFIER,
+                             metadata)
+
+    def consume(tx, pool: UserPool, client: AppClient) -> None:
+        # The block is checked again where its use is written: one answer per block.
+        srp_core.check_block(block, tx.get_session(srp_core.block_id(text)), pool=pool, client=client, now=now)
+        if tx.get_failed_sign_ins(pool.id, user.sub) is not None:
+            tx.delete_failed_sign_ins(pool.id, user.sub)  # a right password resets the count
+        tx.put_session(srp_core.used_record(block, text, now))
+
+    return _write_round(engine, request, admin, user, block.typed_username, progress, state, created,
+                        consume=consume, now=now, metadata=metadata)
 
 
 def answer(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
@@ -77,8 +108,13 @@ def answer(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str,
     correct = core.read_verify(te.invoke(engine.triggers, verify, event))
     progress = progress.answered(correct)
     state, created = _define(engine, pool, client, user, typed, progress, core.CHALLENGE, metadata)
+    def consume(tx, pool: UserPool, client: AppClient) -> None:
+        # Checked again where it is written: one answer per session, even when racing.
+        current = auth.check_session(tx.get_session(record.id), pool=pool, client=client, now=now)
+        tx.put_session(auth.used(current))
+
     return _write_round(
-        engine, request, admin, user, typed, progress, state, created, answered=record, now=now, metadata=metadata
+        engine, request, admin, user, typed, progress, state, created, consume=consume, now=now, metadata=metadata
     )
 
 
@@ -142,7 +178,9 @@ def _define(
         "DefineAuthChallenge_Authentication", region=engine.region, pool_id=pool.id, username=username,
         client_id=client.id, request=core.define_request(user, progress, metadata),
     )
-    defined = core.read_define(te.invoke(engine.triggers, core.require_function(pool, core.DEFINE), event))
+    defined = core.read_define(
+        te.invoke(engine.triggers, core.require_function(pool, core.DEFINE), event), after_srp_a=progress.after_srp_a
+    )
     state = core.next_state(state, defined, pool, user)
     if state != core.CHALLENGE:
         return state, None
@@ -156,17 +194,18 @@ def _define(
 def _write_round(
     engine: Engine, request: Mapping[str, Any], admin: bool, user: User | None, typed: str,
     progress: core.Progress, state: str, created: core.Created | None, *,
-    answered: AuthSession | None, now: datetime, metadata: Mapping[str, Any] | None = None,
+    consume: Callable[[Any, UserPool, AppClient], None] | None, now: datetime,
+    metadata: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
+    """Write what Define decided; `consume` first marks what was answered (a session, an
+    SRP block) as used, inside the same transaction."""
     error: CognitoError | None = None
     messages: tuple[Message, ...] = ()
     response: dict[str, Any] = {}
     with engine.store.transaction() as tx:
         pool, client = _load(engine, tx, request, admin)
-        if answered is not None:
-            # Checked again where it is written: one answer per session, even when racing.
-            record = auth.check_session(tx.get_session(answered.id), pool=pool, client=client, now=now)
-            tx.put_session(auth.used(record))
+        if consume is not None:
+            consume(tx, pool, client)
         current = None
         if user is not None:
             current = tx.get_user(pool.id, user.username_key)

@@ -97,6 +97,15 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
     arn = pc.lambda_arn(pool.config, "PreAuthentication")
     if arn:
         flow._pre_authentication(engine, request, pool, client, user, arn, typed=typed)
+    return challenge(engine, pool, client, user, typed=typed, big_a=big_a, pool_secret=pool_secret, now=now)
+
+
+def challenge(
+    engine: Engine, pool: UserPool, client, user: User | None, *, typed: str, big_a: int, pool_secret: bytes,
+    now, custom: bool = False,
+) -> dict[str, Any]:
+    """The PASSWORD_VERIFIER challenge for `user` (None: a name no user has), once the
+    request has been checked; writes nothing. `custom`: asked by a custom flow's Define."""
     real = user is not None and user.credential is not None and user.credential.srp_verifier is not None
     if real:
         salt, user_id, v = user.credential.srp_salt, user.username, _open_verifier(engine, pool, user)
@@ -110,7 +119,7 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
         if big_b % srp.N:
             break
     block = core.new_block(pool, client, user, typed=typed, user_id=user_id,
-                           big_a=big_a, big_b=big_b, b=b, now=now)
+                           big_a=big_a, big_b=big_b, b=b, now=now, custom=custom)
     sealed = engine.seal(core.encode_block(block), core.block_context(pool.id, client.id))
     text = base64.b64encode(sealed).decode()
     flow._event("srp started", client, user)
@@ -123,7 +132,6 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
 def _checked(engine: Engine, tx, request: Mapping[str, Any], admin: bool, now):
     """Everything an answer needs, checked; refusals here write nothing."""
     pool, client = flow._load(engine, tx, request, admin)
-    auth.check_flow("USER_SRP_AUTH", admin=admin, client=client)
     responses = request.get("ChallengeResponses") or {}
     given = core.require(responses, "USERNAME")
     text = core.require(responses, "PASSWORD_CLAIM_SECRET_BLOCK")
@@ -134,6 +142,8 @@ def _checked(engine: Engine, tx, request: Mapping[str, Any], admin: bool, now):
         block = core.decode_block(unseal(engine.keyring, raw, core.block_context(pool.id, client.id)))
     except SealError:
         raise NotAuthorizedException(auth.INCORRECT) from None
+    # The flow the block was issued in must still be enabled for the client.
+    auth.check_flow("CUSTOM_AUTH" if block.custom else "USER_SRP_AUTH", admin=admin, client=client)
     core.check_block(block, tx.get_session(core.block_id(text)), pool=pool, client=client, now=now)
     core.check_username(pool, block, given)
     stored = core.issued_user(block, tx.get_user(pool.id, block.username_key) if block.username_key else None)
@@ -168,6 +178,10 @@ def respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str
         core.rejected()
         flow._event("wrong password (SRP)", client, stored)
         raise NotAuthorizedException(auth.INCORRECT)  # the failure is already counted
+    if block.custom:
+        from authflow.service import custom_auth  # it builds on this module
+
+        return custom_auth.after_password_proof(engine, request, admin, pool, client, user, block, text, now)
 
     error: CognitoError | None = None
     messages = ()

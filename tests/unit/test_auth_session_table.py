@@ -29,9 +29,9 @@ FACTS = [
 ]
 #: The DefineAuthChallenge answers matter only where the machine asks Define.
 CUSTOM_FACTS = [
-    {**facts, "fail_authentication": fail, "issue_tokens": issue}
+    {**facts, "fail_authentication": fail, "issue_tokens": issue, "password_verifier_named": named}
     for facts in FACTS
-    for fail, issue in itertools.product((False, True), repeat=2)
+    for fail, issue, named in itertools.product((False, True), repeat=3)
 ]
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 
@@ -65,12 +65,15 @@ class Attempt:
             env.place(self.pool, "alice", status="CONFIRMED")
 
     def _define(self, event):
+        rounds = event["request"]["session"]
+        after_srp_a = bool(rounds) and rounds[-1]["challengeName"] == "SRP_A"
         if self.decide:
             event["response"].update(failAuthentication=self.facts["fail_authentication"],
                                      issueTokens=self.facts["issue_tokens"])
         if not event["response"]["failAuthentication"] and not event["response"]["issueTokens"]:
-            # Neither: the next challenge.
-            event["response"]["challengeName"] = "CUSTOM_CHALLENGE"
+            # Neither: the next challenge; the password proof only right after SRP_A.
+            named = after_srp_a and (not self.decide or self.facts.get("password_verifier_named"))
+            event["response"]["challengeName"] = "PASSWORD_VERIFIER" if named else "CUSTOM_CHALLENGE"
         return event
 
     def _create(self, event):
@@ -88,6 +91,14 @@ class Attempt:
     def custom(self):
         return self.env.client.initiate_auth(ClientId=self.app, AuthFlow="CUSTOM_AUTH",
                                              AuthParameters={"USERNAME": "alice"})
+
+    def custom_srp(self):
+        """CUSTOM_AUTH beginning with SRP_A (what amazon-cognito-identity-js sends)."""
+        self.srp_client = SrpClient(self.pool, 0xB0B)
+        return self.env.client.initiate_auth(
+            ClientId=self.app, AuthFlow="CUSTOM_AUTH",
+            AuthParameters={"USERNAME": "alice", "CHALLENGE_NAME": "SRP_A", "SRP_A": self.srp_client.srp_a},
+        )
 
     def srp(self):
         """USER_SRP_AUTH by the specification's client: a PASSWORD_VERIFIER challenge."""
@@ -137,10 +148,14 @@ def drive(attempt: Attempt, state: str, trigger: str) -> str:
             return _refresh(attempt)
         if trigger == "challenge_defined":
             attempt.decide = True
-            return _defined(attempt.custom)
+            return _defined(attempt.custom_srp)
         if trigger == "srp_started":
             return outcome(attempt.srp())
         return _wrong_step(attempt, None, state)
+    if (state, trigger) == ("PASSWORD_VERIFIER", "challenge_defined"):
+        started = attempt.custom_srp()  # Define (not deciding yet) asks for the proof
+        attempt.decide = True
+        return _defined(lambda: attempt.answer(started, state))
     session = attempt.reach(state)
     if (state, trigger) == ("CUSTOM_CHALLENGE", "challenge_defined"):
         attempt.decide = True

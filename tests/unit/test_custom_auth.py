@@ -17,6 +17,7 @@ from authflow.errors import (
     UserNotFoundException,
 )
 from tests.signin import NEW, TEMP, assert_tokens, refused, secret_hash
+from tests.srp_client import SrpClient
 from tests.unit.test_triggers import Recorder, TriggerEnv, assert_common
 
 QUESTIONS = [("2 + 2", "4"), ("capital of France", "Paris"), ("7 * 6", "42")]
@@ -332,3 +333,91 @@ def test_custom_auth_calls_pre_authentication():
     refused(UserLambdaValidationException, "PreAuthentication failed with error closed.", start, env, app)
     assert quiz.define_events == []
 
+
+
+# -- CUSTOM_AUTH beginning with SRP_A ------------------------------------------------------------
+
+
+class SrpQuiz(Quiz):
+    """After SRP_A, the password proof; then the quiz on the CUSTOM_CHALLENGE rounds only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rounds: list[list[dict]] = []
+
+    def define(self, event):
+        rounds = event["request"]["session"]
+        self.rounds.append(json.loads(json.dumps(rounds)))
+        if rounds and rounds[-1]["challengeName"] == "SRP_A":
+            event["response"]["challengeName"] = "PASSWORD_VERIFIER"
+            return event
+        event["request"]["session"] = [r for r in rounds if r["challengeName"] == "CUSTOM_CHALLENGE"]
+        return super().define(event)
+
+    def create(self, event):
+        event["request"]["session"] = [r for r in event["request"]["session"] if r["challengeName"] == "CUSTOM_CHALLENGE"]
+        return super().create(event)
+
+
+def srp_start(env, app, srp):
+    return start(env, app, CHALLENGE_NAME="SRP_A", SRP_A=srp.srp_a)
+
+
+def prove(env, app, started, srp, password=NEW):
+    return env.client.respond_to_auth_challenge(
+        ClientId=app, ChallengeName="PASSWORD_VERIFIER",
+        ChallengeResponses=srp.answer(started["ChallengeParameters"], password, env.clock.now()),
+    )
+
+
+def test_srp_a_then_the_password_proof_then_the_questions():
+    quiz = SrpQuiz()
+    env, _, pool, app = quiz_env(quiz)
+    confirmed(env, pool)
+    srp = SrpClient(pool, 0xC0FFEE)
+    started = srp_start(env, app, srp)
+    assert started["ChallengeName"] == "PASSWORD_VERIFIER" and "SECRET_BLOCK" in started["ChallengeParameters"]
+    response = prove(env, app, started, srp)
+    assert response["ChallengeParameters"] == {"question": "2 + 2", "USERNAME": "alice"}
+    assert quiz.rounds[:2] == [
+        [{"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None}],
+        [{"challengeName": "SRP_A", "challengeResult": True, "challengeMetadata": None},
+         {"challengeName": "PASSWORD_VERIFIER", "challengeResult": True, "challengeMetadata": None}],
+    ]
+    for _, answer in QUESTIONS:
+        response = reply(env, app, response, answer)
+    assert_tokens(response)
+    # The block answers once.
+    refused(NotAuthorizedException, "Invalid session for the user, session can only be used once.",
+            prove, env, app, started, srp)
+
+
+def test_a_wrong_password_in_a_custom_flow_fails_as_a_wrong_password():
+    env, quiz, pool, app = quiz_env(SrpQuiz())
+    confirmed(env, pool)
+    srp = SrpClient(pool, 0xBEEF)
+    started = srp_start(env, app, srp)
+    refused(NotAuthorizedException, INCORRECT, prove, env, app, started, srp, "Wrong1!xx")
+    with env.client.store.transaction() as tx:
+        user = tx.get_user(pool, "alice")
+        assert tx.get_failed_sign_ins(pool, user.sub).count == 1  # counted as a wrong password
+    assert len(quiz.rounds) == 1  # Define is not asked again
+    assert prove(env, app, started, srp)["ChallengeName"] == "CUSTOM_CHALLENGE"  # the block is still good
+
+
+def test_password_verifier_only_right_after_srp_a():
+    def define(event):
+        event["response"]["challengeName"] = "PASSWORD_VERIFIER"
+        return event
+
+    env, _, pool, app = quiz_env(DefineAuthChallenge=define)
+    confirmed(env, pool)
+    refused(InvalidParameterException,
+            "The challenge PASSWORD_VERIFIER in a custom authentication flow is not supported by this version "
+            "of authflow yet.", start, env, app)
+
+
+def test_srp_a_must_be_given_with_challenge_name():
+    env, _, pool, app = quiz_env(SrpQuiz())
+    confirmed(env, pool)
+    refused(InvalidParameterException, "Missing required parameter SRP_A", start, env, app, CHALLENGE_NAME="SRP_A")
