@@ -1,5 +1,8 @@
-"""Sign-in: InitiateAuth, AdminInitiateAuth, RespondToAuthChallenge,
-AdminRespondToAuthChallenge.
+"""Sign-in with a password, and the steps every sign-in flow shares: the password flows
+(USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH), REFRESH_TOKEN_AUTH, and the answers to
+NEW_PASSWORD_REQUIRED and SMS_MFA. The operations that dispatch to these, to SRP
+(`authflow.service.srp`) and to CUSTOM_AUTH (`authflow.service.custom_auth`) are in
+`authflow.service.sign_in`.
 
 Theory of operation: a password sign-in runs in three steps. The first transaction
 loads the client and the user and counts the attempt against the lockout schedule
@@ -42,67 +45,32 @@ from authflow.errors import (
 from authflow.service.engine import Engine
 from authflow.service.keys import current_keys
 from authflow.service.messages import customized_messages
-from authflow.service.registry import operation
+from authflow.service.verifiers import with_verifier
 
 events = logging.getLogger("authflow.auth")
 
 
-@operation("InitiateAuth")
-def initiate_auth(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    return _initiate(engine, request, admin=False)
-
-
-@operation("AdminInitiateAuth")
-def admin_initiate_auth(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    return _initiate(engine, request, admin=True)
-
-
-@operation("RespondToAuthChallenge")
-def respond_to_auth_challenge(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    return _respond(engine, request, admin=False)
-
-
-@operation("AdminRespondToAuthChallenge")
-def admin_respond_to_auth_challenge(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    return _respond(engine, request, admin=True)
-
-
-def _load(engine: Engine, tx, request: Mapping[str, Any], admin: bool) -> tuple[UserPool, AppClient]:
+def load_client(engine: Engine, tx, request: Mapping[str, Any], admin: bool) -> tuple[UserPool, AppClient]:
     return engine.require_client(tx, request["ClientId"], request["UserPoolId"] if admin else None)
 
 
 # -- InitiateAuth -------------------------------------------------------------------------
 
 
-def _initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
-    # Each path checks the flow against the client in its own first transaction.
-    if request["AuthFlow"] in auth.REFRESH_FLOWS:
-        return _refresh(engine, request, admin)
-    if request["AuthFlow"] == "CUSTOM_AUTH":
-        from authflow.service import custom_auth  # it builds on this module's steps
-
-        return custom_auth.initiate(engine, request, admin)
-    if request["AuthFlow"] == "USER_SRP_AUTH":
-        from authflow.service import srp  # it builds on this module's steps
-
-        return srp.initiate(engine, request, admin)
-    return _password(engine, request, admin)
-
-
-def _load_for_flow(engine: Engine, tx, request: Mapping[str, Any], admin: bool) -> tuple[UserPool, AppClient]:
-    pool, client = _load(engine, tx, request, admin)
+def load_for_flow(engine: Engine, tx, request: Mapping[str, Any], admin: bool) -> tuple[UserPool, AppClient]:
+    pool, client = load_client(engine, tx, request, admin)
     auth.check_flow(request["AuthFlow"], admin=admin, client=client)
     return pool, client
 
 
-def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     params = request.get("AuthParameters") or {}
     now = engine.now()
     refused = False
     pre_authenticated = False
     while True:
         with engine.store.transaction() as tx:
-            pool, client = _load_for_flow(engine, tx, request, admin)
+            pool, client = load_for_flow(engine, tx, request, admin)
             username = auth.require_param(params, "USERNAME")
             password = auth.require_param(params, "PASSWORD")
             user = find_user(tx, pool, username)
@@ -128,17 +96,17 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
             break
         # Outside any transaction (the function may be slow), before anything is written:
         # a refusal leaves no trace, not even the attempt's count. Then the checks again.
-        _pre_authentication(engine, request, pool, client, user, arn, typed=username)
+        pre_authentication(engine, request, pool, client, user, arn, typed=username)
         pre_authenticated = True
     if refused:
-        _event("locked", client, user)
+        audit("locked", client, user)
         raise NotAuthorizedException(lockout.LOCKED_MESSAGE)
     ok = engine.check_password(password, user.credential.password_hash if user and user.credential else None)
     if user is None:
-        _event("unknown user", client, None)
+        audit("unknown user", client, None)
         raise auth.unknown_user_error(client)
     if not ok:
-        _event("wrong password", client, user)
+        audit("wrong password", client, user)
         raise NotAuthorizedException(auth.INCORRECT)  # the failure is already counted
     # A hash made with other KDF parameters (older, or imported) is replaced now that
     # the password is known: the cost setting takes effect without a reset.
@@ -147,7 +115,7 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
     error: CognitoError | None = None
     messages: tuple[Message, ...] = ()
     with engine.store.transaction() as tx:
-        pool, client = _load(engine, tx, request, admin)
+        pool, client = load_client(engine, tx, request, admin)
         current = tx.get_user(pool.id, user.username_key)
         if current is None or current.credential != user.credential:
             raise NotAuthorizedException(auth.INCORRECT)  # deleted or re-passworded meanwhile
@@ -159,8 +127,6 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
         if upgraded.credential.srp_verifier is None:
             # A password stored before SRP verifiers existed gets one now that it is known,
             # so that USER_SRP_AUTH works for its user from now on.
-            from authflow.service.srp import with_verifier  # it builds on this module's steps
-
             upgraded = with_verifier(engine, pool, upgraded, password)
         if upgraded is not current:
             current = replace(upgraded, version=current.version + 1)
@@ -174,17 +140,17 @@ def _password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
         except CognitoError as err:
             error = err
         else:
-            response, messages = _after_step(engine, tx, pool, client, current, state, username, now)
+            response, messages = after_step(engine, tx, pool, client, current, state, username, now)
     if error is not None:
-        _event(f"refused ({error.code})", client, user)
+        audit(f"refused ({error.code})", client, user)
         raise error
-    _event(f"password accepted, next {response.get('ChallengeName', 'tokens')}", client, user)
+    audit(f"password accepted, next {response.get('ChallengeName', 'tokens')}", client, user)
     engine.deliver(messages)
-    _post_authentication(engine, pool, client, current, response, {})
+    post_authentication(engine, pool, client, current, response, {})
     return response
 
 
-def _pre_authentication(
+def pre_authentication(
     engine: Engine, request: Mapping[str, Any], pool: UserPool, client: AppClient, user: User | None, arn: str,
     *, typed: str,
 ) -> None:
@@ -206,7 +172,7 @@ def _pre_authentication(
     te.invoke(engine.triggers, arn, event)
 
 
-def _post_authentication(
+def post_authentication(
     engine: Engine, pool: UserPool, client: AppClient, user: User, response: Mapping[str, Any],
     client_metadata: Mapping[str, Any],
 ) -> None:
@@ -230,12 +196,12 @@ def _post_authentication(
     te.invoke(engine.triggers, arn, event)
 
 
-def _event(outcome: str, client: AppClient, user: User | None) -> None:
+def audit(outcome: str, client: AppClient, user: User | None) -> None:
     # One audit line per sign-in attempt; never a password, token, session or code.
     events.info("sign-in %s: pool=%s client=%s sub=%s", outcome, client.pool_id, client.id, user.sub if user else "-")
 
 
-def _after_step(
+def after_step(
     engine: Engine,
     tx,
     pool: UserPool,
@@ -307,11 +273,11 @@ INVALID_REFRESH = "Invalid Refresh Token"
 REVOKED_REFRESH = "Refresh Token has been revoked"
 
 
-def _refresh(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def refresh_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     params = request.get("AuthParameters") or {}
     now = engine.now()
     with engine.store.transaction() as tx:
-        pool, client = _load_for_flow(engine, tx, request, admin)
+        pool, client = load_for_flow(engine, tx, request, admin)
         token = auth.require_param(params, "REFRESH_TOKEN")
         family = tx.get_refresh_token(core_tokens.token_hash(token))
         if family is None or family.client_id != client.id or family.pool_id != pool.id:
@@ -347,7 +313,7 @@ def _open_session(
     engine: Engine, tx, request: Mapping[str, Any], admin: bool, now: datetime
 ) -> tuple[UserPool, AppClient, AuthSession, User, Mapping[str, str]]:
     """Load and check everything an answer needs; refusals change nothing."""
-    pool, client = _load(engine, tx, request, admin)
+    pool, client = load_client(engine, tx, request, admin)
     name = request["ChallengeName"]
     if name not in auth.ANSWERABLE:
         raise InvalidParameterException(f"The challenge {name} is not supported by this version of authflow yet.")
@@ -370,21 +336,7 @@ def _open_session(
     return pool, client, record, user, responses
 
 
-def _respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
-    if request["ChallengeName"] == "SMS_MFA":
-        return _answer_sms(engine, request, admin)
-    if request["ChallengeName"] == "CUSTOM_CHALLENGE":
-        from authflow.service import custom_auth  # it builds on this module's steps
-
-        return custom_auth.answer(engine, request, admin)
-    if request["ChallengeName"] == "PASSWORD_VERIFIER":
-        from authflow.service import srp  # it builds on this module's steps
-
-        return srp.respond(engine, request, admin)
-    return _answer_new_password(engine, request, admin)
-
-
-def _answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
         pool, client, record, user, responses = _open_session(engine, tx, request, admin, now)
@@ -409,18 +361,16 @@ def _answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool
             )
         except IllegalTransition:
             raise NotAuthorizedException(auth.INVALID_SESSION) from None
-        from authflow.service import srp  # the new password's SRP verifier
-
-        updated = srp.with_verifier(engine, pool, updated, answer.password)
+        updated = with_verifier(engine, pool, updated, answer.password)  # the new password's SRP verifier
         engine.write(tx, puts=(updated, auth.used(record)))
         state = auth.next_challenge("NEW_PASSWORD_REQUIRED", "new_password_set", pool, updated)
-        response, messages = _after_step(engine, tx, pool, client, updated, state, record.typed_username, now)
+        response, messages = after_step(engine, tx, pool, client, updated, state, record.typed_username, now)
     engine.deliver(messages)
-    _post_authentication(engine, pool, client, updated, response, request.get("ClientMetadata") or {})
+    post_authentication(engine, pool, client, updated, response, request.get("ClientMetadata") or {})
     return response
 
 
-def _answer_sms(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def answer_sms_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     now = engine.now()
     error: CognitoError | None = None
     with engine.store.transaction() as tx:
@@ -442,8 +392,8 @@ def _answer_sms(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict
                 tx.delete_failed_sign_ins(pool.id, user.sub)
             tx.put_session(auth.used(record))
             state = auth.next_challenge("SMS_MFA", "mfa_code_verified", pool, user)
-            response, _ = _after_step(engine, tx, pool, client, user, state, record.typed_username, now)
+            response, _ = after_step(engine, tx, pool, client, user, state, record.typed_username, now)
     if error is not None:
         raise error
-    _post_authentication(engine, pool, client, user, response, request.get("ClientMetadata") or {})
+    post_authentication(engine, pool, client, user, response, request.get("ClientMetadata") or {})
     return response

@@ -32,12 +32,12 @@ from authflow.core.users import find_user
 from authflow.errors import CognitoError, InvalidParameterException, NotAuthorizedException
 from authflow.service import srp as srp_service
 from authflow.service.auth import (
-    _after_step,
-    _event,
-    _load,
-    _load_for_flow,
-    _post_authentication,
-    _pre_authentication,
+    after_step,
+    audit,
+    load_client,
+    load_for_flow,
+    post_authentication,
+    pre_authentication,
 )
 from authflow.service.engine import Engine
 
@@ -46,7 +46,7 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
     params = request.get("AuthParameters") or {}
     now = engine.now()
     with engine.store.transaction() as tx:
-        pool, client = _load_for_flow(engine, tx, request, admin)
+        pool, client = load_for_flow(engine, tx, request, admin)
         typed = auth.require_param(params, "USERNAME")
         # CHALLENGE_NAME=SRP_A: the flow starts with the password proof, if Define asks for it.
         with_srp = params.get("CHALLENGE_NAME") == core.SRP_A_ROUND_NAME
@@ -56,7 +56,7 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
         pool_secret = engine.pool_secret(pool) if with_srp else None
     arn = pc.lambda_arn(pool.config, "PreAuthentication")
     if arn:
-        _pre_authentication(engine, request, pool, client, user, arn, typed=typed)
+        pre_authentication(engine, request, pool, client, user, arn, typed=typed)
     # ClientMetadata of InitiateAuth does not reach the challenge functions (Cognito's rule).
     rounds = (core.Round(core.SRP_A_ROUND_NAME, True),) if with_srp else ()
     progress = core.Progress(rounds=rounds, user_not_found=user is None)
@@ -144,7 +144,7 @@ def _open(
     engine: Engine, tx, request: Mapping[str, Any], admin: bool, now: datetime
 ) -> tuple[UserPool, AppClient, AuthSession, User | None, str]:
     """Load and check the CUSTOM_CHALLENGE session being answered; refusals change nothing."""
-    pool, client = _load(engine, tx, request, admin)
+    pool, client = load_client(engine, tx, request, admin)
     responses = request.get("ChallengeResponses") or {}
     given = request.get("Session")
     if not given:
@@ -203,7 +203,7 @@ def _write_round(
     messages: tuple[Message, ...] = ()
     response: dict[str, Any] = {}
     with engine.store.transaction() as tx:
-        pool, client = _load(engine, tx, request, admin)
+        pool, client = load_client(engine, tx, request, admin)
         if consume is not None:
             consume(tx, pool, client)
         current = None
@@ -232,13 +232,13 @@ def _write_round(
             except CognitoError as err:
                 error = err
             else:
-                response, messages = _after_step(engine, tx, pool, client, current, state, typed, now)
+                response, messages = after_step(engine, tx, pool, client, current, state, typed, now)
     if error is not None:
-        _event(f"custom auth refused ({error.code})", client, user)
+        audit(f"custom auth refused ({error.code})", client, user)
         raise error
-    _event(f"custom auth, next {response.get('ChallengeName', 'tokens')}", client, user)
+    audit(f"custom auth, next {response.get('ChallengeName', 'tokens')}", client, user)
     engine.deliver(messages)
-    _post_authentication(engine, pool, client, current, response, metadata or {})
+    post_authentication(engine, pool, client, current, response, metadata or {})
     return response
 
 

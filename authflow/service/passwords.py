@@ -24,7 +24,7 @@ from authflow.core import auth, codes, lockout
 from authflow.core import passwords as core
 from authflow.core import users as core_users
 from authflow.errors import NotAuthorizedException
-from authflow.service import srp
+from authflow.service import verifiers
 from authflow.service.code_requests import client_and_user, code_request
 from authflow.service.engine import Engine
 from authflow.service.messages import customized
@@ -49,7 +49,7 @@ def admin_set_user_password(engine: Engine, request: Mapping[str, Any]) -> dict[
             pool, user, password=password, permanent=bool(request.get("Permanent", False)),
             password_hash=password_hash, now=now,
         )
-        decision = srp.with_verifiers(engine, pool, decision, password=password, password_hash=password_hash)
+        decision = verifiers.with_verifiers(engine, pool, decision, password=password, password_hash=password_hash)
         engine.apply(tx, decision)
     return {}
 
@@ -92,7 +92,7 @@ def _reset_code_step(engine: Engine, request: Mapping[str, Any], now, password_h
             decision = core.decide_confirm_forgot_password(
                 pool, user, password=request["Password"], password_hash=password_hash, now=now
             )
-            decision = srp.with_verifiers(
+            decision = verifiers.with_verifiers(
                 engine, pool, decision, password=request["Password"], password_hash=password_hash
             )
             engine.apply(tx, decision)
@@ -156,7 +156,7 @@ def change_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any
         updated = core.decide_change_password(
             pool, current, proposed=request["ProposedPassword"], password_hash=password_hash, now=now
         )
-        updated = srp.with_verifier(engine, pool, updated, request["ProposedPassword"])
+        updated = verifiers.with_verifier(engine, pool, updated, request["ProposedPassword"])
         engine.write(tx, puts=(updated,))
     return {}
 

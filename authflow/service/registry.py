@@ -29,6 +29,7 @@ def load_all() -> dict[str, Handler]:
         clients,
         passwords,
         pools,
+        sign_in,
         signup,
         tokens,
         users,

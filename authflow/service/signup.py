@@ -23,7 +23,7 @@ from authflow.core import trigger_events as te
 from authflow.core import users as core_users
 from authflow.core.effects import Decision
 from authflow.errors import InvalidLambdaResponseException
-from authflow.service import srp
+from authflow.service import verifiers
 from authflow.service.code_requests import client_and_user, code_request
 from authflow.service.engine import Engine
 from authflow.service.messages import customized
@@ -57,7 +57,7 @@ def sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         )
         decision = _auto_confirmed(engine, tx, pool, decision, answer, now)
         decision = customized(engine, pool, decision, source="CustomMessage_SignUp", client_id=client.id, request=request)
-        decision = srp.with_verifiers(engine, pool, decision, password=command.password, password_hash=password_hash)
+        decision = verifiers.with_verifiers(engine, pool, decision, password=command.password, password_hash=password_hash)
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return decision.response

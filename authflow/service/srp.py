@@ -19,15 +19,13 @@ salt: a dump of the store alone lets nobody test a password guess against them.
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping
-from dataclasses import replace
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from authflow.core import auth, lockout
 from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
 from authflow.core import srp as core
-from authflow.core.effects import Decision
 from authflow.core.records import User, UserPool
 from authflow.core.users import find_user
 from authflow.crypto import srp
@@ -35,40 +33,7 @@ from authflow.crypto.sealing import SealError, unseal
 from authflow.errors import CognitoError, NotAuthorizedException
 from authflow.service import auth as flow
 from authflow.service.engine import Engine
-
-# -- verifiers -------------------------------------------------------------------------------
-
-
-def with_verifier(engine: Engine, pool: UserPool, user: User, password: str) -> User:
-    """`user` whose credential also answers SRP for `password`: a fresh salt, and
-    v = g^x mod N built with the canonical username (USER_ID_FOR_SRP), sealed."""
-    salt = int.from_bytes(engine.entropy.random_bytes(srp.SALT_BYTES), "big")
-    salt_hex = srp.pad_hex(salt)
-    v = srp.verifier(pool.id, user.username, password, salt)
-    sealed = engine.seal(srp.pad_hex(v).encode(), core.verifier_context(pool.id, user.sub, salt_hex))
-    return replace(user, credential=replace(user.credential, srp_salt=salt_hex, srp_verifier=sealed))
-
-
-def with_verifiers(engine: Engine, pool: UserPool, decision: Decision, *, password: str,
-                   password_hash: str) -> Decision:
-    """`decision` with a verifier for the user whose new credential is `password_hash`
-    (other users in it, such as a previous alias holder, keep theirs). Called after the
-    decision, inside its transaction: in UsernameAttributes pools the decision makes the
-    username the verifier is bound to."""
-    puts = tuple(
-        with_verifier(engine, pool, r, password)
-        if isinstance(r, User) and r.credential is not None and r.credential.password_hash == password_hash
-        else r
-        for r in decision.puts
-    )
-    return replace(decision, puts=puts)
-
-
-def _open_verifier(engine: Engine, pool: UserPool, user: User) -> int:
-    credential = user.credential
-    context = core.verifier_context(pool.id, user.sub, credential.srp_salt)
-    return int(unseal(engine.keyring, credential.srp_verifier, context), 16)
-
+from authflow.service.verifiers import open_verifier
 
 # -- InitiateAuth(USER_SRP_AUTH) -----------------------------------------------------------------
 
@@ -77,7 +42,7 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
     params = request.get("AuthParameters") or {}
     now = engine.now()
     with engine.store.transaction() as tx:
-        pool, client = flow._load_for_flow(engine, tx, request, admin)
+        pool, client = flow.load_for_flow(engine, tx, request, admin)
         typed = auth.require_param(params, "USERNAME")
         big_a = core.parse_a(auth.require_param(params, "SRP_A"))
         user = find_user(tx, pool, typed)
@@ -88,7 +53,7 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
         if user is not None and not user.enabled:
             raise NotAuthorizedException(auth.DISABLED)
         if user is None and not cc.prevent_user_existence_errors(client.config):
-            flow._event("unknown user", client, None)
+            flow.audit("unknown user", client, None)
             raise auth.unknown_user_error(client)
         pool_secret = engine.pool_secret(pool)
     # As in the password flow: for users, and for unknown names under
@@ -96,7 +61,7 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
     # so the function runs after its checks.
     arn = pc.lambda_arn(pool.config, "PreAuthentication")
     if arn:
-        flow._pre_authentication(engine, request, pool, client, user, arn, typed=typed)
+        flow.pre_authentication(engine, request, pool, client, user, arn, typed=typed)
     return challenge(engine, pool, client, user, typed=typed, big_a=big_a, pool_secret=pool_secret, now=now)
 
 
@@ -108,7 +73,7 @@ def challenge(
     request has been checked; writes nothing. `custom`: asked by a custom flow's Define."""
     real = user is not None and user.credential is not None and user.credential.srp_verifier is not None
     if real:
-        salt, user_id, v = user.credential.srp_salt, user.username, _open_verifier(engine, pool, user)
+        salt, user_id, v = user.credential.srp_salt, user.username, open_verifier(engine, pool, user)
     else:  # unknown (ENABLED), or a password set before SRP existed: simulated, fails later
         salt = srp.pad_hex(core.simulated_salt(pool_secret, pool, typed))
         user_id = user.username if user else core.simulated_user_id(pool_secret, pool, typed)
@@ -122,7 +87,7 @@ def challenge(
                            big_a=big_a, big_b=big_b, b=b, now=now, custom=custom)
     sealed = engine.seal(core.encode_block(block), core.block_context(pool.id, client.id))
     text = base64.b64encode(sealed).decode()
-    flow._event("srp started", client, user)
+    flow.audit("srp started", client, user)
     return {"ChallengeName": core.CHALLENGE, "ChallengeParameters": core.challenge(salt, big_b, text, user_id)}
 
 
@@ -131,7 +96,7 @@ def challenge(
 
 def _checked(engine: Engine, tx, request: Mapping[str, Any], admin: bool, now):
     """Everything an answer needs, checked; refusals here write nothing."""
-    pool, client = flow._load(engine, tx, request, admin)
+    pool, client = flow.load_client(engine, tx, request, admin)
     responses = request.get("ChallengeResponses") or {}
     given = core.require(responses, "USERNAME")
     text = core.require(responses, "PASSWORD_CLAIM_SECRET_BLOCK")
@@ -155,7 +120,15 @@ def _checked(engine: Engine, tx, request: Mapping[str, Any], admin: bool, now):
     return pool, client, block, stored, text, raw, signature, timestamp
 
 
-def respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+#: What a custom flow does after a right proof (`custom_auth.after_password_proof`):
+#: (engine, request, admin, pool, client, user, block, block text, now) -> response.
+CustomContinuation = Callable[..., dict[str, Any]]
+
+
+def respond(
+    engine: Engine, request: Mapping[str, Any], admin: bool, *, custom: CustomContinuation
+) -> dict[str, Any]:
+    """The PASSWORD_VERIFIER answer; a block a custom flow issued goes on with `custom`."""
     now = engine.now()
     with engine.store.transaction() as tx:
         pool, client, block, stored, text, raw, signature, timestamp = _checked(engine, tx, request, admin, now)
@@ -168,20 +141,18 @@ def respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str
             refused = attempt.refused
         pool_secret = engine.pool_secret(pool)
     if refused:
-        flow._event("locked", client, stored)
+        flow.audit("locked", client, stored)
         raise NotAuthorizedException(lockout.LOCKED_MESSAGE)
     # Outside any transaction, and the same work for a simulated user as for a real one.
-    v = _open_verifier(engine, pool, user) if user else core.simulated_verifier(pool_secret, pool, block.typed_username)
+    v = open_verifier(engine, pool, user) if user else core.simulated_verifier(pool_secret, pool, block.typed_username)
     ok = srp.claim_matches(pool_id=pool.id, user_id=block.user_id, v=v, big_a=block.big_a, b=block.b,
                            u=block.u, secret_block=raw, timestamp=timestamp, signature=signature)
     if user is None or not ok:
         core.rejected()
-        flow._event("wrong password (SRP)", client, stored)
+        flow.audit("wrong password (SRP)", client, stored)
         raise NotAuthorizedException(auth.INCORRECT)  # the failure is already counted
     if block.custom:
-        from authflow.service import custom_auth  # it builds on this module
-
-        return custom_auth.after_password_proof(engine, request, admin, pool, client, user, block, text, now)
+        return custom(engine, request, admin, pool, client, user, block, text, now)
 
     error: CognitoError | None = None
     messages = ()
@@ -199,13 +170,13 @@ def respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str
             error = err
         else:
             engine.write(tx, puts=(core.used_record(block, text, now),))
-            response, messages = flow._after_step(
+            response, messages = flow.after_step(
                 engine, tx, pool, client, current, state, block.typed_username, now
             )
     if error is not None:
-        flow._event(f"refused ({error.code})", client, user)
+        flow.audit(f"refused ({error.code})", client, user)
         raise error
-    flow._event(f"SRP proof accepted, next {response.get('ChallengeName', 'tokens')}", client, user)
+    flow.audit(f"SRP proof accepted, next {response.get('ChallengeName', 'tokens')}", client, user)
     engine.deliver(messages)
-    flow._post_authentication(engine, pool, client, current, response, request.get("ClientMetadata") or {})
+    flow.post_authentication(engine, pool, client, current, response, request.get("ClientMetadata") or {})
     return response

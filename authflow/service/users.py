@@ -10,7 +10,7 @@ from authflow.core import pool_config as pc
 from authflow.core import trigger_events as te
 from authflow.core import users as core
 from authflow.errors import InvalidParameterException
-from authflow.service import srp
+from authflow.service import verifiers
 from authflow.service.engine import Engine
 from authflow.service.messages import customized
 from authflow.service.registry import operation
@@ -53,7 +53,7 @@ def admin_create_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, A
         decision = customized(
             engine, pool, decision, source="CustomMessage_AdminCreateUser", client_id=None, request=request
         )
-        decision = srp.with_verifiers(engine, pool, decision, password=password, password_hash=password_hash)
+        decision = verifiers.with_verifiers(engine, pool, decision, password=password, password_hash=password_hash)
         engine.apply(tx, decision)
     engine.deliver(decision.messages)
     return decision.response

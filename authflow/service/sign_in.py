@@ -1,0 +1,59 @@
+"""InitiateAuth, AdminInitiateAuth, RespondToAuthChallenge, AdminRespondToAuthChallenge:
+each request goes to the flow (or the challenge) it names.
+
+Each flow checks itself against the app client in its own first transaction
+(`authflow.core.auth.check_flow`), so a flow a client does not allow, or a flow this
+engine does not know, is refused there with Cognito's message.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from authflow.core import auth as core
+from authflow.service import auth, custom_auth, srp
+from authflow.service.engine import Engine
+from authflow.service.registry import operation
+
+
+@operation("InitiateAuth")
+def initiate_auth(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    return _initiate(engine, request, admin=False)
+
+
+@operation("AdminInitiateAuth")
+def admin_initiate_auth(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    return _initiate(engine, request, admin=True)
+
+
+@operation("RespondToAuthChallenge")
+def respond_to_auth_challenge(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    return _respond(engine, request, admin=False)
+
+
+@operation("AdminRespondToAuthChallenge")
+def admin_respond_to_auth_challenge(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    return _respond(engine, request, admin=True)
+
+
+def _initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    flow = request["AuthFlow"]
+    if flow in core.REFRESH_FLOWS:
+        return auth.refresh_sign_in(engine, request, admin)
+    if flow == "CUSTOM_AUTH":
+        return custom_auth.initiate(engine, request, admin)
+    if flow == "USER_SRP_AUTH":
+        return srp.initiate(engine, request, admin)
+    return auth.password_sign_in(engine, request, admin)  # and every flow it refuses
+
+
+def _respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    challenge = request["ChallengeName"]
+    if challenge == "SMS_MFA":
+        return auth.answer_sms_mfa(engine, request, admin)
+    if challenge == "CUSTOM_CHALLENGE":
+        return custom_auth.answer(engine, request, admin)
+    if challenge == "PASSWORD_VERIFIER":
+        return srp.respond(engine, request, admin, custom=custom_auth.after_password_proof)
+    return auth.answer_new_password(engine, request, admin)  # and every challenge it refuses
