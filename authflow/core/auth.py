@@ -333,6 +333,17 @@ def check_new_password_session(user: User, session: AuthSession) -> None:
         raise NotAuthorizedException(INVALID_SESSION)
 
 
+def check_sign_in_still_holds(user: User, session: AuthSession) -> None:
+    """Refuse an answer to a later step (SMS_MFA) whose sign-in no longer holds: the
+    password it proved has been replaced since (a new temporary password), or the user's
+    status no longer lets them hold tokens (AdminResetUserPassword). Checked before the
+    code is compared, so a stale session says nothing about any code."""
+    if session.credential_tag != credential_tag(user.credential) or not user_lifecycle().allowed(
+        user.status, "refresh_tokens"
+    ):
+        raise NotAuthorizedException(INVALID_SESSION)
+
+
 def decide_new_password(
     pool: UserPool,
     user: User,

@@ -245,6 +245,7 @@ def follow_attribute_changes(
         if before.attributes.get(attribute) == value:
             continue
         user = consume(user, verify_purpose(attribute))
+        user = _unbound(user, attribute)
         if (
             value and attribute in auto and entropy is not None and pool_secret is not None
             and after.attributes.get(f"{attribute}_verified") != "true"
@@ -255,6 +256,17 @@ def follow_attribute_changes(
             messages.append(message)
             details.append(delivery)
     return user, tuple(messages), details
+
+
+def _unbound(user: User, attribute: str) -> User:
+    """Codes of other purposes (a sign-up code) that went to `attribute`'s old value no
+    longer vouch for it: they still do their work (confirming the user) but verify
+    nothing, so a code sent to one address can never verify another."""
+    codes = {
+        purpose: replace(pending, attribute=None) if pending.attribute == attribute else pending
+        for purpose, pending in user.codes.items()
+    }
+    return replace(user, codes=codes) if codes != user.codes else user
 
 
 def held_updates(config: Mapping, user: User, writes: Mapping[str, str]) -> dict[str, str]:

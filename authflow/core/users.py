@@ -307,7 +307,11 @@ def decide_delete_attributes(pool: UserPool, user: User, names: Sequence[str], *
             )
     user_lifecycle().next_status(user.status, "update_attributes")
     attributes = attrs.apply_writes(user.attributes, {name: "" for name in names})
-    return Decision(puts=(_rebuilt(pool, user, attributes, now),))
+    # A removed email / phone number takes its pending codes' claims with it.
+    updated, _, _ = codes.follow_attribute_changes(
+        pool.config, pool.id, user, _rebuilt(pool, user, attributes, now), entropy=None, pool_secret=None, now=now
+    )
+    return Decision(puts=(updated,))
 
 
 def updated_alias_pairs(pool: UserPool, user: User, writes: Mapping[str, str]) -> tuple[tuple[str, str], ...]:

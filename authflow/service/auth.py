@@ -375,6 +375,7 @@ def answer_sms_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> d
     error: CognitoError | None = None
     with engine.store.transaction() as tx:
         pool, client, record, user, responses = _open_session(engine, tx, request, admin, now)
+        auth.check_sign_in_still_holds(user, record)
         code = auth.require_param(responses, "SMS_MFA_CODE")
         attempt = lockout.begin_attempt(
             tx.get_failed_sign_ins(pool.id, user.sub), pool_id=pool.id, key=user.sub, now=now
