@@ -74,7 +74,10 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--users", type=int, default=2, help="users in the universe (1-6, default 2)")
     parser.add_argument("--aliases", type=int, default=1, help="shared email values (0-3, default 1)")
-    parser.add_argument("--depth", type=int, default=6, help="longest request sequence to explore (default 6)")
+    parser.add_argument("--depth", type=int, help="longest request sequence to explore (default 6; 5 with --self-service)")
+    parser.add_argument("--self-service", action="store_true",
+                        help="add SignUp, codes, password recovery and changes, attribute verification and DeleteUser "
+                             "to the alphabet (the default pool then auto-verifies emails)")
     parser.add_argument("--pool-config", metavar="FILE",
                         help="a JSON CreateUserPool request: check your own pool settings (MFA, aliases, validity days)")
     parser.add_argument("--invariant", action="append", choices=list(INVARIANTS), metavar="NAME",
@@ -104,6 +107,7 @@ def run_explore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         result = explore(
             users=args.users, aliases=args.aliases, depth=args.depth, pool_config=pool_config,
             invariants=args.invariant, seed=args.seed, progress=not args.quiet, graph=bool(args.dot),
+            self_service=args.self_service,
         )
     except ValueError as err:
         parser.error(str(err))

@@ -11,6 +11,18 @@ challenge well or badly, refresh, sign out (GlobalSignOut with the user's access
 token, AdminUserGlobalSignOut), RevokeToken, disable, enable, verify or delete the
 email, delete the user, and advance the clock.
 
+`self_service=True` (`--self-service`) adds what users do for themselves and the
+password administration around it: SignUp (with the user's own email, or with a
+shared one), ConfirmSignUp with the code the caller was sent or a wrong one,
+ResendConfirmationCode, AdminConfirmSignUp, ForgotPassword, ConfirmForgotPassword
+(right or wrong code), AdminResetUserPassword, AdminSetUserPassword (Permanent true and
+false), ChangePassword, GetUserAttributeVerificationCode and VerifyUserAttribute (right
+or wrong code), DeleteUserAttributes and DeleteUser with the user's access token. The
+default pool then auto-verifies emails, so that SignUp sends a code. Codes reach the
+caller as a user gets them: read from the text of the message the engine delivered.
+It is an option because it multiplies the state space (see docs/semantics.md for the
+costs); the default run keeps the admin alphabet.
+
 Exploration is breadth-first from one set-up state (a pool and an app client). A
 state is the engine's storage (a MemoryStore snapshot) plus the clock, the entropy
 position and what the caller holds (each user's latest Session and tokens, and the
@@ -21,6 +33,7 @@ resolved from that caller state, and are skipped where it holds nothing.
 Every request runs through `authflow.Client` against a MemoryStore restored from the
 state's snapshot, a ManualClock set to its time and seeded entropy rewound to its
 position, so each state, and each trace, is a function of the path that led to it.
+What the engine delivered (its messages) is part of each checked step.
 The selected invariants (`authflow.invariants`) are checked on every transition, and
 the first violation found is reported with its trace, which is a shortest one
 because every shorter path was explored first.
@@ -37,7 +50,11 @@ still influence a later request of the alphabet and drops the rest:
   an expiry in the past is 0, a failed-sign-in counter idle for 15 minutes is absent;
 - records no request can reach are left out (sessions and refresh tokens the caller
   no longer holds, lockout counters of deleted users), as are dates that only appear
-  in responses and the optimistic-locking versions.
+  in responses and the optimistic-locking versions;
+- a pending code is every field but its hash (wrong guesses, requests in its hourly
+  window, attribute, held-back value, instants relative to the clock, collapsed past
+  24 hours), and a code the caller holds is only whether it is still the user's
+  pending one (the digits are random).
 
 The counts (`states`, `transitions`) are therefore counts of distinct behaviours,
 and are the same on every run with the same arguments.
@@ -61,7 +78,7 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -89,14 +106,19 @@ from authflow.invariants import (
 from authflow.service.registry import OPERATIONS, load_all
 
 __all__ = [
-    "Action", "Caller", "Challenge", "Graph", "Progress", "Result", "RewindableEntropy", "Tokens", "TraceStep",
-    "Universe", "explore", "write_dot",
+    "Action", "Caller", "Challenge", "Graph", "HeldCode", "Progress", "Result", "RewindableEntropy", "Tokens",
+    "TraceStep", "Universe", "explore", "write_dot",
 ]
 
 START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank")
 MAX_USERS = len(NAMES)
 MAX_ALIASES = 3
+#: The default depth: every sequence of 6 admin requests (about 26,500 states, about a
+#: minute on two cores); with the self-service alphabet, 5 (about 44,000 states, about
+#: two minutes). docs/semantics.md keeps the measured costs.
+DEPTH = 6
+SELF_SERVICE_DEPTH = 5
 ADVANCE = "advance_clock"
 CLIENT_REQUEST = {
     "ClientName": "explore",
@@ -129,6 +151,7 @@ class Universe:
     phones: bool  # users have phone numbers (the pool asks for SMS MFA)
     mfa_optional: bool
     delivery: str  # the medium of re-invitations
+    self_service: bool = False  # the alphabet has the self-service operations
 
     def password_name(self, password: str) -> str:
         return {self.temporary: "temporary", self.new: "new", self.wrong: "wrong", self.weak: "weak"}.get(
@@ -140,7 +163,9 @@ def _password(base: str, length: int) -> str:
     return base + "x" * max(0, length - len(base))
 
 
-def _universe(users: int, aliases: int, pool: Mapping[str, Any], client: Mapping[str, Any]) -> Universe:
+def _universe(
+    users: int, aliases: int, pool: Mapping[str, Any], client: Mapping[str, Any], self_service: bool = False
+) -> Universe:
     policy = (pool.get("Policies") or {}).get("PasswordPolicy") or {}
     length = int(policy.get("MinimumLength") or 8)
     days = int(policy.get("TemporaryPasswordValidityDays") or 7)
@@ -169,6 +194,7 @@ def _universe(users: int, aliases: int, pool: Mapping[str, Any], client: Mapping
         phones=mfa != "OFF" or username_kinds == {"phone_number"},
         mfa_optional=mfa == "OPTIONAL",
         delivery="SMS" if username_kinds == {"phone_number"} else "EMAIL",
+        self_service=self_service,
     )
 
 
@@ -185,6 +211,15 @@ class Challenge:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldCode:
+    """A verification code the caller was sent, and the keyed hash of the pending code it
+    was sent for (so that the digest can tell whether it is still the current one)."""
+
+    code: str
+    code_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class Tokens:
     access: str
     refresh: str
@@ -193,11 +228,16 @@ class Tokens:
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Per universe user: the latest challenge and tokens; and the invariants' History."""
+    """Per universe user: the latest challenge, tokens and code of each purpose; and the
+    invariants' History."""
 
     challenges: tuple[Challenge | None, ...]
     tokens: tuple[Tokens | None, ...]
     history: History = field(default_factory=History)
+    codes: tuple[tuple[tuple[str, HeldCode], ...], ...] = ()  # per user: sorted (purpose, code)
+
+    def code(self, i: int, purpose: str) -> HeldCode | None:
+        return dict(self.codes[i]).get(purpose) if self.codes else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -354,8 +394,29 @@ def _ms(delta: timedelta) -> int:
     return delta // timedelta(milliseconds=1)
 
 
+#: No code rule looks further back than this (the longest code lifetime).
+_CODE_HORIZON = timedelta(hours=24)
+
+
+def _pending_code(code: Any, now: datetime) -> tuple[Any, ...]:
+    """A pending code as the digest sees it: every field but its keyed hash (wrong
+    guesses, requests in the quota window, attribute, held-back value), instants as
+    durations from now, clamped where no rule can tell them apart any more."""
+    out = []
+    for f in fields(code):
+        value = getattr(code, f.name)
+        if f.name == "code_hash":
+            continue
+        if isinstance(value, datetime):
+            value = max(0, _ms(value - now)) if value >= now else max(-_ms(_CODE_HORIZON), _ms(value - now))
+        out.append((f.name, value))
+    return tuple(out)
+
+
 class _Explorer:
-    def __init__(self, users: int, aliases: int, pool_request: Mapping[str, Any], seed: int) -> None:
+    def __init__(
+        self, users: int, aliases: int, pool_request: Mapping[str, Any], seed: int, self_service: bool = False
+    ) -> None:
         self.clock = ManualClock(START)
         self.entropy = RewindableEntropy(seed)
         self.outbox = _Outbox()
@@ -374,13 +435,13 @@ class _Explorer:
             TraceStep("set-up", "CreateUserPoolClient", {"UserPoolId": self.pool_id, **CLIENT_REQUEST},
                       {"UserPoolClient": {"ClientId": self.client_id}}, None),
         )
-        self.universe = _universe(users, aliases, pool, app)
+        self.universe = _universe(users, aliases, pool, app, self_service)
         self.by_login = dict(zip(self.universe.logins, range(users), strict=True))
         self.alphabet = _alphabet(self.universe, self.pool_id, self.client_id)
         self._password_ids: dict[str, str] = {}
         self.root = _Node(
             0, 0, self.store.snapshot(), self.clock.now(), self.entropy.position,
-            Caller(challenges=(None,) * users, tokens=(None,) * users),
+            Caller(challenges=(None,) * users, tokens=(None,) * users, codes=((),) * users),
         )
 
     # -- running one request ------------------------------------------------------------------------
@@ -413,6 +474,7 @@ class _Explorer:
         step = Step(
             operation=operation, request=request, response=response, error=error,
             before=records, after=after, now=now, history=node.caller.history,
+            messages=tuple(self.outbox.messages),
         )
         trace = TraceStep(
             action.label, operation, request, response, f"{error.code}: {error.message}" if error else None
@@ -459,7 +521,14 @@ class _Explorer:
                     tokens[slot] = Tokens(result["AccessToken"], result["RefreshToken"], expires)
                 elif tokens[slot] is not None:
                     tokens[slot] = replace(tokens[slot], access=result["AccessToken"], access_expires=expires)
-        return Caller(tuple(challenges), tuple(tokens), _pruned(history, challenges, tokens))
+        codes = [dict(held) for held in caller.codes]
+        for pool_id, sub, purpose, code, _ in history.sent_codes - caller.history.sent_codes:
+            user = after.user_by_sub(pool_id, sub)
+            slot = self._slot(user)
+            if slot is not None and purpose in user.codes:
+                codes[slot][purpose] = HeldCode(code, user.codes[purpose].code_hash)
+        held = tuple(tuple(sorted(c.items())) for c in codes)
+        return Caller(tuple(challenges), tuple(tokens), _pruned(history, challenges, tokens, held), held)
 
     # -- the canonical digest ---------------------------------------------------------------------------
 
@@ -491,10 +560,11 @@ class _Explorer:
                 if u.credential.temporary:
                     age = now - u.credential.issued_at
                     credential += ("expired" if age >= window else _ms(age),)
+            pending = tuple((purpose, _pending_code(c, now)) for purpose, c in sorted(u.codes.items()))
             projected_users.append((
                 names[u.sub], u.username == u.sub, u.status, u.enabled,
                 tuple(sorted((k, v) for k, v in u.attributes.items() if k != "sub")),
-                tuple(sorted(u.aliases)), tuple(u.mfa_settings), u.preferred_mfa, credential,
+                tuple(sorted(u.aliases)), tuple(u.mfa_settings), u.preferred_mfa, credential, pending,
             ))
         counters = []
         for r in records.failed_sign_ins:
@@ -537,9 +607,17 @@ class _Explorer:
                 max(0, _ms(t.access_expires - now)),
                 token_hash(t.refresh) in history.revoked_tokens,
             ))
+        by_name = {names[u.sub]: u for u in users}
+        codes = []
+        for i, pairs in enumerate(caller.codes):
+            user = by_name.get(self.universe.names[i])
+            codes.append(tuple(
+                (purpose, bool(user and purpose in user.codes and user.codes[purpose].code_hash == c.code_hash))
+                for purpose, c in pairs
+            ))
         return (
             tuple(sorted(projected_users)), tuple(sorted(counters)), tuple(challenges), tuple(held),
-            tuple(sorted(history.validation_values)),
+            tuple(sorted(history.validation_values)), tuple(codes),
         )
 
     def digest(self, records: Records, now: datetime, caller: Caller) -> bytes:
@@ -575,19 +653,28 @@ class _Explorer:
             if caller.tokens[i] is not None:
                 revoked = token_hash(caller.tokens[i].refresh) in caller.history.revoked_tokens
                 facts.append("holds tokens" + (" (revoked)" if revoked else ""))
+            for purpose, held in caller.codes[i] if caller.codes else ():
+                current = user is not None and purpose in user.codes and user.codes[purpose].code_hash == held.code_hash
+                facts.append(f"holds a {purpose} code" + ("" if current else " (stale)"))
             lines.append(f"{name}: " + ", ".join(facts))
         return "\n".join(lines)
 
 
-def _pruned(history: History, challenges: Sequence[Challenge | None], tokens: Sequence[Tokens | None]) -> History:
-    """Only what the caller can still present matters for later checks."""
+def _pruned(
+    history: History, challenges: Sequence[Challenge | None], tokens: Sequence[Tokens | None],
+    codes: Sequence[tuple[tuple[str, HeldCode], ...]],
+) -> History:
+    """Only what the caller can still present matters for later checks. (Deleted users
+    stay: a handful of subs, and a deleted sub must never come back.)"""
     sessions = {session_id(c.session) for c in challenges if c is not None}
     refresh = {token_hash(t.refresh) for t in tokens if t is not None}
+    held = {c.code for pairs in codes for _, c in pairs}
     return replace(
         history,
         succeeded_sessions=history.succeeded_sessions & sessions,
         refresh_tokens=frozenset(h for h in history.refresh_tokens if h[0] in refresh),
         revoked_tokens=history.revoked_tokens & refresh,
+        sent_codes=frozenset(e for e in history.sent_codes if e[3] in held),
     )
 
 
@@ -671,9 +758,102 @@ def _alphabet(u: Universe, pool_id: str, client_id: str) -> list[Action]:
             actions.append(Action(f"turn on SMS MFA for {name}", _const(
                 "admin_set_user_mfa_preference", {**who, "SMSMfaSettings": {"Enabled": True, "PreferredMfa": True}})))
         actions.append(Action(f"delete {name}", _const("admin_delete_user", who)))
+    if u.self_service:
+        actions.extend(_self_service(u, pool_id, client_id, base, with_email))
     for seconds in u.clock_steps:
         actions.append(Action(f"advance the clock {seconds} s", _const(ADVANCE, {"seconds": seconds})))
     return actions
+
+
+def _self_service(
+    u: Universe, pool_id: str, client_id: str, base: Callable[[int], list[dict[str, str]]],
+    with_email: Callable[[int, str, bool], list[dict[str, str]]],
+) -> list[Action]:
+    """The self-service half of the alphabet (`self_service=True`)."""
+    actions: list[Action] = []
+    for i in range(len(u.names)):
+        actions.extend(_self_service_of(u, i, pool_id, client_id, base(i), [
+            (email, with_email(i, email, False)) for email in u.emails
+        ]))
+    return actions
+
+
+def _self_service_of(
+    u: Universe, i: int, pool_id: str, client_id: str, own: list[dict[str, str]],
+    shared: list[tuple[str, list[dict[str, str]]]],
+) -> list[Action]:
+    """User i's self-service requests (a function of its own, so that every request
+    builder binds this user's values)."""
+    name = u.names[i]
+    by_client = {"ClientId": client_id, "Username": u.logins[i]}
+    who = {"UserPoolId": pool_id, "Username": u.logins[i]}
+    sign_up = {**by_client, "Password": u.new}
+    actions = [Action(f"sign {name} up", _const("sign_up", {**sign_up, "UserAttributes": own}))]
+    for email, attributes in shared:  # the alias is claimed at confirmation, where it may clash
+        actions.append(Action(f"sign {name} up with {email}", _const("sign_up", {**sign_up, "UserAttributes": attributes})))
+    for good in (True, False):
+        actions.append(Action(
+            f"confirm {name}'s sign-up" + ("" if good else " with a wrong code"),
+            _with_code(i, "confirm_sign_up", good, lambda code: (
+                "confirm_sign_up", {**by_client, "ConfirmationCode": code})),
+        ))
+    actions += [
+        Action(f"resend {name}'s confirmation code", _const("resend_confirmation_code", by_client)),
+        Action(f"confirm {name} as an administrator", _const("admin_confirm_sign_up", who)),
+        Action(f"{name} forgot the password", _const("forgot_password", by_client)),
+    ]
+    for good in (True, False):
+        actions.append(Action(
+            f"reset {name}'s password with {'the' if good else 'a wrong'} code",
+            _with_code(i, "reset_password", good, lambda code: ("confirm_forgot_password", {
+                **by_client, "ConfirmationCode": code, "Password": u.new,
+            })),
+        ))
+    actions += [
+        Action(f"reset {name}'s password as an administrator", _const("admin_reset_user_password", who)),
+        Action(f"set {name}'s password for good", _const(
+            "admin_set_user_password", {**who, "Password": u.new, "Permanent": True})),
+        Action(f"give {name} a temporary password", _const(
+            "admin_set_user_password", {**who, "Password": u.temporary, "Permanent": False})),
+        # ChangePassword keeps the password (the universe has no other good one): what it
+        # changes is the credential, the lockout counter and any pending reset code.
+        Action(f"{name} changes the password", _with_tokens(i, lambda t: ("change_password", {
+            "AccessToken": t.access, "PreviousPassword": u.new, "ProposedPassword": u.new,
+        }))),
+    ]
+    if u.logins[i] == u.names[i]:  # email is an attribute, not the username
+        actions.append(Action(f"{name} asks for an email code", _with_tokens(i, lambda t: (
+            "get_user_attribute_verification_code", {"AccessToken": t.access, "AttributeName": "email"}))))
+        for good in (True, False):
+            actions.append(Action(
+                f"{name} verifies the email with {'the' if good else 'a wrong'} code",
+                _with_code(i, "verify_email", good, lambda code: _with_tokens(i, lambda t: (
+                    "verify_user_attribute", {"AccessToken": t.access, "AttributeName": "email", "Code": code},
+                ))),
+            ))
+        actions.append(Action(f"{name} deletes the email", _with_tokens(i, lambda t: (
+            "delete_user_attributes", {"AccessToken": t.access, "UserAttributeNames": ["email"]}))))
+    actions.append(Action(f"{name} deletes the account", _with_tokens(
+        i, lambda t: ("delete_user", {"AccessToken": t.access}))))
+    return actions
+
+
+def _with_code(
+    i: int, purpose: str, good: bool, make: Callable[[str], Any]
+) -> Callable[[Caller], tuple[str, dict] | None]:
+    """A request carrying user i's latest code of `purpose`, or a wrong one (a code that
+    differs from it); None while the caller holds no such code. `make` may itself need
+    more from the caller (an access token): it then returns a builder."""
+
+    def build(caller: Caller) -> tuple[str, dict] | None:
+        held = caller.code(i, purpose)
+        if held is None:
+            return None
+        code = held.code if good else ("000000" if held.code != "000000" else "111111")
+        made = make(code)
+        return made(caller) if callable(made) else made
+
+    return build
 
 
 def _answer(u: Universe, client_id: str, i: int, *, good: bool) -> Callable[[Caller], tuple[str, dict] | None]:
@@ -736,27 +916,33 @@ def explore(
     *,
     users: int = 2,
     aliases: int = 1,
-    depth: int = 6,
+    depth: int | None = None,
     pool_config: Mapping[str, Any] | None = None,
     invariants: Iterable[str] | None = None,
     seed: int = 0,
     progress: bool | Callable[[Progress], None] = True,
     graph: bool = False,
     faults: Mapping[str, Callable[[Any], Any]] | None = None,
+    self_service: bool = False,
 ) -> Result:
     """Explore every sequence of at most `depth` requests from the alphabet, checking
-    the selected `invariants` (all by default) after each one.
+    the selected `invariants` (all by default) after each one. `depth` defaults to
+    `DEPTH`, or `SELF_SERVICE_DEPTH` with `self_service`.
 
     `pool_config` is a CreateUserPool request (PoolName optional); without it the pool
     has `AliasAttributes=["email"]` when `aliases` > 0. `progress=True` prints throttled
     progress to stderr; a callable receives `Progress` reports instead. `graph=True`
     keeps the state graph for `write_dot`. `faults` is the test-only hook described in
-    the module docstring.
+    the module docstring. `self_service=True` adds the self-service operations to the
+    alphabet (see the module docstring); the default pool then also auto-verifies
+    emails (`AutoVerifiedAttributes=["email"]`), so that SignUp sends a code.
     """
     if not 1 <= users <= MAX_USERS:
         raise ValueError(f"users must be between 1 and {MAX_USERS}")
     if not 0 <= aliases <= MAX_ALIASES:
         raise ValueError(f"aliases must be between 0 and {MAX_ALIASES}")
+    if depth is None:
+        depth = SELF_SERVICE_DEPTH if self_service else DEPTH
     if depth < 0:
         raise ValueError("depth must be at least 0")
     names = tuple(INVARIANTS) if invariants is None else tuple(invariants)
@@ -767,10 +953,13 @@ def explore(
     request.setdefault("PoolName", "explore")
     if pool_config is None and aliases:
         request["AliasAttributes"] = ["email"]
+    if pool_config is None and self_service:
+        request["AutoVerifiedAttributes"] = ["email"]
     report = _stderr_progress if progress is True else (progress or None)
     started = time.monotonic()
     with _faults_installed(faults):
-        return _search(_Explorer(users, aliases, request, seed), depth, names, report, graph, started)
+        explorer = _Explorer(users, aliases, request, seed, self_service)
+        return _search(explorer, depth, names, report, graph, started)
 
 
 def _search(

@@ -4,9 +4,11 @@
 Theory of operation: an invariant is a named function over one observed `Step`:
 the request, its response or the `CognitoError` it raised, the store's records
 before and after (`Records`, a plain, comparable copy of a MemoryStore snapshot),
-the clock, and the `History` of what the caller has seen so far (which sessions
-it answered successfully, which refresh tokens it revoked or lost to a sign-out,
-which ValidationData values it sent). Invariants about a state alone ("usernames
+the clock, the messages the engine delivered during the request, and the `History`
+of what the caller has seen so far (which sessions it answered successfully, which
+refresh tokens it revoked or lost to a sign-out or a deletion, which ValidationData
+values it sent, which verification codes reached it and where, which users were
+deleted). Invariants about a state alone ("usernames
 are unique") read `step.after`; invariants about a step ("a refused request
 changes nothing") compare `before` and `after`. Each returns None when the law
 holds, or a sentence saying how it broke.
@@ -17,13 +19,15 @@ hash functions, but recompute every rule (validity windows, alias holders, the
 lockout schedule) from the records themselves. `observe(history, step)` is the
 caller's bookkeeping: what the step taught it (a session that succeeded, a token
 that was revoked), written without consulting the engine's records where the
-request itself says enough.
+request itself says enough. Codes are read from the delivered messages' text, as a
+user reads them; which purpose a code serves (sign-up, reset, verification) is the
+pending code the same step (re)issued to the message's destination.
 
 Usage:
 
     step = Step(operation="InitiateAuth", request=..., response=..., error=None,
                 before=Records.of(snapshot_before), after=Records.of(store), now=clock.now(),
-                history=history)
+                history=history, messages=outbox.messages[sent_before:])
     for violation in check(step):          # or check(step, ["session_single_use"])
         ...
     history = observe(history, step)
@@ -38,7 +42,9 @@ engine implements SRP the branch is never reached.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import inspect
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -48,6 +54,7 @@ from typing import Any
 from authflow.core import identity
 from authflow.core import pool_config as pc
 from authflow.core.auth import session_id  # how a store names a Session string
+from authflow.core.codes import LIFETIMES, MAX_ATTEMPTS
 from authflow.core.lifecycle import user_lifecycle
 from authflow.core.lockout import FREE_FAILURES, IDLE_RESET, LOCKED_MESSAGE, MAX_LOCK
 from authflow.core.records import (
@@ -62,7 +69,7 @@ from authflow.core.records import (
 from authflow.core.tokens import token_hash  # how a store names a refresh token
 from authflow.crypto.passwords import verify_password
 from authflow.crypto.signing import unverified_claims
-from authflow.errors import CodeDeliveryFailureException, CognitoError
+from authflow.errors import CodeDeliveryFailureException, CodeMismatchException, CognitoError
 
 __all__ = [
     "INVARIANTS",
@@ -92,6 +99,17 @@ NO_TOKENS = frozenset({"UNCONFIRMED", "RESET_REQUIRED", "FORCE_CHANGE_PASSWORD"}
 SECRET_ANSWERS = frozenset({"SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP", "PASSWORD_VERIFIER", "DEVICE_PASSWORD_VERIFIER"})
 #: Shorter ValidationData values are matched exactly, longer ones as substrings.
 _SUBSTRING_MIN = 8
+#: Operations that act on a pending code: operation -> (the code's purpose, or None when
+#: the request names it as AttributeName; the request member carrying the code).
+CODE_CONFIRMING = {
+    "ConfirmSignUp": ("confirm_sign_up", "ConfirmationCode"),
+    "ConfirmForgotPassword": ("reset_password", "ConfirmationCode"),
+    "VerifyUserAttribute": (None, "Code"),
+}
+#: A code as a message carries it: six digits standing alone.
+_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+#: Attributes a code can verify.
+_VERIFIABLE = ("email", "phone_number")
 
 
 # -- what a store holds ------------------------------------------------------------------------
@@ -145,6 +163,17 @@ class Records:
             signing_keys=tuple(keys),
             indexes=tuple(indexes),
         )
+
+    def without_code_attempts(self) -> Records:
+        """These records with every pending code's wrong-guess count erased (and the user
+        versions that counting bumps): what a refused code may write."""
+        users = tuple(
+            dataclasses.replace(
+                u, version=0, codes={p: dataclasses.replace(c, attempts=0) for p, c in u.codes.items()}
+            )
+            for u in self.users
+        )
+        return dataclasses.replace(self, users=users)
 
     def without_lockout(self) -> Records:
         """These records minus the failed-sign-in counters: the one thing a refused
@@ -203,6 +232,17 @@ class History:
     revoked_tokens: frozenset[str] = frozenset()
     #: Every ValidationData value ever sent.
     validation_values: frozenset[str] = frozenset()
+    #: (pool id, sub, purpose, code, destination): the latest code of each purpose that
+    #: reached each user, and the email / phone number it went to.
+    sent_codes: frozenset[tuple[str, str, str, str, str]] = frozenset()
+    #: (pool id, sub) of every user deleted (AdminDeleteUser, DeleteUser).
+    deleted_users: frozenset[tuple[str, str]] = frozenset()
+
+    def latest_code(self, pool_id: str, sub: str, purpose: str) -> tuple[str, str] | None:
+        """(code, destination) of the latest code of `purpose` sent to the user, if any."""
+        return next(
+            ((code, to) for p, s, what, code, to in self.sent_codes if (p, s, what) == (pool_id, sub, purpose)), None
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -218,6 +258,8 @@ class Step:
     after: Records
     now: datetime  # the clock while the request ran (after a jump: the new time)
     history: History = field(default_factory=History)
+    #: What the engine delivered while the request ran (its Messenger's messages).
+    messages: tuple[Any, ...] = ()
 
     @classmethod
     def at_rest(cls, records: Records, now: datetime, history: History | None = None) -> Step:
@@ -389,6 +431,70 @@ def _schedule(count: int) -> timedelta:
         return timedelta(0)
     return min(timedelta(seconds=2 ** min(count - FREE_FAILURES, 30)), MAX_LOCK)
 
+def _codes_in(message: Any) -> list[str]:
+    """The codes a delivered message carries, read from its text as its reader would."""
+    return _CODE.findall(str(getattr(message, "body", "") or ""))
+
+
+def _access_owner(request: Mapping[str, Any]) -> tuple[str, str] | None:
+    """(pool id, sub) named by the request's AccessToken, if it has a readable one."""
+    claims = _claims(request.get("AccessToken"))
+    iss, sub = claims.get("iss"), claims.get("sub")
+    if isinstance(iss, str) and isinstance(sub, str):
+        return iss.rsplit("/", 1)[-1], sub
+    return None
+
+
+def _code_subject(step: Step, records: Records) -> tuple[str, str, User | None] | None:
+    """(purpose, code presented, the user in `records` it is about) of a code-confirming
+    request; None for any other request."""
+    known = CODE_CONFIRMING.get(step.operation)
+    if known is None:
+        return None
+    purpose, member = known
+    code = str(step.request.get(member, ""))
+    if purpose is None:  # VerifyUserAttribute: the caller is the access token's user
+        owner = _access_owner(step.request)
+        return f"verify_{step.request.get('AttributeName')}", code, records.user_by_sub(*owner) if owner else None
+    pool_id = _pool_of_request(step)
+    return purpose, code, records.user_named(pool_id, str(step.request.get("Username", ""))) if pool_id else None
+
+
+def _written(step: Step) -> tuple[Any, ...]:
+    """The records of `after` this step wrote; at rest, all of them. Records are
+    immutable, so an unchanged one is the very same object before and after."""
+    after = (*step.after.pools, *step.after.clients, *step.after.users, *step.after.sessions,
+             *step.after.refresh_tokens, *step.after.failed_sign_ins)
+    if step.before is step.after:
+        return after
+    seen = {id(r) for r in (*step.before.pools, *step.before.clients, *step.before.users, *step.before.sessions,
+                            *step.before.refresh_tokens, *step.before.failed_sign_ins)}
+    return tuple(r for r in after if id(r) not in seen)
+
+
+def _sent_codes(step: Step) -> list[tuple[str, str, str, str, str]]:
+    """(pool id, sub, purpose, code, destination) of each code this step delivered that a
+    pending code of the same step stands for: the one (re)issued to the message's
+    destination. MFA codes live on sessions, not users, and are left out."""
+    out = []
+    for message in step.messages:
+        found = _codes_in(message)
+        pool_id, username = str(getattr(message, "pool_id", "")), str(getattr(message, "username", ""))
+        user = step.after.user_named(pool_id, username) if found else None
+        if user is None:
+            continue
+        old = step.before.user_by_sub(user.pool_id, user.sub)
+        destination = getattr(message, "destination", None)
+        for purpose, pending in sorted(user.codes.items()):
+            if old is not None and old.codes.get(purpose) == pending:
+                continue  # not issued by this step
+            # A code goes to the attribute's value, or to a new value held back until verified.
+            if pending.attribute and destination in (user.attributes.get(pending.attribute), pending.value):
+                out.append((user.pool_id, user.sub, purpose, found[0], str(destination)))
+                break
+    return out
+
+
 
 # -- the invariants ----------------------------------------------------------------------------------
 
@@ -516,8 +622,17 @@ def temporary_password_expires(step: Step) -> str | None:
 
 @_invariant
 def password_must_match(step: Step) -> str | None:
-    """A password sign-in that goes on (a challenge or tokens) presented the password
-    the user's stored credential verifies."""
+    """A password sign-in that goes on (a challenge or tokens), and a ChangePassword
+    that succeeds, presented the password the user's stored credential verifies."""
+    if step.ok and step.operation == "ChangePassword":
+        owner = _access_owner(step.request)
+        user = step.before.user_by_sub(*owner) if owner else None
+        if user is None:
+            return None  # a token of nobody: deleted_users_stay_out's concern
+        previous = str(step.request.get("PreviousPassword", ""))
+        if user.credential is None or not verify_password(previous, user.credential.password_hash):
+            return f"ChangePassword succeeded for {user.username!r} with a previous password the stored credential rejects"
+        return None
     if not (step.ok and _is_password_sign_in(step)):
         return None
     user = _signed_in_user(step, step.before)
@@ -578,7 +693,8 @@ def validation_data_never_stored(step: Step) -> str | None:
 @_invariant
 def refusal_changes_nothing(step: Step) -> str | None:
     """A refused operation changes nothing: after a CognitoError the store holds what
-    it held before (records and indexes), failed-sign-in counters excepted.
+    it held before (records and indexes), failed-sign-in counters excepted, and the
+    wrong guess a refused code-confirming request counts on the pending code.
 
     CodeDeliveryFailureException is reported after the commit (the message could not
     be delivered; the operation stands), as on Cognito.
@@ -586,6 +702,9 @@ def refusal_changes_nothing(step: Step) -> str | None:
     if step.error is None or isinstance(step.error, CodeDeliveryFailureException):
         return None
     before, after = step.before.without_lockout(), step.after.without_lockout()
+    if step.operation in CODE_CONFIRMING and isinstance(step.error, CodeMismatchException):
+        # How much may be counted is codes_within_limits' concern.
+        before, after = before.without_code_attempts(), after.without_code_attempts()
     if before == after:
         return None
     changed = [f.name for f in dataclasses.fields(Records) if getattr(before, f.name) != getattr(after, f.name)]
@@ -660,6 +779,131 @@ def lockout_within_schedule(step: Step) -> str | None:
 
 
 @_invariant
+def codes_never_stored(step: Step) -> str | None:
+    """Codes are never stored in the clear: no stored string is a code the caller was
+    sent (verification, reset or MFA) nor its unkeyed SHA-256, and no pending code or
+    session keeps six bare digits where the code's keyed hash belongs."""
+    for user in step.after.users:
+        for purpose, pending in user.codes.items():
+            if _CODE.fullmatch(pending.code_hash or ""):
+                return f"{user.username!r}'s pending {purpose} code is stored as six bare digits"
+    for session in step.after.sessions:
+        if session.code_hash and _CODE.fullmatch(session.code_hash):
+            return f"a {session.challenge} session stores its code as six bare digits"
+    sent = {code for message in step.messages for code in _codes_in(message)}
+    sent |= {entry[3] for entry in step.history.sent_codes}
+    if not sent:
+        return None
+    unkeyed = {hashlib.sha256(code.encode()).hexdigest() for code in sent}
+    for record in _written(step):
+        for text in _strings(record):
+            if text in sent:
+                return f"a code sent to the caller is stored in the clear in a {type(record).__name__} record"
+            if text in unkeyed:
+                return f"a code sent to the caller is stored as its unkeyed SHA-256 in a {type(record).__name__} record"
+    return None
+
+
+@_invariant
+def codes_within_limits(step: Step) -> str | None:
+    """Pending codes keep their limits: a code lives at most its purpose's lifetime and
+    takes at most MAX_ATTEMPTS wrong guesses; a request counts at most one wrong guess,
+    and only a code-confirming request refused for a wrong code counts one; a code is
+    accepted only while live (pending, unexpired, with guesses left) and its acceptance
+    uses it up."""
+    for user in step.after.users:
+        for purpose, pending in user.codes.items():
+            if not 0 <= pending.attempts <= MAX_ATTEMPTS:
+                return f"{user.username!r}'s {purpose} code has taken {pending.attempts} wrong guesses"
+            lifetime = LIFETIMES.get(purpose)
+            if pending.expires <= pending.issued or (lifetime is not None and pending.expires - pending.issued > lifetime):
+                return f"{user.username!r}'s {purpose} code lives {pending.expires - pending.issued}"
+    before = {(u.pool_id, u.sub): u for u in step.before.users}
+    guesses = 0
+    for user in step.after.users:
+        old = before.get((user.pool_id, user.sub))
+        for purpose, pending in user.codes.items():
+            prior = old.codes.get(purpose) if old is not None else None
+            if prior is None or (prior.code_hash, prior.issued) != (pending.code_hash, pending.issued):
+                continue  # a new code
+            if pending.attempts < prior.attempts:
+                return f"{step.operation} forgot wrong guesses of {user.username!r}'s {purpose} code"
+            guesses += pending.attempts - prior.attempts
+    if guesses > 1:
+        return f"one {step.operation} counted {guesses} wrong code guesses"
+    if guesses and not (step.operation in CODE_CONFIRMING and isinstance(step.error, CodeMismatchException)):
+        return f"{step.operation} counted a wrong code guess without refusing a code"
+    subject = _code_subject(step, step.before) if step.ok else None
+    if subject is None:
+        return None
+    purpose, _, user = subject
+    if user is None:
+        return f"{step.operation} succeeded for a user that does not exist"
+    pending = user.codes.get(purpose)
+    if pending is None:
+        return f"{step.operation} accepted a {purpose} code of {user.username!r}, who had none pending"
+    if step.now >= pending.expires:
+        return f"{step.operation} accepted {user.username!r}'s {purpose} code after it expired"
+    if pending.attempts >= MAX_ATTEMPTS:
+        return f"{step.operation} accepted {user.username!r}'s {purpose} code after {pending.attempts} wrong guesses"
+    after = step.after.user_by_sub(user.pool_id, user.sub)
+    if after is not None and after.codes.get(purpose) == pending:
+        return f"{step.operation} accepted {user.username!r}'s {purpose} code and left it pending"
+    return None
+
+
+@_invariant
+def code_must_match(step: Step) -> str | None:
+    """ConfirmSignUp, ConfirmForgotPassword and VerifyUserAttribute succeed only with the
+    latest code of their purpose sent to that user, and an attribute such a request
+    marks verified holds the value that code was sent to.
+
+    Judged where the caller saw the code go out (its History): without the pool secret
+    the store cannot tell a right code from a wrong one."""
+    subject = _code_subject(step, step.before) if step.ok else None
+    if subject is None or subject[2] is None:
+        return None
+    purpose, code, user = subject
+    latest = step.history.latest_code(user.pool_id, user.sub, purpose)
+    if latest is None:
+        return None
+    sent, destination = latest
+    if code != sent:
+        return f"{step.operation} accepted a code for {user.username!r} that is not the latest {purpose} code sent"
+    after = step.after.user_by_sub(user.pool_id, user.sub)
+    for attribute in _VERIFIABLE if after is not None else ():
+        flag = f"{attribute}_verified"
+        newly = after.attributes.get(flag) == "true" and user.attributes.get(flag) != "true"
+        if newly and after.attributes.get(attribute) != destination:
+            return (
+                f"{step.operation} verified {user.username!r}'s {attribute} {after.attributes.get(attribute)!r} "
+                f"with a code sent to {destination!r}"
+            )
+    return None
+
+
+@_invariant
+def deleted_users_stay_out(step: Step) -> str | None:
+    """Nothing a deleted user held works: no request authorised by the access token or
+    the challenge session of a user who no longer exists succeeds, and a deleted user's
+    sub never belongs to a user again (their refresh tokens:
+    revoked_refresh_token_yields_nothing)."""
+    for user in step.after.users:
+        if (user.pool_id, user.sub) in step.history.deleted_users:
+            return f"{user.username!r} holds the sub of a deleted user"
+    if not step.ok:
+        return None
+    owner = _access_owner(step.request)
+    if owner is not None and step.before.user_by_sub(*owner) is None:
+        return f"{step.operation} succeeded with the access token of a user who no longer exists"
+    if step.operation in RESPOND and isinstance(step.request.get("Session"), str):
+        record = step.before.session(step.request["Session"])
+        if record is not None and step.before.user_by_sub(record.pool_id, record.sub) is None:
+            return f"a {record.challenge} session of a user who no longer exists was answered"
+    return None
+
+
+@_invariant
 def no_internal_error(step: Step) -> str | None:
     """No request ends in InternalErrorException: every failure is a Cognito error the
     caller can act on."""
@@ -673,10 +917,14 @@ def no_internal_error(step: Step) -> str | None:
 
 def observe(history: History, step: Step) -> History:
     """`history` after `step`: what the caller learned (sessions that succeeded,
-    tokens it holds and tokens it can no longer use, ValidationData it sent)."""
+    tokens it holds and tokens it can no longer use, ValidationData it sent, codes
+    that reached it, users deleted)."""
     values = _validation_values(step.request)
     if values:
         history = dataclasses.replace(history, validation_values=history.validation_values | values)
+    for entry in _sent_codes(step):  # delivered: the operation stood (even a CodeDeliveryFailure)
+        kept = {e for e in history.sent_codes if e[:3] != entry[:3]}
+        history = dataclasses.replace(history, sent_codes=frozenset(kept | {entry}))
     if not step.ok:
         return history
     request, response = step.request, step.response or {}
@@ -695,14 +943,14 @@ def observe(history: History, step: Step) -> History:
     if step.operation == "RevokeToken" and isinstance(request.get("Token"), str):
         history = dataclasses.replace(history, revoked_tokens=history.revoked_tokens | {token_hash(request["Token"])})
     lost: tuple[str, str] | None = None
-    if step.operation == "GlobalSignOut":
-        claims = _claims(request.get("AccessToken"))
-        if isinstance(claims.get("iss"), str) and isinstance(claims.get("sub"), str):
-            lost = (claims["iss"].rsplit("/", 1)[-1], claims["sub"])
+    if step.operation in ("GlobalSignOut", "DeleteUser"):
+        lost = _access_owner(request)
     elif step.operation in ("AdminUserGlobalSignOut", "AdminDisableUser", "AdminDeleteUser"):
         user = step.before.user_named(str(request.get("UserPoolId")), str(request.get("Username")))
         if user is not None:
             lost = (user.pool_id, user.sub)
+    if lost is not None and step.operation in ("DeleteUser", "AdminDeleteUser"):
+        history = dataclasses.replace(history, deleted_users=history.deleted_users | {lost})
     if lost is not None:
         gone = {h for h, pool_id, sub in history.refresh_tokens if (pool_id, sub) == lost}
         history = dataclasses.replace(history, revoked_tokens=history.revoked_tokens | gone)
@@ -715,6 +963,8 @@ def observe(history: History, step: Step) -> History:
 class Checker:
     """Runs calls through an `authflow.Client` over a MemoryStore and checks the
     selected invariants on every step; raises `InvariantViolated` when one breaks.
+    The client's messenger, when it keeps `.messages` (a MemoryOutbox), tells the
+    invariants which codes went out.
 
         checker = Checker(client)
         checker.call("admin_create_user", UserPoolId=pool, Username="alice")
@@ -738,6 +988,8 @@ class Checker:
         """`client.<method>(**request)`, checked; re-raises the call's CognitoError."""
         before = Records.of(self.client.store)
         now = self._now()
+        outbox = getattr(getattr(self.client, "messenger", None), "messages", None)
+        sent = len(outbox) if outbox is not None else 0
         response, error = None, None
         try:
             response = getattr(self.client, method)(**request)
@@ -746,6 +998,7 @@ class Checker:
         step = Step(
             operation=self._operations[method], request=request, response=response, error=error,
             before=before, after=Records.of(self.client.store), now=now, history=self.history,
+            messages=tuple(outbox[sent:]) if outbox is not None else (),
         )
         self._check(step)
         if error is not None:

@@ -1,15 +1,26 @@
 """The whole implemented user lifecycle against a small, obviously-correct model.
 
 A Hypothesis state machine drives the public Client in an email-alias pool with
-optional SMS MFA: AdminCreateUser (with and without an email, verified or not,
-with ForceAliasCreation, SUPPRESS or an email invitation, RESEND), sign-in
-(USER_PASSWORD_AUTH and ADMIN_USER_PASSWORD_AUTH, by username or email, with the
-temporary, the new or a wrong password), answers to NEW_PASSWORD_REQUIRED and
-SMS_MFA (good, weak, same as the temporary password, wrong code, replayed),
-REFRESH_TOKEN_AUTH, GlobalSignOut, AdminUserGlobalSignOut, RevokeToken,
-disable/enable, email changes and deletion, MFA preference, delete, and clock
-jumps across the session lifetime, the lockout, the access-token lifetime and the
-temporary-password window.
+optional SMS MFA that auto-verifies emails: AdminCreateUser (with and without an
+email, verified or not, with ForceAliasCreation, SUPPRESS or an email invitation,
+RESEND), sign-in (USER_PASSWORD_AUTH and ADMIN_USER_PASSWORD_AUTH, by username or
+email, with the temporary, the new or a wrong password), answers to
+NEW_PASSWORD_REQUIRED and SMS_MFA (good, weak, same as the temporary password, wrong
+code, replayed), REFRESH_TOKEN_AUTH, GlobalSignOut, AdminUserGlobalSignOut,
+RevokeToken, disable/enable, email changes and deletion, MFA preference, delete, and
+clock jumps across the session lifetime, the lockout, the access-token lifetime, the
+code lifetimes and the temporary-password window.
+
+Self-service and password administration too: SignUp (with or without an email, a
+weak password), ConfirmSignUp (the code sent, a wrong one, a used one, with
+ForceAliasCreation), ResendConfirmationCode, AdminConfirmSignUp, ForgotPassword,
+ConfirmForgotPassword (right, wrong or weak), AdminResetUserPassword,
+AdminSetUserPassword (Permanent true and false), ChangePassword (right or wrong
+previous password, into the lockout), GetUserAttributeVerificationCode,
+VerifyUserAttribute (right or wrong code), DeleteUserAttributes and DeleteUser. The
+codes are read from the messages the engine delivered, as a user reads them; the
+model keeps each user's latest code of each purpose, its destination, expiry and
+wrong guesses.
 
 Every call goes through `authflow.invariants.Checker`, so every invariant is checked
 after every step. Each outcome (tokens, which challenge, or which error) is compared
@@ -53,6 +64,8 @@ NAMES = ["ann", "ben", "cat"]
 EMAILS = ["x@example.com", "y@example.com"]
 PHONES = {"ann": "+12065550100", "ben": "+12065550101", "cat": "+12065550102"}
 TEMP, NEW, WRONG, WEAK = "Temp1234!", "NewPass1!x", "Wrong1234!", "weak"
+CODE_KIND = {"confirm_sign_up": timedelta(hours=24), "reset_password": timedelta(hours=1),
+             "verify_email": timedelta(hours=24)}  # purpose -> lifetime
 MARKER = "validation-data-never-stored"
 #: Whom a rule acts on: mostly an existing user (or, for create, an absent one), sometimes anyone.
 WHO = st.integers(0, 11)
@@ -80,6 +93,21 @@ REFRESH_REVOKED = ("NotAuthorizedException", "Refresh Token has been revoked")
 REFRESH_EXPIRED = ("NotAuthorizedException", "Refresh Token has expired")
 ACCESS_EXPIRED = ("NotAuthorizedException", "Access Token has expired")
 ACCESS_REVOKED = ("NotAuthorizedException", "Access Token has been revoked")
+NOT_CONFIRMED = ("UserNotConfirmedException", "User is not confirmed.")
+RESET_NEEDED = ("PasswordResetRequiredException", "Password reset required for the user")
+UNKNOWN_FOR_CLIENT = ("UserNotFoundException", "Username/client id combination not found.")
+CANNOT_RESET = ("NotAuthorizedException", "User password cannot be reset in the current state.")
+CANNOT_CHANGE = ("NotAuthorizedException", "User password cannot be changed in the current state.")
+NO_RECOVERY = ("InvalidParameterException",
+               "Cannot reset password for the user as there is no registered/verified email or phone_number")
+CODE_EXPIRED = ("ExpiredCodeException", "Invalid code provided, please request a code again.")
+CODE_MISMATCH = ("CodeMismatchException", "Invalid verification code provided, please try again.")
+CODE_LIMIT = ("LimitExceededException", "Attempt limit exceeded, please try after some time.")
+MAX_CODE_ATTEMPTS = 5
+#: A user may ask for 5 codes of one purpose an hour (ForgotPassword, ResendConfirmationCode,
+#: GetUserAttributeVerificationCode); codes an administrator's request sends count too. The
+#: hour runs from the first code of a run of codes that replaced one another.
+REQUEST_LIMIT, REQUEST_WINDOW = 5, timedelta(hours=1)
 
 
 class Outcome:
@@ -105,6 +133,19 @@ def error_code(code: str) -> tuple:
 
 
 @dataclass
+class ModelCode:
+    """The latest code of one purpose the user was sent; `live` until used or voided."""
+
+    code: str
+    destination: str | None  # None once the value it went to changed: it verifies nothing
+    expires: datetime
+    attempts: int = 0
+    live: bool = True
+    requests: int = 1  # codes of this purpose asked for in the hour from window_start
+    window_start: datetime = START
+
+
+@dataclass
 class ModelUser:
     incarnation: int
     email: str | None
@@ -119,6 +160,25 @@ class ModelUser:
     failures: int = 0
     locked_until: datetime | None = None
     last_attempt: datetime | None = None
+    codes: dict[str, ModelCode] = field(default_factory=dict)
+
+    def void(self, purpose: str) -> None:
+        if purpose in self.codes:
+            self.codes[purpose].live = False
+
+    def email_changed(self) -> None:
+        """A code vouches for the value it went to: a verification code of the old email
+        is void, and a sign-up code still confirms but no longer verifies anything."""
+        self.void("verify_email")
+        if "confirm_sign_up" in self.codes:
+            self.codes["confirm_sign_up"].destination = None
+
+    def new_password(self, status: str, password: str, now: datetime) -> None:
+        """Any password set anew: a new credential (sessions of the old one are stale) and
+        no pending reset code."""
+        self.status, self.password, self.issued_at = status, password, now
+        self.issue += 1
+        self.void("reset_password")
 
 
 @dataclass
@@ -184,6 +244,35 @@ class Model:
         user = self.users.get(username)
         return user if user is not None and user.incarnation == incarnation else None
 
+    def code_check(self, user: ModelUser, purpose: str, code: str) -> tuple | None:
+        """Cognito's answer to a code, in its order (none or expired, too many wrong
+        guesses, wrong: counted); None when the code is right."""
+        held = user.codes.get(purpose)
+        if held is None or not held.live or self.now >= held.expires:
+            return error(CODE_EXPIRED)
+        if held.attempts >= MAX_CODE_ATTEMPTS:
+            return error(CODE_LIMIT)
+        if code != held.code:
+            held.attempts += 1
+            return error(CODE_MISMATCH)
+        return None
+
+    def quota(self, user: ModelUser, purpose: str) -> tuple[int, datetime]:
+        """(codes asked for in the current hour with one more, when that hour began): a
+        code that was used or voided ends its run of requests."""
+        held = user.codes.get(purpose)
+        if held is not None and held.live and self.now < held.window_start + REQUEST_WINDOW:
+            return held.requests + 1, held.window_start
+        return 1, self.now
+
+    def over_quota(self, user: ModelUser, purpose: str) -> tuple | None:
+        """The refusal of one more code the user asks for, past the hourly limit."""
+        return error(CODE_LIMIT) if self.quota(user, purpose)[0] > REQUEST_LIMIT else None
+
+
+def wrong_code(held: ModelCode | None) -> str:
+    return "000000" if held is None else f"{(int(held.code) + 1) % 1_000_000:06d}"
+
 
 class LifecycleMachine(RuleBasedStateMachine):
     total_steps = 0
@@ -194,6 +283,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.client = make_client(clock=self.clock)
         self.pool = self.client.create_user_pool(
             PoolName="m", AliasAttributes=["email"], MfaConfiguration="OPTIONAL", SmsConfiguration=SMS_CONFIG,
+            AutoVerifiedAttributes=["email"],
         )["UserPool"]["Id"]
         self.app = self.client.create_user_pool_client(
             UserPoolId=self.pool, ClientName="c",
@@ -230,6 +320,25 @@ class LifecycleMachine(RuleBasedStateMachine):
         got = Outcome.of(response, err)
         assert got[: len(expected)] == expected, f"{method} {request}: engine {got}, model {expected}"
         return response
+
+    def sent(self) -> int:
+        return len(self.client.messenger.messages)
+
+    def receive(self, since: int, user: ModelUser | None, name: str, purpose: str | None) -> None:
+        """The model's prediction of what went out since `since`: exactly one code, to
+        `name`'s email, for `purpose`; or (purpose None) nothing. The code is read from
+        the message text and becomes the user's latest code of that purpose."""
+        messages = self.client.messenger.messages[since:]
+        if purpose is None:
+            assert messages == [], [m.kind for m in messages]
+            return
+        assert len(messages) == 1 and messages[0].username == name, [(m.kind, m.username) for m in messages]
+        assert messages[0].destination == user.email
+        code = re.search(r"\d{6}", messages[0].body).group()
+        requests, window = self.model.quota(user, purpose)
+        user.codes[purpose] = ModelCode(
+            code, user.email, self.model.now + CODE_KIND[purpose], requests=requests, window_start=window,
+        )
 
     def sms_code(self, username: str) -> str | None:
         for message in reversed(self.client.messenger.messages):
@@ -352,6 +461,10 @@ class LifecycleMachine(RuleBasedStateMachine):
             m.reset_failures(user)
             if user.status == "FORCE_CHANGE_PASSWORD" and m.now >= user.issued_at + TEMPORARY_VALIDITY:
                 expected = error(TEMP_EXPIRED)
+            elif user.status == "UNCONFIRMED":
+                expected = error(NOT_CONFIRMED)
+            elif user.status == "RESET_REQUIRED":
+                expected = error(RESET_NEEDED)
             else:
                 expected = self.next_step(user)
         parameters = {"USERNAME": login, "PASSWORD": password}
@@ -418,6 +531,10 @@ class LifecycleMachine(RuleBasedStateMachine):
                 user.issue += 1
                 session.used = True
                 expected = self.next_step(user)
+        elif session.issue != user.issue or user.status != "CONFIRMED":
+            # The sign-in no longer holds: its password was replaced, or the user may no
+            # longer hold tokens (reset); refused before the code says anything.
+            expected = error(INVALID_SESSION)
         elif m.locked(user):
             user.last_attempt = m.now
             expected = error(LOCKED)
@@ -451,6 +568,12 @@ class LifecycleMachine(RuleBasedStateMachine):
             return error(REFRESH_REVOKED)
         if m.now >= tokens.expires:
             return error(REFRESH_EXPIRED)
+        if user.status == "UNCONFIRMED":
+            return error(NOT_CONFIRMED)
+        if user.status == "RESET_REQUIRED":
+            return error(RESET_NEEDED)
+        if user.status != "CONFIRMED":
+            return error(REFRESH_REVOKED)
         return None
 
     @precondition(lambda self: self.tokens)
@@ -537,20 +660,26 @@ class LifecycleMachine(RuleBasedStateMachine):
             expected = error_code("AliasExistsException")
         else:
             expected = ("ok",)
+        sent = self.sent()
         self.run("admin_update_user_attributes", expected, UserPoolId=self.pool, Username=name,
                  UserAttributes=attributes)
         if expected == ("ok",):
+            changed = email != user.email
             if verified:
                 user.verified = True
-            elif email != user.email:
+            elif changed:
                 user.verified = False
             user.email = email
+            if changed:  # an unverified new value gets a code of its own
+                user.email_changed()
+            self.receive(sent, user, name, "verify_email" if changed and not verified else None)
 
     @rule(who=WHO)
     def delete_email(self, who):
         user = self.admin("admin_delete_user_attributes", self.existing(who), UserAttributeNames=["email"])
         if user:
             user.email, user.verified = None, False
+            user.email_changed()
 
     @rule(who=WHO, enabled=st.booleans())
     def set_mfa(self, who, enabled):
@@ -564,7 +693,324 @@ class LifecycleMachine(RuleBasedStateMachine):
         if self.admin("admin_delete_user", name):
             del self.model.users[name]
 
-    @rule(seconds=st.sampled_from([1, 2, 30, 181, 899, 901, 3601, 7 * 86400]))
+    # -- self-service sign-up -------------------------------------------------------------------------
+
+    @rule(who=WHO, email=st.sampled_from([None, *EMAILS]), weak=st.sampled_from([False, False, False, True]))
+    def sign_up(self, who, email, weak):
+        self.signing_up(self.absent(who), email, weak)
+
+    @rule(who=WHO, email=st.sampled_from(EMAILS), force=st.booleans())
+    def sign_up_and_confirm(self, who, email, force):
+        """SignUp, then ConfirmSignUp with the code the message carried (the common path)."""
+        name = self.absent(who)
+        self.signing_up(name, email, weak=False)
+        self.confirming(name, right=True, force=force)
+
+    def signing_up(self, name, email, weak):
+        m = self.model
+        attributes = [{"Name": "phone_number", "Value": PHONES[name]}]
+        if email:
+            attributes.append({"Name": "email", "Value": email})
+        if weak:
+            expected = error_code("InvalidPasswordException")  # the policy first
+        elif name in m.users:
+            expected = ("error", "UsernameExistsException", "User already exists")
+        else:
+            expected = ("ok",)
+        sent = self.sent()
+        self.run("sign_up", expected, ClientId=self.app, Username=name, Password=WEAK if weak else NEW,
+                 UserAttributes=attributes)
+        if expected == ("ok",):
+            # An unverified email is no alias: nobody loses anything until confirmation.
+            m.incarnations += 1
+            user = m.users[name] = ModelUser(
+                incarnation=m.incarnations, email=email, verified=False, status="UNCONFIRMED", password=NEW,
+                issued_at=m.now,
+            )
+            self.receive(sent, user, name, "confirm_sign_up" if email else None)
+        else:
+            self.receive(sent, None, name, None)
+
+    @rule(who=WHO, right=st.booleans(), force=st.booleans())
+    def confirm_sign_up(self, who, right, force):
+        self.confirming(self.existing(who), right, force)
+
+    def confirming(self, name, right, force):
+        m = self.model
+        user = m.users.get(name)
+        held = user.codes.get("confirm_sign_up") if user else None
+        code = held.code if right and held else wrong_code(held)
+        taken = m.holder(user.email) if user and user.email else None
+        if user is None:
+            expected = error(UNKNOWN_FOR_CLIENT)
+        elif user.status != "UNCONFIRMED":
+            expected = ("error", "NotAuthorizedException", f"User cannot be confirmed. Current status is {user.status}")
+        else:
+            expected = m.code_check(user, "confirm_sign_up", code)
+            # The code verifies the email only if it is still the value it went to.
+            verifies = expected is None and user.email is not None and user.email == held.destination
+            if not verifies:
+                taken = None
+            if expected is None and taken not in (None, name) and not force:
+                expected = ("error", "AliasExistsException", "An account with the email already exists.")
+        self.run("confirm_sign_up", expected or ("ok",), ClientId=self.app, Username=name, ConfirmationCode=code,
+                 ForceAliasCreation=force)
+        if expected is None:
+            if taken not in (None, name):
+                m.users[taken].verified = False
+            user.status, user.verified = "CONFIRMED", user.verified or verifies
+            user.void("confirm_sign_up")
+
+    @rule(who=WHO)
+    def resend_confirmation(self, who):
+        name = self.existing(who)
+        user = self.model.users.get(name)
+        if user is None:
+            expected = error(UNKNOWN_FOR_CLIENT)
+        elif not user.enabled:
+            expected = error(DISABLED)
+        elif user.status != "UNCONFIRMED":
+            expected = ("error", "InvalidParameterException", "User is already confirmed.")
+        elif user.email is None:
+            expected = ("error", "CodeDeliveryFailureException", "Unable to deliver code to user")
+        else:
+            expected = self.model.over_quota(user, "confirm_sign_up") or ("ok",)
+        sent = self.sent()
+        self.run("resend_confirmation_code", expected, ClientId=self.app, Username=name)
+        self.receive(sent, user, name, "confirm_sign_up" if expected == ("ok",) else None)
+
+    @rule(who=WHO, times=st.integers(2, 6), resend=st.booleans())
+    def ask_again(self, who, times, resend):
+        """Codes asked for in a row (ResendConfirmationCode or ForgotPassword), into the hourly limit."""
+        for _ in range(times):
+            (self.resend_confirmation if resend else self.forgot_password)(who)
+
+    @rule(who=WHO)
+    def admin_confirm(self, who):
+        name = self.existing(who)
+        user = self.model.users.get(name)
+        if user is None:
+            expected = error(NO_USER)
+        elif user.status != "UNCONFIRMED":
+            expected = ("error", "NotAuthorizedException", f"User cannot be confirmed. Current status is {user.status}")
+        else:
+            expected = ("ok",)
+        self.run("admin_confirm_sign_up", expected, UserPoolId=self.pool, Username=name)
+        if expected == ("ok",):
+            user.status = "CONFIRMED"  # verifying nothing
+
+    # -- passwords: forgotten, reset, set, changed -------------------------------------------------------
+
+    def recovery_refusal(self, user: ModelUser | None) -> tuple | None:
+        """Why ForgotPassword sends no code to this user (LEGACY errors), or None."""
+        if user is None:
+            return error(UNKNOWN_FOR_CLIENT)
+        if not user.enabled:
+            return error(DISABLED)
+        if user.status == "FORCE_CHANGE_PASSWORD":
+            return error(CANNOT_RESET)
+        if user.status == "UNCONFIRMED" or not (user.email and user.verified):
+            return error(NO_RECOVERY)  # a reset code goes to a verified email only (no verified phones here)
+        return None
+
+    @rule(who=WHO)
+    def forgot_password(self, who):
+        self.forgetting(self.existing(who))
+
+    @rule(who=WHO, admin=st.booleans(), answer=st.sampled_from(["right", "right", "wrong"]))
+    def recover(self, who, admin, answer):
+        """A reset code (ForgotPassword or AdminResetUserPassword), then ConfirmForgotPassword."""
+        name = self.existing(who)
+        if admin:
+            self.admin_reset_password(who)
+        else:
+            self.forgetting(name)
+        self.confirming_reset(name, answer)
+
+    def forgetting(self, name):
+        user = self.model.users.get(name)
+        expected = self.recovery_refusal(user) or self.model.over_quota(user, "reset_password") or ("ok",)
+        sent = self.sent()
+        self.run("forgot_password", expected, ClientId=self.app, Username=name)
+        self.receive(sent, user, name, "reset_password" if expected == ("ok",) else None)
+
+    @rule(who=WHO, answer=st.sampled_from(["right", "right", "wrong", "weak"]))
+    def confirm_forgot_password(self, who, answer):
+        self.confirming_reset(self.existing(who), answer)
+
+    def confirming_reset(self, name, answer):
+        m = self.model
+        user = m.users.get(name)
+        held = user.codes.get("reset_password") if user else None
+        code = held.code if answer != "wrong" and held else wrong_code(held)
+        if answer == "weak":
+            expected = error_code("InvalidPasswordException")  # the policy first: says nothing about the code
+        elif user is None:
+            expected = error(UNKNOWN_FOR_CLIENT)
+        elif not user.enabled:
+            expected = error(DISABLED)
+        else:
+            expected = m.code_check(user, "reset_password", code)
+        self.run("confirm_forgot_password", expected or ("ok",), ClientId=self.app, Username=name,
+                 ConfirmationCode=code, Password=WEAK if answer == "weak" else NEW)
+        if expected is None:
+            # Only CONFIRMED and RESET_REQUIRED users ever hold a live reset code.
+            assert user.status in ("CONFIRMED", "RESET_REQUIRED"), user.status
+            user.new_password("CONFIRMED", NEW, m.now)
+
+    @rule(who=WHO)
+    def admin_reset_password(self, who):
+        name = self.existing(who)
+        user = self.model.users.get(name)
+        if user is None:
+            expected = error(NO_USER)
+        elif user.status not in ("CONFIRMED", "RESET_REQUIRED"):
+            expected = error(CANNOT_RESET)
+        elif not (user.email and user.verified):
+            expected = error(NO_RECOVERY)
+        else:
+            expected = ("ok",)  # disabled users too, and past the hourly limit: the administrator acts
+        sent = self.sent()
+        self.run("admin_reset_user_password", expected, UserPoolId=self.pool, Username=name)
+        if expected == ("ok",):
+            user.status = "RESET_REQUIRED"  # the password stays stored, but no longer signs in
+        self.receive(sent, user, name, "reset_password" if expected == ("ok",) else None)
+
+    @rule(who=WHO, permanent=st.booleans())
+    def set_password(self, who, permanent):
+        m = self.model
+        name = self.existing(who)
+        user = self.admin("admin_set_user_password", name, Password=NEW if permanent else TEMP, Permanent=permanent)
+        if user:
+            # Nothing is sent and no token revoked; a temporary password gets a new window.
+            user.new_password("CONFIRMED" if permanent else "FORCE_CHANGE_PASSWORD", NEW if permanent else TEMP, m.now)
+
+    def access_refusal(self, tokens: ModelTokens) -> tuple | None:
+        """Why a request authorised by this access token is refused, or None."""
+        m = self.model
+        user = m.current(tokens.username, tokens.incarnation)
+        if m.now >= tokens.access_expires:
+            return error(ACCESS_EXPIRED)
+        if user is None:
+            return error(NO_USER)
+        if tokens.revoked or tokens.generation < user.generation:
+            return error(ACCESS_REVOKED)
+        if not user.enabled:
+            return error(DISABLED)
+        return None
+
+    @precondition(lambda self: self.tokens)
+    @rule(pick=RECENT, right=st.booleans())
+    def change_password(self, pick, right):
+        m = self.model
+        tokens = self.tokens[-1 - pick % len(self.tokens)]
+        user = m.current(tokens.username, tokens.incarnation)
+        previous = user.password if right and user else WRONG
+        expected = self.access_refusal(tokens)
+        if expected is None:
+            if user.status == "RESET_REQUIRED":
+                expected = error(RESET_NEEDED)
+            elif user.status != "CONFIRMED":
+                expected = error(CANNOT_CHANGE)  # tokens are only ever issued to CONFIRMED users
+            elif m.locked(user):
+                user.last_attempt = m.now
+                expected = error(LOCKED)
+            elif previous != user.password:
+                m.count_failure(user)  # the sign-in lockout: or ChangePassword were an oracle
+                expected = error(INCORRECT)
+        self.run("change_password", expected or ("ok",), AccessToken=tokens.access, PreviousPassword=previous,
+                 ProposedPassword=NEW)
+        if expected is None:
+            m.reset_failures(user)
+            user.new_password("CONFIRMED", NEW, m.now)
+
+    # -- attributes by access token, and deleting oneself ---------------------------------------------------
+
+    @precondition(lambda self: self.tokens)
+    @rule(pick=RECENT)
+    def request_email_code(self, pick):
+        tokens = self.tokens[-1 - pick % len(self.tokens)]
+        user = self.model.current(tokens.username, tokens.incarnation)
+        expected = self.access_refusal(tokens)
+        if expected is None and user.email is None:
+            expected = ("error", "InvalidParameterException", "User does not have a valid registered email")
+        expected = expected or self.model.over_quota(user, "verify_email")
+        sent = self.sent()
+        self.run("get_user_attribute_verification_code", expected or ("ok",), AccessToken=tokens.access,
+                 AttributeName="email")
+        self.receive(sent, user, tokens.username, "verify_email" if expected is None else None)
+
+    @precondition(lambda self: self.tokens)
+    @rule(pick=RECENT, right=st.booleans())
+    def verify_email(self, pick, right):
+        m = self.model
+        tokens = self.tokens[-1 - pick % len(self.tokens)]
+        user = m.current(tokens.username, tokens.incarnation)
+        held = user.codes.get("verify_email") if user else None
+        code = held.code if right and held else wrong_code(held)
+        expected = self.access_refusal(tokens)
+        if expected is None and user.email is None:
+            expected = ("error", "InvalidParameterException", "Unable to verify attribute: email no value set to verify")
+        elif expected is None:
+            expected = m.code_check(user, "verify_email", code)
+            if expected is None and m.holder(user.email) not in (None, tokens.username):
+                expected = ("error", "AliasExistsException", "An account with the email already exists.")
+        self.run("verify_user_attribute", expected or ("ok",), AccessToken=tokens.access, AttributeName="email",
+                 Code=code)
+        if expected is None:
+            user.verified = True
+            user.void("verify_email")
+
+    @precondition(lambda self: self.tokens)
+    @rule(pick=RECENT, right=st.sampled_from([True, True, False]))
+    def verify_flow(self, pick, right):
+        """GetUserAttributeVerificationCode, then VerifyUserAttribute with that code (or a wrong one)."""
+        self.request_email_code(pick)
+        self.verify_email(pick, right)
+
+    @rule(who=WHO, then=st.sampled_from(["verify", "verify", "codes", "change", "wrong previous", "delete email",
+                                          "delete"]))
+    def sign_in_then(self, who, then):
+        """A completed sign-in, then a request with the fresh access token (tokens that
+        still work are otherwise rare by the time a rule picks them)."""
+        count = len(self.tokens)
+        self.complete_sign_in(who, admin=False)
+        if len(self.tokens) == count:
+            return
+        if then == "verify":
+            self.verify_flow(0, True)
+        elif then == "codes":
+            for _ in range(REQUEST_LIMIT + 1):
+                self.request_email_code(0)
+        elif then in ("change", "wrong previous"):
+            self.change_password(0, then == "change")
+        elif then == "delete email":
+            self.delete_own_email(0)
+        else:
+            self.delete_self(0)
+
+    @precondition(lambda self: self.tokens)
+    @rule(pick=RECENT)
+    def delete_own_email(self, pick):
+        tokens = self.tokens[-1 - pick % len(self.tokens)]
+        user = self.model.current(tokens.username, tokens.incarnation)
+        expected = self.access_refusal(tokens)
+        self.run("delete_user_attributes", expected or ("ok",), AccessToken=tokens.access,
+                 UserAttributeNames=["email"])
+        if expected is None:
+            user.email, user.verified = None, False
+            user.email_changed()
+
+    @precondition(lambda self: self.tokens)
+    @rule(pick=RECENT)
+    def delete_self(self, pick):
+        tokens = self.tokens[-1 - pick % len(self.tokens)]
+        expected = self.access_refusal(tokens)
+        self.run("delete_user", expected or ("ok",), AccessToken=tokens.access)
+        if expected is None:
+            del self.model.users[tokens.username]
+
+    @rule(seconds=st.sampled_from([1, 2, 30, 181, 899, 901, 3601, 86400, 7 * 86400]))
     def advance(self, seconds):
         self.checker.advance(self.clock, timedelta(seconds=seconds))
         self.model.now += timedelta(seconds=seconds)

@@ -42,6 +42,24 @@ def storing_create(real):
     return create
 
 
+def unchecked_reset(real):
+    """A planted bug: ConfirmForgotPassword sets the new password whatever the code
+    (the real decision, without the code check before it)."""
+    from authflow.core.passwords import decide_confirm_forgot_password
+    from authflow.service.code_requests import client_and_user
+
+    def confirm(engine, request):
+        password_hash = engine.hasher(request["Password"])
+        with engine.store.transaction() as tx:
+            pool, _, user = client_and_user(engine, tx, request)
+            engine.apply(tx, decide_confirm_forgot_password(
+                pool, user, password=request["Password"], password_hash=password_hash, now=engine.now(),
+            ))
+        return {}
+
+    return confirm
+
+
 def test_the_engine_keeps_every_invariant_at_a_small_depth():
     result = explore(users=2, aliases=1, depth=3, progress=False)
     assert result.ok and result.violation is None and result.trace is None
@@ -102,6 +120,41 @@ def test_a_trace_step_is_an_api_call_and_its_outcome():
     assert "UserPoolId" not in result.trace[0].call and len(result.setup) == 2
 
 
+# -- the self-service alphabet ------------------------------------------------------------------------
+
+
+def test_self_service_keeps_every_invariant_with_stable_counts():
+    runs = [explore(users=2, aliases=1, depth=3, progress=False, self_service=True, seed=seed) for seed in (0, 7)]
+    assert all(r.ok for r in runs)
+    assert len({(r.states, r.transitions) for r in runs}) == 1
+    plain = explore(users=2, aliases=1, depth=3, progress=False)
+    assert runs[0].states > plain.states  # the self-service requests reach states the admin ones do not
+
+
+def test_self_service_codes_are_read_from_the_messages():
+    result = explore(users=1, aliases=0, depth=2, progress=False, self_service=True, graph=True)
+    assert result.ok and result.universe.self_service
+    labels = result.graph.labels
+    signed_up = labels.index("alice: UNCONFIRMED, holds a confirm_sign_up code")
+    after = {label: labels[target] for source, target, label in result.graph.edges if source == signed_up}
+    # the code the caller read from the message confirms alice (and is used up); a wrong one does not
+    assert after["confirm alice's sign-up"] == "alice: CONFIRMED, holds a confirm_sign_up code (stale)"
+    assert after["confirm alice's sign-up with a wrong code"].startswith("alice: UNCONFIRMED")
+
+
+def test_a_planted_code_bug_is_found_with_a_shortest_trace():
+    faults = {"ConfirmForgotPassword": unchecked_reset}
+    result = explore(users=1, aliases=0, depth=4, progress=False, self_service=True, faults=faults)
+    assert result.violation is not None and result.violation.invariant == "code_must_match"
+    assert [step.operation for step in result.trace] == [
+        "SignUp", "ConfirmSignUp", "ForgotPassword", "ConfirmForgotPassword",
+    ]
+    assert result.trace[-1].label == "reset alice's password with a wrong code"
+    # Minimal: no three requests break it (a reset code needs a verified email first).
+    assert explore(users=1, aliases=0, depth=3, progress=False, self_service=True, faults=faults).ok
+    assert OPERATIONS["ConfirmForgotPassword"].__module__ == "authflow.service.passwords"
+
+
 # -- pool configurations ------------------------------------------------------------------------------
 
 
@@ -145,6 +198,14 @@ def test_cli_prints_the_shortest_trace_and_exits_1(capsys, monkeypatch):
     assert calls == [("1", "AdminCreateUser"), ("2", "InitiateAuth"), ("3", "RespondToAuthChallenge"),
                      ("4", "RevokeToken"), ("5", "InitiateAuth")]
     assert out.count("\n     -> ") == 7  # every call (set-up included) with its response
+
+
+def test_cli_explores_the_self_service_alphabet(capsys):
+    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "2", "--quiet", "--self-service"]) == 0
+    out = capsys.readouterr().out
+    plain = explore(users=1, aliases=0, depth=2, progress=False)
+    states = int(re.search(r"explored (\d+) distinct states", out).group(1))
+    assert states > plain.states and out.splitlines()[-1] == "no invariant violated"
 
 
 def test_cli_selects_invariants(capsys, monkeypatch):
