@@ -25,3 +25,4 @@ def test_readme_python_quick_start_runs(capsys):
     assert "UserNotFoundException" in out
     assert "NEW_PASSWORD_REQUIRED" in out
     assert "alice alice@example.com" in out
+    assert "Hello bob, your first password is Temp-pass-1" in out  # the CustomMessage example
