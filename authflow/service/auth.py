@@ -113,6 +113,7 @@ def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) ->
     rehashed = engine.hasher(password) if needs_rehash(user.credential.password_hash, engine.config.kdf) else None
 
     error: CognitoError | None = None
+    response: dict[str, Any] = {}
     messages: tuple[Message, ...] = ()
     with engine.store.transaction() as tx:
         pool, client = load_client(engine, tx, request, admin)
@@ -141,13 +142,8 @@ def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) ->
             error = err
         else:
             response, messages = after_step(engine, tx, pool, client, current, state, username, now)
-    if error is not None:
-        audit(f"refused ({error.code})", client, user)
-        raise error
-    audit(f"password accepted, next {response.get('ChallengeName', 'tokens')}", client, user)
-    engine.deliver(messages)
-    post_authentication(engine, pool, client, current, response, {})
-    return response
+    return conclude(engine, pool, client, current, error=error, response=response, messages=messages,
+                    metadata={}, step="password accepted")
 
 
 def pre_authentication(
@@ -194,6 +190,23 @@ def post_authentication(
         },
     )
     te.invoke(engine.triggers, arn, event)
+
+
+def conclude(
+    engine: Engine, pool: UserPool, client: AppClient, user: User, *, error: CognitoError | None,
+    response: dict[str, Any] | None, messages: tuple[Message, ...], metadata: Mapping[str, Any], step: str,
+) -> dict[str, Any]:
+    """How every sign-in step ends once its transaction has committed: the refusal it
+    decided (raised only now, so that what it wrote, such as a reset lockout counter,
+    stays), or its audit line, its messages sent, and PostAuthentication when tokens
+    were issued."""
+    if error is not None:
+        audit(f"{step}, refused ({error.code})", client, user)
+        raise error
+    audit(f"{step}, next {response.get('ChallengeName', 'tokens')}", client, user)
+    engine.deliver(messages)
+    post_authentication(engine, pool, client, user, response, metadata)
+    return response
 
 
 def audit(outcome: str, client: AppClient, user: User | None) -> None:

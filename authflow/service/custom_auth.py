@@ -33,10 +33,9 @@ from authflow.errors import CognitoError, InvalidParameterException, NotAuthoriz
 from authflow.service import srp as srp_service
 from authflow.service.auth import (
     after_step,
-    audit,
+    conclude,
     load_client,
     load_for_flow,
-    post_authentication,
     pre_authentication,
 )
 from authflow.service.engine import Engine
@@ -233,13 +232,8 @@ def _write_round(
                 error = err
             else:
                 response, messages = after_step(engine, tx, pool, client, current, state, typed, now)
-    if error is not None:
-        audit(f"custom auth refused ({error.code})", client, user)
-        raise error
-    audit(f"custom auth, next {response.get('ChallengeName', 'tokens')}", client, user)
-    engine.deliver(messages)
-    post_authentication(engine, pool, client, current, response, metadata or {})
-    return response
+    return conclude(engine, pool, client, current or user, error=error, response=response, messages=messages,
+                    metadata=metadata or {}, step="custom auth")
 
 
 def _context(session: AuthSession) -> str:

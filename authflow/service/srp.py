@@ -155,6 +155,7 @@ def respond(
         return custom(engine, request, admin, pool, client, user, block, text, now)
 
     error: CognitoError | None = None
+    response: dict[str, Any] = {}
     messages = ()
     with engine.store.transaction() as tx:
         pool, client, block, current, text, raw, signature, timestamp = _checked(engine, tx, request, admin, now)
@@ -173,10 +174,5 @@ def respond(
             response, messages = flow.after_step(
                 engine, tx, pool, client, current, state, block.typed_username, now
             )
-    if error is not None:
-        flow.audit(f"refused ({error.code})", client, user)
-        raise error
-    flow.audit(f"SRP proof accepted, next {response.get('ChallengeName', 'tokens')}", client, user)
-    engine.deliver(messages)
-    flow.post_authentication(engine, pool, client, current, response, request.get("ClientMetadata") or {})
-    return response
+    return flow.conclude(engine, pool, client, current, error=error, response=response, messages=messages,
+                         metadata=request.get("ClientMetadata") or {}, step="SRP proof accepted")
