@@ -79,10 +79,10 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from authflow.adapters import codec
+from authflow.adapters.sql_reads import SqlReads, statements
 from authflow.adapters.sqlite import SchemaTooNew
 from authflow.core.listing import index_values
 from authflow.core.records import (
@@ -379,7 +379,6 @@ _PURGE_REFRESH_TOKENS = """DELETE FROM refresh_tokens WHERE token_hash IN
 _PURGE_FAILED_SIGN_INS = """DELETE FROM failed_sign_ins WHERE (pool_id, key) IN
     (SELECT pool_id, key FROM failed_sign_ins WHERE last_attempt_us <= %s LIMIT %s)"""
 
-_PRIMARY_INDEX = "username"
 
 
 class _Kind(NamedTuple):
@@ -747,12 +746,14 @@ def _migrate(conn: psycopg.Connection, schema: str, where: str) -> None:
         raise
 
 
-class _PostgresTransaction:
+class _PostgresTransaction(SqlReads):
     """One open PostgreSQL transaction, behind the port's `Transaction` methods.
 
     `connection` is its psycopg connection, for diagnostics (`EXPLAIN`, `SHOW`);
     committing or rolling back through it is the store's job alone.
     """
+
+    SQL = statements(globals())  # what SqlReads runs, in this dialect
 
     def __init__(self, conn: psycopg.Connection) -> None:
         self.connection = conn
@@ -762,6 +763,14 @@ class _PostgresTransaction:
         self._failed: BaseException | None = None  # why the transaction cannot commit
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _scan_query(self, exact: str | None, prefix: str | None,
+                    after: tuple[str, str] | None) -> tuple[str, dict[str, Any]] | None:
+        return _scan_query(exact, prefix, after)  # this dialect's ListUsers range
+
+    def _alias_key(self, key: str) -> tuple[Any, ...]:
+        # Aliases are found by the key's digest (a B-tree entry must stay short), then the key.
+        return (_alias_digest(key), key)
 
     def _execute(self, sql: str, params: Any = None) -> Any:
         if self.closed:
@@ -883,56 +892,15 @@ class _PostgresTransaction:
 
     # -- pools ---------------------------------------------------------------------------
 
-    def get_pool(self, pool_id: str) -> UserPool | None:
-        row = self._one(_GET_POOL, (pool_id,))
-        return None if row is None else codec.pool_from_row(row)
-
-    def list_pools(self, *, after: str | None, limit: int) -> list[UserPool]:
-        if after is None:
-            rows = self._all(_LIST_POOLS_FIRST, (limit,))
-        else:
-            rows = self._all(_LIST_POOLS, (after, limit))
-        return [codec.pool_from_row(row) for row in rows]
-
     def put_pool(self, pool: UserPool) -> None:
         self._put(_POOLS, codec.pool_to_row(pool), pool.id)
 
-    def delete_pool(self, pool_id: str) -> None:
-        self._delete(_DELETE_POOL, pool_id)  # cascades to everything of the pool
-
     # -- app clients ---------------------------------------------------------------------
-
-    def get_client(self, client_id: str) -> AppClient | None:
-        row = self._one(_GET_CLIENT, (client_id,))
-        return None if row is None else codec.client_from_row(row)
-
-    def list_clients(self, pool_id: str, *, after: str | None, limit: int) -> list[AppClient]:
-        if after is None:
-            rows = self._all(_LIST_CLIENTS_FIRST, (pool_id, limit))
-        else:
-            rows = self._all(_LIST_CLIENTS, (pool_id, after, limit))
-        return [codec.client_from_row(row) for row in rows]
 
     def put_client(self, client: AppClient) -> None:
         self._put(_CLIENTS, codec.client_to_row(client), client.pool_id)
 
-    def delete_client(self, client_id: str) -> None:
-        self._delete(_DELETE_CLIENT, client_id)
-
     # -- users ---------------------------------------------------------------------------
-
-    def _user(self, sql: str, params: tuple[Any, ...]) -> User | None:
-        row = self._one(sql, params)
-        return None if row is None else codec.user_from_row(row)
-
-    def get_user(self, pool_id: str, username_key: str) -> User | None:
-        return self._user(_GET_USER, (pool_id, username_key))
-
-    def get_user_by_alias(self, pool_id: str, kind: str, key: str) -> User | None:
-        return self._user(_GET_USER_BY_ALIAS, (pool_id, kind, _alias_digest(key), key))
-
-    def get_user_by_sub(self, pool_id: str, sub: str) -> User | None:
-        return self._user(_GET_USER_BY_SUB, (pool_id, sub))
 
     def put_user(self, user: User) -> None:
         # The same checks, in the same order, as MemoryStore: pool, version, sub, aliases.
@@ -977,102 +945,22 @@ class _PostgresTransaction:
 
         self._write(body, lambda error: self._refusal(_USERS, row, pool_id, error, alias_kind=adding[0]))
 
-    def delete_user(self, pool_id: str, username_key: str) -> None:
-        self._delete(_DELETE_USER, pool_id, username_key)  # cascades to aliases and index rows
-
-    def count_users(self, pool_id: str) -> int:
-        return self._one(_COUNT_USERS, (pool_id,))["n"]
-
-    def scan_users(
-        self,
-        pool_id: str,
-        *,
-        index: str | None,
-        exact: str | None = None,
-        prefix: str | None = None,
-        after: tuple[str, str] | None = None,
-        limit: int,
-    ) -> list[tuple[tuple[str, str], User]]:
-        if exact is not None and prefix is not None:
-            raise ValueError("scan takes at most one of exact and prefix")
-        if limit < 0:
-            raise ValueError("limit must not be negative")
-        query = _scan_query(exact, prefix, after)
-        if query is None or limit == 0:
-            return []
-        sql, params = query
-        params.update(pool_id=pool_id, name=index or _PRIMARY_INDEX, limit=limit)
-        return [
-            ((row["position"], row["username_key"]), codec.user_from_row(row))
-            for row in self._all(sql, params)
-        ]
-
     # -- signing keys --------------------------------------------------------------------
-
-    def list_signing_keys(self, pool_id: str) -> list[SigningKey]:
-        return [codec.signing_key_from_row(row) for row in self._all(_LIST_SIGNING_KEYS, (pool_id,))]
 
     def put_signing_key(self, key: SigningKey) -> None:
         self._put(_SIGNING_KEYS, codec.signing_key_to_row(key), key.pool_id)
 
-    def delete_signing_key(self, pool_id: str, kid: str) -> None:
-        self._delete(_DELETE_SIGNING_KEY, pool_id, kid)
-
     # -- challenge sessions --------------------------------------------------------------
-
-    def get_session(self, session_id: str) -> AuthSession | None:
-        row = self._one(_GET_SESSION, (session_id,))
-        return None if row is None else codec.session_from_row(row)
 
     def put_session(self, session: AuthSession) -> None:
         self._put(_SESSIONS, codec.session_to_row(session), session.pool_id)
 
-    def delete_session(self, session_id: str) -> None:
-        self._delete(_DELETE_SESSION, session_id)
-
     # -- refresh tokens ------------------------------------------------------------------
-
-    def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
-        row = self._one(_GET_REFRESH_TOKEN, (token_hash,))
-        return None if row is None else codec.refresh_token_from_row(row)
-
-    def get_refresh_token_by_origin(self, pool_id: str, origin_jti: str) -> RefreshToken | None:
-        row = self._one(_GET_REFRESH_TOKEN_BY_ORIGIN, (pool_id, origin_jti))
-        return None if row is None else codec.refresh_token_from_row(row)
 
     def put_refresh_token(self, token: RefreshToken) -> None:
         self._put(_REFRESH_TOKENS, codec.refresh_token_to_row(token), token.pool_id)
 
-    def delete_refresh_token(self, token_hash: str) -> None:
-        self._delete(_DELETE_REFRESH_TOKEN, token_hash)
-
     # -- lockout counters ----------------------------------------------------------------
-
-    def get_failed_sign_ins(self, pool_id: str, key: str) -> FailedSignIns | None:
-        row = self._one(_GET_FAILED_SIGN_INS, (pool_id, key))
-        return None if row is None else codec.failed_sign_ins_from_row(row)
 
     def put_failed_sign_ins(self, record: FailedSignIns) -> None:
         self._put(_FAILED_SIGN_INS, codec.failed_sign_ins_to_row(record), record.pool_id)
-
-    def delete_failed_sign_ins(self, pool_id: str, key: str) -> None:
-        self._delete(_DELETE_FAILED_SIGN_INS, pool_id, key)
-
-    # -- housekeeping --------------------------------------------------------------------
-
-    def purge_expired(
-        self,
-        *,
-        sessions_before: datetime,
-        refresh_tokens_before: datetime,
-        failures_before: datetime,
-        limit: int,
-    ) -> dict[str, int]:
-        def purge(sql: str, before: datetime) -> int:
-            return self._execute(sql, (codec.micros(before), limit)).rowcount
-
-        return {
-            "sessions": purge(_PURGE_SESSIONS, sessions_before),
-            "refresh_tokens": purge(_PURGE_REFRESH_TOKENS, refresh_tokens_before),
-            "failed_sign_ins": purge(_PURGE_FAILED_SIGN_INS, failures_before),
-        }

@@ -52,10 +52,10 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from authflow.adapters import codec
+from authflow.adapters.sql_reads import SqlReads, statements
 from authflow.core.listing import index_values
 from authflow.core.records import (
     AppClient,
@@ -213,7 +213,7 @@ _INSERT_USER = """INSERT INTO users (pool_id, username_key, sub, version, doc)
 _UPDATE_USER = """UPDATE users SET sub = :sub, version = :version, doc = :doc
     WHERE pool_id = :pool_id AND username_key = :username_key"""
 _DELETE_USER = "DELETE FROM users WHERE pool_id = ? AND username_key = ?"
-_COUNT_USERS = "SELECT count(*) FROM users WHERE pool_id = ?"
+_COUNT_USERS = "SELECT count(*) AS n FROM users WHERE pool_id = ?"
 
 _USER_ALIASES = "SELECT kind, key FROM aliases WHERE pool_id = ? AND username_key = ?"
 _INSERT_ALIAS = "INSERT INTO aliases (pool_id, kind, key, username_key) VALUES (?, ?, ?, ?)"
@@ -282,7 +282,6 @@ _PURGE_REFRESH_TOKENS = """DELETE FROM refresh_tokens WHERE token_hash IN
 _PURGE_FAILED_SIGN_INS = """DELETE FROM failed_sign_ins WHERE rowid IN
     (SELECT rowid FROM failed_sign_ins WHERE last_attempt_us <= ? LIMIT ?)"""
 
-_PRIMARY_INDEX = "username"
 _MAX_IDLE_CONNECTIONS = 8
 
 
@@ -533,18 +532,24 @@ def _scan_query(
     return _SCAN_USERS.format(conditions="".join(conditions)), params
 
 
-class _SqliteTransaction:
+class _SqliteTransaction(SqlReads):
     """One open SQLite transaction, behind the port's `Transaction` methods.
 
     `connection` is its sqlite3 connection, for diagnostics (`EXPLAIN QUERY PLAN`,
     PRAGMAs); committing or rolling back through it is the store's job alone.
     """
 
+    SQL = statements(globals())  # what SqlReads runs, in this dialect
+
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.connection = conn
         self.closed = False
 
     # -- helpers -------------------------------------------------------------------------
+
+    def _scan_query(self, exact: str | None, prefix: str | None,
+                    after: tuple[str, str] | None) -> tuple[str, dict[str, Any]] | None:
+        return _scan_query(exact, prefix, after)  # this dialect's ListUsers range
 
     def _execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
         if self.closed:
@@ -557,6 +562,9 @@ class _SqliteTransaction:
 
     def _one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
         return self._execute(sql, params).fetchone()
+
+    def _all(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
+        return self._execute(sql, params).fetchall()
 
     def _require_pool(self, pool_id: str) -> None:
         if self._one(_POOL_EXISTS, (pool_id,)) is None:
@@ -587,36 +595,11 @@ class _SqliteTransaction:
 
     # -- pools ---------------------------------------------------------------------------
 
-    def get_pool(self, pool_id: str) -> UserPool | None:
-        row = self._one(_GET_POOL, (pool_id,))
-        return None if row is None else codec.pool_from_row(row)
-
-    def list_pools(self, *, after: str | None, limit: int) -> list[UserPool]:
-        if after is None:
-            rows = self._execute(_LIST_POOLS_FIRST, (limit,))
-        else:
-            rows = self._execute(_LIST_POOLS, (after, limit))
-        return [codec.pool_from_row(row) for row in rows]
-
     def put_pool(self, pool: UserPool) -> None:
         old = self._one(_GET_POOL, (pool.id,))
         self._upsert(_INSERT_POOL, _UPDATE_POOL, _version(old), codec.pool_to_row(pool), pool.id)
 
-    def delete_pool(self, pool_id: str) -> None:
-        self._delete(_DELETE_POOL, pool_id)  # cascades to everything of the pool
-
     # -- app clients ---------------------------------------------------------------------
-
-    def get_client(self, client_id: str) -> AppClient | None:
-        row = self._one(_GET_CLIENT, (client_id,))
-        return None if row is None else codec.client_from_row(row)
-
-    def list_clients(self, pool_id: str, *, after: str | None, limit: int) -> list[AppClient]:
-        if after is None:
-            rows = self._execute(_LIST_CLIENTS_FIRST, (pool_id, limit))
-        else:
-            rows = self._execute(_LIST_CLIENTS, (pool_id, after, limit))
-        return [codec.client_from_row(row) for row in rows]
 
     def put_client(self, client: AppClient) -> None:
         old = self._one(_GET_CLIENT, (client.id,))
@@ -625,23 +608,7 @@ class _SqliteTransaction:
         row = codec.client_to_row(client)
         self._upsert(_INSERT_CLIENT, _UPDATE_CLIENT, _version(old), row, client.pool_id)
 
-    def delete_client(self, client_id: str) -> None:
-        self._delete(_DELETE_CLIENT, client_id)
-
     # -- users ---------------------------------------------------------------------------
-
-    def _user(self, sql: str, params: tuple[str, ...]) -> User | None:
-        row = self._one(sql, params)
-        return None if row is None else codec.user_from_row(row)
-
-    def get_user(self, pool_id: str, username_key: str) -> User | None:
-        return self._user(_GET_USER, (pool_id, username_key))
-
-    def get_user_by_alias(self, pool_id: str, kind: str, key: str) -> User | None:
-        return self._user(_GET_USER_BY_ALIAS, (pool_id, kind, key))
-
-    def get_user_by_sub(self, pool_id: str, sub: str) -> User | None:
-        return self._user(_GET_USER_BY_SUB, (pool_id, sub))
 
     def put_user(self, user: User) -> None:
         # The same checks, in the same order, as MemoryStore: pool, version, sub, aliases.
@@ -675,40 +642,7 @@ class _SqliteTransaction:
         for name, value in wanted - held:
             self._execute(_INSERT_INDEX_ROW, (pool_id, name, value, key))
 
-    def delete_user(self, pool_id: str, username_key: str) -> None:
-        self._delete(_DELETE_USER, pool_id, username_key)  # cascades to aliases and index rows
-
-    def count_users(self, pool_id: str) -> int:
-        return self._execute(_COUNT_USERS, (pool_id,)).fetchone()[0]
-
-    def scan_users(
-        self,
-        pool_id: str,
-        *,
-        index: str | None,
-        exact: str | None = None,
-        prefix: str | None = None,
-        after: tuple[str, str] | None = None,
-        limit: int,
-    ) -> list[tuple[tuple[str, str], User]]:
-        if exact is not None and prefix is not None:
-            raise ValueError("scan takes at most one of exact and prefix")
-        if limit < 0:
-            raise ValueError("limit must not be negative")
-        query = _scan_query(exact, prefix, after)
-        if query is None:
-            return []
-        sql, params = query
-        params.update(pool_id=pool_id, name=index or _PRIMARY_INDEX, limit=limit)
-        return [
-            ((row["position"], row["username_key"]), codec.user_from_row(row))
-            for row in self._execute(sql, params)
-        ]
-
     # -- signing keys --------------------------------------------------------------------
-
-    def list_signing_keys(self, pool_id: str) -> list[SigningKey]:
-        return [codec.signing_key_from_row(row) for row in self._execute(_LIST_SIGNING_KEYS, (pool_id,))]
 
     def put_signing_key(self, key: SigningKey) -> None:
         self._require_pool(key.pool_id)
@@ -716,14 +650,7 @@ class _SqliteTransaction:
         row = codec.signing_key_to_row(key)
         self._upsert(_INSERT_SIGNING_KEY, _UPDATE_SIGNING_KEY, _version(old), row, key.pool_id)
 
-    def delete_signing_key(self, pool_id: str, kid: str) -> None:
-        self._delete(_DELETE_SIGNING_KEY, pool_id, kid)
-
     # -- challenge sessions --------------------------------------------------------------
-
-    def get_session(self, session_id: str) -> AuthSession | None:
-        row = self._one(_GET_SESSION, (session_id,))
-        return None if row is None else codec.session_from_row(row)
 
     def put_session(self, session: AuthSession) -> None:
         self._require_pool(session.pool_id)
@@ -733,18 +660,7 @@ class _SqliteTransaction:
         row = codec.session_to_row(session)
         self._upsert(_INSERT_SESSION, _UPDATE_SESSION, _version(old), row, session.pool_id)
 
-    def delete_session(self, session_id: str) -> None:
-        self._delete(_DELETE_SESSION, session_id)
-
     # -- refresh tokens ------------------------------------------------------------------
-
-    def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
-        row = self._one(_GET_REFRESH_TOKEN, (token_hash,))
-        return None if row is None else codec.refresh_token_from_row(row)
-
-    def get_refresh_token_by_origin(self, pool_id: str, origin_jti: str) -> RefreshToken | None:
-        row = self._one(_GET_REFRESH_TOKEN_BY_ORIGIN, (pool_id, origin_jti))
-        return None if row is None else codec.refresh_token_from_row(row)
 
     def put_refresh_token(self, token: RefreshToken) -> None:
         self._require_pool(token.pool_id)
@@ -754,14 +670,7 @@ class _SqliteTransaction:
         row = codec.refresh_token_to_row(token)
         self._upsert(_INSERT_REFRESH_TOKEN, _UPDATE_REFRESH_TOKEN, _version(old), row, token.pool_id)
 
-    def delete_refresh_token(self, token_hash: str) -> None:
-        self._delete(_DELETE_REFRESH_TOKEN, token_hash)
-
     # -- lockout counters ----------------------------------------------------------------
-
-    def get_failed_sign_ins(self, pool_id: str, key: str) -> FailedSignIns | None:
-        row = self._one(_GET_FAILED_SIGN_INS, (pool_id, key))
-        return None if row is None else codec.failed_sign_ins_from_row(row)
 
     def put_failed_sign_ins(self, record: FailedSignIns) -> None:
         self._require_pool(record.pool_id)
@@ -770,25 +679,3 @@ class _SqliteTransaction:
         self._upsert(
             _INSERT_FAILED_SIGN_INS, _UPDATE_FAILED_SIGN_INS, _version(old), row, record.pool_id
         )
-
-    def delete_failed_sign_ins(self, pool_id: str, key: str) -> None:
-        self._delete(_DELETE_FAILED_SIGN_INS, pool_id, key)
-
-    # -- housekeeping --------------------------------------------------------------------
-
-    def purge_expired(
-        self,
-        *,
-        sessions_before: datetime,
-        refresh_tokens_before: datetime,
-        failures_before: datetime,
-        limit: int,
-    ) -> dict[str, int]:
-        def purge(sql: str, before: datetime) -> int:
-            return self._execute(sql, (codec.micros(before), limit)).rowcount
-
-        return {
-            "sessions": purge(_PURGE_SESSIONS, sessions_before),
-            "refresh_tokens": purge(_PURGE_REFRESH_TOKENS, refresh_tokens_before),
-            "failed_sign_ins": purge(_PURGE_FAILED_SIGN_INS, failures_before),
-        }

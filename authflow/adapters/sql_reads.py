@@ -1,0 +1,194 @@
+"""What the SQL stores do alike: every read, delete and purge of the Store port.
+
+Theory of operation: SQLite and PostgreSQL differ in how they write (upserts, unique
+constraints, savepoints, error mapping), so each keeps its own `put_*` methods. Their
+reads, deletes and purges are the same once the statements are given, so they are
+written once here, over a dialect's statements: a transaction class mixes `SqlReads`
+in and provides `SQL` (statement name -> that dialect's SQL), `_one`, `_all`,
+`_delete`, `_execute` (for row counts), and its `_scan_query` (the ListUsers range).
+Every statement names its columns as the record codecs (`authflow.adapters.codec`)
+expect them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from authflow.adapters import codec
+from authflow.core.records import (
+    AppClient,
+    AuthSession,
+    FailedSignIns,
+    RefreshToken,
+    SigningKey,
+    User,
+    UserPool,
+)
+
+#: The ListUsers index every user has an entry in (ordered by username).
+PRIMARY_INDEX = "username"
+
+#: The statements the shared methods run; a dialect module defines each as a constant
+#: named `_<NAME>` (`_GET_POOL`, `_PURGE_SESSIONS`, ...).
+STATEMENTS = (
+    "get_pool", "list_pools_first", "list_pools", "delete_pool",
+    "get_client", "list_clients_first", "list_clients", "delete_client",
+    "get_user", "get_user_by_alias", "get_user_by_sub", "delete_user", "count_users",
+    "list_signing_keys", "delete_signing_key",
+    "get_session", "delete_session",
+    "get_refresh_token", "get_refresh_token_by_origin", "delete_refresh_token",
+    "get_failed_sign_ins", "delete_failed_sign_ins",
+    "purge_sessions", "purge_refresh_tokens", "purge_failed_sign_ins",
+)
+
+
+def statements(namespace: Mapping[str, Any]) -> dict[str, str]:
+    """A dialect module's `SQL`: each of STATEMENTS from its `_<NAME>` constant."""
+    return {name: namespace[f"_{name.upper()}"] for name in STATEMENTS}
+
+
+class SqlReads:
+    """The shared methods. The class using it provides `SQL`, `_one(sql, params)`,
+    `_all(sql, params)`, `_delete(sql, *key)` (KeyError when nothing matched),
+    `_execute(sql, params)` (a cursor with `rowcount`) and `_scan_query(exact, prefix,
+    after)` (the SQL and parameters of a ListUsers range, or None for an empty one)."""
+
+    SQL: Mapping[str, str]
+
+    def _alias_key(self, key: str) -> tuple[Any, ...]:
+        """The parameters an alias key is looked up by (PostgreSQL adds its digest)."""
+        return (key,)
+
+    # -- pools ---------------------------------------------------------------------------
+
+    def get_pool(self, pool_id: str) -> UserPool | None:
+        row = self._one(self.SQL["get_pool"], (pool_id,))
+        return None if row is None else codec.pool_from_row(row)
+
+    def list_pools(self, *, after: str | None, limit: int) -> list[UserPool]:
+        if after is None:
+            rows = self._all(self.SQL["list_pools_first"], (limit,))
+        else:
+            rows = self._all(self.SQL["list_pools"], (after, limit))
+        return [codec.pool_from_row(row) for row in rows]
+
+    def delete_pool(self, pool_id: str) -> None:
+        self._delete(self.SQL["delete_pool"], pool_id)  # cascades to everything of the pool
+
+    # -- app clients ---------------------------------------------------------------------
+
+    def get_client(self, client_id: str) -> AppClient | None:
+        row = self._one(self.SQL["get_client"], (client_id,))
+        return None if row is None else codec.client_from_row(row)
+
+    def list_clients(self, pool_id: str, *, after: str | None, limit: int) -> list[AppClient]:
+        if after is None:
+            rows = self._all(self.SQL["list_clients_first"], (pool_id, limit))
+        else:
+            rows = self._all(self.SQL["list_clients"], (pool_id, after, limit))
+        return [codec.client_from_row(row) for row in rows]
+
+    def delete_client(self, client_id: str) -> None:
+        self._delete(self.SQL["delete_client"], client_id)
+
+    # -- users ---------------------------------------------------------------------------
+
+    def _user(self, sql: str, params: tuple[Any, ...]) -> User | None:
+        row = self._one(sql, params)
+        return None if row is None else codec.user_from_row(row)
+
+    def get_user(self, pool_id: str, username_key: str) -> User | None:
+        return self._user(self.SQL["get_user"], (pool_id, username_key))
+
+    def get_user_by_alias(self, pool_id: str, kind: str, key: str) -> User | None:
+        return self._user(self.SQL["get_user_by_alias"], (pool_id, kind, *self._alias_key(key)))
+
+    def get_user_by_sub(self, pool_id: str, sub: str) -> User | None:
+        return self._user(self.SQL["get_user_by_sub"], (pool_id, sub))
+
+    def delete_user(self, pool_id: str, username_key: str) -> None:
+        self._delete(self.SQL["delete_user"], pool_id, username_key)  # cascades to aliases and index rows
+
+    def count_users(self, pool_id: str) -> int:
+        return self._one(self.SQL["count_users"], (pool_id,))["n"]
+
+    def scan_users(
+        self,
+        pool_id: str,
+        *,
+        index: str | None,
+        exact: str | None = None,
+        prefix: str | None = None,
+        after: tuple[str, str] | None = None,
+        limit: int,
+    ) -> list[tuple[tuple[str, str], User]]:
+        if exact is not None and prefix is not None:
+            raise ValueError("scan takes at most one of exact and prefix")
+        if limit < 0:
+            raise ValueError("limit must not be negative")
+        query = self._scan_query(exact, prefix, after)
+        if query is None or limit == 0:
+            return []
+        sql, params = query
+        params.update(pool_id=pool_id, name=index or PRIMARY_INDEX, limit=limit)
+        return [((row["position"], row["username_key"]), codec.user_from_row(row)) for row in self._all(sql, params)]
+
+    # -- signing keys --------------------------------------------------------------------
+
+    def list_signing_keys(self, pool_id: str) -> list[SigningKey]:
+        return [codec.signing_key_from_row(row) for row in self._all(self.SQL["list_signing_keys"], (pool_id,))]
+
+    def delete_signing_key(self, pool_id: str, kid: str) -> None:
+        self._delete(self.SQL["delete_signing_key"], pool_id, kid)
+
+    # -- challenge sessions --------------------------------------------------------------
+
+    def get_session(self, session_id: str) -> AuthSession | None:
+        row = self._one(self.SQL["get_session"], (session_id,))
+        return None if row is None else codec.session_from_row(row)
+
+    def delete_session(self, session_id: str) -> None:
+        self._delete(self.SQL["delete_session"], session_id)
+
+    # -- refresh tokens ------------------------------------------------------------------
+
+    def get_refresh_token(self, token_hash: str) -> RefreshToken | None:
+        row = self._one(self.SQL["get_refresh_token"], (token_hash,))
+        return None if row is None else codec.refresh_token_from_row(row)
+
+    def get_refresh_token_by_origin(self, pool_id: str, origin_jti: str) -> RefreshToken | None:
+        row = self._one(self.SQL["get_refresh_token_by_origin"], (pool_id, origin_jti))
+        return None if row is None else codec.refresh_token_from_row(row)
+
+    def delete_refresh_token(self, token_hash: str) -> None:
+        self._delete(self.SQL["delete_refresh_token"], token_hash)
+
+    # -- lockout counters ----------------------------------------------------------------
+
+    def get_failed_sign_ins(self, pool_id: str, key: str) -> FailedSignIns | None:
+        row = self._one(self.SQL["get_failed_sign_ins"], (pool_id, key))
+        return None if row is None else codec.failed_sign_ins_from_row(row)
+
+    def delete_failed_sign_ins(self, pool_id: str, key: str) -> None:
+        self._delete(self.SQL["delete_failed_sign_ins"], pool_id, key)
+
+    # -- housekeeping --------------------------------------------------------------------
+
+    def purge_expired(
+        self,
+        *,
+        sessions_before: datetime,
+        refresh_tokens_before: datetime,
+        failures_before: datetime,
+        limit: int,
+    ) -> dict[str, int]:
+        def purge(name: str, before: datetime) -> int:
+            return self._execute(self.SQL[name], (codec.micros(before), limit)).rowcount
+
+        return {
+            "sessions": purge("purge_sessions", sessions_before),
+            "refresh_tokens": purge("purge_refresh_tokens", refresh_tokens_before),
+            "failed_sign_ins": purge("purge_failed_sign_ins", failures_before),
+        }
