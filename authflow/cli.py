@@ -74,10 +74,13 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--users", type=int, default=2, help="users in the universe (1-6, default 2)")
     parser.add_argument("--aliases", type=int, default=1, help="shared email values (0-3, default 1)")
-    parser.add_argument("--depth", type=int, help="longest request sequence to explore (default 6; 5 with --self-service)")
+    parser.add_argument("--depth", type=int, help="longest request sequence to explore (default 6; 5 with --self-service or --flows)")
     parser.add_argument("--self-service", action="store_true",
                         help="add SignUp, codes, password recovery and changes, attribute verification and DeleteUser "
                              "to the alphabet (the default pool then auto-verifies emails)")
+    parser.add_argument("--flows", metavar="FLOW[,FLOW]", default="",
+                        help="add other sign-in flows to the alphabet: srp (USER_SRP_AUTH), custom (CUSTOM_AUTH with "
+                             "a one-question quiz, with or without SRP_A); they multiply the states explored")
     parser.add_argument("--pool-config", metavar="FILE",
                         help="a JSON CreateUserPool request: check your own pool settings (MFA, aliases, validity days)")
     parser.add_argument("--invariant", action="append", choices=list(INVARIANTS), metavar="NAME",
@@ -107,7 +110,7 @@ def run_explore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         result = explore(
             users=args.users, aliases=args.aliases, depth=args.depth, pool_config=pool_config,
             invariants=args.invariant, seed=args.seed, progress=not args.quiet, graph=bool(args.dot),
-            self_service=args.self_service,
+            self_service=args.self_service, flows=[f.strip() for f in args.flows.split(",") if f.strip()],
         )
     except ValueError as err:
         parser.error(str(err))

@@ -23,6 +23,19 @@ caller as a user gets them: read from the text of the message the engine deliver
 It is an option because it multiplies the state space (see docs/semantics.md for the
 costs); the default run keeps the admin alphabet.
 
+`flows=("srp", "custom")` (`--flows srp,custom`) adds the other sign-in flows, for each
+user: USER_SRP_AUTH begun (by username), its PASSWORD_VERIFIER proved with the temporary,
+the new or the wrong password (the explorer signs the claim as an SRP client does, and
+tells the invariants which password it signed with); CUSTOM_AUTH begun plainly, with
+CHALLENGE_NAME=SRP_A, or through a second app client that hides unknown users
+(PreventUserExistenceErrors=ENABLED), and its CUSTOM_CHALLENGE answered rightly or
+wrongly. The pool's custom functions are `_custom_define` and its two companions: one
+question, tokens after its right answer, failure after a wrong one, and after SRP_A the
+password proof and tokens right after it. A caller keeps the latest challenge (block or
+session) of each user also after answering it, so replays are explored. Also an option
+because of its cost (docs/semantics.md); without it the alphabet, the set-up and the
+counts are what they were.
+
 Exploration is breadth-first from one set-up state (a pool and an app client). A
 state is the engine's storage (a MemoryStore snapshot) plus the clock, the entropy
 position and what the caller holds (each user's latest Session and tokens, and the
@@ -54,7 +67,10 @@ still influence a later request of the alphabet and drops the rest:
 - a pending code is every field but its hash (wrong guesses, requests in its hourly
   window, attribute, held-back value, instants relative to the clock, collapsed past
   24 hours), and a code the caller holds is only whether it is still the user's
-  pending one (the digits are random).
+  pending one (the digits are random);
+- an SRP block the caller holds is (whether the store records it used, its remaining
+  lifetime, whether it still proves its user's current password, custom or not): B,
+  the salt and the block's bytes are random.
 
 The counts (`states`, `transitions`) are therefore counts of distinct behaviours,
 and are the same on every run with the same arguments.
@@ -71,6 +87,7 @@ engines, nor outside tests.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import re
@@ -85,9 +102,11 @@ from typing import Any
 
 from authflow.adapters.clocks import ManualClock
 from authflow.adapters.memory import MemoryStore
+from authflow.adapters.triggers import CallableTriggers
 from authflow.client import Client, method_name
 from authflow.config import EngineConfig
 from authflow.core.lockout import IDLE_RESET
+from authflow.crypto import srp as srp_math
 from authflow.crypto.keys import TEST_KEYS
 from authflow.crypto.passwords import FAST_INSECURE, verify_password
 from authflow.errors import CognitoError
@@ -97,6 +116,7 @@ from authflow.invariants import (
     Records,
     Step,
     Violation,
+    block_id,
     check,
     observe,
     session_id,
@@ -119,14 +139,28 @@ MAX_ALIASES = 3
 #: two minutes). docs/semantics.md keeps the measured costs.
 DEPTH = 6
 SELF_SERVICE_DEPTH = 5
+#: With `flows` srp and custom, depth 5 is about 30,600 states, a minute and a half (6: about ten).
+FLOWS_DEPTH = 5
 ADVANCE = "advance_clock"
 CLIENT_REQUEST = {
     "ClientName": "explore",
     "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
 }
+#: The sign-in flows `flows` may add to the alphabet.
+FLOWS = ("srp", "custom")
+#: The pool's custom-auth functions (flows "custom") ask one question; see `_custom_define`.
+QUESTION, ANSWER, WRONG_ANSWER = "2 + 2", "four-ish", "not-the-answer"
+FUNCTION_ARN = "arn:aws:lambda:us-east-1:000000000000:function:explore-{}"
+#: The app client that hides unknown users (flows "custom"): CUSTOM_AUTH only.
+HIDDEN_CLIENT_REQUEST = {
+    "ClientName": "explore-hidden", "ExplicitAuthFlows": ["ALLOW_CUSTOM_AUTH"], "PreventUserExistenceErrors": "ENABLED",
+}
 #: What progress reports carry; `progress=True` prints them to stderr at most twice a second.
 PROGRESS_INTERVAL = 0.5
-_SECRET_KEYS = frozenset({"AccessToken", "IdToken", "RefreshToken", "Session", "Token", "REFRESH_TOKEN"})
+_SECRET_KEYS = frozenset({
+    "AccessToken", "IdToken", "RefreshToken", "Session", "Token", "REFRESH_TOKEN",
+    "SRP_A", "SRP_B", "SALT", "SECRET_BLOCK", "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE",
+})
 #: Request members every call of a trace carries (shown once, in the set-up).
 _IMPLIED = ("UserPoolId", "ClientId")
 
@@ -152,6 +186,7 @@ class Universe:
     mfa_optional: bool
     delivery: str  # the medium of re-invitations
     self_service: bool = False  # the alphabet has the self-service operations
+    flows: tuple[str, ...] = ()  # the other sign-in flows in the alphabet (FLOWS)
 
     def password_name(self, password: str) -> str:
         return {self.temporary: "temporary", self.new: "new", self.wrong: "wrong", self.weak: "weak"}.get(
@@ -164,7 +199,8 @@ def _password(base: str, length: int) -> str:
 
 
 def _universe(
-    users: int, aliases: int, pool: Mapping[str, Any], client: Mapping[str, Any], self_service: bool = False
+    users: int, aliases: int, pool: Mapping[str, Any], client: Mapping[str, Any], self_service: bool = False,
+    flows: tuple[str, ...] = (),
 ) -> Universe:
     policy = (pool.get("Policies") or {}).get("PasswordPolicy") or {}
     length = int(policy.get("MinimumLength") or 8)
@@ -195,6 +231,7 @@ def _universe(
         mfa_optional=mfa == "OPTIONAL",
         delivery="SMS" if username_kinds == {"phone_number"} else "EMAIL",
         self_service=self_service,
+        flows=flows,
     )
 
 
@@ -208,6 +245,14 @@ class Challenge:
     username: str  # USER_ID_FOR_SRP: what an answer sends as USERNAME
     code: str | None = None  # the SMS_MFA code, read from the message that carried it
     required: tuple[str, ...] = ()  # NEW_PASSWORD_REQUIRED's requiredAttributes
+    # PASSWORD_VERIFIER (SRP): `session` is the SECRET_BLOCK; the challenge's parameters,
+    # its expiry, and the user and password hash it was issued for are kept.
+    parameters: tuple[tuple[str, str], ...] = ()
+    expires: datetime | None = None
+    sub: str | None = None
+    credential: str | None = None
+    custom: bool = False  # begun by CUSTOM_AUTH (Define decides after the proof)
+    hidden: bool = False  # through the client that hides unknown users
 
 
 @dataclass(frozen=True, slots=True)
@@ -415,29 +460,44 @@ def _pending_code(code: Any, now: datetime) -> tuple[Any, ...]:
 
 class _Explorer:
     def __init__(
-        self, users: int, aliases: int, pool_request: Mapping[str, Any], seed: int, self_service: bool = False
+        self, users: int, aliases: int, pool_request: Mapping[str, Any], seed: int, self_service: bool = False,
+        flows: tuple[str, ...] = (),
     ) -> None:
         self.clock = ManualClock(START)
         self.entropy = RewindableEntropy(seed)
         self.outbox = _Outbox()
         self.store = MemoryStore()
+        triggers = CallableTriggers({FUNCTION_ARN.format(name): f for name, f in CUSTOM_FUNCTIONS.items()})
         self.client = Client(
             store=self.store, clock=self.clock, entropy=self.entropy, messenger=self.outbox,
             config=EngineConfig(kdf=FAST_INSECURE, signing_keys=TEST_KEYS),
+            **({"triggers": triggers} if "custom" in flows else {}),
         )
         self.operations = {method_name(op): op for op in load_all()}
         pool = self.client.create_user_pool(**pool_request)["UserPool"]
         self.pool_id = pool["Id"]
-        app = self.client.create_user_pool_client(UserPoolId=self.pool_id, **CLIENT_REQUEST)["UserPoolClient"]
+        client_request = _client_request(flows)
+        app = self.client.create_user_pool_client(UserPoolId=self.pool_id, **client_request)["UserPoolClient"]
         self.client_id = app["ClientId"]
         self.setup = (
             TraceStep("set-up", "CreateUserPool", dict(pool_request), {"UserPool": {"Id": self.pool_id}}, None),
-            TraceStep("set-up", "CreateUserPoolClient", {"UserPoolId": self.pool_id, **CLIENT_REQUEST},
+            TraceStep("set-up", "CreateUserPoolClient", {"UserPoolId": self.pool_id, **client_request},
                       {"UserPoolClient": {"ClientId": self.client_id}}, None),
         )
-        self.universe = _universe(users, aliases, pool, app, self_service)
+        self.hidden_id = None
+        if "custom" in flows:
+            hidden = self.client.create_user_pool_client(UserPoolId=self.pool_id, **HIDDEN_CLIENT_REQUEST)
+            self.hidden_id = hidden["UserPoolClient"]["ClientId"]
+            self.setup += (TraceStep(
+                "set-up", "CreateUserPoolClient", {"UserPoolId": self.pool_id, **HIDDEN_CLIENT_REQUEST},
+                {"UserPoolClient": {"ClientId": self.hidden_id}}, None,
+            ),)
+        self.universe = _universe(users, aliases, pool, app, self_service, flows)
         self.by_login = dict(zip(self.universe.logins, range(users), strict=True))
-        self.alphabet = _alphabet(self.universe, self.pool_id, self.client_id)
+        #: The password each SRP claim the alphabet signed was signed with (by signature).
+        self.claims: dict[str, str] = {}
+        self.alphabet = _alphabet(self.universe, self.pool_id, self.client_id, hidden_id=self.hidden_id,
+                                  clock=self.clock.now, claims=self.claims)
         self._password_ids: dict[str, str] = {}
         self.root = _Node(
             0, 0, self.store.snapshot(), self.clock.now(), self.entropy.position,
@@ -447,12 +507,12 @@ class _Explorer:
     # -- running one request ------------------------------------------------------------------------
 
     def apply(self, node: _Node, action: Action, records: Records) -> tuple[Step, TraceStep, _Node] | None:
+        self.clock.set(node.now)  # before building: an SRP claim is signed with the time
         built = action.build(node.caller)
         if built is None:
             return None
         method, request = built
         self.store.restore(node.state)
-        self.clock.set(node.now)
         self.entropy.position = node.entropy
         self.outbox.messages.clear()
         response: dict[str, Any] | None = None
@@ -471,15 +531,20 @@ class _Explorer:
             state = self.store.snapshot()
             after = Records.of(state)
         now = self.clock.now()
+        history = node.caller.history
+        signature = (request.get("ChallengeResponses") or {}).get("PASSWORD_CLAIM_SIGNATURE")
+        if signature in self.claims:  # the invariants judge the proof by the password it was signed with
+            history = history.signed(signature, self.claims[signature])
         step = Step(
             operation=operation, request=request, response=response, error=error,
-            before=records, after=after, now=now, history=node.caller.history,
+            before=records, after=after, now=now, history=history,
             messages=tuple(self.outbox.messages),
         )
         trace = TraceStep(
             action.label, operation, request, response, f"{error.code}: {error.message}" if error else None
         )
-        caller = self._caller_after(node.caller, step, after)
+        # The claim's password was for judging this step only: the caller keeps no such list.
+        caller = self._caller_after(node.caller, replace(step, history=node.caller.history), after)
         return step, trace, _Node(-1, node.depth + 1, state, now, self.entropy.position, caller)
 
     def _slot(self, user: Any) -> int | None:
@@ -497,10 +562,22 @@ class _Explorer:
         history = observe(caller.history, step)
         challenges, tokens = list(caller.challenges), list(caller.tokens)
         response = step.response or {}
-        if step.ok and "Session" in response:
+        if step.ok and "ChallengeName" in response:
             parameters = response.get("ChallengeParameters") or {}
-            slot = self._slot(after.user_named(self.pool_id, parameters.get("USER_ID_FOR_SRP", "")))
-            if slot is not None:
+            named = parameters.get("USER_ID_FOR_SRP") or parameters.get("USERNAME", "")
+            user = after.user_named(self.pool_id, named)
+            slot = self._slot(user) if user is not None else self.by_login.get(named)  # a name no user has
+            if slot is not None and response["ChallengeName"] == "PASSWORD_VERIFIER":
+                challenges[slot] = Challenge(
+                    session=parameters["SECRET_BLOCK"], name="PASSWORD_VERIFIER", username=named,
+                    parameters=tuple(sorted(parameters.items())),
+                    # a block lives AuthSessionValidity, the first clock step
+                    expires=step.now + timedelta(seconds=self.universe.clock_steps[0]),
+                    sub=user.sub if user else None,
+                    credential=user.credential.password_hash if user and user.credential else None,
+                    custom=step.request.get("AuthFlow") == "CUSTOM_AUTH",
+                )
+            elif slot is not None:
                 code = next(
                     (m.body for m in self.outbox.messages if getattr(m, "kind", "") == "mfa_code"), None
                 )
@@ -508,8 +585,9 @@ class _Explorer:
                 required = json.loads(parameters.get("requiredAttributes") or "[]")
                 challenges[slot] = Challenge(
                     session=response["Session"], name=response["ChallengeName"],
-                    username=parameters["USER_ID_FOR_SRP"], code=found.group() if found else None,
+                    username=named, code=found.group() if found else None,
                     required=tuple(required),
+                    hidden=self.hidden_id is not None and step.request.get("ClientId") == self.hidden_id,
                 )
         result = response.get("AuthenticationResult") if step.ok else None
         if result:
@@ -580,9 +658,20 @@ class _Explorer:
             if c is None:
                 challenges.append(None)
                 continue
+            named = records.user_named(self.pool_id, c.username)
+            if c.name == "PASSWORD_VERIFIER":  # a block: no session record until it is used
+                holder = by_sub.get(c.sub) if c.sub else None
+                current = bool(holder and holder.credential and holder.credential.password_hash == c.credential)
+                challenges.append((
+                    c.name, names.get(named.sub) if named else None, c.custom,
+                    records.session_by_id(block_id(c.session)) is not None,
+                    max(0, _ms(c.expires - now)) if c.expires else 0,
+                    names.get(holder.sub) if holder else None, current,
+                    c.session in history.succeeded_secret_blocks,
+                ))
+                continue
             record = records.session(c.session)
             holder = by_sub.get(record.sub) if record else None
-            named = records.user_named(self.pool_id, c.username)
             challenges.append((
                 c.name, names.get(named.sub) if named else None, c.code is not None, c.required,
                 None if record is None else (
@@ -590,6 +679,7 @@ class _Explorer:
                     record.typed_username,
                 ),
                 session_id(c.session) in history.succeeded_sessions,
+                *((c.hidden,) if c.hidden else ()),
             ))
         held = []
         for t in caller.tokens:
@@ -647,9 +737,14 @@ class _Explorer:
                     facts.append(f"{counter.count} failures" + (", locked" if locked else ""))
             challenge = caller.challenges[i]
             if challenge is not None:
-                session = records.session(challenge.session)
-                spent = session is None or session.used or now >= session.expires
-                facts.append(f"holds a {challenge.name} session" + (" (spent)" if spent else ""))
+                if challenge.name == "PASSWORD_VERIFIER":
+                    used = records.session_by_id(block_id(challenge.session)) is not None
+                    spent = used or challenge.expires is None or now >= challenge.expires
+                else:
+                    session = records.session(challenge.session)
+                    spent = session is None or session.used or now >= session.expires
+                what = "an SRP block" if challenge.name == "PASSWORD_VERIFIER" else f"a {challenge.name} session"
+                facts.append(f"holds {what}" + (" (spent)" if spent else ""))
             if caller.tokens[i] is not None:
                 revoked = token_hash(caller.tokens[i].refresh) in caller.history.revoked_tokens
                 facts.append("holds tokens" + (" (revoked)" if revoked else ""))
@@ -667,11 +762,13 @@ def _pruned(
     """Only what the caller can still present matters for later checks. (Deleted users
     stay: a handful of subs, and a deleted sub must never come back.)"""
     sessions = {session_id(c.session) for c in challenges if c is not None}
+    blocks = {c.session for c in challenges if c is not None and c.name == "PASSWORD_VERIFIER"}
     refresh = {token_hash(t.refresh) for t in tokens if t is not None}
     held = {c.code for pairs in codes for _, c in pairs}
     return replace(
         history,
         succeeded_sessions=history.succeeded_sessions & sessions,
+        succeeded_secret_blocks=history.succeeded_secret_blocks & blocks,
         refresh_tokens=frozenset(h for h in history.refresh_tokens if h[0] in refresh),
         revoked_tokens=history.revoked_tokens & refresh,
         sent_codes=frozenset(e for e in history.sent_codes if e[3] in held),
@@ -685,7 +782,136 @@ def _const(method: str, request: dict[str, Any]) -> Callable[[Caller], tuple[str
     return lambda caller: (method, request)
 
 
-def _alphabet(u: Universe, pool_id: str, client_id: str) -> list[Action]:
+def _client_request(flows: Iterable[str]) -> dict[str, Any]:
+    """The app client's CreateUserPoolClient request: the default one, with the flows' own."""
+    extra = [{"srp": "ALLOW_USER_SRP_AUTH", "custom": "ALLOW_CUSTOM_AUTH"}[f] for f in FLOWS if f in flows]
+    return {**CLIENT_REQUEST, "ExplicitAuthFlows": [*CLIENT_REQUEST["ExplicitAuthFlows"], *extra]}
+
+
+def _custom_define(event: dict[str, Any]) -> dict[str, Any]:
+    """DefineAuthChallenge: after SRP_A the password proof, and tokens right after it;
+    otherwise one question, tokens after its right answer, failure after a wrong one."""
+    rounds = event["request"]["session"]
+    last = rounds[-1] if rounds else None
+    if last is None:
+        event["response"]["challengeName"] = "CUSTOM_CHALLENGE"
+    elif last["challengeName"] == "SRP_A":
+        event["response"]["challengeName"] = "PASSWORD_VERIFIER"
+    elif last["challengeResult"]:
+        event["response"]["issueTokens"] = True
+    else:
+        event["response"]["failAuthentication"] = True
+    return event
+
+
+def _custom_create(event: dict[str, Any]) -> dict[str, Any]:
+    event["response"].update(publicChallengeParameters={"question": QUESTION},
+                             privateChallengeParameters={"answer": ANSWER}, challengeMetadata="QUESTION-1")
+    return event
+
+
+def _custom_verify(event: dict[str, Any]) -> dict[str, Any]:
+    request = event["request"]
+    event["response"]["answerCorrect"] = request["challengeAnswer"] == request["privateChallengeParameters"]["answer"]
+    return event
+
+
+#: The pool's custom-auth functions (flows "custom"), by LambdaConfig member.
+CUSTOM_FUNCTIONS = {"DefineAuthChallenge": _custom_define, "CreateAuthChallenge": _custom_create,
+                    "VerifyAuthChallengeResponse": _custom_verify}
+
+
+def _srp_secret(i: int) -> int:
+    """User i's SRP client secret a (fixed: B, drawn by the engine, makes every attempt differ)."""
+    return int.from_bytes(hashlib.sha256(f"explore-srp-a-{i}".encode()).digest(), "big")
+
+
+def _srp_claim(pool_id: str, a: int, parameters: Mapping[str, str], password: str, now: datetime) -> dict[str, str]:
+    """ChallengeResponses for PASSWORD_VERIFIER, computed as an SRP client does
+    (reference/srp-and-clients.md §2), with the engine's arithmetic helpers."""
+    big_a, big_b = srp_math.powmod(srp_math.G, a, srp_math.N), int(parameters["SRP_B"], 16)
+    user_id = parameters["USER_ID_FOR_SRP"]
+    u = srp_math.scrambler(big_a, big_b)
+    x = srp_math.private_key(pool_id, user_id, password, int(parameters["SALT"], 16))
+    base = (big_b - srp_math.K * srp_math.powmod(srp_math.G, x, srp_math.N)) % srp_math.N
+    key = srp_math.session_key(srp_math.powmod(base, a + u * x, srp_math.N), u)
+    when = srp_math.format_timestamp(now)
+    block = parameters["SECRET_BLOCK"]
+    return {
+        "USERNAME": user_id, "PASSWORD_CLAIM_SECRET_BLOCK": block, "TIMESTAMP": when,
+        "PASSWORD_CLAIM_SIGNATURE": srp_math.claim_signature(key, pool_id, user_id, base64.b64decode(block), when),
+    }
+
+
+def _flow_actions(
+    u: Universe, pool_id: str, client_id: str, hidden_id: str | None, clock: Callable[[], datetime],
+    claims: dict[str, str],
+) -> list[Action]:
+    """The SRP and custom half of the alphabet (`flows`)."""
+    actions: list[Action] = []
+    for i, name in enumerate(u.names):
+        a = _srp_secret(i)
+        srp_a = f"{srp_math.powmod(srp_math.G, a, srp_math.N):x}"
+        start = {"ClientId": client_id, "AuthParameters": {"USERNAME": u.logins[i], "SRP_A": srp_a}}
+        if "srp" in u.flows:
+            actions.append(Action(f"start an SRP sign-in as {u.logins[i]}", _const(
+                "initiate_auth", {**start, "AuthFlow": "USER_SRP_AUTH"})))
+        if "custom" in u.flows:
+            actions.append(Action(f"start a custom sign-in as {u.logins[i]}", _const("initiate_auth", {
+                "ClientId": client_id, "AuthFlow": "CUSTOM_AUTH", "AuthParameters": {"USERNAME": u.logins[i]}})))
+            actions.append(Action(f"start a custom sign-in with SRP as {u.logins[i]}", _const("initiate_auth", {
+                **start, "AuthFlow": "CUSTOM_AUTH",
+                "AuthParameters": {**start["AuthParameters"], "CHALLENGE_NAME": "SRP_A"}})))
+            actions.append(Action(f"start a custom sign-in as {u.logins[i]} where unknown users are hidden", _const(
+                "initiate_auth", {"ClientId": hidden_id, "AuthFlow": "CUSTOM_AUTH",
+                                  "AuthParameters": {"USERNAME": u.logins[i]}})))
+            for good in (True, False):
+                actions.append(Action(
+                    f"answer {name}'s custom challenge" + ("" if good else " wrongly"),
+                    _custom_answer(client_id, hidden_id, i, good=good),
+                ))
+        for password in (u.temporary, u.new, u.wrong):  # a block of either flow
+            actions.append(Action(
+                f"prove {name}'s SRP challenge with the {u.password_name(password)} password",
+                _srp_answer(pool_id, client_id, i, a, password, clock, claims),
+            ))
+    return actions
+
+
+def _srp_answer(
+    pool_id: str, client_id: str, i: int, a: int, password: str, clock: Callable[[], datetime], claims: dict[str, str],
+) -> Callable[[Caller], tuple[str, dict] | None]:
+    def build(caller: Caller) -> tuple[str, dict] | None:
+        challenge = caller.challenges[i]
+        if challenge is None or challenge.name != "PASSWORD_VERIFIER":
+            return None
+        responses = _srp_claim(pool_id, a, dict(challenge.parameters), password, clock())
+        claims[responses["PASSWORD_CLAIM_SIGNATURE"]] = password
+        return "respond_to_auth_challenge", {
+            "ClientId": client_id, "ChallengeName": "PASSWORD_VERIFIER", "ChallengeResponses": responses,
+        }
+
+    return build
+
+
+def _custom_answer(client_id: str, hidden_id: str | None, i: int, *, good: bool) -> Callable[[Caller], tuple[str, dict] | None]:
+    def build(caller: Caller) -> tuple[str, dict] | None:
+        challenge = caller.challenges[i]
+        if challenge is None or challenge.name != "CUSTOM_CHALLENGE":
+            return None
+        return "respond_to_auth_challenge", {
+            "ClientId": hidden_id if challenge.hidden else client_id, "ChallengeName": "CUSTOM_CHALLENGE",
+            "Session": challenge.session,
+            "ChallengeResponses": {"USERNAME": challenge.username, "ANSWER": ANSWER if good else WRONG_ANSWER},
+        }
+
+    return build
+
+
+def _alphabet(
+    u: Universe, pool_id: str, client_id: str, *, hidden_id: str | None = None,
+    clock: Callable[[], datetime] | None = None, claims: dict[str, str] | None = None,
+) -> list[Action]:
     actions: list[Action] = []
     marker = [{"Name": "explore", "Value": u.validation_value}]
 
@@ -760,6 +986,9 @@ def _alphabet(u: Universe, pool_id: str, client_id: str) -> list[Action]:
         actions.append(Action(f"delete {name}", _const("admin_delete_user", who)))
     if u.self_service:
         actions.extend(_self_service(u, pool_id, client_id, base, with_email))
+    if u.flows:
+        assert clock is not None and claims is not None
+        actions.extend(_flow_actions(u, pool_id, client_id, hidden_id, clock, claims))
     for seconds in u.clock_steps:
         actions.append(Action(f"advance the clock {seconds} s", _const(ADVANCE, {"seconds": seconds})))
     return actions
@@ -924,10 +1153,11 @@ def explore(
     graph: bool = False,
     faults: Mapping[str, Callable[[Any], Any]] | None = None,
     self_service: bool = False,
+    flows: Iterable[str] = (),
 ) -> Result:
     """Explore every sequence of at most `depth` requests from the alphabet, checking
     the selected `invariants` (all by default) after each one. `depth` defaults to
-    `DEPTH`, or `SELF_SERVICE_DEPTH` with `self_service`.
+    `DEPTH`, `SELF_SERVICE_DEPTH` with `self_service`, or `FLOWS_DEPTH` with `flows`.
 
     `pool_config` is a CreateUserPool request (PoolName optional); without it the pool
     has `AliasAttributes=["email"]` when `aliases` > 0. `progress=True` prints throttled
@@ -936,13 +1166,19 @@ def explore(
     the module docstring. `self_service=True` adds the self-service operations to the
     alphabet (see the module docstring); the default pool then also auto-verifies
     emails (`AutoVerifiedAttributes=["email"]`), so that SignUp sends a code.
+    `flows` adds other sign-in flows (any of `FLOWS`: "srp", "custom"; see the module
+    docstring); with "custom" the pool's LambdaConfig names the explorer's functions.
     """
     if not 1 <= users <= MAX_USERS:
         raise ValueError(f"users must be between 1 and {MAX_USERS}")
     if not 0 <= aliases <= MAX_ALIASES:
         raise ValueError(f"aliases must be between 0 and {MAX_ALIASES}")
+    wanted = set(flows)
+    if wanted - set(FLOWS):
+        raise ValueError(f"unknown flow(s) {', '.join(sorted(wanted - set(FLOWS)))}; known: {', '.join(FLOWS)}")
+    chosen = tuple(f for f in FLOWS if f in wanted)
     if depth is None:
-        depth = SELF_SERVICE_DEPTH if self_service else DEPTH
+        depth = SELF_SERVICE_DEPTH if self_service else FLOWS_DEPTH if chosen else DEPTH
     if depth < 0:
         raise ValueError("depth must be at least 0")
     names = tuple(INVARIANTS) if invariants is None else tuple(invariants)
@@ -955,10 +1191,14 @@ def explore(
         request["AliasAttributes"] = ["email"]
     if pool_config is None and self_service:
         request["AutoVerifiedAttributes"] = ["email"]
+    if "custom" in chosen:
+        request["LambdaConfig"] = {
+            **(request.get("LambdaConfig") or {}), **{name: FUNCTION_ARN.format(name) for name in CUSTOM_FUNCTIONS},
+        }
     report = _stderr_progress if progress is True else (progress or None)
     started = time.monotonic()
     with _faults_installed(faults):
-        explorer = _Explorer(users, aliases, request, seed, self_service)
+        explorer = _Explorer(users, aliases, request, seed, self_service, chosen)
         return _search(explorer, depth, names, report, graph, started)
 
 

@@ -34,16 +34,23 @@ Usage:
 
 `Checker` does this around every call of an `authflow.Client`.
 
-SRP: `session_single_use` also covers PASSWORD_VERIFIER answers (a
-PASSWORD_CLAIM_SECRET_BLOCK that succeeded once never succeeds again); until the
-engine implements SRP the branch is never reached.
+SRP and custom sign-in: `session_single_use` also covers PASSWORD_VERIFIER answers
+(a PASSWORD_CLAIM_SECRET_BLOCK that succeeded once, or that the store records as used,
+never succeeds again); `password_must_match` judges an SRP proof by the password the
+caller says it signed the claim with (`History.signed`: no record can tell, since the
+verifier is stored sealed and the server's secret travels sealed in the block);
+`custom_challenge_secrets_sealed` and `unknown_users_never_sign_in` are the laws of
+CUSTOM_AUTH and of the simulated challenges of names no user has.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import dataclasses
 import hashlib
 import inspect
+import json
 import re
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
@@ -66,6 +73,7 @@ from authflow.core.records import (
     User,
     UserPool,
 )
+from authflow.core.srp import block_id  # how a store names the used record of a SECRET_BLOCK
 from authflow.core.tokens import token_hash  # how a store names a refresh token
 from authflow.crypto.passwords import verify_password
 from authflow.crypto.signing import unverified_claims
@@ -80,6 +88,7 @@ __all__ = [
     "Records",
     "Step",
     "Violation",
+    "block_id",
     "check",
     "observe",
     "session_id",
@@ -89,6 +98,8 @@ __all__ = [
 
 PASSWORD_FLOWS = frozenset({"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"})
 REFRESH_FLOWS = frozenset({"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
+#: Flows that give a name no user has a simulated challenge (PreventUserExistenceErrors=ENABLED).
+SIMULATING_FLOWS = frozenset({"CUSTOM_AUTH", "USER_SRP_AUTH"})
 INITIATE = frozenset({"InitiateAuth", "AdminInitiateAuth"})
 RESPOND = frozenset({"RespondToAuthChallenge", "AdminRespondToAuthChallenge"})
 #: Statuses that must never receive tokens (FORCE_CHANGE_PASSWORD only by completing
@@ -175,6 +186,19 @@ class Records:
         )
         return dataclasses.replace(self, users=users)
 
+    def without_session(self, wanted: str) -> Records:
+        """These records without the session `wanted` (an id), in the records and in the
+        store's session index."""
+        indexes = tuple(
+            (entry[0], tuple(i for i in entry[1] if i != wanted), *entry[2:])
+            if len(entry) == 3 and isinstance(entry[1], tuple) and all(isinstance(i, str) for i in entry[1])
+            else entry
+            for entry in self.indexes
+        )
+        return dataclasses.replace(
+            self, sessions=tuple(s for s in self.sessions if s.id != wanted), indexes=indexes,
+        )
+
     def without_lockout(self) -> Records:
         """These records minus the failed-sign-in counters: the one thing a refused
         password or MFA code may write."""
@@ -207,7 +231,9 @@ class Records:
         return None
 
     def session(self, session: str) -> AuthSession | None:
-        wanted = session_id(session)
+        return self.session_by_id(session_id(session))
+
+    def session_by_id(self, wanted: str) -> AuthSession | None:
         return next((s for s in self.sessions if s.id == wanted), None)
 
     def refresh_token(self, token: str) -> RefreshToken | None:
@@ -237,6 +263,21 @@ class History:
     sent_codes: frozenset[tuple[str, str, str, str, str]] = frozenset()
     #: (pool id, sub) of every user deleted (AdminDeleteUser, DeleteUser).
     deleted_users: frozenset[tuple[str, str]] = frozenset()
+    #: (PASSWORD_CLAIM_SIGNATURE, password): the SRP claims the caller signed, and with which
+    #: password. Only the caller can say: the store keeps the verifier sealed and the
+    #: server's secret b travels sealed in the SECRET_BLOCK, so no record tells a right
+    #: proof from a wrong one. Told by the caller (`signed`), not learned by `observe`.
+    srp_claims: frozenset[tuple[str, str]] = frozenset()
+    #: Every ANSWER sent to a CUSTOM_CHALLENGE (right or wrong: an answer is a secret).
+    custom_answers: frozenset[str] = frozenset()
+
+    def signed(self, signature: str, password: str) -> History:
+        """This history, knowing that the caller signed the SRP claim `signature` with `password`."""
+        return dataclasses.replace(self, srp_claims=self.srp_claims | {(signature, password)})
+
+    def claim_password(self, signature: str) -> str | None:
+        """The password the caller signed the SRP claim `signature` with, if it said."""
+        return next((p for s, p in self.srp_claims if s == signature), None)
 
     def latest_code(self, pool_id: str, sub: str, purpose: str) -> tuple[str, str] | None:
         """(code, destination) of the latest code of `purpose` sent to the user, if any."""
@@ -383,6 +424,23 @@ def _is_password_sign_in(step: Step) -> bool:
     return step.operation in INITIATE and step.request.get("AuthFlow") in PASSWORD_FLOWS
 
 
+def _is_srp_answer(step: Step) -> bool:
+    return step.operation in RESPOND and step.request.get("ChallengeName") == "PASSWORD_VERIFIER"
+
+
+def _responses(step: Step) -> Mapping[str, Any]:
+    responses = step.request.get("ChallengeResponses")
+    return responses if isinstance(responses, Mapping) else {}
+
+
+def _srp_user(step: Step, records: Records) -> User | None:
+    """The user a PASSWORD_VERIFIER answer names (USERNAME: USER_ID_FOR_SRP or the name
+    typed at the start; the block itself is sealed)."""
+    pool_id = _pool_of_request(step)
+    name = _responses(step).get("USERNAME")
+    return records.user_named(pool_id, str(name)) if pool_id and name else None
+
+
 def _temporary_window(config: Mapping[str, Any]) -> timedelta:
     return timedelta(days=pc.password_policy(config).temporary_password_validity_days)
 
@@ -458,6 +516,48 @@ def _code_subject(step: Step, records: Records) -> tuple[str, str, User | None] 
         return f"verify_{step.request.get('AttributeName')}", code, records.user_by_sub(*owner) if owner else None
     pool_id = _pool_of_request(step)
     return purpose, code, records.user_named(pool_id, str(step.request.get("Username", ""))) if pool_id else None
+
+
+def _ended_by_answer(step: Step) -> str | None:
+    """The id of the session a custom-flow answer may end when refused: the answered
+    CUSTOM_CHALLENGE session, or the used record of the PASSWORD_VERIFIER block."""
+    if step.operation not in RESPOND:
+        return None
+    name = step.request.get("ChallengeName")
+    if name == "CUSTOM_CHALLENGE" and isinstance(step.request.get("Session"), str):
+        return session_id(step.request["Session"])
+    block = _responses(step).get("PASSWORD_CLAIM_SECRET_BLOCK")
+    if name == "PASSWORD_VERIFIER" and isinstance(block, str):
+        return block_id(block)
+    return None
+
+
+def _readable(progress: str) -> bool:
+    """Whether a stored `progress` can be read without the key: JSON as it is, or JSON
+    (or anything naming `private`) behind base64. AES-GCM output is neither."""
+    candidates: list[bytes] = [progress.encode()]
+    try:
+        candidates.append(base64.b64decode(progress, validate=True))
+    except (binascii.Error, ValueError):
+        pass
+    for raw in candidates:
+        if b'"private"' in raw:
+            return True
+        try:
+            if isinstance(json.loads(raw), dict | list):
+                return True
+        except ValueError:
+            continue
+    return False
+
+
+def _custom_answers(step: Step) -> set[str]:
+    """The ANSWER a request sends to a CUSTOM_CHALLENGE, if it is one."""
+    if step.operation in RESPOND and step.request.get("ChallengeName") == "CUSTOM_CHALLENGE":
+        answer = _responses(step).get("ANSWER")
+        if isinstance(answer, str) and answer:
+            return {answer}
+    return set()
 
 
 def _written(step: Step) -> tuple[Any, ...]:
@@ -605,10 +705,14 @@ def tokens_only_to_signed_in_users(step: Step) -> str | None:
 @_invariant
 def temporary_password_expires(step: Step) -> str | None:
     """A temporary password never signs in after its validity window
-    (TemporaryPasswordValidityDays from the moment it was issued)."""
-    if not (step.ok and _is_password_sign_in(step)):
+    (TemporaryPasswordValidityDays from the moment it was issued), neither sent as a
+    password nor proved by SRP (PASSWORD_VERIFIER)."""
+    if step.ok and _is_password_sign_in(step):
+        user = _signed_in_user(step, step.before)
+    elif step.ok and _is_srp_answer(step):
+        user = _srp_user(step, step.before)
+    else:
         return None
-    user = _signed_in_user(step, step.before)
     if user is None or user.credential is None or not user.credential.temporary:
         return None
     ends = user.credential.issued_at + _temporary_window(_pool_config(step.before, user.pool_id))
@@ -623,7 +727,11 @@ def temporary_password_expires(step: Step) -> str | None:
 @_invariant
 def password_must_match(step: Step) -> str | None:
     """A password sign-in that goes on (a challenge or tokens), and a ChangePassword
-    that succeeds, presented the password the user's stored credential verifies."""
+    that succeeds, presented the password the user's stored credential verifies; a
+    PASSWORD_VERIFIER answer that goes on carried an SRP claim signed with it.
+
+    An SRP claim is judged by the password the caller says it signed with
+    (`History.signed`); claims it said nothing about are not judged."""
     if step.ok and step.operation == "ChangePassword":
         owner = _access_owner(step.request)
         user = step.before.user_by_sub(*owner) if owner else None
@@ -632,6 +740,19 @@ def password_must_match(step: Step) -> str | None:
         previous = str(step.request.get("PreviousPassword", ""))
         if user.credential is None or not verify_password(previous, user.credential.password_hash):
             return f"ChangePassword succeeded for {user.username!r} with a previous password the stored credential rejects"
+        return None
+    if step.ok and _is_srp_answer(step):
+        password = step.history.claim_password(str(_responses(step).get("PASSWORD_CLAIM_SIGNATURE", "")))
+        if password is None:
+            return None  # the caller did not say which password it signed with
+        user = _srp_user(step, step.before)
+        if user is None:
+            return None  # a proof for nobody: unknown_users_never_sign_in's concern
+        if user.credential is None or not verify_password(password, user.credential.password_hash):
+            return (
+                f"a PASSWORD_VERIFIER answer for {user.username!r} went on with a claim signed with a "
+                "password the stored credential rejects"
+            )
         return None
     if not (step.ok and _is_password_sign_in(step)):
         return None
@@ -646,8 +767,11 @@ def password_must_match(step: Step) -> str | None:
 
 @_invariant
 def session_single_use(step: Step) -> str | None:
-    """A challenge session never succeeds twice (and, with SRP, neither does a
-    PASSWORD_CLAIM_SECRET_BLOCK)."""
+    """A challenge session never succeeds twice, nor does an SRP
+    PASSWORD_CLAIM_SECRET_BLOCK (the caller saw it succeed, or the store records it used).
+
+    Custom challenges included: CUSTOM_CHALLENGE sessions, and the blocks of a custom
+    flow begun with SRP_A."""
     if not (step.ok and step.operation in RESPOND):
         return None
     session = step.request.get("Session")
@@ -658,9 +782,12 @@ def session_single_use(step: Step) -> str | None:
         if record is not None and record.used:
             return f"a {record.challenge} session the store marks used succeeded"
     if step.request.get("ChallengeName") == "PASSWORD_VERIFIER":
-        block = (step.request.get("ChallengeResponses") or {}).get("PASSWORD_CLAIM_SECRET_BLOCK")
+        block = _responses(step).get("PASSWORD_CLAIM_SECRET_BLOCK")
         if block in step.history.succeeded_secret_blocks:
             return "a PASSWORD_CLAIM_SECRET_BLOCK that had already succeeded succeeded again"
+        record = step.before.session_by_id(block_id(block)) if isinstance(block, str) else None
+        if record is not None and record.used:
+            return "a PASSWORD_CLAIM_SECRET_BLOCK the store records as used succeeded"
     return None
 
 
@@ -697,7 +824,11 @@ def refusal_changes_nothing(step: Step) -> str | None:
     wrong guess a refused code-confirming request counts on the pending code.
 
     CodeDeliveryFailureException is reported after the commit (the message could not
-    be delivered; the operation stands), as on Cognito.
+    be delivered; the operation stands), as on Cognito. A refused answer to a custom
+    challenge may end the attempt it answered: the CUSTOM_CHALLENGE session, or the
+    SECRET_BLOCK of a custom flow's right SRP proof, is then marked used (Define
+    failed the attempt, or the user's status refused the sign-in at its end), so that
+    the same round cannot be answered again.
     """
     if step.error is None or isinstance(step.error, CodeDeliveryFailureException):
         return None
@@ -705,6 +836,13 @@ def refusal_changes_nothing(step: Step) -> str | None:
     if step.operation in CODE_CONFIRMING and isinstance(step.error, CodeMismatchException):
         # How much may be counted is codes_within_limits' concern.
         before, after = before.without_code_attempts(), after.without_code_attempts()
+    ended = _ended_by_answer(step)
+    if ended is not None:
+        kept = after.session_by_id(ended)
+        if kept is not None and kept != before.session_by_id(ended):
+            if not kept.used:
+                return f"{step.operation} was refused ({step.error.code}) but left its session changed and usable"
+            before, after = before.without_session(ended), after.without_session(ended)
     if before == after:
         return None
     changed = [f.name for f in dataclasses.fields(Records) if getattr(before, f.name) != getattr(after, f.name)]
@@ -766,6 +904,8 @@ def lockout_within_schedule(step: Step) -> str | None:
     )
     if step.ok and guessing:
         user = _signed_in_user(step, step.before)
+        if user is None and _is_srp_answer(step):
+            user = _srp_user(step, step.before)  # e.g. a custom flow's proof, answered with CUSTOM_CHALLENGE
         if user is None and step.operation in RESPOND:
             session = step.before.session(str(step.request.get("Session", "")))
             user = step.before.user_by_sub(session.pool_id, session.sub) if session else None
@@ -898,8 +1038,64 @@ def deleted_users_stay_out(step: Step) -> str | None:
         return f"{step.operation} succeeded with the access token of a user who no longer exists"
     if step.operation in RESPOND and isinstance(step.request.get("Session"), str):
         record = step.before.session(step.request["Session"])
-        if record is not None and step.before.user_by_sub(record.pool_id, record.sub) is None:
+        # A simulated custom session (no sub) names nobody: unknown_users_never_sign_in's concern.
+        if record is not None and record.sub and step.before.user_by_sub(record.pool_id, record.sub) is None:
             return f"a {record.challenge} session of a user who no longer exists was answered"
+    return None
+
+
+@_invariant
+def custom_challenge_secrets_sealed(step: Step) -> str | None:
+    """What a CUSTOM_CHALLENGE session remembers between rounds (the rounds, the private
+    challenge parameters, which are the answers, and the challenge metadata) is stored
+    only sealed: a session's `progress` is never readable JSON, in the clear or behind
+    base64; and no ANSWER the caller ever sent to a custom challenge is stored anywhere
+    (values of 8 characters or more are searched as substrings, shorter ones must not
+    be a whole stored string)."""
+    for record in _written(step):
+        if isinstance(record, AuthSession) and record.progress is not None and _readable(record.progress):
+            return f"a {record.challenge} session stores its progress (private challenge parameters) readably"
+    answers = set(step.history.custom_answers) | _custom_answers(step)
+    if not answers:
+        return None
+    long = [a for a in answers if len(a) >= _SUBSTRING_MIN]
+    short = {a for a in answers if len(a) < _SUBSTRING_MIN}
+    for record in _written(step):
+        for text in _strings(record):
+            if text in short or any(a in text for a in long):
+                return f"an ANSWER to a custom challenge is stored in a {type(record).__name__} record"
+    return None
+
+
+@_invariant
+def unknown_users_never_sign_in(step: Step) -> str | None:
+    """A name no user has never signs in: under PreventUserExistenceErrors=ENABLED,
+    CUSTOM_AUTH and USER_SRP_AUTH give it simulated challenges (CUSTOM_CHALLENGE,
+    PASSWORD_VERIFIER) and nothing else; a simulated custom session (one that names no
+    user) only ever leads to another CUSTOM_CHALLENGE; and a PASSWORD_VERIFIER answer
+    for a name no user has never succeeds, whatever the custom functions say."""
+    if not step.ok:
+        return None
+    response = step.response or {}
+    pool_id = _pool_of_request(step)
+    if step.operation in INITIATE and step.request.get("AuthFlow") in SIMULATING_FLOWS and pool_id:
+        name = str((step.request.get("AuthParameters") or {}).get("USERNAME", ""))
+        if step.before.user_named(pool_id, name) is None:
+            got = "tokens" if response.get("AuthenticationResult") else response.get("ChallengeName")
+            if got not in ("CUSTOM_CHALLENGE", "PASSWORD_VERIFIER"):
+                return f"{step.request['AuthFlow']} for {name!r}, whom no user has, gave {got}"
+        return None
+    if step.operation not in RESPOND:
+        return None
+    if _is_srp_answer(step):
+        if _srp_user(step, step.before) is None:
+            return f"a PASSWORD_VERIFIER answer for {_responses(step).get('USERNAME')!r}, whom no user has, succeeded"
+        return None
+    record = step.before.session(step.request["Session"]) if isinstance(step.request.get("Session"), str) else None
+    if record is not None and record.challenge == "CUSTOM_CHALLENGE" and not record.sub:
+        got = "tokens" if response.get("AuthenticationResult") else response.get("ChallengeName")
+        if got != "CUSTOM_CHALLENGE":
+            return f"a simulated custom session of {record.typed_username!r}, whom no user has, led to {got}"
     return None
 
 
@@ -917,11 +1113,14 @@ def no_internal_error(step: Step) -> str | None:
 
 def observe(history: History, step: Step) -> History:
     """`history` after `step`: what the caller learned (sessions that succeeded,
-    tokens it holds and tokens it can no longer use, ValidationData it sent, codes
-    that reached it, users deleted)."""
+    tokens it holds and tokens it can no longer use, ValidationData and custom
+    ANSWERs it sent, codes that reached it, users deleted)."""
     values = _validation_values(step.request)
     if values:
         history = dataclasses.replace(history, validation_values=history.validation_values | values)
+    answers = _custom_answers(step)
+    if answers:
+        history = dataclasses.replace(history, custom_answers=history.custom_answers | answers)
     for entry in _sent_codes(step):  # delivered: the operation stood (even a CodeDeliveryFailure)
         kept = {e for e in history.sent_codes if e[:3] != entry[:3]}
         history = dataclasses.replace(history, sent_codes=frozenset(kept | {entry}))
@@ -1004,6 +1203,11 @@ class Checker:
         if error is not None:
             raise error
         return response  # type: ignore[return-value]
+
+    def signed(self, signature: str, password: str) -> None:
+        """Tell the invariants, before sending it, which password the SRP claim
+        `signature` was signed with (`History.srp_claims`)."""
+        self.history = self.history.signed(signature, password)
 
     def advance(self, clock: Any, delta: timedelta) -> None:
         """Move a ManualClock forward and check the state at the new time."""

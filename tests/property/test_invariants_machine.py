@@ -22,6 +22,18 @@ codes are read from the messages the engine delivered, as a user reads them; the
 model keeps each user's latest code of each purpose, its destination, expiry and
 wrong guesses.
 
+The other sign-in flows too: USER_SRP_AUTH (InitiateAuth and AdminInitiateAuth, by
+username or email; PASSWORD_VERIFIER answered, by the SRP client of tests/srp_client.py,
+with the right password, a wrong one, or a block already used or expired), and
+CUSTOM_AUTH driven by a two-question quiz (`quiz_define`, `quiz_create`,
+`quiz_verify`: right and wrong answers, replayed sessions), begun with SRP_A (Define
+asks for the password proof, then issues tokens) or not, through the app client or one
+that hides unknown users (PreventUserExistenceErrors=ENABLED: simulated rounds, never
+tokens). The model predicts the lockout counting of wrong proofs, the single use and
+expiry of blocks and sessions, and the statuses that refuse each flow. The Checker is
+told which password each SRP claim was signed with, so that `password_must_match`
+judges the proofs.
+
 Every call goes through `authflow.invariants.Checker`, so every invariant is checked
 after every step. Each outcome (tokens, which challenge, or which error) is compared
 with what the model below predicts; the model is written from Cognito's documented
@@ -50,10 +62,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from authflow.adapters import ManualClock
+from authflow.adapters import CallableTriggers, ManualClock
 from authflow.errors import CognitoError
 from authflow.invariants import Checker
 from tests.conftest import START, make_client
+from tests.srp_client import SrpClient
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 STEPS_PER_RUN = {"ci": 50, "thorough": 100}.get(PROFILE, 30)
@@ -67,6 +80,10 @@ TEMP, NEW, WRONG, WEAK = "Temp1234!", "NewPass1!x", "Wrong1234!", "weak"
 CODE_KIND = {"confirm_sign_up": timedelta(hours=24), "reset_password": timedelta(hours=1),
              "verify_email": timedelta(hours=24)}  # purpose -> lifetime
 MARKER = "validation-data-never-stored"
+#: The custom flow's quiz: (question, answer); tokens after both are answered rightly.
+QUIZ = [("2 + 2", "four-ish"), ("7 * 6", "forty-two")]
+WRONG_ANSWER = "not-the-answer"
+ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
 #: Whom a rule acts on: mostly an existing user (or, for create, an absent one), sometimes anyone.
 WHO = st.integers(0, 11)
 #: Which session or tokens a rule uses: mostly the latest ones.
@@ -86,6 +103,7 @@ INCORRECT = ("NotAuthorizedException", "Incorrect username or password.")
 TEMP_EXPIRED = ("NotAuthorizedException", "Temporary password has expired and must be reset by an administrator.")
 NO_USER = ("UserNotFoundException", "User does not exist.")
 SESSION_USED = ("NotAuthorizedException", "Invalid session for the user, session can only be used once.")
+SRP_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"]
 SESSION_EXPIRED = ("NotAuthorizedException", "Invalid session for the user, session is expired.")
 INVALID_SESSION = ("NotAuthorizedException", "Invalid session for the user.")
 REFRESH_INVALID = ("NotAuthorizedException", "Invalid Refresh Token")
@@ -270,6 +288,73 @@ class Model:
         return error(CODE_LIMIT) if self.quota(user, purpose)[0] > REQUEST_LIMIT else None
 
 
+@dataclass
+class ModelBlock:
+    """A PASSWORD_VERIFIER challenge the caller holds: its parameters (SECRET_BLOCK among
+    them), the SRP client that began it, and what the model knows it was issued for."""
+
+    parameters: dict
+    srp: SrpClient
+    username: str
+    incarnation: int
+    issue: int  # the password issue it can prove
+    expires: datetime
+    custom: bool  # begun by CUSTOM_AUTH with SRP_A: Define decides after the proof
+    used: bool = False
+
+
+@dataclass
+class ModelRound:
+    """A CUSTOM_CHALLENGE session: which question it asks, of whom (None: a name no user has)."""
+
+    session: str
+    username: str  # the user's name, or the name typed for an unknown one
+    incarnation: int | None
+    question: int
+    expires: datetime
+    used: bool = False
+
+
+# The pool's custom-auth functions: a deterministic two-question quiz (fail at the first
+# wrong answer); after SRP_A, the password proof, and tokens right after it.
+
+
+def quiz_define(event):
+    rounds = event["request"]["session"]
+    last = rounds[-1] if rounds else None
+    if last is not None and last["challengeName"] == "SRP_A":
+        event["response"]["challengeName"] = "PASSWORD_VERIFIER"
+    elif last is not None and last["challengeName"] == "PASSWORD_VERIFIER":
+        event["response"]["issueTokens"] = True
+    elif last is not None and not last["challengeResult"]:
+        event["response"]["failAuthentication"] = True
+    elif len(rounds) == len(QUIZ):
+        event["response"]["issueTokens"] = True
+    else:
+        event["response"]["challengeName"] = "CUSTOM_CHALLENGE"
+    return event
+
+
+def quiz_create(event):
+    n = len(event["request"]["session"])
+    event["response"].update(
+        publicChallengeParameters={"question": QUIZ[n][0]},
+        privateChallengeParameters={"answer": QUIZ[n][1]},
+        challengeMetadata=f"QUESTION-{n + 1}",
+    )
+    return event
+
+
+def quiz_verify(event):
+    request = event["request"]
+    event["response"]["answerCorrect"] = request["challengeAnswer"] == request["privateChallengeParameters"]["answer"]
+    return event
+
+
+QUIZ_FUNCTIONS = {"DefineAuthChallenge": quiz_define, "CreateAuthChallenge": quiz_create,
+                  "VerifyAuthChallengeResponse": quiz_verify}
+
+
 def wrong_code(held: ModelCode | None) -> str:
     return "000000" if held is None else f"{(int(held.code) + 1) % 1_000_000:06d}"
 
@@ -280,19 +365,29 @@ class LifecycleMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.clock = ManualClock(START)
-        self.client = make_client(clock=self.clock)
+        triggers = CallableTriggers({ARN.format(name): f for name, f in QUIZ_FUNCTIONS.items()})
+        self.client = make_client(clock=self.clock, triggers=triggers)
         self.pool = self.client.create_user_pool(
             PoolName="m", AliasAttributes=["email"], MfaConfiguration="OPTIONAL", SmsConfiguration=SMS_CONFIG,
-            AutoVerifiedAttributes=["email"],
+            AutoVerifiedAttributes=["email"], LambdaConfig={name: ARN.format(name) for name in QUIZ_FUNCTIONS},
         )["UserPool"]["Id"]
         self.app = self.client.create_user_pool_client(
             UserPoolId=self.pool, ClientName="c",
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH",
+                               *SRP_FLOWS],
+        )["UserPoolClient"]["ClientId"]
+        # Only names no user has sign in through it (what it changes for real users, the
+        # errors of refused statuses, is the unit tests' concern).
+        self.hidden = self.client.create_user_pool_client(
+            UserPoolId=self.pool, ClientName="h", ExplicitAuthFlows=SRP_FLOWS, PreventUserExistenceErrors="ENABLED",
         )["UserPoolClient"]["ClientId"]
         self.checker = Checker(self.client)
         self.model = Model()
         self.sessions: list[ModelSession] = []
         self.tokens: list[ModelTokens] = []
+        self.blocks: list[ModelBlock] = []
+        self.rounds: list[ModelRound] = []
+        self._a = 0x5EED
 
     def teardown(self) -> None:
         LifecycleMachine.total_steps += self.checker.steps
@@ -553,6 +648,193 @@ class LifecycleMachine(RuleBasedStateMachine):
         )
         if response is not None:
             self.challenge_or_tokens(response, session.username, user)
+
+    # -- SRP and custom sign-in ------------------------------------------------------------------------
+
+    def status_refusal(self, user: ModelUser) -> tuple | None:
+        """Why a sign-in that proved who the user is ends refused by the status, or None."""
+        if user.status == "FORCE_CHANGE_PASSWORD" and self.model.now >= user.issued_at + TEMPORARY_VALIDITY:
+            return error(TEMP_EXPIRED)
+        if user.status == "UNCONFIRMED":
+            return error(NOT_CONFIRMED)
+        if user.status == "RESET_REQUIRED":
+            return error(RESET_NEEDED)
+        return None
+
+    def login_of(self, who: int, by_email: bool) -> str:
+        login = self.existing(who)
+        users = self.model.users
+        if by_email:
+            login = users[login].email if login in users and users[login].email else EMAILS[who % len(EMAILS)]
+        return login
+
+    @rule(who=WHO, by_email=st.booleans(), admin=st.booleans(), custom=st.sampled_from([False, False, True]))
+    def srp_sign_in(self, who, by_email, admin, custom):
+        """InitiateAuth with SRP_A: USER_SRP_AUTH, or CUSTOM_AUTH with CHALLENGE_NAME=SRP_A
+        (Define asks for the password proof). Nothing is checked against the password yet."""
+        m = self.model
+        login = self.login_of(who, by_email)
+        name = m.named(login)
+        user = m.users.get(name) if name else None
+        if user is None:
+            expected = error(NO_USER)
+        elif not user.enabled:
+            expected = error(DISABLED)
+        elif custom:  # a custom flow checks the status first, as it may never ask for a password
+            expected = self.status_refusal(user) or ("challenge", "PASSWORD_VERIFIER")
+        else:
+            expected = ("challenge", "PASSWORD_VERIFIER")
+        self._a += 1
+        srp = SrpClient(self.pool, self._a)
+        parameters = {"USERNAME": login, "SRP_A": srp.srp_a}
+        if custom:
+            parameters["CHALLENGE_NAME"] = "SRP_A"
+        flow = "CUSTOM_AUTH" if custom else "USER_SRP_AUTH"
+        if admin:
+            response = self.run("admin_initiate_auth", expected, UserPoolId=self.pool, ClientId=self.app,
+                                AuthFlow=flow, AuthParameters=parameters)
+        else:
+            response = self.run("initiate_auth", expected, ClientId=self.app, AuthFlow=flow, AuthParameters=parameters)
+        if response is not None:
+            assert response["ChallengeParameters"]["USER_ID_FOR_SRP"] == name
+            self.blocks.append(ModelBlock(
+                parameters=response["ChallengeParameters"], srp=srp, username=name, incarnation=user.incarnation,
+                issue=user.issue, expires=m.now + SESSION_LIFETIME, custom=custom,
+            ))
+
+    @precondition(lambda self: self.blocks)
+    @rule(pick=RECENT, password=st.sampled_from(["right", "right", TEMP, NEW, WRONG]), admin=st.booleans())
+    def srp_answer(self, pick, password, admin):
+        """PASSWORD_VERIFIER answered with a claim signed with some password (the latest
+        block mostly; an older one is a replay or an expired block)."""
+        m = self.model
+        block = self.blocks[-1 - pick % len(self.blocks)]
+        user = m.current(block.username, block.incarnation)  # None: deleted since (maybe re-created)
+        if password == "right":
+            password = user.password if user else NEW
+        if block.used:
+            expected = error(SESSION_USED)
+        elif m.now >= block.expires:
+            expected = error(SESSION_EXPIRED)
+        elif user is None:
+            expected = error(INCORRECT)  # nobody's counter: the client does not hide unknown users
+        elif not user.enabled:
+            expected = error(DISABLED)
+        elif m.locked(user):
+            user.last_attempt = m.now
+            expected = error(LOCKED)
+        elif password != user.password or block.issue != user.issue:
+            m.count_failure(user)  # a proof of another issue of the password is as wrong
+            expected = error(INCORRECT)
+        else:
+            m.reset_failures(user)
+            expected = self.status_refusal(user)
+            # A custom flow's block is used by the right proof, even when its end is refused;
+            # USER_SRP_AUTH's only when the sign-in goes on.
+            block.used = block.custom or expected is None
+            expected = expected or self.next_step(user)  # a custom Define issues tokens after the proof
+        responses = block.srp.answer(block.parameters, password, m.now)
+        self.checker.signed(responses["PASSWORD_CLAIM_SIGNATURE"], password)
+        method = "admin_respond_to_auth_challenge" if admin else "respond_to_auth_challenge"
+        ids = {"UserPoolId": self.pool} if admin else {}
+        response = self.run(method, expected, **ids, ClientId=self.app, ChallengeName="PASSWORD_VERIFIER",
+                            ChallengeResponses=responses)
+        if response is not None:
+            self.challenge_or_tokens(response, block.username, user)
+
+    @rule(who=WHO, by_email=st.booleans(), admin=st.booleans(), wrong=st.sampled_from([False, False, False, True]))
+    def srp_complete_sign_in(self, who, by_email, admin, wrong):
+        """An SRP sign-in answered at once (the common path), rightly or with a wrong password."""
+        count = len(self.blocks)
+        self.srp_sign_in(who, by_email, admin, custom=False)
+        if len(self.blocks) > count:
+            self.srp_answer(0, WRONG if wrong else "right", admin)
+
+    @rule(who=WHO, by_email=st.booleans(), unknown=st.sampled_from([False, False, True]))
+    def custom_sign_in(self, who, by_email, unknown):
+        """CUSTOM_AUTH: the quiz's first question. `unknown`: a name no user has, through
+        the client that hides unknown users (a simulated first question)."""
+        m = self.model
+        if unknown:
+            absent = [n for n in NAMES if n not in m.users]
+            login = absent[who % len(absent)] if absent and not by_email else f"nobody{who}@example.com"
+            name, user, client = None, None, self.hidden
+            expected = ("challenge", "CUSTOM_CHALLENGE")
+        else:
+            login = self.login_of(who, by_email)
+            name = m.named(login)
+            user = m.users.get(name) if name else None
+            client = self.app
+            if user is None:
+                expected = error(NO_USER)
+            elif not user.enabled:
+                expected = error(DISABLED)
+            else:
+                expected = self.status_refusal(user) or ("challenge", "CUSTOM_CHALLENGE")
+        response = self.run("initiate_auth", expected, ClientId=client, AuthFlow="CUSTOM_AUTH",
+                            AuthParameters={"USERNAME": login})
+        if response is not None:
+            username = name or login
+            assert response["ChallengeParameters"] == {"question": QUIZ[0][0], "USERNAME": username}
+            self.rounds.append(ModelRound(
+                session=response["Session"], username=username, incarnation=user.incarnation if user else None,
+                question=0, expires=m.now + SESSION_LIFETIME,
+            ))
+
+    @precondition(lambda self: self.rounds)
+    @rule(pick=RECENT, right=st.sampled_from([True, True, False]))
+    def custom_answer(self, pick, right):
+        m = self.model
+        held = self.rounds[-1 - pick % len(self.rounds)]
+        known = held.incarnation is not None
+        user = m.current(held.username, held.incarnation) if known else None
+        answer = QUIZ[held.question][1] if right else WRONG_ANSWER
+        last = held.question + 1 == len(QUIZ)
+        if held.used:
+            expected = error(SESSION_USED)
+        elif m.now >= held.expires:
+            expected = error(SESSION_EXPIRED)
+        elif known and user is None:
+            expected = error(INVALID_SESSION)
+        elif known and not user.enabled:
+            expected = error(DISABLED)
+        else:
+            held.used = True  # every verified answer ends its round, refused or not
+            if not right:
+                expected = error(INCORRECT)  # Define fails the attempt
+            elif not last:
+                expected = ("challenge", "CUSTOM_CHALLENGE")
+            elif not known:
+                expected = error(INCORRECT)  # Define says issueTokens; a name no user has never gets them
+            else:
+                expected = self.status_refusal(user) or self.next_step(user)
+        response = self.run(
+            "respond_to_auth_challenge", expected, ClientId=self.app if known else self.hidden,
+            ChallengeName="CUSTOM_CHALLENGE", Session=held.session,
+            ChallengeResponses={"USERNAME": held.username, "ANSWER": answer},
+        )
+        if response is None:
+            return
+        if response.get("ChallengeName") == "CUSTOM_CHALLENGE":
+            nxt = held.question + 1
+            assert response["ChallengeParameters"] == {"question": QUIZ[nxt][0], "USERNAME": held.username}
+            self.rounds.append(ModelRound(
+                session=response["Session"], username=held.username, incarnation=held.incarnation, question=nxt,
+                expires=m.now + SESSION_LIFETIME,
+            ))
+        else:
+            self.challenge_or_tokens(response, held.username, user)
+
+    @rule(who=WHO, by_email=st.booleans(), unknown=st.sampled_from([False, False, True]),
+          answers=st.sampled_from(["right", "right", "first wrong", "second wrong"]))
+    def custom_quiz(self, who, by_email, unknown, answers):
+        """A whole quiz: both questions answered at once (the common path)."""
+        count = len(self.rounds)
+        self.custom_sign_in(who, by_email, unknown)
+        for question in range(len(QUIZ)):
+            if len(self.rounds) == count + question:
+                return
+            self.custom_answer(0, answers != ("first wrong", "second wrong")[question])
 
     # -- tokens ---------------------------------------------------------------------------------------
 

@@ -4,7 +4,9 @@ whose request, time or history was changed after the fact)."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 import re
 from dataclasses import replace
 from datetime import timedelta
@@ -34,6 +36,9 @@ from authflow.invariants import (
 )
 from tests.conftest import START
 from tests.signin import NEW, TEMP, Env
+from tests.srp_client import SrpClient
+from tests.unit.test_custom_auth import QUESTIONS, SrpQuiz
+from tests.unit.test_triggers import TriggerEnv
 
 MARKER = "never-store-this-value"
 
@@ -116,6 +121,55 @@ class Scenario:
         self.sign_up(name)
         assert self.confirm(self.last_code(), name).ok
         return self.initiate(name, NEW).response["AuthenticationResult"]
+
+
+class Flows(Scenario):
+    """The Scenario's pool with the custom-auth functions of tests/unit/test_custom_auth.py
+    (`SrpQuiz`: three questions; after SRP_A, the password proof first), its app client
+    (every flow allowed) and one that hides unknown users (PreventUserExistenceErrors)."""
+
+    def __init__(self) -> None:
+        quiz = SrpQuiz()
+        self.env = TriggerEnv(DefineAuthChallenge=quiz.define, CreateAuthChallenge=quiz.create,
+                              VerifyAuthChallengeResponse=quiz.verify)
+        self.client = self.env.client
+        self.pool = self.env.pool(AliasAttributes=["email"], AutoVerifiedAttributes=["email"])
+        self.app = self.env.app_id(self.pool)
+        self.hidden = self.env.app_id(self.pool, PreventUserExistenceErrors="ENABLED")
+        self.history = History()
+        self._a = 0xA11CE
+
+    def confirmed(self, name="alice") -> None:
+        self.create(name)
+        self.step("admin_set_user_password", "AdminSetUserPassword", UserPoolId=self.pool, Username=name,
+                  Password=NEW, Permanent=True)
+
+    def srp_start(self, name="alice", *, custom=False) -> tuple[SrpClient, Step]:
+        self._a += 1
+        srp = SrpClient(self.pool, self._a)
+        parameters = {"USERNAME": name, "SRP_A": srp.srp_a}
+        if custom:
+            parameters["CHALLENGE_NAME"] = "SRP_A"
+        started = self.step("initiate_auth", "InitiateAuth", ClientId=self.app,
+                            AuthFlow="CUSTOM_AUTH" if custom else "USER_SRP_AUTH", AuthParameters=parameters)
+        return srp, started
+
+    def srp_answer(self, srp: SrpClient, started: Step, password: str, *, tell=True) -> Step:
+        """Answer PASSWORD_VERIFIER; `tell`: the invariants learn which password signed the claim."""
+        responses = srp.answer(started.response["ChallengeParameters"], password, self.env.clock.now())
+        if tell:
+            self.history = self.history.signed(responses["PASSWORD_CLAIM_SIGNATURE"], password)
+        return self.step("respond_to_auth_challenge", "RespondToAuthChallenge", ClientId=self.app,
+                         ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=responses)
+
+    def custom_start(self, name="alice", *, hidden=False) -> Step:
+        return self.step("initiate_auth", "InitiateAuth", ClientId=self.hidden if hidden else self.app,
+                         AuthFlow="CUSTOM_AUTH", AuthParameters={"USERNAME": name})
+
+    def custom_answer(self, challenged: Step, answer: str, name="alice", *, hidden=False) -> Step:
+        return self.step("respond_to_auth_challenge", "RespondToAuthChallenge",
+                         ClientId=self.hidden if hidden else self.app, ChallengeName="CUSTOM_CHALLENGE",
+                         Session=challenged.response["Session"], ChallengeResponses={"USERNAME": name, "ANSWER": answer})
 
 
 def names(step: Step, only: str) -> list[str]:
@@ -278,11 +332,30 @@ def deleted_users_stay_out():
     return good, replace(good, before=gone)
 
 
+def custom_challenge_secrets_sealed():
+    s = Flows()
+    s.confirmed()
+    good = s.custom_start()
+    assert good.response["ChallengeName"] == "CUSTOM_CHALLENGE"
+    # the same session, had the engine kept its progress as base64 of the plain JSON
+    plain = base64.b64encode(json.dumps({"private": {"answer": QUESTIONS[0][1]}}).encode()).decode()
+    sessions = tuple(replace(r, progress=plain) if r.progress else r for r in good.after.sessions)
+    return good, replace(good, after=replace(good.after, sessions=sessions))
+
+
+def unknown_users_never_sign_in():
+    s = Flows()
+    good = s.custom_start("nobody", hidden=True)  # a simulated challenge
+    assert good.response["ChallengeName"] == "CUSTOM_CHALLENGE"
+    return good, replace(good, response={"AuthenticationResult": {"AccessToken": "x"}, "ChallengeParameters": {}})
+
+
 CASES = {case.__name__: case for case in (
     status_declared, verified_alias_single_holder, unique_usernames_and_subs, tokens_only_to_signed_in_users,
     temporary_password_expires, password_must_match, session_single_use, validation_data_never_stored,
     refusal_changes_nothing, revoked_refresh_token_yields_nothing, lockout_within_schedule, no_internal_error,
     codes_never_stored, codes_within_limits, code_must_match, deleted_users_stay_out,
+    custom_challenge_secrets_sealed, unknown_users_never_sign_in,
 )}
 
 
@@ -613,3 +686,125 @@ def test_every_lifecycle_pair_keeps_every_invariant(status, trigger):
         return
     assert expected is not None, f"{trigger} from {status} is not in the spec but succeeded"
     assert status_of(client, pool) == expected
+
+
+# -- SRP and CUSTOM_AUTH ----------------------------------------------------------------------------------
+
+
+def test_an_srp_proof_is_judged_by_the_password_the_caller_signed_with():
+    s = Flows()
+    s.confirmed()
+    srp, started = s.srp_start()
+    assert started.response["ChallengeName"] == "PASSWORD_VERIFIER" and check(started) == []
+    proved = s.srp_answer(srp, started, NEW)
+    assert "AuthenticationResult" in proved.response and check(proved) == []
+    signature = proved.request["ChallengeResponses"]["PASSWORD_CLAIM_SIGNATURE"]
+    assert proved.history.claim_password(signature) == NEW
+    # the same success, had the caller signed that claim with a wrong password
+    lying = replace(proved, history=History(srp_claims=frozenset({(signature, "Wrong1234!")})))
+    assert names(lying, "password_must_match") == ["password_must_match"]
+    # a claim the caller said nothing about is not judged
+    assert names(replace(proved, history=History()), "password_must_match") == []
+
+
+def test_a_wrong_srp_proof_counts_once_and_a_locked_user_is_never_proved():
+    s = Flows()
+    s.confirmed()
+    srp, started = s.srp_start()
+    refused = s.srp_answer(srp, started, "Wrong1234!")
+    assert refused.error is not None and refused.error.message == "Incorrect username or password."
+    assert check(refused) == []  # counted on the lockout counter, and nothing else written
+    (counter,) = refused.after.failed_sign_ins
+    assert counter.count == 1
+    twice = replace(refused, after=replace(refused.after, failed_sign_ins=(replace(counter, count=2),)))
+    assert names(twice, "lockout_within_schedule") == ["lockout_within_schedule"]
+    proved = s.srp_answer(srp, started, NEW)  # the block stays answerable after a wrong proof
+    assert "AuthenticationResult" in proved.response and check(proved) == []
+    locked = replace(counter, count=5, locked_until=START + timedelta(seconds=1), last_attempt=START)
+    while_locked = replace(proved, before=replace(proved.before, failed_sign_ins=(locked,)), now=START)
+    assert names(while_locked, "lockout_within_schedule") == ["lockout_within_schedule"]
+
+
+def test_a_secret_block_the_store_records_as_used_never_succeeds_again():
+    s = Flows()
+    s.confirmed()
+    srp, started = s.srp_start()
+    assert "AuthenticationResult" in s.srp_answer(srp, started, NEW).response
+    replayed = s.srp_answer(srp, started, NEW)
+    assert replayed.error is not None and replayed.error.message.endswith("session can only be used once.")
+    assert check(replayed) == []
+    # the same replay, had the engine let it through: caught by the history, and by the store alone
+    through = replace(replayed, error=None, response={"ChallengeParameters": {}})
+    assert names(through, "session_single_use") == ["session_single_use"]
+    assert names(replace(through, history=History()), "session_single_use") == ["session_single_use"]
+
+
+def test_an_expired_temporary_password_is_never_proved_by_srp():
+    s = Flows()
+    s.create()
+    srp, started = s.srp_start()
+    proved = s.srp_answer(srp, started, TEMP)
+    assert proved.response["ChallengeName"] == "NEW_PASSWORD_REQUIRED" and check(proved) == []
+    late = replace(proved, now=START + timedelta(days=7))
+    assert names(late, "temporary_password_expires") == ["temporary_password_expires"]
+
+
+def test_a_custom_answer_is_never_stored():
+    s = Flows()
+    s.confirmed()
+    first = s.custom_start()
+    answered = s.custom_answer(first, QUESTIONS[0][1])
+    assert answered.response["ChallengeName"] == "CUSTOM_CHALLENGE" and check(answered) == []
+    assert answered.request["ChallengeResponses"]["ANSWER"] in s.history.custom_answers
+    alice = user_in(answered.after, "alice")
+    kept = with_user(answered.after, "alice", attributes={**alice.attributes, "nickname": QUESTIONS[0][1]})
+    assert names(replace(answered, after=kept), "custom_challenge_secrets_sealed") == ["custom_challenge_secrets_sealed"]
+    # progress in the clear (not even base64) is readable too
+    plain = tuple(replace(r, progress='{"rounds": []}') if r.progress else r for r in answered.after.sessions)
+    assert names(replace(answered, after=replace(answered.after, sessions=plain)), "custom_challenge_secrets_sealed")
+
+
+def test_an_unknown_name_gets_simulated_custom_rounds_and_nothing_more():
+    s = Flows()
+    step = s.custom_start("nobody", hidden=True)
+    for _, answer in QUESTIONS[:-1]:
+        step = s.custom_answer(step, answer, "nobody", hidden=True)
+        assert step.response["ChallengeName"] == "CUSTOM_CHALLENGE" and check(step) == []
+    record = step.before.session(step.request["Session"])
+    assert record.sub == ""  # a simulated session names nobody
+    last = s.custom_answer(step, QUESTIONS[-1][1], "nobody", hidden=True)
+    assert last.error is not None and last.error.message == "Incorrect username or password."  # Define said issueTokens
+    assert check(last) == []
+    tokens = replace(last, error=None, response={"ChallengeName": "NEW_PASSWORD_REQUIRED", "Session": "s"})
+    assert names(tokens, "unknown_users_never_sign_in") == ["unknown_users_never_sign_in"]
+
+
+def test_a_proof_for_a_name_no_user_has_never_succeeds():
+    s = Flows()
+    s.confirmed()
+    srp, started = s.srp_start()
+    proved = s.srp_answer(srp, started, NEW)
+    assert check(proved) == []
+    gone = replace(proved.before, users=())
+    assert names(replace(proved, before=gone), "unknown_users_never_sign_in") == ["unknown_users_never_sign_in"]
+    custom = s.srp_start("alice", custom=True)[1]
+    assert custom.response["ChallengeName"] == "PASSWORD_VERIFIER" and check(custom) == []
+    assert names(replace(custom, before=gone), "unknown_users_never_sign_in") == []  # a simulated block is fine
+
+
+def test_a_refused_custom_answer_may_only_end_its_own_round():
+    s = Flows()
+    s.confirmed()
+    first = s.custom_start()
+    failed = s.custom_answer(first, "not the answer")  # Define fails the attempt: the session is used up
+    assert failed.error is not None and check(failed) == []
+    ended = failed.after.session(first.response["Session"])
+    assert ended.used and not failed.before.session(first.response["Session"]).used
+    changed_else = replace(failed, after=with_user(failed.after, "alice", enabled=False))
+    assert names(changed_else, "refusal_changes_nothing") == ["refusal_changes_nothing"]
+    still_usable = tuple(replace(r, used=False) if r.id == ended.id else r for r in failed.after.sessions)
+    assert names(replace(failed, after=replace(failed.after, sessions=still_usable)), "refusal_changes_nothing")
+    # a refused password sign-in has no round to end: a session it wrote is a change
+    wrong = s.initiate("alice", "Wrong1234!")
+    planted = replace(wrong, after=replace(wrong.after, sessions=(*wrong.after.sessions, ended)))
+    assert names(planted, "refusal_changes_nothing") == ["refusal_changes_nothing"]
