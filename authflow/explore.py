@@ -64,10 +64,10 @@ still influence a later request of the alphabet and drops the rest:
 - records no request can reach are left out (sessions and refresh tokens the caller
   no longer holds, lockout counters of deleted users), as are dates that only appear
   in responses and the optimistic-locking versions;
-- a pending code is every field but its hash (wrong guesses, requests in its hourly
-  window, attribute, held-back value, instants relative to the clock, collapsed past
-  24 hours), and a code the caller holds is only whether it is still the user's
-  pending one (the digits are random);
+- a pending code is every field but its hash (wrong guesses, attribute, held-back
+  value, instants relative to the clock, collapsed past 24 hours), code requests are
+  counted only in their hour, and a code the caller holds is only whether it is still
+  the user's pending one (the digits are random);
 - an SRP block the caller holds is (whether the store records it used, its remaining
   lifetime, whether it still proves its user's current password, custom or not): B,
   the salt and the block's bytes are random.
@@ -105,6 +105,7 @@ from authflow.adapters.memory import MemoryStore
 from authflow.adapters.triggers import CallableTriggers
 from authflow.client import Client, method_name
 from authflow.config import EngineConfig
+from authflow.core.codes import REQUEST_WINDOW
 from authflow.core.lockout import IDLE_RESET
 from authflow.crypto import srp as srp_math
 from authflow.crypto.keys import TEST_KEYS
@@ -445,7 +446,7 @@ _CODE_HORIZON = timedelta(hours=24)
 
 def _pending_code(code: Any, now: datetime) -> tuple[Any, ...]:
     """A pending code as the digest sees it: every field but its keyed hash (wrong
-    guesses, requests in the quota window, attribute, held-back value), instants as
+    guesses, attribute, held-back value), instants as
     durations from now, clamped where no rule can tell them apart any more."""
     out = []
     for f in fields(code):
@@ -639,10 +640,15 @@ class _Explorer:
                     age = now - u.credential.issued_at
                     credential += ("expired" if age >= window else _ms(age),)
             pending = tuple((purpose, _pending_code(c, now)) for purpose, c in sorted(u.codes.items()))
+            # Code requests in an hour that has passed are as good as none.
+            requests = tuple(
+                (purpose, r.count, _ms(now - r.window_start))
+                for purpose, r in sorted(u.code_requests.items()) if now < r.window_start + REQUEST_WINDOW
+            )
             projected_users.append((
                 names[u.sub], u.username == u.sub, u.status, u.enabled,
                 tuple(sorted((k, v) for k, v in u.attributes.items() if k != "sub")),
-                tuple(sorted(u.aliases)), tuple(u.mfa_settings), u.preferred_mfa, credential, pending,
+                tuple(sorted(u.aliases)), tuple(u.mfa_settings), u.preferred_mfa, credential, pending, requests,
             ))
         counters = []
         for r in records.failed_sign_ins:
@@ -667,7 +673,7 @@ class _Explorer:
                     records.session_by_id(block_id(c.session)) is not None,
                     max(0, _ms(c.expires - now)) if c.expires else 0,
                     names.get(holder.sub) if holder else None, current,
-                    c.session in history.succeeded_secret_blocks,
+                    block_id(c.session) in history.succeeded_secret_blocks,
                 ))
                 continue
             record = records.session(c.session)
@@ -762,7 +768,7 @@ def _pruned(
     """Only what the caller can still present matters for later checks. (Deleted users
     stay: a handful of subs, and a deleted sub must never come back.)"""
     sessions = {session_id(c.session) for c in challenges if c is not None}
-    blocks = {c.session for c in challenges if c is not None and c.name == "PASSWORD_VERIFIER"}
+    blocks = {block_id(c.session) for c in challenges if c is not None and c.name == "PASSWORD_VERIFIER"}
     refresh = {token_hash(t.refresh) for t in tokens if t is not None}
     held = {c.code for pairs in codes for _, c in pairs}
     return replace(

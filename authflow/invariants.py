@@ -73,7 +73,10 @@ from authflow.core.records import (
     User,
     UserPool,
 )
-from authflow.core.srp import block_id  # how a store names the used record of a SECRET_BLOCK
+from authflow.core.srp import (  # how a store names the used record of a SECRET_BLOCK
+    block_id,
+    bytes_id,
+)
 from authflow.core.tokens import token_hash  # how a store names a refresh token
 from authflow.crypto.passwords import verify_password
 from authflow.crypto.signing import unverified_claims
@@ -250,7 +253,8 @@ class History:
 
     #: Session ids (`session_id`) whose answer succeeded once.
     succeeded_sessions: frozenset[str] = frozenset()
-    #: PASSWORD_CLAIM_SECRET_BLOCK values whose PASSWORD_VERIFIER answer succeeded once (SRP).
+    #: Blocks (`block_id`: by their bytes, whatever text carried them) whose
+    #: PASSWORD_VERIFIER answer succeeded once (SRP).
     succeeded_secret_blocks: frozenset[str] = frozenset()
     #: (token hash, pool id, sub) of every refresh token the caller was given.
     refresh_tokens: frozenset[tuple[str, str, str]] = frozenset()
@@ -526,10 +530,22 @@ def _ended_by_answer(step: Step) -> str | None:
     name = step.request.get("ChallengeName")
     if name == "CUSTOM_CHALLENGE" and isinstance(step.request.get("Session"), str):
         return session_id(step.request["Session"])
-    block = _responses(step).get("PASSWORD_CLAIM_SECRET_BLOCK")
-    if name == "PASSWORD_VERIFIER" and isinstance(block, str):
-        return block_id(block)
+    block = _block_id(_responses(step).get("PASSWORD_CLAIM_SECRET_BLOCK"))
+    if name == "PASSWORD_VERIFIER" and block:
+        return block
     return None
+
+
+def _block_id(text: Any) -> str | None:
+    """The id of the block a PASSWORD_CLAIM_SECRET_BLOCK carries, None if it is not
+    base64. Decoded leniently, as a careless engine would: every text of the same bytes
+    (surplus padding, unused trailing bits) names the same block."""
+    if not isinstance(text, str):
+        return None
+    try:
+        return bytes_id(base64.b64decode(text))
+    except (binascii.Error, ValueError):
+        return None
 
 
 def _readable(progress: str) -> bool:
@@ -782,10 +798,10 @@ def session_single_use(step: Step) -> str | None:
         if record is not None and record.used:
             return f"a {record.challenge} session the store marks used succeeded"
     if step.request.get("ChallengeName") == "PASSWORD_VERIFIER":
-        block = _responses(step).get("PASSWORD_CLAIM_SECRET_BLOCK")
+        block = _block_id(_responses(step).get("PASSWORD_CLAIM_SECRET_BLOCK"))
         if block in step.history.succeeded_secret_blocks:
             return "a PASSWORD_CLAIM_SECRET_BLOCK that had already succeeded succeeded again"
-        record = step.before.session_by_id(block_id(block)) if isinstance(block, str) else None
+        record = step.before.session_by_id(block) if block else None
         if record is not None and record.used:
             return "a PASSWORD_CLAIM_SECRET_BLOCK the store records as used succeeded"
     return None
@@ -1131,7 +1147,7 @@ def observe(history: History, step: Step) -> History:
         history = dataclasses.replace(
             history, succeeded_sessions=history.succeeded_sessions | {session_id(request["Session"])}
         )
-    block = (request.get("ChallengeResponses") or {}).get("PASSWORD_CLAIM_SECRET_BLOCK")
+    block = _block_id((request.get("ChallengeResponses") or {}).get("PASSWORD_CLAIM_SECRET_BLOCK"))
     if step.operation in RESPOND and request.get("ChallengeName") == "PASSWORD_VERIFIER" and block:
         history = dataclasses.replace(history, succeeded_secret_blocks=history.succeeded_secret_blocks | {block})
     result = response.get("AuthenticationResult") or {}

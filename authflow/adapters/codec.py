@@ -38,6 +38,7 @@ from typing import Any
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    CodeRequests,
     Credential,
     FailedSignIns,
     PendingCode,
@@ -227,8 +228,6 @@ def _codes_doc(codes: Mapping[str, PendingCode]) -> dict[str, Any]:
             "attempts": code.attempts,
             "attribute": code.attribute,
             "value": code.value,
-            "requests": code.requests,
-            "window_start": None if code.window_start is None else micros(code.window_start),
         }
         for purpose, code in codes.items()
     }
@@ -243,11 +242,17 @@ def _codes(doc: Mapping[str, Any]) -> dict[str, PendingCode]:
             attempts=code["attempts"],
             attribute=code["attribute"],
             value=code.get("value"),  # absent in rows written before it existed
-            requests=code.get("requests", 1),
-            window_start=None if code.get("window_start") is None else from_micros(code["window_start"]),
         )
         for purpose, code in doc.items()
     }
+
+
+def _code_requests_doc(requests: Mapping[str, CodeRequests]) -> dict[str, Any]:
+    return {purpose: [micros(r.window_start), r.count] for purpose, r in requests.items()}
+
+
+def _code_requests(doc: Mapping[str, Any]) -> dict[str, CodeRequests]:
+    return {purpose: CodeRequests(window_start=from_micros(start), count=count) for purpose, (start, count) in doc.items()}
 
 
 def user_to_row(user: User) -> Row:
@@ -269,6 +274,7 @@ def user_to_row(user: User) -> Row:
             "preferred_mfa": user.preferred_mfa,
             "token_generation": user.token_generation,
             "codes": _codes_doc(user.codes),
+            "code_requests": _code_requests_doc(user.code_requests),
         }),
     }
 
@@ -291,6 +297,7 @@ def user_from_row(row: Mapping[str, Any]) -> User:
         preferred_mfa=doc["preferred_mfa"],
         token_generation=doc["token_generation"],
         codes=_codes(doc.get("codes", {})),  # absent in rows written before codes existed
+        code_requests=_code_requests(doc.get("code_requests", {})),  # likewise
         version=row["version"],
     )
 

@@ -27,7 +27,7 @@ from typing import Any
 from authflow.core import pool_config as pc
 from authflow.core.auth import mask_phone, new_code
 from authflow.core.effects import Message
-from authflow.core.records import PendingCode, User
+from authflow.core.records import CodeRequests, PendingCode, User
 from authflow.errors import (
     CodeMismatchException,
     CognitoError,
@@ -46,6 +46,7 @@ __all__ = [
     "check",
     "code_hash",
     "consume",
+    "counted_request",
     "delivery_details",
     "follow_attribute_changes",
     "held_updates",
@@ -97,13 +98,11 @@ def issue(
 ) -> User:
     """The user holding a fresh code of `purpose` (replacing any earlier one); `value`
     is a held-back new value of `attribute` the code will verify. Requests are counted
-    per hour; `limited` (the user's own requests, not an administrator's) refuses the
-    one past REQUEST_LIMIT with LimitExceededException."""
-    window, requests = now, 1
-    previous = user.codes.get(purpose)
-    if previous is not None and previous.window_start is not None and now < previous.window_start + REQUEST_WINDOW:
-        window, requests = previous.window_start, previous.requests + 1
-    if limited and requests > REQUEST_LIMIT:
+    per hour, whatever became of the codes they brought; `limited` (the user's own
+    requests, not an administrator's) refuses the one past REQUEST_LIMIT with
+    LimitExceededException."""
+    counted = counted_request(user, purpose, now)
+    if limited and counted.count > REQUEST_LIMIT:
         raise LimitExceededException(TOO_MANY)
     pending = PendingCode(
         code_hash=code_hash(pool_secret, purpose, user, now, code),
@@ -111,10 +110,17 @@ def issue(
         expires=now + LIFETIMES[purpose],
         attribute=attribute,
         value=value,
-        requests=requests,
-        window_start=window,
     )
-    return replace(user, codes={**user.codes, purpose: pending})
+    return replace(user, codes={**user.codes, purpose: pending},
+                   code_requests={**user.code_requests, purpose: counted})
+
+
+def counted_request(user: User, purpose: str, now: datetime) -> CodeRequests:
+    """The user's requests for codes of `purpose` in the current hour, this one included."""
+    previous = user.code_requests.get(purpose)
+    if previous is not None and now < previous.window_start + REQUEST_WINDOW:
+        return replace(previous, count=previous.count + 1)
+    return CodeRequests(window_start=now)
 
 
 def consume(user: User, purpose: str) -> User:
@@ -229,13 +235,14 @@ def issue_attribute_code(
 
 def follow_attribute_changes(
     config: Mapping, pool_id: str, before: User, after: User, *, entropy: Any, pool_secret: bytes | None,
-    now: datetime,
+    now: datetime, limited: bool = False,
 ) -> tuple[User, tuple[Message, ...], list[dict[str, str]]]:
     """Pending verification codes follow the values they were sent to: a changed or
     removed email / phone number voids its pending code (it vouched for the old value);
     a changed value the pool auto-verifies and the update left unverified gets a new
-    code. Without `entropy` (or `pool_secret`) nothing is sent, codes are only voided.
-    Returns the user, the messages to send after the commit and the deliveries."""
+    code (`limited`: counted against the user's hourly requests, as asking for it
+    would be). Without `entropy` (or `pool_secret`) nothing is sent, codes are only
+    voided. Returns the user, the messages to send after the commit and the deliveries."""
     auto = pc.auto_verified_attributes(config)
     user = after
     messages: list[Message] = []
@@ -251,7 +258,8 @@ def follow_attribute_changes(
             and after.attributes.get(f"{attribute}_verified") != "true"
         ):
             user, message, delivery = issue_attribute_code(
-                config, pool_id, user, attribute, code=new_code(entropy), pool_secret=pool_secret, now=now
+                config, pool_id, user, attribute, code=new_code(entropy), pool_secret=pool_secret, now=now,
+                limited=limited,
             )
             messages.append(message)
             details.append(delivery)

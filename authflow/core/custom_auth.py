@@ -93,6 +93,11 @@ class Progress:
         """Define may ask for the password proof only right after SRP_A."""
         return bool(self.rounds) and self.rounds[-1].challenge_name == SRP_A_ROUND_NAME
 
+    @property
+    def password_proved(self) -> bool:
+        """A right PASSWORD_VERIFIER answer is behind: the flow stands on that password."""
+        return any(r.challenge_name == PASSWORD_VERIFIER and r.challenge_result for r in self.rounds)
+
     def answered(self, correct: bool) -> Progress:
         """After Verify judged the answer: the round is recorded, its secrets dropped."""
         return Progress(

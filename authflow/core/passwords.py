@@ -41,6 +41,7 @@ from authflow.core.records import AppClient, Credential, User, UserPool
 from authflow.errors import (
     CodeMismatchException,
     InvalidParameterException,
+    LimitExceededException,
     NotAuthorizedException,
     PasswordResetRequiredException,
     UserNotConfirmedException,
@@ -185,17 +186,32 @@ def decide_forgot_password(
         if hide:
             return simulated_delivery(pool, typed, pool_secret)
         raise InvalidParameterException(NO_RECOVERY_CONTACT)
-    issued, sent = _send_reset_code(pool, user, attribute, code=code, pool_secret=pool_secret, now=now, limited=True)
+    try:
+        issued, sent = _send_reset_code(pool, user, attribute, code=code, pool_secret=pool_secret, now=now,
+                                        limited=True)
+    except LimitExceededException:
+        if not hide:
+            raise
+        return quiet_delivery(user, attribute)
     return Decision(
         puts=(replace(issued, version=user.version + 1),), messages=sent.messages, response=sent.response
     )
+
+
+def quiet_delivery(user: User, attribute: str) -> Decision:
+    """Under PreventUserExistenceErrors=ENABLED, a request past the hourly code limit:
+    an unknown name is never refused (nothing counts its requests), so a real user is
+    not either. The answer is the delivery's own; nothing is sent or written."""
+    return Decision(response={"CodeDeliveryDetails": codes.delivery_details(attribute, user.attributes[attribute])})
 
 
 def simulated_delivery(pool: UserPool, typed: str, pool_secret: bytes) -> Decision:
     """A CodeDeliveryDetails that looks like a real one and is the same on every call
     for the same name: the typed email or phone number itself when it is one, else a
     destination derived from the name under the pool secret, by the pool's recovery
-    order. Nothing is written and nothing is sent."""
+    order. Nothing is written and nothing is sent. The name as the pool keys it: in
+    case-insensitive pools 'bob' and 'BOB' are one name, as they are one user."""
+    typed = identity.username_key(pool.config, typed)
     if "@" in typed:
         return Decision(response={"CodeDeliveryDetails": codes.delivery_details("email", typed)})
     if typed.startswith("+") and typed[1:].isdigit():

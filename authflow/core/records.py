@@ -86,11 +86,17 @@ class PendingCode:
     # AttributesRequireVerificationBeforeUpdate: the new value the code went to, which
     # replaces the attribute's (verified) value only once the code is given back.
     value: str | None = None
-    # Codes of this purpose the user asked for in the hour from `window_start`
-    # (`codes.REQUEST_LIMIT`): each new code brings fresh guesses, so requests are
-    # bounded too.
-    requests: int = 1
-    window_start: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CodeRequests:
+    """Codes of one purpose a user asked for in the hour from `window_start`
+    (`codes.REQUEST_LIMIT`): each new code brings fresh guesses, so requests are bounded
+    too. Kept apart from the pending code, which a use, a new value or a new password
+    voids: the count must outlive it, or voiding a code would reset the bound."""
+
+    window_start: datetime
+    count: int = 1
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -124,6 +130,8 @@ class User:
     # "verify_email", "verify_phone_number"): at most one per purpose, a new one
     # replaces the old.
     codes: Mapping[str, PendingCode] = field(default_factory=dict)
+    # Code requests by purpose in the current hour (`CodeRequests`).
+    code_requests: Mapping[str, CodeRequests] = field(default_factory=dict)
     version: int = 1
 
 

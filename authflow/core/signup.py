@@ -36,7 +36,12 @@ from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
 from authflow.core.effects import Decision
 from authflow.core.lifecycle import ABSENT, IllegalTransition, user_lifecycle
-from authflow.core.passwords import UNAUTHORIZED_ATTRIBUTE, UNKNOWN_FOR_CLIENT, simulated_delivery
+from authflow.core.passwords import (
+    UNAUTHORIZED_ATTRIBUTE,
+    UNKNOWN_FOR_CLIENT,
+    quiet_delivery,
+    simulated_delivery,
+)
 from authflow.core.policy import EntropySource, check_password, policy_violation
 from authflow.core.records import AppClient, User, UserPool
 from authflow.core.users import lose_aliases, new_sub, new_user
@@ -45,6 +50,7 @@ from authflow.errors import (
     CodeDeliveryFailureException,
     CodeMismatchException,
     InvalidParameterException,
+    LimitExceededException,
     NotAuthorizedException,
     UsernameExistsException,
     UserNotFoundException,
@@ -273,8 +279,13 @@ def decide_resend(
     attribute = delivery_attribute(pool, user.attributes)
     if attribute is None:
         raise CodeDeliveryFailureException(CANNOT_DELIVER)
-    issued, sent = _send_code(
-        pool, user, attribute, code=code, kind="resend_code", pool_secret=pool_secret, now=now, limited=True
-    )
+    try:
+        issued, sent = _send_code(
+            pool, user, attribute, code=code, kind="resend_code", pool_secret=pool_secret, now=now, limited=True
+        )
+    except LimitExceededException:
+        if not hide:
+            raise
+        return quiet_delivery(user, attribute)
     updated = replace(issued, status=status, modified=now, version=user.version + 1)
     return Decision(puts=(updated,), messages=sent.messages, response=sent.response)

@@ -30,7 +30,6 @@ from datetime import datetime, timedelta, timezone
 
 from authflow.core import client_config as cc
 from authflow.core import identity
-from authflow.core import pool_config as pc
 from authflow.core.auth import INCORRECT, SESSION_EXPIRED, SESSION_USED, credential_tag
 from authflow.core.lifecycle import auth_session
 from authflow.core.records import AppClient, AuthSession, User, UserPool
@@ -123,16 +122,27 @@ def decode_block(plaintext: bytes) -> SecretBlock:
 
 
 def block_bytes(text: str) -> bytes:
-    """PASSWORD_CLAIM_SECRET_BLOCK as the bytes the claim signs (standard base64)."""
+    """PASSWORD_CLAIM_SECRET_BLOCK as the bytes the claim signs (standard base64), in the
+    one form we issued: surplus padding or unused trailing bits would give a second text
+    for the same bytes, and with it a second try at a block that must be used once."""
     try:
-        return base64.b64decode(text, validate=True)
+        raw = base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise NotAuthorizedException(INCORRECT) from None
+    if base64.b64encode(raw).decode() != text:
+        raise NotAuthorizedException(INCORRECT)
+    return raw
 
 
 def block_id(text: str) -> str:
-    """The id of the AuthSession that records a block's use."""
-    return hashlib.sha256(b"srp:" + text.encode()).hexdigest()
+    """The id of the AuthSession that records the use of the block `text` carries."""
+    return bytes_id(block_bytes(text))
+
+
+def bytes_id(raw: bytes) -> str:
+    """The id of the AuthSession that records a block's use: named by the block's bytes,
+    whatever text carried them."""
+    return hashlib.sha256(b"srp:" + raw).hexdigest()
 
 
 # -- InitiateAuth(USER_SRP_AUTH) ----------------------------------------------------------------
@@ -157,12 +167,19 @@ def simulated_salt(pool_secret: bytes, pool: UserPool, typed: str) -> int:
 
 
 def simulated_user_id(pool_secret: bytes, pool: UserPool, typed: str) -> str:
-    """USER_ID_FOR_SRP for a name no user has, in the form real ones take: a UUID where
-    usernames are generated (UsernameAttributes pools, as Cognito does), otherwise the name
-    as typed (a real user gets their username back)."""
-    if pc.username_attributes(pool.config):
+    """The username a challenge names (USER_ID_FOR_SRP; USERNAME of CUSTOM_CHALLENGE) for
+    a name no user has, in the form real ones take, so that it tells nothing: a UUID
+    where the name could not be a username (UsernameAttributes pools, where Cognito
+    generates them; an email or phone number in a pool with that alias, which a real
+    user's answer replaces by their username), otherwise the name as the pool keys it
+    (in case-insensitive pools a real user's stored name seldom has the typed case)."""
+    try:
+        stands_for = identity.check_new_username(pool.config, typed)
+    except InvalidParameterException:  # an alias value: never a username in this pool
+        stands_for = "alias"
+    if stands_for is not None:
         return str(uuid.UUID(bytes=_derive(pool_secret, "user-id", pool, typed)[:16], version=4))
-    return typed
+    return identity.username_key(pool.config, typed)
 
 
 def simulated_verifier(pool_secret: bytes, pool: UserPool, typed: str) -> int:

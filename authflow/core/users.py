@@ -269,12 +269,16 @@ def decide_update_attributes(
     now: datetime,
     entropy: EntropySource | None = None,
     pool_secret: bytes | None = None,
+    limited: bool = False,
 ) -> Decision:
     """The user with `writes` applied (AdminUpdateUserAttributes, and UpdateUserAttributes
     after its client checks). A changed email / phone number loses its verification
     unless the request sets the flag, and its pending verification code; with `entropy`
     and `pool_secret`, a changed value the pool auto-verifies gets a new code (as on
-    Cognito). The response is UpdateUserAttributes' (AdminUpdateUserAttributes answers `{}`)."""
+    Cognito). `limited` (the user's own update): codes it sends count against the
+    user's hourly code requests, and the update past the limit is refused whole with
+    LimitExceededException, since each code brings fresh guesses. The response is
+    UpdateUserAttributes' (AdminUpdateUserAttributes answers `{}`)."""
     user_lifecycle().next_status(user.status, "update_attributes")
     held = codes.held_updates(pool.config, user, writes) if entropy is not None and pool_secret else {}
     attributes = attrs.apply_writes(user.attributes, {k: v for k, v in writes.items() if k not in held})
@@ -283,13 +287,13 @@ def decide_update_attributes(
         if holder is not None and holder.username_key != user.username_key and pair in updated.aliases:
             raise AliasExistsException(f"An account with the {pair[0]} already exists.")
     updated, messages, deliveries = codes.follow_attribute_changes(
-        pool.config, pool.id, user, updated, entropy=entropy, pool_secret=pool_secret, now=now
+        pool.config, pool.id, user, updated, entropy=entropy, pool_secret=pool_secret, now=now, limited=limited
     )
     for attribute in codes.VERIFIABLE:
         if attribute in held:
             updated, message, delivery = codes.issue_attribute_code(
                 pool.config, pool.id, updated, attribute, code=codes.new_code(entropy), pool_secret=pool_secret,
-                now=now, held=held[attribute],
+                now=now, held=held[attribute], limited=limited,
             )
             messages, deliveries = (*messages, message), [*deliveries, delivery]
     return Decision(puts=(updated,), messages=messages, response={"CodeDeliveryDetailsList": deliveries})

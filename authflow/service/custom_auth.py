@@ -83,6 +83,8 @@ def after_password_proof(
     def consume(tx, pool: UserPool, client: AppClient) -> None:
         # The block is checked again where its use is written: one answer per block.
         srp_core.check_block(block, tx.get_session(srp_core.block_id(text)), pool=pool, client=client, now=now)
+        if srp_core.provable_user(block, tx.get_user(pool.id, user.username_key)) is None:
+            raise NotAuthorizedException(auth.INCORRECT)  # re-passworded (or deleted) since the proof
         if tx.get_failed_sign_ins(pool.id, user.sub) is not None:
             tx.delete_failed_sign_ins(pool.id, user.sub)  # a right password resets the count
         tx.put_session(srp_core.used_record(block, text, now))
@@ -98,6 +100,7 @@ def answer(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str,
         given = auth.require_param(request.get("ChallengeResponses"), "ANSWER")
         verify = core.require_function(pool, core.VERIFY)
         progress = _progress(engine, record)
+        _check_proof_holds(progress, record, user)
     metadata = request.get("ClientMetadata") or {}
     event = te.event(
         "VerifyAuthChallengeResponse_Authentication", region=engine.region, pool_id=pool.id,
@@ -110,6 +113,8 @@ def answer(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str,
     def consume(tx, pool: UserPool, client: AppClient) -> None:
         # Checked again where it is written: one answer per session, even when racing.
         current = auth.check_session(tx.get_session(record.id), pool=pool, client=client, now=now)
+        if user is not None:
+            _check_proof_holds(progress, current, tx.get_user(pool.id, user.username_key))
         tx.put_session(auth.used(current))
 
     return _write_round(
@@ -135,7 +140,11 @@ def _signing_in_user(
         return None
     if not user.enabled:
         raise NotAuthorizedException(auth.DISABLED)
-    auth.check_sign_in_status(pool, client, user, now)
+    if not cc.prevent_user_existence_errors(client.config):
+        auth.check_sign_in_status(pool, client, user, now)
+    # Under ENABLED the status is refused where tokens would be issued (`_write_round`):
+    # refused here, before any challenge, a user would stand apart from an unknown name,
+    # which gets challenges to the end.
     return user
 
 
@@ -157,14 +166,23 @@ def _open(
     if record.sub:
         user = auth.check_answer_username(pool, record, tx.get_user(pool.id, record.username_key), username)
         names = [username, user.username]
-    else:  # a simulated challenge: the typed name is the only name there is
-        if identity.username_key(pool.config, username) != identity.username_key(pool.config, record.typed_username):
+    else:  # a simulated challenge: the typed name, or the one the challenge named
+        key = identity.username_key(pool.config, username)
+        named = srp_core.simulated_user_id(engine.pool_secret(pool), pool, record.typed_username)
+        if key not in {identity.username_key(pool.config, n) for n in (record.typed_username, named)}:
             raise NotAuthorizedException(auth.INVALID_SESSION)
         user, names = None, [username]
     auth.check_secret_hash(client, engine.client_secret(client), names, responses.get("SECRET_HASH"))
     if user is not None and not user.enabled:
         raise NotAuthorizedException(auth.DISABLED)
     return pool, client, record, user, record.typed_username
+
+
+def _check_proof_holds(progress: core.Progress, record: AuthSession, user: User | None) -> None:
+    """After a password proof, the rounds stand on that password: once it is replaced
+    (AdminSetUserPassword, a reset) the session is refused, as an SMS_MFA session is."""
+    if progress.password_proved and (user is None or record.credential_tag != auth.credential_tag(user.credential)):
+        raise NotAuthorizedException(auth.INVALID_SESSION)
 
 
 def _define(
@@ -222,7 +240,9 @@ def _write_round(
             )
             sealed = engine.seal(remembered.dumps(), _context(session))
             tx.put_session(replace(session, progress=base64.b64encode(sealed).decode()))
-            parameters = core.challenge_parameters(created, current.username if current else typed)
+            # An unknown name is named as a real user would be (their username), not echoed.
+            named = current.username if current else srp_core.simulated_user_id(engine.pool_secret(pool), pool, typed)
+            parameters = core.challenge_parameters(created, named)
             response = auth.challenge_response(state, token, parameters)
         else:
             try:

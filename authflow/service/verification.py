@@ -32,7 +32,7 @@ def update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[s
         }
         decision = core_users.decide_update_attributes(
             pool, user, writes, alias_holders=holders, now=now,
-            entropy=engine.entropy, pool_secret=engine.pool_secret(pool),
+            entropy=engine.entropy, pool_secret=engine.pool_secret(pool), limited=True,
         )
         decision = customized(
             engine, pool, decision, source="CustomMessage_UpdateUserAttribute", client_id=client.id, request=request

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    CodeRequests,
     Credential,
     FailedSignIns,
     PendingCode,
@@ -133,8 +134,8 @@ def records(pool_id: str) -> st.SearchStrategy[Any]:
                             srp_salt=_opt(_text), srp_verifier=_opt(st.binary(max_size=40)))
     common = {"pool_id": st.just(pool_id), "version": st.integers(1, 2**31)}
     pending_codes = st.builds(PendingCode, code_hash=_text, issued=_instants, expires=_instants,
-                              attempts=st.integers(0, 2**31), attribute=_opt(_text), value=_opt(_text),
-                              requests=st.integers(0, 2**31), window_start=_opt(_instants))
+                              attempts=st.integers(0, 2**31), attribute=_opt(_text), value=_opt(_text))
+    code_requests = st.builds(CodeRequests, window_start=_instants, count=st.integers(0, 2**31))
     return st.one_of(
         st.builds(AppClient, id=_text, config=_config, created=_instants, modified=_instants,
                   secret=_opt(st.binary(max_size=40)), **common),
@@ -145,6 +146,7 @@ def records(pool_id: str) -> st.SearchStrategy[Any]:
                                    unique_by=lambda a: a).map(tuple),
                   mfa_settings=st.lists(_text, max_size=2).map(tuple), preferred_mfa=_opt(_text),
                   token_generation=st.integers(0, 2**31), codes=st.dictionaries(_text, pending_codes, max_size=2),
+                  code_requests=st.dictionaries(_text, code_requests, max_size=2),
                   **common),
         st.builds(SigningKey, kid=_text, use=_text, private_key=st.binary(max_size=40),
                   public_jwk=st.dictionaries(_text, _text, max_size=4), created=_instants,

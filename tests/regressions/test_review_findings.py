@@ -1,8 +1,6 @@
 """Bugs found by the security review of the new flows (USER_SRP_AUTH, CUSTOM_AUTH,
 CustomMessage, code-request limits, PreventUserExistenceErrors). Each test states the
-behaviour authflow should have and is marked xfail(strict=True) until it is fixed:
-when a fix lands, the test starts passing, the strict xfail turns red, and the mark
-must be removed."""
+behaviour authflow should have; each was a strict xfail until its fix landed."""
 
 from __future__ import annotations
 
@@ -36,8 +34,6 @@ HIDDEN = {"PreventUserExistenceErrors": "ENABLED"}
 # -- 1. SECRET_BLOCK single use: the used-record is keyed by the block's *text* ------------------
 
 
-@pytest.mark.xfail(strict=True, reason="SRP single use is keyed by SHA-256 of the base64 text, and "
-                   "base64.b64decode accepts surplus '=' padding: a captured right answer replays for new tokens")
 @pytest.mark.parametrize("suffix", ["=", "==", "====="])
 def test_a_used_secret_block_cannot_be_replayed_with_extra_base64_padding(suffix):
     t = Srp()
@@ -51,8 +47,6 @@ def test_a_used_secret_block_cannot_be_replayed_with_extra_base64_padding(suffix
         t.respond(padded)  # today: a second AuthenticationResult from the same proof
 
 
-@pytest.mark.xfail(strict=True, reason="SRP single use keyed by the base64 text: in a long-username "
-                   "block the last character's unused bits can be changed, the bytes stay the same")
 def test_a_used_secret_block_cannot_be_replayed_with_non_canonical_trailing_bits():
     import base64
 
@@ -72,8 +66,6 @@ def test_a_used_secret_block_cannot_be_replayed_with_non_canonical_trailing_bits
         t.respond(dict(answer, PASSWORD_CLAIM_SECRET_BLOCK=twin))
 
 
-@pytest.mark.xfail(strict=True, reason="custom flow's SRP proof: the same base64-text keyed single use; "
-                   "the proof replays into a second CUSTOM_CHALLENGE session")
 def test_a_custom_flows_password_proof_cannot_be_replayed_with_extra_padding():
     env, _, pool, app = quiz_env(SrpQuiz())
     confirmed(env, pool)
@@ -92,9 +84,6 @@ def test_a_custom_flows_password_proof_cannot_be_replayed_with_extra_padding():
 # -- 2. PreventUserExistenceErrors=ENABLED: simulated SRP challenges name the user differently ------
 
 
-@pytest.mark.xfail(strict=True, reason="ENABLED, alias pools: a real user typed by email alias gets "
-                   "USER_ID_FOR_SRP = the username, an unknown email gets the email back (an email can "
-                   "never be a username there): email enumeration through USER_SRP_AUTH")
 def test_srp_user_id_does_not_tell_a_real_email_alias_from_an_unknown_one():
     t = Srp(pool_kwargs={"AliasAttributes": ["email"]}, app_kwargs=HIDDEN)
     t.confirmed("alice", attributes=VERIFIED_EMAIL)
@@ -103,8 +92,6 @@ def test_srp_user_id_does_not_tell_a_real_email_alias_from_an_unknown_one():
     assert (real["USER_ID_FOR_SRP"] == EMAIL) == (fake["USER_ID_FOR_SRP"] == "nobody@example.com")
 
 
-@pytest.mark.xfail(strict=True, reason="ENABLED, case-insensitive pools: a real user typed in another "
-                   "case gets the stored username back, an unknown name gets the typed case back")
 def test_srp_user_id_does_not_tell_a_real_name_typed_in_another_case():
     t = Srp(pool_kwargs={"UsernameConfiguration": {"CaseSensitive": False}}, app_kwargs=HIDDEN)
     t.confirmed("alice")
@@ -132,9 +119,6 @@ CUSTOM_LEAKS = {
 }
 
 
-@pytest.mark.xfail(strict=True, reason="CUSTOM_AUTH under ENABLED returns the canonical username (a UUID "
-                   "in email-username pools) as USERNAME for real users but echoes the typed name for "
-                   "unknown ones: the simulated challenge is told apart without any answer")
 @pytest.mark.parametrize("case", CUSTOM_LEAKS)
 def test_custom_challenge_username_does_not_tell_real_users_from_unknown_names(case):
     pool_kwargs, username, attributes, typed_real, typed_fake = CUSTOM_LEAKS[case]
@@ -148,9 +132,6 @@ def test_custom_challenge_username_does_not_tell_real_users_from_unknown_names(c
 # -- 4. CUSTOM_AUTH: a password proof outlives the password it proved --------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="CUSTOM_AUTH rounds after a PASSWORD_VERIFIER proof do not check "
-                   "that the proved password is still the user's: after AdminSetUserPassword the old "
-                   "password's proof still ends in tokens (SMS_MFA / NEW_PASSWORD_REQUIRED sessions refuse)")
 def test_custom_rounds_after_a_password_proof_stop_when_the_password_is_replaced():
     env, _, pool, app = quiz_env(SrpQuiz())
     confirmed(env, pool)
@@ -167,9 +148,6 @@ def test_custom_rounds_after_a_password_proof_stop_when_the_password_is_replaced
 # -- 5. CUSTOM_AUTH under ENABLED: RESET_REQUIRED refused before any challenge ------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="CUSTOM_AUTH under ENABLED answers a RESET_REQUIRED user's "
-                   "InitiateAuth at once with NotAuthorized while an unknown name gets a (simulated) "
-                   "challenge: the status check before any function tells them apart")
 def test_custom_auth_does_not_single_out_reset_required_users_under_enabled():
     env, pool, app = _custom_env({"AutoVerifiedAttributes": ["email"]})
     env.user(pool, "alice", attributes=VERIFIED_EMAIL, password=None)
@@ -187,9 +165,6 @@ def _recoverable(env: Env, pool: str, username: str = "alice") -> None:
     env.client.admin_set_user_password(UserPoolId=pool, Username=username, Password=NEW, Permanent=True)
 
 
-@pytest.mark.xfail(strict=True, reason="ForgotPassword's simulated delivery is derived from the typed name, "
-                   "not its username key: in case-insensitive pools 'bob'/'BOB' get different destinations "
-                   "while a real user's is the same in any case")
 def test_simulated_forgot_password_delivery_is_stable_across_case():
     env = Env()
     pool = env.pool(AutoVerifiedAttributes=["email"], UsernameConfiguration={"CaseSensitive": False})
@@ -203,9 +178,6 @@ def test_simulated_forgot_password_delivery_is_stable_across_case():
     assert destination("nobody") == destination("NOBODY")
 
 
-@pytest.mark.xfail(strict=True, reason="ForgotPassword under ENABLED: the sixth request in an hour is "
-                   "LimitExceededException for a real user but a simulated delivery for an unknown name "
-                   "(the lockout counts unknown names for this reason; the code quota does not)")
 def test_the_forgot_password_quota_does_not_tell_real_users_from_unknown_names():
     env = Env()
     pool = env.pool(AutoVerifiedAttributes=["email"])
@@ -227,9 +199,6 @@ def test_the_forgot_password_quota_does_not_tell_real_users_from_unknown_names()
 # -- 7. UpdateUserAttributes issues codes outside the hourly quota ---------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="UpdateUserAttributes issues a fresh verification code (5 fresh "
-                   "guesses) on every call with no hourly limit, so guesses at the code for an address the "
-                   "user does not control are unbounded (docs: 25 an hour)")
 @pytest.mark.parametrize("held", [True, False], ids=["held-update", "alternating-values"])
 def test_guesses_at_an_attribute_code_stay_within_the_hourly_bound(held):
     env = Env()

@@ -68,19 +68,68 @@ def test_attribute_verification_codes_are_limited():
             after_an_hour=sign_in)
 
 
-def test_administrators_are_not_limited_and_a_used_code_resets_the_count():
+def test_administrators_are_not_limited_and_a_used_code_does_not_reset_the_count():
     env = Env()
     pool = env.pool(AutoVerifiedAttributes=["email"])
     app = env.app_id(pool)
     confirmed(env, pool)
     for _ in range(REQUEST_LIMIT + 2):
         env.client.admin_reset_user_password(UserPoolId=pool, Username="alice")
-    # The user's own request past the limit is refused until a code is used.
+    # The administrator's codes count: the user's own request past the limit is refused.
     refused(env.client.exceptions.LimitExceededException, TOO_MANY,
             env.client.forgot_password, ClientId=app, Username="alice")
     env.clock.advance(timedelta(hours=1))
     env.client.forgot_password(ClientId=app, Username="alice")
     code = re.search(r"\d{6}", env.outbox.last().body).group()
     env.client.confirm_forgot_password(ClientId=app, Username="alice", ConfirmationCode=code, Password="Other1!xx")
-    for _ in range(REQUEST_LIMIT):
+    # Using (or voiding) the code does not give the hour's requests back: each new code
+    # is five fresh guesses, whatever became of the last one.
+    for _ in range(REQUEST_LIMIT - 1):
         env.client.forgot_password(ClientId=app, Username="alice")
+    refused(env.client.exceptions.LimitExceededException, TOO_MANY,
+            env.client.forgot_password, ClientId=app, Username="alice")
+
+def test_an_own_attribute_update_that_sends_a_code_is_limited():
+    # Each update of an auto-verified email sends a code: without the limit, updating
+    # back and forth would bring unbounded fresh guesses at a code for an address the
+    # user does not control.
+    env = Env()
+    pool = env.pool(AutoVerifiedAttributes=["email"])
+    app = env.app_id(pool)
+    confirmed(env, pool)
+    tokens = []
+    values = iter(f"new{i}@example.com" for i in range(100))
+
+    def sign_in():
+        tokens.append(env.initiate(app, "alice", NEW)["AuthenticationResult"]["AccessToken"])
+
+    def update():
+        env.client.update_user_attributes(AccessToken=tokens[-1],
+                                          UserAttributes=[{"Name": "email", "Value": next(values)}])
+
+    sign_in()
+    exhaust(env, update, after_an_hour=sign_in)
+    # The administrator's update is never refused (and sends its code).
+    sent = len(env.outbox.messages)
+    for _ in range(REQUEST_LIMIT + 1):
+        env.client.admin_update_user_attributes(UserPoolId=pool, Username="alice",
+                                                UserAttributes=[{"Name": "email", "Value": next(values)}])
+    assert len(env.outbox.messages) == sent + REQUEST_LIMIT + 1
+
+
+def test_under_prevent_user_existence_errors_a_user_past_the_limit_gets_a_quiet_delivery():
+    # An unknown name is never refused there, so a real user is not either: the answer
+    # is the delivery's, and nothing is sent or written.
+    env = Env()
+    pool = env.pool(AutoVerifiedAttributes=["email"])
+    app = env.app_id(pool, PreventUserExistenceErrors="ENABLED")
+    env.client.sign_up(ClientId=app, Username="alice", Password=NEW, UserAttributes=[{"Name": "email", "Value": EMAIL}])
+    for _ in range(REQUEST_LIMIT - 1):
+        first = env.client.resend_confirmation_code(ClientId=app, Username="alice")
+    before, sent = env.snapshot(), len(env.outbox.messages)
+    again = env.client.resend_confirmation_code(ClientId=app, Username="alice")
+    assert again["CodeDeliveryDetails"] == first["CodeDeliveryDetails"]
+    assert env.snapshot() == before and len(env.outbox.messages) == sent
+    env.clock.advance(timedelta(hours=1))
+    env.client.resend_confirmation_code(ClientId=app, Username="alice")
+    assert len(env.outbox.messages) == sent + 1

@@ -29,6 +29,7 @@ from authflow.invariants import (
     InvariantViolated,
     Records,
     Step,
+    block_id,
     check,
     observe,
     session_id,
@@ -398,15 +399,18 @@ def test_a_used_session_in_the_store_is_a_violation_without_history():
     assert names(step, "session_single_use") == ["session_single_use"]
 
 
-def test_a_srp_secret_block_never_succeeds_twice():
+@pytest.mark.parametrize("sent", ["YmxvY2s=", "YmxvY2s==", "YmxvY2t="], ids=["canonical", "padded", "twin-bits"])
+def test_a_srp_secret_block_never_succeeds_twice(sent):
+    # The block is its bytes: a second text for them is the same block.
+    used = block_id("YmxvY2s=")
     step = Step(
         operation="RespondToAuthChallenge",
-        request={"ChallengeName": "PASSWORD_VERIFIER", "ChallengeResponses": {"PASSWORD_CLAIM_SECRET_BLOCK": "b"}},
+        request={"ChallengeName": "PASSWORD_VERIFIER", "ChallengeResponses": {"PASSWORD_CLAIM_SECRET_BLOCK": sent}},
         response={}, error=None, before=Records(), after=Records(), now=START,
-        history=History(succeeded_secret_blocks=frozenset({"b"})),
+        history=History(succeeded_secret_blocks=frozenset({used})),
     )
     assert names(step, "session_single_use") == ["session_single_use"]
-    assert observe(History(), replace(step, history=History())).succeeded_secret_blocks == {"b"}
+    assert observe(History(), replace(step, history=History())).succeeded_secret_blocks == {used}
 
 
 def test_refused_requests_may_count_failures_only():
