@@ -7,16 +7,15 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+import pycognito  # a test dependency (pyproject's `test` extra): missing, the tests must fail
 import pytest
+from pycognito.aws_srp import AWSSRP
+from pycognito.exceptions import ForceChangePasswordException
 
 import authflow
 from authflow.adapters import ManualClock, MemoryOutbox, SeededEntropy
 from tests.conftest import TEST_CONFIG
 from tests.http import KEY_ID, REGION, SECRET, serving
-
-pycognito = pytest.importorskip("pycognito")
-from pycognito.aws_srp import AWSSRP  # noqa: E402
-from pycognito.exceptions import ForceChangePasswordException  # noqa: E402
 
 TEMP = "Temp-pass-1"
 NEW = "A-better-pass-2"

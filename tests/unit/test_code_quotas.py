@@ -22,6 +22,18 @@ def confirmed(env: Env, pool: str) -> None:
     env.client.admin_set_user_password(UserPoolId=pool, Username="alice", Password=NEW, Permanent=True)
 
 
+class AccessToken:
+    """alice's access token, renewed by signing in again (it lasts an hour, as the
+    request window does)."""
+
+    def __init__(self, env: Env, app: str) -> None:
+        self.env, self.app = env, app
+        self.renew()
+
+    def renew(self) -> None:
+        self.token = self.env.initiate(self.app, "alice", NEW)["AuthenticationResult"]["AccessToken"]
+
+
 def exhaust(env: Env, ask, allowed: int = REQUEST_LIMIT, after_an_hour=lambda: None) -> None:
     """`allowed` requests pass, the next one is refused and changes nothing; an hour
     later the user may ask again."""
@@ -58,14 +70,9 @@ def test_attribute_verification_codes_are_limited():
     pool = env.pool(AutoVerifiedAttributes=["email"])
     app = env.app_id(pool)
     confirmed(env, pool)
-    tokens = []
-
-    def sign_in():
-        tokens.append(env.initiate(app, "alice", NEW)["AuthenticationResult"]["AccessToken"])
-
-    sign_in()
-    exhaust(env, lambda: env.client.get_user_attribute_verification_code(AccessToken=tokens[-1], AttributeName="email"),
-            after_an_hour=sign_in)
+    access = AccessToken(env, app)
+    exhaust(env, lambda: env.client.get_user_attribute_verification_code(AccessToken=access.token, AttributeName="email"),
+            after_an_hour=access.renew)
 
 
 def test_administrators_are_not_limited_and_a_used_code_does_not_reset_the_count():
@@ -89,6 +96,7 @@ def test_administrators_are_not_limited_and_a_used_code_does_not_reset_the_count
     refused(env.client.exceptions.LimitExceededException, TOO_MANY,
             env.client.forgot_password, ClientId=app, Username="alice")
 
+
 def test_an_own_attribute_update_that_sends_a_code_is_limited():
     # Each update of an auto-verified email sends a code: without the limit, updating
     # back and forth would bring unbounded fresh guesses at a code for an address the
@@ -97,18 +105,14 @@ def test_an_own_attribute_update_that_sends_a_code_is_limited():
     pool = env.pool(AutoVerifiedAttributes=["email"])
     app = env.app_id(pool)
     confirmed(env, pool)
-    tokens = []
+    access = AccessToken(env, app)
     values = iter(f"new{i}@example.com" for i in range(100))
 
-    def sign_in():
-        tokens.append(env.initiate(app, "alice", NEW)["AuthenticationResult"]["AccessToken"])
-
     def update():
-        env.client.update_user_attributes(AccessToken=tokens[-1],
+        env.client.update_user_attributes(AccessToken=access.token,
                                           UserAttributes=[{"Name": "email", "Value": next(values)}])
 
-    sign_in()
-    exhaust(env, update, after_an_hour=sign_in)
+    exhaust(env, update, after_an_hour=access.renew)
     # The administrator's update is never refused (and sends its code).
     sent = len(env.outbox.messages)
     for _ in range(REQUEST_LIMIT + 1):
