@@ -64,6 +64,9 @@ still influence a later request of the alphabet and drops the rest:
 - records no request can reach are left out (sessions and refresh tokens the caller
   no longer holds, lockout counters of deleted users), as are dates that only appear
   in responses and the optimistic-locking versions;
+- a session the caller holds keeps whether the password it stands on is still its
+  user's (a password's hash is random, and two issues of one universe password
+  project alike);
 - a pending code is every field but its hash (wrong guesses, attribute, held-back
   value, instants relative to the clock, collapsed past 24 hours), code requests are
   counted only in their hour, and a code the caller holds is only whether it is still
@@ -105,6 +108,7 @@ from authflow.adapters.memory import MemoryStore
 from authflow.adapters.triggers import CallableTriggers
 from authflow.client import Client, method_name
 from authflow.config import EngineConfig
+from authflow.core.auth import credential_tag
 from authflow.core.codes import REQUEST_WINDOW
 from authflow.core.lockout import IDLE_RESET
 from authflow.crypto import srp as srp_math
@@ -135,8 +139,8 @@ START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank")
 MAX_USERS = len(NAMES)
 MAX_ALIASES = 3
-#: The default depth: every sequence of 6 admin requests (about 26,500 states, about a
-#: minute on two cores); with the self-service alphabet, 5 (about 44,000 states, about
+#: The default depth: every sequence of 6 admin requests (about 29,000 states, about a
+#: minute on two cores); with the self-service alphabet, 5 (about 46,000 states, about
 #: two minutes). docs/semantics.md keeps the measured costs.
 DEPTH = 6
 SELF_SERVICE_DEPTH = 5
@@ -683,6 +687,9 @@ class _Explorer:
                 None if record is None else (
                     record.used, max(0, _ms(record.expires - now)), names.get(holder.sub) if holder else None,
                     record.typed_username,
+                    # whether the password the session stands on is still the user's: a
+                    # re-sent temporary password hashes anew but projects the same
+                    bool(holder and record.credential_tag == credential_tag(holder.credential)),
                 ),
                 session_id(c.session) in history.succeeded_sessions,
                 *((c.hidden,) if c.hidden else ()),
