@@ -1,4 +1,4 @@
-"""Regressions: engine bugs found by the invariants (authflow/invariants.py) when the
+"""Regressions: engine bugs found by the invariants (authflow/invariants/) when the
 invariants machine and `authflow explore --self-service` learnt the self-service
 operations. Both were fixed in the engine while this was being written (SMS_MFA answers
 check `auth.check_sign_in_still_holds`; a changed email unbinds the sign-up code,

@@ -1,0 +1,85 @@
+"""The caller's bookkeeping: `observe(history, step)` is the `History` after a step, what
+the caller learned from it (sessions that succeeded, tokens it holds and tokens it lost,
+the ValidationData and ANSWERs it sent, codes that reached it, users deleted), read from
+the request and the delivered messages rather than the engine's records wherever the
+request says enough."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from authflow.core.auth import session_id
+from authflow.core.tokens import token_hash
+from authflow.invariants.codes import codes_in
+from authflow.invariants.custom_auth import custom_answers
+from authflow.invariants.reading import RESPOND, access_owner, claim_block_id, token_owner
+from authflow.invariants.step import History, Step
+from authflow.invariants.users import validation_values
+
+
+def _sent_codes(step: Step) -> list[tuple[str, str, str, str, str]]:
+    """(pool id, sub, purpose, code, destination) of each code this step delivered that a
+    pending code of the same step stands for: the one (re)issued to the message's
+    destination. MFA codes live on sessions, not users, and are left out."""
+    out = []
+    for message in step.messages:
+        found = codes_in(message)
+        pool_id, username = str(getattr(message, "pool_id", "")), str(getattr(message, "username", ""))
+        user = step.after.user_named(pool_id, username) if found else None
+        if user is None:
+            continue
+        old = step.before.user_by_sub(user.pool_id, user.sub)
+        destination = getattr(message, "destination", None)
+        for purpose, pending in sorted(user.codes.items()):
+            if old is not None and old.codes.get(purpose) == pending:
+                continue  # not issued by this step
+            # A code goes to the attribute's value, or to a new value held back until verified.
+            if pending.attribute and destination in (user.attributes.get(pending.attribute), pending.value):
+                out.append((user.pool_id, user.sub, purpose, found[0], str(destination)))
+                break
+    return out
+
+
+def observe(history: History, step: Step) -> History:
+    """`history` after `step`: what the caller learned (sessions that succeeded,
+    tokens it holds and tokens it can no longer use, ValidationData and custom
+    ANSWERs it sent, codes that reached it, users deleted)."""
+    values = validation_values(step.request)
+    if values:
+        history = dataclasses.replace(history, validation_values=history.validation_values | values)
+    answers = custom_answers(step)
+    if answers:
+        history = dataclasses.replace(history, custom_answers=history.custom_answers | answers)
+    for entry in _sent_codes(step):  # delivered: the operation stood (even a CodeDeliveryFailure)
+        kept = {e for e in history.sent_codes if e[:3] != entry[:3]}
+        history = dataclasses.replace(history, sent_codes=frozenset(kept | {entry}))
+    if not step.ok:
+        return history
+    request, response = step.request, step.response or {}
+    if step.operation in RESPOND and isinstance(request.get("Session"), str):
+        history = dataclasses.replace(
+            history, succeeded_sessions=history.succeeded_sessions | {session_id(request["Session"])}
+        )
+    block = claim_block_id((request.get("ChallengeResponses") or {}).get("PASSWORD_CLAIM_SECRET_BLOCK"))
+    if step.operation in RESPOND and request.get("ChallengeName") == "PASSWORD_VERIFIER" and block:
+        history = dataclasses.replace(history, succeeded_secret_blocks=history.succeeded_secret_blocks | {block})
+    result = response.get("AuthenticationResult") or {}
+    owner = token_owner(result) if result else None
+    if owner and result.get("RefreshToken"):
+        entry = (token_hash(result["RefreshToken"]), *owner)
+        history = dataclasses.replace(history, refresh_tokens=history.refresh_tokens | {entry})
+    if step.operation == "RevokeToken" and isinstance(request.get("Token"), str):
+        history = dataclasses.replace(history, revoked_tokens=history.revoked_tokens | {token_hash(request["Token"])})
+    lost: tuple[str, str] | None = None
+    if step.operation in ("GlobalSignOut", "DeleteUser"):
+        lost = access_owner(request)
+    elif step.operation in ("AdminUserGlobalSignOut", "AdminDisableUser", "AdminDeleteUser"):
+        user = step.before.user_named(str(request.get("UserPoolId")), str(request.get("Username")))
+        if user is not None:
+            lost = (user.pool_id, user.sub)
+    if lost is not None and step.operation in ("DeleteUser", "AdminDeleteUser"):
+        history = dataclasses.replace(history, deleted_users=history.deleted_users | {lost})
+    if lost is not None:
+        gone = {h for h, pool_id, sub in history.refresh_tokens if (pool_id, sub) == lost}
+        history = dataclasses.replace(history, revoked_tokens=history.revoked_tokens | gone)
+    return history

@@ -1,0 +1,138 @@
+"""What a store holds, as the invariants read it: `Records`, a plain, comparable copy of a
+MemoryStore or of one of its snapshots, with the look-ups the invariants and the model
+checker share (a pool's users, a user by sub or by the name a request types, a session, a
+refresh token)."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from authflow.core import identity
+from authflow.core.auth import session_id
+from authflow.core.records import (
+    AppClient,
+    AuthSession,
+    FailedSignIns,
+    RefreshToken,
+    SigningKey,
+    User,
+    UserPool,
+)
+from authflow.core.tokens import token_hash
+
+
+@dataclass(frozen=True, slots=True)
+class Records:
+    """Everything a store holds, as sorted tuples of its frozen records (comparable
+    with `==`). `indexes` holds the store's derived structures (the memory store's
+    alias and sub maps and ListUsers indexes), so that a rollback that forgets one
+    is seen too."""
+
+    pools: tuple[UserPool, ...] = ()
+    clients: tuple[AppClient, ...] = ()
+    users: tuple[User, ...] = ()
+    sessions: tuple[AuthSession, ...] = ()
+    refresh_tokens: tuple[RefreshToken, ...] = ()
+    failed_sign_ins: tuple[FailedSignIns, ...] = ()
+    signing_keys: tuple[SigningKey, ...] = ()
+    indexes: tuple[Any, ...] = ()
+
+    @classmethod
+    def of(cls, source: Any) -> Records:
+        """The records of a `MemoryStore`, or of one of its `snapshot()`s."""
+        state = source.snapshot() if hasattr(source, "snapshot") else source
+        users, indexes, failed, keys = [], [], [], []
+        for pool_id in sorted(state.users):
+            pool_users = state.users[pool_id]
+            users.extend(pool_users.by_key[k] for k in sorted(pool_users.by_key))
+            indexes.append((
+                pool_id,
+                tuple(sorted(pool_users.by_alias.items())),
+                tuple(sorted(pool_users.by_sub.items())),
+                tuple(
+                    (name, tuple(index.scan(limit=len(index) + 1)))
+                    for name, index in sorted(pool_users.indexes.items()) if len(index)
+                ),
+            ))
+        for pool_id in sorted(state.auth):
+            auth = state.auth[pool_id]
+            failed.extend(auth.failed_sign_ins[k] for k in sorted(auth.failed_sign_ins))
+            keys.extend(auth.signing_keys[k] for k in sorted(auth.signing_keys))
+            indexes.append((pool_id, tuple(sorted(auth.session_ids)), tuple(sorted(auth.refresh_by_origin.items()))))
+        return cls(
+            pools=tuple(state.pools[k] for k in sorted(state.pools)),
+            clients=tuple(state.clients[k] for k in sorted(state.clients)),
+            users=tuple(users),
+            sessions=tuple(state.sessions[k] for k in sorted(state.sessions)),
+            refresh_tokens=tuple(state.refresh_tokens[k] for k in sorted(state.refresh_tokens)),
+            failed_sign_ins=tuple(failed),
+            signing_keys=tuple(keys),
+            indexes=tuple(indexes),
+        )
+
+    def without_code_attempts(self) -> Records:
+        """These records with every pending code's wrong-guess count erased (and the user
+        versions that counting bumps): what a refused code may write."""
+        users = tuple(
+            dataclasses.replace(
+                u, version=0, codes={p: dataclasses.replace(c, attempts=0) for p, c in u.codes.items()}
+            )
+            for u in self.users
+        )
+        return dataclasses.replace(self, users=users)
+
+    def without_session(self, wanted: str) -> Records:
+        """These records without the session `wanted` (an id), in the records and in the
+        store's session index."""
+        indexes = tuple(
+            (entry[0], tuple(i for i in entry[1] if i != wanted), *entry[2:])
+            if len(entry) == 3 and isinstance(entry[1], tuple) and all(isinstance(i, str) for i in entry[1])
+            else entry
+            for entry in self.indexes
+        )
+        return dataclasses.replace(
+            self, sessions=tuple(s for s in self.sessions if s.id != wanted), indexes=indexes,
+        )
+
+    def without_lockout(self) -> Records:
+        """These records minus the failed-sign-in counters: the one thing a refused
+        password or MFA code may write."""
+        return dataclasses.replace(self, failed_sign_ins=())
+
+    def pool(self, pool_id: str) -> UserPool | None:
+        return next((p for p in self.pools if p.id == pool_id), None)
+
+    def users_of(self, pool_id: str) -> tuple[User, ...]:
+        return tuple(u for u in self.users if u.pool_id == pool_id)
+
+    def user_by_sub(self, pool_id: str, sub: str) -> User | None:
+        return next((u for u in self.users if u.pool_id == pool_id and u.sub == sub), None)
+
+    def user_named(self, pool_id: str, name: str) -> User | None:
+        """The user a Username parameter names: by username, else by a sign-in alias."""
+        pool = self.pool(pool_id)
+        if pool is None:
+            return None
+        key = identity.username_key(pool.config, name)
+        users = self.users_of(pool_id)
+        for user in users:
+            if user.username_key == key:
+                return user
+        for kind in identity.sign_in_kinds(pool.config):
+            wanted = (kind, identity.alias_key(pool.config, kind, name))
+            for user in users:
+                if wanted in user.aliases:
+                    return user
+        return None
+
+    def session(self, session: str) -> AuthSession | None:
+        return self.session_by_id(session_id(session))
+
+    def session_by_id(self, wanted: str) -> AuthSession | None:
+        return next((s for s in self.sessions if s.id == wanted), None)
+
+    def refresh_token(self, token: str) -> RefreshToken | None:
+        wanted = token_hash(token)
+        return next((t for t in self.refresh_tokens if t.token_hash == wanted), None)
