@@ -1,0 +1,132 @@
+"""`authflow explore`: a bounded, exhaustive model checker that runs the real engine.
+
+Theory of operation
+-------------------
+A small universe (`--users` users, `--aliases` shared email values, a temporary, a
+new and a wrong password, clock jumps as long as the session lifetime and the
+temporary-password window) gives a finite alphabet of requests: create each user
+(plain, with a shared email verified or not, with ForceAliasCreation), re-invite,
+sign in by username or email with each password, answer the user's latest
+challenge well or badly, refresh, sign out (GlobalSignOut with the user's access
+token, AdminUserGlobalSignOut), RevokeToken, disable, enable, verify or delete the
+email, delete the user, and advance the clock.
+
+`self_service=True` (`--self-service`) adds what users do for themselves and the
+password administration around it: SignUp (with the user's own email, or with a
+shared one), ConfirmSignUp with the code the caller was sent or a wrong one,
+ResendConfirmationCode, AdminConfirmSignUp, ForgotPassword, ConfirmForgotPassword
+(right or wrong code), AdminResetUserPassword, AdminSetUserPassword (Permanent true and
+false), ChangePassword, GetUserAttributeVerificationCode and VerifyUserAttribute (right
+or wrong code), DeleteUserAttributes and DeleteUser with the user's access token. The
+default pool then auto-verifies emails, so that SignUp sends a code. Codes reach the
+caller as a user gets them: read from the text of the message the engine delivered.
+It is an option because it multiplies the state space (see docs/semantics.md for the
+costs); the default run keeps the admin alphabet.
+
+`flows=("srp", "custom")` (`--flows srp,custom`) adds the other sign-in flows, for each
+user: USER_SRP_AUTH begun (by username), its PASSWORD_VERIFIER proved with the temporary,
+the new or the wrong password (the explorer signs the claim as an SRP client does, and
+tells the invariants which password it signed with); CUSTOM_AUTH begun plainly, with
+CHALLENGE_NAME=SRP_A, or through a second app client that hides unknown users
+(PreventUserExistenceErrors=ENABLED), and its CUSTOM_CHALLENGE answered rightly or
+wrongly. The pool's custom functions are `_custom_define` and its two companions: one
+question, tokens after its right answer, failure after a wrong one, and after SRP_A the
+password proof and tokens right after it. A caller keeps the latest challenge (block or
+session) of each user also after answering it, so replays are explored. Also an option
+because of its cost (docs/semantics.md); without it the alphabet, the set-up and the
+counts are what they were.
+
+Exploration is breadth-first from one set-up state (a pool and an app client). A
+state is the engine's storage (a MemoryStore snapshot) plus the clock, the entropy
+position and what the caller holds (each user's latest Session and tokens, and the
+`History` the invariants read). Requests that need values from earlier responses
+("answer alice's latest challenge", "refresh with alice's refresh token") are
+resolved from that caller state, and are skipped where it holds nothing.
+
+Every request runs through `authflow.Client` against a MemoryStore restored from the
+state's snapshot, a ManualClock set to its time and seeded entropy rewound to its
+position, so each state, and each trace, is a function of the path that led to it.
+What the engine delivered (its messages) is part of each checked step.
+The selected invariants (`authflow.invariants`) are checked on every transition, and
+the first violation found is reported with its trace, which is a shortest one
+because every shorter path was explored first.
+
+States are de-duplicated by a canonical digest of a projection that keeps what can
+still influence a later request of the alphabet and drops the rest:
+
+- random values (subs, session strings, tokens, salts, sealed blobs, key material)
+  are replaced by what they refer to: a user by its universe name, a password hash
+  by the universe password it verifies, a session or refresh token by the caller
+  slot that holds it;
+- times become durations relative to the clock, clamped where the engine stops
+  telling them apart: a temporary password is "expired" once its window has passed,
+  an expiry in the past is 0, a failed-sign-in counter idle for 15 minutes is absent;
+- records no request can reach are left out (sessions and refresh tokens the caller
+  no longer holds, lockout counters of deleted users), as are dates that only appear
+  in responses and the optimistic-locking versions;
+- a session the caller holds keeps whether the password it stands on is still its
+  user's (a password's hash is random, and two issues of one universe password
+  project alike);
+- a pending code is every field but its hash (wrong guesses, attribute, held-back
+  value, instants relative to the clock, collapsed past 24 hours), code requests are
+  counted only in their hour, and a code the caller holds is only whether it is still
+  the user's pending one (the digits are random);
+- an SRP block the caller holds is (whether the store records it used, its remaining
+  lifetime, whether it still proves its user's current password, custom or not): B,
+  the salt and the block's bytes are random.
+
+The counts (`states`, `transitions`) are therefore counts of distinct behaviours,
+and are the same on every run with the same arguments.
+
+Test-only hook: `faults`
+------------------------
+`explore(..., faults={"RevokeToken": wrap})` replaces the service function of an
+operation by `wrap(original)` in the operation registry for the duration of the run
+(and restores it afterwards), so a test can plant a deliberate bug without editing
+the engine, and check that the explorer finds it with a minimal trace. It changes
+process-global state while `explore` runs: never use it concurrently with other
+engines, nor outside tests.
+
+The package
+-----------
+`universe` holds the finite world and the explorer's defaults, `caller` what the caller
+holds, `actions`, `alphabet`, `self_service` and `flows` the requests, `engine` the run of
+one request against a state, `digest` how a state is seen (projection, digest, label),
+`search` the breadth-first exploration (`explore`), `results` what it returns, and `dot`
+the state graph as Graphviz DOT. Every public name of the single module this package
+replaced stays importable from the package.
+"""
+
+from __future__ import annotations
+
+from authflow.explore.actions import ADVANCE, Action  # noqa: F401 -- re-exported
+from authflow.explore.caller import Caller, Challenge, HeldCode, Tokens
+from authflow.explore.dot import write_dot
+from authflow.explore.engine import RewindableEntropy
+from authflow.explore.flows import (  # noqa: F401 -- re-exported
+    ANSWER,
+    CUSTOM_FUNCTIONS,
+    FUNCTION_ARN,
+    HIDDEN_CLIENT_REQUEST,
+    QUESTION,
+    WRONG_ANSWER,
+)
+from authflow.explore.results import Graph, Progress, Result, TraceStep
+from authflow.explore.search import PROGRESS_INTERVAL, explore  # noqa: F401 -- re-exported
+from authflow.explore.universe import (  # noqa: F401 -- re-exported
+    CLIENT_REQUEST,
+    DEPTH,
+    FLOWS,
+    FLOWS_DEPTH,
+    MAX_ALIASES,
+    MAX_USERS,
+    NAMES,
+    SELF_SERVICE_DEPTH,
+    START,
+    Universe,
+)
+
+__all__ = [
+    "Action", "Caller", "Challenge", "Graph", "HeldCode", "Progress", "Result", "RewindableEntropy", "Tokens",
+    "TraceStep", "Universe", "explore", "write_dot",
+]

@@ -1,0 +1,78 @@
+"""What the caller holds between requests, per universe user: the latest `Challenge`, the
+`Tokens`, a `HeldCode` of each purpose, and the invariants' `History`, kept to what the
+caller can still present (`pruned`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+
+from authflow.invariants import History, block_id, session_id, token_hash
+
+
+@dataclass(frozen=True, slots=True)
+class Challenge:
+    session: str
+    name: str  # ChallengeName
+    username: str  # USER_ID_FOR_SRP: what an answer sends as USERNAME
+    code: str | None = None  # the SMS_MFA code, read from the message that carried it
+    required: tuple[str, ...] = ()  # NEW_PASSWORD_REQUIRED's requiredAttributes
+    # PASSWORD_VERIFIER (SRP): `session` is the SECRET_BLOCK; the challenge's parameters,
+    # its expiry, and the user and password hash it was issued for are kept.
+    parameters: tuple[tuple[str, str], ...] = ()
+    expires: datetime | None = None
+    sub: str | None = None
+    credential: str | None = None
+    custom: bool = False  # begun by CUSTOM_AUTH (Define decides after the proof)
+    hidden: bool = False  # through the client that hides unknown users
+
+
+@dataclass(frozen=True, slots=True)
+class HeldCode:
+    """A verification code the caller was sent, and the keyed hash of the pending code it
+    was sent for (so that the digest can tell whether it is still the current one)."""
+
+    code: str
+    code_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    access: str
+    refresh: str
+    access_expires: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Per universe user: the latest challenge, tokens and code of each purpose; and the
+    invariants' History."""
+
+    challenges: tuple[Challenge | None, ...]
+    tokens: tuple[Tokens | None, ...]
+    history: History = field(default_factory=History)
+    codes: tuple[tuple[tuple[str, HeldCode], ...], ...] = ()  # per user: sorted (purpose, code)
+
+    def code(self, i: int, purpose: str) -> HeldCode | None:
+        return dict(self.codes[i]).get(purpose) if self.codes else None
+
+
+def pruned(
+    history: History, challenges: Sequence[Challenge | None], tokens: Sequence[Tokens | None],
+    codes: Sequence[tuple[tuple[str, HeldCode], ...]],
+) -> History:
+    """Only what the caller can still present matters for later checks. (Deleted users
+    stay: a handful of subs, and a deleted sub must never come back.)"""
+    sessions = {session_id(c.session) for c in challenges if c is not None}
+    blocks = {block_id(c.session) for c in challenges if c is not None and c.name == "PASSWORD_VERIFIER"}
+    refresh = {token_hash(t.refresh) for t in tokens if t is not None}
+    held = {c.code for pairs in codes for _, c in pairs}
+    return replace(
+        history,
+        succeeded_sessions=history.succeeded_sessions & sessions,
+        succeeded_secret_blocks=history.succeeded_secret_blocks & blocks,
+        refresh_tokens=frozenset(h for h in history.refresh_tokens if h[0] in refresh),
+        revoked_tokens=history.revoked_tokens & refresh,
+        sent_codes=frozenset(e for e in history.sent_codes if e[3] in held),
+    )

@@ -1,0 +1,210 @@
+"""How the explorer sees a state: the projection that keeps what can still influence a
+later request of the alphabet and drops the rest (random values replaced by what they
+refer to, times made relative to the clock and clamped, unreachable records left out; the
+package docstring lists the rules), its canonical digest, by which states are
+de-duplicated, and the short label of a state in the graph (`StateDigest`)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from authflow.core.auth import credential_tag
+from authflow.core.codes import REQUEST_WINDOW
+from authflow.core.lockout import IDLE_RESET
+from authflow.crypto.passwords import verify_password
+from authflow.explore.caller import Caller
+from authflow.invariants import Records, block_id, session_id, token_hash
+
+
+def _ms(delta: timedelta) -> int:
+    return delta // timedelta(milliseconds=1)
+
+
+#: No code rule looks further back than this (the longest code lifetime).
+_CODE_HORIZON = timedelta(hours=24)
+
+
+def _pending_code(code: Any, now: datetime) -> tuple[Any, ...]:
+    """A pending code as the digest sees it: every field but its keyed hash (wrong
+    guesses, attribute, held-back value), instants as
+    durations from now, clamped where no rule can tell them apart any more."""
+    out = []
+    for f in fields(code):
+        value = getattr(code, f.name)
+        if f.name == "code_hash":
+            continue
+        if isinstance(value, datetime):
+            value = max(0, _ms(value - now)) if value >= now else max(-_ms(_CODE_HORIZON), _ms(value - now))
+        out.append((f.name, value))
+    return tuple(out)
+
+
+class StateDigest:
+    """How the explorer sees a state; mixed into `Explorer`, whose `universe`, `pool_id`,
+    `by_login` and `_password_ids` it reads."""
+
+    def _slot(self, user: Any) -> int | None:
+        """The universe user a stored user is (by username, or by its login attribute)."""
+        if user is None:
+            return None
+        if user.username in self.by_login:
+            return self.by_login[user.username]
+        for kind in ("email", "phone_number"):
+            if user.attributes.get(kind) in self.by_login:
+                return self.by_login[user.attributes[kind]]
+        return None
+
+    def _password_id(self, password_hash: str) -> str:
+        known = self._password_ids.get(password_hash)
+        if known is None:
+            u = self.universe
+            known = next(
+                (u.password_name(p) for p in (u.temporary, u.new, u.wrong, u.weak) if verify_password(p, password_hash)),
+                "other",
+            )
+            self._password_ids[password_hash] = known
+        return known
+
+    def _name(self, user: Any) -> str:
+        slot = self._slot(user)
+        return self.universe.names[slot] if slot is not None else user.username
+
+    def projection(self, records: Records, now: datetime, caller: Caller) -> tuple[Any, ...]:
+        users = records.users_of(self.pool_id)
+        by_sub = {u.sub: u for u in users}
+        names = {u.sub: self._name(u) for u in users}
+        window = self.universe.temporary_window
+        projected_users = []
+        for u in users:
+            credential = None
+            if u.credential is not None:
+                credential = (self._password_id(u.credential.password_hash), u.credential.temporary)
+                if u.credential.temporary:
+                    age = now - u.credential.issued_at
+                    credential += ("expired" if age >= window else _ms(age),)
+            pending = tuple((purpose, _pending_code(c, now)) for purpose, c in sorted(u.codes.items()))
+            # Code requests in an hour that has passed are as good as none.
+            requests = tuple(
+                (purpose, r.count, _ms(now - r.window_start))
+                for purpose, r in sorted(u.code_requests.items()) if now < r.window_start + REQUEST_WINDOW
+            )
+            projected_users.append((
+                names[u.sub], u.username == u.sub, u.status, u.enabled,
+                tuple(sorted((k, v) for k, v in u.attributes.items() if k != "sub")),
+                tuple(sorted(u.aliases)), tuple(u.mfa_settings), u.preferred_mfa, credential, pending, requests,
+            ))
+        counters = []
+        for r in records.failed_sign_ins:
+            age = now - r.last_attempt
+            owner = names.get(r.key) or (r.key if r.key.startswith("unknown:") else None)
+            if r.pool_id != self.pool_id or age >= IDLE_RESET or owner is None:
+                continue  # idle for 15 minutes, or a deleted user's: no request can tell it from none
+            locked = max(0, _ms(r.locked_until - now)) if r.locked_until is not None else 0
+            counters.append((owner, r.count, locked, _ms(age)))
+        history = caller.history
+        challenges = []
+        for c in caller.challenges:
+            if c is None:
+                challenges.append(None)
+                continue
+            named = records.user_named(self.pool_id, c.username)
+            if c.name == "PASSWORD_VERIFIER":  # a block: no session record until it is used
+                holder = by_sub.get(c.sub) if c.sub else None
+                current = bool(holder and holder.credential and holder.credential.password_hash == c.credential)
+                challenges.append((
+                    c.name, names.get(named.sub) if named else None, c.custom,
+                    records.session_by_id(block_id(c.session)) is not None,
+                    max(0, _ms(c.expires - now)) if c.expires else 0,
+                    names.get(holder.sub) if holder else None, current,
+                    block_id(c.session) in history.succeeded_secret_blocks,
+                ))
+                continue
+            record = records.session(c.session)
+            holder = by_sub.get(record.sub) if record else None
+            challenges.append((
+                c.name, names.get(named.sub) if named else None, c.code is not None, c.required,
+                None if record is None else (
+                    record.used, max(0, _ms(record.expires - now)), names.get(holder.sub) if holder else None,
+                    record.typed_username,
+                    # whether the password the session stands on is still the user's: a
+                    # re-sent temporary password hashes anew but projects the same
+                    bool(holder and record.credential_tag == credential_tag(holder.credential)),
+                ),
+                session_id(c.session) in history.succeeded_sessions,
+                *((c.hidden,) if c.hidden else ()),
+            ))
+        held = []
+        for t in caller.tokens:
+            if t is None:
+                held.append(None)
+                continue
+            family = records.refresh_token(t.refresh)
+            owner = by_sub.get(family.sub) if family else None
+            held.append((
+                None if family is None else (
+                    family.revoked, names.get(owner.sub) if owner else None,
+                    bool(owner and family.generation < owner.token_generation),
+                    max(0, _ms(family.expires - now)),
+                ),
+                max(0, _ms(t.access_expires - now)),
+                token_hash(t.refresh) in history.revoked_tokens,
+            ))
+        by_name = {names[u.sub]: u for u in users}
+        codes = []
+        for i, pairs in enumerate(caller.codes):
+            user = by_name.get(self.universe.names[i])
+            codes.append(tuple(
+                (purpose, bool(user and purpose in user.codes and user.codes[purpose].code_hash == c.code_hash))
+                for purpose, c in pairs
+            ))
+        return (
+            tuple(sorted(projected_users)), tuple(sorted(counters)), tuple(challenges), tuple(held),
+            tuple(sorted(history.validation_values)), tuple(codes),
+        )
+
+    def digest(self, records: Records, now: datetime, caller: Caller) -> bytes:
+        return hashlib.blake2b(repr(self.projection(records, now, caller)).encode(), digest_size=16).digest()
+
+    def describe(self, records: Records, now: datetime, caller: Caller) -> str:
+        """A short label of a state, for the graph."""
+        users = {self._name(u): u for u in records.users_of(self.pool_id)}
+        counters = {r.key: r for r in records.failed_sign_ins if now - r.last_attempt < IDLE_RESET}
+        lines = []
+        for i, name in enumerate(self.universe.names):
+            user = users.get(name)
+            facts = []
+            if user is None:
+                facts.append("absent")
+            else:
+                facts.append(user.status)
+                credential = user.credential
+                if credential and credential.temporary and now - credential.issued_at >= self.universe.temporary_window:
+                    facts.append("temporary password expired")
+                if not user.enabled:
+                    facts.append("disabled")
+                facts.extend(f"{kind} alias" for kind, _ in user.aliases)
+                counter = counters.get(user.sub)
+                if counter is not None:
+                    locked = counter.locked_until is not None and now < counter.locked_until
+                    facts.append(f"{counter.count} failures" + (", locked" if locked else ""))
+            challenge = caller.challenges[i]
+            if challenge is not None:
+                if challenge.name == "PASSWORD_VERIFIER":
+                    used = records.session_by_id(block_id(challenge.session)) is not None
+                    spent = used or challenge.expires is None or now >= challenge.expires
+                else:
+                    session = records.session(challenge.session)
+                    spent = session is None or session.used or now >= session.expires
+                what = "an SRP block" if challenge.name == "PASSWORD_VERIFIER" else f"a {challenge.name} session"
+                facts.append(f"holds {what}" + (" (spent)" if spent else ""))
+            if caller.tokens[i] is not None:
+                revoked = token_hash(caller.tokens[i].refresh) in caller.history.revoked_tokens
+                facts.append("holds tokens" + (" (revoked)" if revoked else ""))
+            for purpose, held in caller.codes[i] if caller.codes else ():
+                current = user is not None and purpose in user.codes and user.codes[purpose].code_hash == held.code_hash
+                facts.append(f"holds a {purpose} code" + ("" if current else " (stale)"))
+            lines.append(f"{name}: " + ", ".join(facts))
+        return "\n".join(lines)
