@@ -48,7 +48,12 @@ def main(argv: list[str] | None = None) -> int:
         "explore", help="model-check the engine: every request sequence up to --depth, checking the invariants"
     ))
     add_serve_arguments(sub.add_parser("serve", help="run the Cognito-compatible HTTP server"))
+    add_conformance_arguments(sub.add_parser(
+        "conformance", help="run the conformance scenarios (specs/scenarios) against an endpoint or in process"
+    ))
     args = parser.parse_args(argv)
+    if args.command == "conformance":
+        return run_conformance(args, parser)
     if args.command == "serve":
         from authflow.serve import serve
 
@@ -122,3 +127,61 @@ def run_explore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         print(f"wrote the state graph to {args.dot}", file=sys.stderr)
     print(result.report())
     return 0 if result.ok else 1
+
+
+def add_conformance_arguments(parser: argparse.ArgumentParser) -> None:
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--endpoint", metavar="URL", help="a Cognito-compatible endpoint, reached with boto3")
+    where.add_argument("--in-process", action="store_true", help="run against authflow.Client in this process")
+    parser.add_argument("--credentials", metavar="FILE",
+                        help="AWS shared-credentials file to sign with (default: the usual boto3 chain, "
+                             "else placeholder keys)")
+    parser.add_argument("--profile", help="the profile in --credentials (or ~/.aws) to use")
+    parser.add_argument("--region", default="us-east-1", help="region to sign for (default us-east-1)")
+    parser.add_argument("--scenario", action="append", metavar="GLOB",
+                        help="run only scenarios whose area/name or name matches (repeatable)")
+    parser.add_argument("--report", metavar="FILE", action="append",
+                        help="write the divergence report: FILE.md (Markdown) or FILE.json (repeatable)")
+    parser.add_argument("--name", help="the target's name in reports (default: the endpoint)")
+    parser.add_argument("--scenarios-dir", metavar="DIR", help="scenario files to use (default: the shipped ones)")
+    parser.add_argument("--quiet", action="store_true", help="no progress line per scenario")
+
+
+def run_conformance(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    """Exit 0 when no scenario diverged, 1 when one did."""
+    from authflow.conformance import FAILED, BROKEN, HttpTarget, InProcessTarget, ScenarioError, load_suite, run_suite
+    from authflow.conformance.report import json_report, markdown_report, progress_line, summary_table
+
+    for report in args.report or []:
+        if not report.endswith((".md", ".json")):
+            parser.error(f"--report {report}: the name must end in .md or .json")
+    try:
+        suite = load_suite(Path(args.scenarios_dir) if args.scenarios_dir else None)
+    except ScenarioError as err:
+        parser.error(f"the scenarios: {err}")
+    chosen = suite.select(args.scenario)
+    if not chosen:
+        parser.error(f"no scenario matches {', '.join(args.scenario or [])}")
+    try:
+        target = InProcessTarget() if args.in_process else HttpTarget(
+            args.endpoint, region=args.region, credentials_file=args.credentials, profile=args.profile,
+            name=args.name)
+    except Exception as err:  # a bad credentials file, no boto3, a profile that is not there
+        parser.error(str(err))
+    if args.name:
+        target.name = args.name
+    hooks = ", ".join(sorted(target.hooks)) or "none"
+    print(f"authflow conformance: {len(chosen)} scenario(s) against {target.name} (hooks: {hooks})", flush=True)
+
+    def progress(result, number, total):
+        if not args.quiet:
+            print(progress_line(result, number, total), flush=True)
+
+    results = run_suite(suite, chosen, target, progress)
+    print()
+    print(summary_table(results))
+    for report in args.report or []:
+        text = markdown_report(results, target.name) if report.endswith(".md") else json_report(results, target.name)
+        Path(report).write_text(text + "\n", encoding="utf-8")
+        print(f"wrote {report}")
+    return 1 if any(r.status in (FAILED, BROKEN) for r in results) else 0

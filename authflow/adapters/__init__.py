@@ -1,6 +1,6 @@
 """Adapters: implementations of the ports (stores, clocks, entropy, messengers, triggers)."""
 
-from authflow.adapters.clocks import ManualClock, SystemClock
+from authflow.adapters.clocks import ManualClock, OffsetClock, SystemClock
 from authflow.adapters.entropy import SeededEntropy, SystemEntropy
 from authflow.adapters.memory import MemoryStore
 from authflow.adapters.outbox import LogMessenger, MemoryOutbox
@@ -15,6 +15,7 @@ __all__ = [
     "MemoryOutbox",
     "MemoryStore",
     "NoTriggers",
+    "OffsetClock",
     "PostgresStore",
     "SeededEntropy",
     "SqliteStore",

@@ -35,3 +35,22 @@ def _aware(when: datetime) -> datetime:
     if when.tzinfo is None or when.utcoffset() is None:
         raise ValueError("ManualClock needs a timezone-aware datetime, e.g. datetime(..., tzinfo=timezone.utc)")
     return when.astimezone(timezone.utc)
+
+
+class OffsetClock:
+    """Wall-clock time plus an offset that only grows: time travel for a running service
+    (`authflow serve --test-hooks`, the conformance runner's `--in-process` target), where
+    a ManualClock would freeze every timestamp."""
+
+    def __init__(self, base: SystemClock | None = None) -> None:
+        self._base = base if base is not None else SystemClock()
+        self._offset = timedelta(0)
+
+    def now(self) -> datetime:
+        return self._base.now() + self._offset
+
+    def advance(self, delta: timedelta) -> datetime:
+        if delta < timedelta(0):
+            raise ValueError("an OffsetClock only moves forward")
+        self._offset += delta
+        return self.now()

@@ -1,0 +1,192 @@
+"""Running scenarios against a target, one step at a time.
+
+A scenario stops at its first divergence: later steps build on earlier ones, so what
+follows a divergence says nothing more. Each scenario starts with the variables `run`
+(this run's id), `scenario` (its name) and `unique` (both, for names that must not
+collide across runs); every pool a scenario creates is deleted when it ends, passed or
+not, so a run leaves an endpoint as it found it.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from authflow.conformance.matching import check, mismatches
+from authflow.conformance.scenarios import Scenario, ScenarioError, Step, Suite, duration_seconds
+from authflow.conformance.targets import Outcome, Target
+from authflow.conformance.values import UnboundVariable, render, walk
+
+PASSED, FAILED, SKIPPED, BROKEN = "passed", "failed", "skipped", "broken"
+
+
+@dataclass
+class Result:
+    scenario: Scenario
+    status: str  # PASSED, FAILED (the target diverged), SKIPPED, BROKEN (the scenario is wrong)
+    step: str = ""  # where it stopped: "3 AdminCreateUser"
+    problems: list[str] = field(default_factory=list)
+    expected: str = ""
+    actual: str = ""
+    reason: str = ""  # why it was skipped or broken
+    seconds: float = 0.0
+
+
+class Divergence(Exception):
+    def __init__(self, problems: list[str], expected: str, actual: str) -> None:
+        super().__init__("; ".join(problems))
+        self.problems, self.expected, self.actual = problems, expected, actual
+
+
+@dataclass
+class _Run:
+    target: Target
+    variables: dict[str, Any]
+    pools: list[str] = field(default_factory=list)
+    consumed: dict[tuple[str, str], int] = field(default_factory=dict)
+
+
+def run_suite(suite: Suite, scenarios: list[Scenario], target: Target,
+              progress: Callable[[Result, int, int], None] | None = None) -> list[Result]:
+    run_id = secrets.token_hex(3)
+    results = []
+    for number, scenario in enumerate(scenarios, 1):
+        result = run_scenario(suite, scenario, target, run_id)
+        results.append(result)
+        if progress is not None:
+            progress(result, number, len(scenarios))
+    return results
+
+
+def run_scenario(suite: Suite, scenario: Scenario, target: Target, run_id: str) -> Result:
+    missing = sorted(suite.needs(scenario) - target.hooks)
+    if missing:
+        return Result(scenario, SKIPPED, reason=f"needs the {' and '.join(missing)} hook(s), "
+                                                f"which this target does not offer")
+    run = _Run(target, {"run": run_id, "scenario": scenario.name, "unique": f"{scenario.name}-{run_id}"})
+    started = time.perf_counter()
+    where = ""
+    try:
+        for where, step in _steps(suite, scenario.steps, run, ""):
+            _execute(step, run)
+        result = Result(scenario, PASSED)
+    except Divergence as div:
+        result = Result(scenario, FAILED, step=where, problems=div.problems, expected=div.expected, actual=div.actual)
+    except (UnboundVariable, ScenarioError) as err:
+        result = Result(scenario, BROKEN, step=where, reason=str(err))
+    except Exception as err:  # a hook or the network failed: a divergence of the target
+        result = Result(scenario, FAILED, step=where, problems=[f"{type(err).__name__}: {err}"],
+                        actual=f"{type(err).__name__}: {err}")
+    finally:
+        for pool in run.pools:
+            try:
+                target.call("DeleteUserPool", {"UserPoolId": pool})
+            except Exception:  # noqa: BLE001 -- cleaning up is best effort
+                pass
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _steps(suite: Suite, steps: tuple[Step, ...], run: _Run, prefix: str) -> Iterator[tuple[str, Step]]:
+    """The steps in order, each `use` expanded after setting its fixture's variables."""
+    for number, step in enumerate(steps, 1):
+        where = f"{prefix}{number}"
+        if step.kind != "use":
+            yield f"{where} {step.label}", step
+            continue
+        fixture = suite.fixtures[step.body["use"]]
+        given = step.body.get("with") or {}
+        for name, default in fixture.params.items():
+            run.variables[name] = render(given[name] if name in given else default, run.variables)
+        yield from _steps(suite, fixture.steps, run, f"{where} ({fixture.name}) ")
+
+
+def _execute(step: Step, run: _Run) -> None:
+    if step.kind == "call":
+        _call(step.body, run)
+    elif step.kind == "deliver":
+        _deliver(step.body, run)
+    elif step.kind == "clock":
+        run.target.advance(duration_seconds(step.body["clock"]["advance"]))
+
+
+def _call(body: dict[str, Any], run: _Run) -> None:
+    operation = body["call"]
+    request = render(body.get("request") or {}, run.variables)
+    outcome = run.target.call(operation, request)
+    if outcome.response is not None and operation == "CreateUserPool":
+        found, pool_id = walk(outcome.response, ["UserPool", "Id"])
+        if found:
+            run.pools.append(pool_id)
+    if "error" in body:
+        _expect_error(body["error"], outcome, run)
+        return
+    if outcome.response is None:
+        raise Divergence([f"expected success, got {outcome.error_code}: {outcome.error_message}"],
+                         expected="success", actual=_show_outcome(outcome))
+    _expect(body, outcome.response, run)
+
+
+def _expect_error(wanted: dict[str, Any], outcome: Outcome, run: _Run) -> None:
+    code = render(wanted["code"], run.variables)
+    expected = f"{code}: {_show(wanted.get('message', '(any message)'))}"
+    if outcome.response is not None:
+        raise Divergence([f"expected {code}, got success"], expected, _show_outcome(outcome))
+    problems = []
+    if outcome.error_code != code:
+        problems.append(f"expected {code}, got {outcome.error_code}")
+    if "message" in wanted:
+        problems.extend(f"message: {p}" for p in check(outcome.error_message, wanted["message"], run.variables))
+    if problems:
+        raise Divergence(problems, expected, _show_outcome(outcome))
+
+
+def _expect(body: dict[str, Any], response: dict[str, Any], run: _Run) -> None:
+    problems = mismatches(response, body.get("expect") or {}, run.variables)
+    if problems:
+        raise Divergence(problems, _show(body.get("expect")), _show(response))
+    for name, path in (body.get("capture") or {}).items():
+        found, value = walk(response, str(path).split("."))
+        if not found:
+            raise Divergence([f"capture {name}: {path} is absent"], f"{path} present", _show(response))
+        run.variables[name] = value
+
+
+def _deliver(body: dict[str, Any], run: _Run) -> None:
+    spec = render(body["deliver"], run.variables)
+    pool_id = spec.get("pool") or run.variables.get("pool_id")
+    if not pool_id:
+        raise ScenarioError("deliver needs the pool: capture pool_id first, or give pool:")
+    username = str(spec["username"])
+    messages = run.target.messages(pool_id, username)
+    key = (pool_id, username)
+    fresh = messages[run.consumed.get(key, 0):]
+    run.consumed[key] = len(messages)
+    if spec.get("none"):
+        if fresh:
+            raise Divergence([f"expected no message to {username}, got {len(fresh)}"], "no message",
+                             _show([{k: m.get(k) for k in ("Kind", "Medium", "Destination")} for m in fresh]))
+        return
+    if not fresh:
+        raise Divergence([f"expected a message to {username}, none was sent"], "a message", "none")
+    _expect(body, fresh[-1], run)
+
+
+def _show_outcome(outcome: Outcome) -> str:
+    if outcome.response is None:
+        return f"{outcome.error_code}: {outcome.error_message!r}"
+    return _show(outcome.response)
+
+
+def _show(value: Any) -> str:
+    text = json.dumps(value, default=_json_default, sort_keys=True)
+    return text if len(text) <= 600 else text[:597] + "..."
+
+
+def _json_default(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else repr(value)

@@ -1,0 +1,276 @@
+"""The conformance scenarios: `specs/scenarios/*.yaml`, loaded and checked.
+
+Each file is one *area* (its `area:` name, e.g. `sign-in-errors`) holding a list of
+scenarios; `specs/scenarios/_fixtures.yaml` holds the step sequences scenarios reuse
+(`use: pool`). A scenario is a named sequence of steps, each one of:
+
+- `call: Operation` with `request:`, then either `expect:` (response members by dotted
+  path, each an exact value or a matcher, `authflow.conformance.matching`) or `error:`
+  (`code:` and `message:`), and `capture:` (variable name -> response path);
+- `deliver: {username: NAME}` — the newest message the service sent that user, through
+  the target's out-of-band outbox hook; its members are `Kind`, `Medium`, `Destination`,
+  `Subject`, `Body`, `Code`; `none: true` asserts that nothing new was sent;
+- `clock: {advance: 8d}` — time travel (`s`, `m`, `h`, `d`), on targets that can;
+- `use: FIXTURE` with `with:` — the fixture's steps with these variables set.
+
+Loading checks the shape of every file up front (unknown keys, a step of no kind, a
+fixture that does not exist), so an authoring mistake is reported before anything runs.
+Variables and matchers are resolved while running (`authflow.conformance.values`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from authflow.core.spec import spec_dir
+
+#: The evidence tags of `reference/cognito-semantics.md` §0.
+EVIDENCE = {
+    "M": "botocore service model",
+    "D": "documented by AWS",
+    "X": "AWS example payload",
+    "O": "observed on AWS",
+    "E": "seen only in emulators",
+    "U": "our decision (unconfirmed)",
+}
+
+STEP_KINDS = ("call", "deliver", "clock", "use")
+_STEP_KEYS = {
+    "call": {"call", "request", "expect", "error", "capture", "note"},
+    "deliver": {"deliver", "expect", "capture", "note"},
+    "clock": {"clock", "note"},
+    "use": {"use", "with", "note"},
+}
+_SCENARIO_KEYS = {"name", "doc", "evidence", "reference", "steps"}
+_NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
+_DURATION = re.compile(r"^(\d+)([smhd])$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+class ScenarioError(ValueError):
+    """A scenario file is malformed; the message names the file and the place."""
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str  # one of STEP_KINDS
+    body: dict[str, Any]  # the step as written
+
+    @property
+    def label(self) -> str:
+        if self.kind == "call":
+            return self.body["call"]
+        if self.kind == "deliver":
+            return "deliver"
+        if self.kind == "clock":
+            return f"clock +{self.body['clock']['advance']}"
+        return f"use {self.body['use']}"
+
+
+@dataclass(frozen=True)
+class Fixture:
+    name: str
+    doc: str
+    params: dict[str, Any]  # variable -> default value
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    area: str
+    name: str
+    doc: str
+    evidence: tuple[str, ...]
+    reference: str
+    steps: tuple[Step, ...]
+    source: str  # file name, for messages
+
+    @property
+    def id(self) -> str:
+        return f"{self.area}/{self.name}"
+
+
+@dataclass
+class Suite:
+    scenarios: list[Scenario]
+    fixtures: dict[str, Fixture] = field(default_factory=dict)
+    area_docs: dict[str, str] = field(default_factory=dict)
+
+    def select(self, patterns: list[str] | None) -> list[Scenario]:
+        """The scenarios whose id (`area/name`) or name matches any glob (all without one)."""
+        if not patterns:
+            return list(self.scenarios)
+        return [s for s in self.scenarios
+                if any(fnmatch.fnmatchcase(s.id, p) or fnmatch.fnmatchcase(s.name, p) for p in patterns)]
+
+    def needs(self, scenario: Scenario) -> set[str]:
+        """The target hooks a scenario needs: `outbox` (a deliver step), `clock`."""
+        needed: set[str] = set()
+        for step in self.expand(scenario.steps):
+            if step.kind == "deliver":
+                needed.add("outbox")
+            elif step.kind == "clock":
+                needed.add("clock")
+        return needed
+
+    def expand(self, steps: tuple[Step, ...]) -> list[Step]:
+        """The steps with every `use` replaced by its fixture's (recursively); the
+        runner sets the fixture's variables itself, so this is for inspection only."""
+        out: list[Step] = []
+        for step in steps:
+            if step.kind == "use":
+                out.extend(self.expand(self.fixtures[step.body["use"]].steps))
+            else:
+                out.append(step)
+        return out
+
+
+def scenarios_dir() -> Path:
+    return spec_dir() / "scenarios"
+
+
+def duration_seconds(text: Any) -> int:
+    match = _DURATION.match(str(text))
+    if not match:
+        raise ScenarioError(f"a duration is a number and one of s, m, h, d (e.g. 8d), not {text!r}")
+    return int(match.group(1)) * _UNITS[match.group(2)]
+
+
+def load_suite(directory: Path | None = None) -> Suite:
+    directory = directory if directory is not None else scenarios_dir()
+    files = sorted(directory.glob("*.yaml"))
+    if not files:
+        raise ScenarioError(f"no scenario files in {directory}")
+    suite = Suite(scenarios=[])
+    fixtures_path = directory / "_fixtures.yaml"
+    if fixtures_path.exists():
+        suite.fixtures = _load_fixtures(fixtures_path)
+    seen: set[str] = set()
+    for path in files:
+        if path.name.startswith("_"):
+            continue
+        area, doc, scenarios = _load_area(path)
+        suite.area_docs[area] = doc
+        for scenario in scenarios:
+            if scenario.id in seen:
+                raise ScenarioError(f"{path.name}: scenario {scenario.name!r} appears twice")
+            seen.add(scenario.id)
+            suite.scenarios.append(scenario)
+    for scenario in suite.scenarios:
+        _check_uses(scenario.steps, suite.fixtures, f"{scenario.source}: {scenario.name}")
+    for fixture in suite.fixtures.values():
+        _check_uses(fixture.steps, suite.fixtures, f"_fixtures.yaml: {fixture.name}")
+    return suite
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as err:
+        raise ScenarioError(f"{path.name}: {err}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path.name}: the file must be a mapping")
+    return data
+
+
+def _load_fixtures(path: Path) -> dict[str, Fixture]:
+    data = _read(path)
+    fixtures = {}
+    for name, body in (data.get("fixtures") or {}).items():
+        where = f"{path.name}: fixture {name}"
+        if not isinstance(body, dict) or not isinstance(body.get("steps"), list):
+            raise ScenarioError(f"{where}: needs steps")
+        _only(body, {"doc", "params", "steps"}, where)
+        fixtures[name] = Fixture(name=name, doc=str(body.get("doc", "")), params=dict(body.get("params") or {}),
+                                 steps=tuple(_step(s, f"{where} step {i + 1}") for i, s in enumerate(body["steps"])))
+    return fixtures
+
+
+def _load_area(path: Path) -> tuple[str, str, list[Scenario]]:
+    data = _read(path)
+    _only(data, {"area", "doc", "scenarios"}, path.name)
+    area = data.get("area")
+    if not isinstance(area, str) or not _NAME.match(area):
+        raise ScenarioError(f"{path.name}: `area:` must be a lower-case name")
+    scenarios = []
+    for i, raw in enumerate(data.get("scenarios") or []):
+        where = f"{path.name}: scenario {i + 1}"
+        if not isinstance(raw, dict):
+            raise ScenarioError(f"{where}: must be a mapping")
+        _only(raw, _SCENARIO_KEYS, where)
+        name = raw.get("name")
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise ScenarioError(f"{where}: `name:` must be a lower-case name (letters, digits, -)")
+        where = f"{path.name}: {name}"
+        evidence = raw.get("evidence")
+        tags = tuple(evidence) if isinstance(evidence, list) else (evidence,)
+        if not tags or any(t not in EVIDENCE for t in tags):
+            raise ScenarioError(f"{where}: `evidence:` must be one or more of {', '.join(EVIDENCE)}")
+        if not raw.get("doc"):
+            raise ScenarioError(f"{where}: `doc:` says which Cognito behaviour the scenario pins")
+        steps = raw.get("steps")
+        if not isinstance(steps, list) or not steps:
+            raise ScenarioError(f"{where}: needs steps")
+        scenarios.append(Scenario(
+            area=area, name=name, doc=" ".join(str(raw["doc"]).split()), evidence=tags,
+            reference=str(raw.get("reference", "")), source=path.name,
+            steps=tuple(_step(s, f"{where} step {j + 1}") for j, s in enumerate(steps)),
+        ))
+    if not scenarios:
+        raise ScenarioError(f"{path.name}: no scenarios")
+    return area, " ".join(str(data.get("doc", "")).split()), scenarios
+
+
+def _step(raw: Any, where: str) -> Step:
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: a step is a mapping")
+    kinds = [k for k in STEP_KINDS if k in raw]
+    if len(kinds) != 1:
+        raise ScenarioError(f"{where}: a step has exactly one of {', '.join(STEP_KINDS)}")
+    kind = kinds[0]
+    _only(raw, _STEP_KEYS[kind], where)
+    if kind == "call":
+        if "expect" in raw and "error" in raw:
+            raise ScenarioError(f"{where}: expect and error exclude each other")
+        if "error" in raw:
+            error = raw["error"]
+            if not isinstance(error, dict) or "code" not in error:
+                raise ScenarioError(f"{where}: error needs code (and usually message)")
+            _only(error, {"code", "message"}, where)
+        if not isinstance(raw.get("request", {}), dict):
+            raise ScenarioError(f"{where}: request must be a mapping")
+    if kind == "deliver":
+        if not isinstance(raw["deliver"], dict) or "username" not in raw["deliver"]:
+            raise ScenarioError(f"{where}: deliver needs username")
+        _only(raw["deliver"], {"username", "none", "pool"}, where)
+    if kind == "clock":
+        if not isinstance(raw["clock"], dict) or "advance" not in raw["clock"]:
+            raise ScenarioError(f"{where}: clock needs advance (e.g. 8d)")
+        duration_seconds(raw["clock"]["advance"])
+    for key in ("expect", "capture"):
+        if key in raw and not isinstance(raw[key], dict):
+            raise ScenarioError(f"{where}: {key} must be a mapping")
+    return Step(kind=kind, body=raw)
+
+
+def _check_uses(steps: tuple[Step, ...], fixtures: dict[str, Fixture], where: str) -> None:
+    for step in steps:
+        if step.kind == "use":
+            fixture = fixtures.get(step.body["use"])
+            if fixture is None:
+                raise ScenarioError(f"{where}: no fixture named {step.body['use']!r}")
+            unknown = set(step.body.get("with") or {}) - set(fixture.params)
+            if unknown:
+                raise ScenarioError(f"{where}: fixture {fixture.name} has no parameter {sorted(unknown)}")
+
+
+def _only(mapping: dict[str, Any], allowed: set[str], where: str) -> None:
+    unknown = set(mapping) - allowed
+    if unknown:
+        raise ScenarioError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}")

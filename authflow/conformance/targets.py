@@ -1,0 +1,188 @@
+"""What the scenarios run against: an endpoint over HTTP (boto3), or `Client` in process.
+
+Both give a call's outcome as a response or an error (code and message), and say which
+out-of-band hooks they offer:
+
+- `outbox`: the messages the service sent a user (invitations, codes), so a scenario
+  can read a temporary password or a code as the user would from their inbox;
+- `clock`: moving the service's clock forward (expiry of temporary passwords, codes,
+  sessions and tokens).
+
+Over HTTP the hooks are the small protocol `authflow serve --test-hooks` speaks, open to
+any implementation that wants its time-dependent and message-reading scenarios run:
+
+- `GET  /_authflow/hooks` -> `{"Hooks": ["outbox", "clock"]}` (a 404: no hooks);
+- `GET  /_authflow/outbox?UserPoolId=ID&Username=NAME` -> `{"Messages": [{"Kind",
+  "Medium", "Destination", "Subject", "Body", "Code"}, ...]}`, oldest first;
+- `POST /_authflow/clock` with `{"AdvanceSeconds": N}` -> `{"Now": ISO-8601}`.
+
+Without a hook, the scenarios that need it are skipped, with the reason.
+"""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any, Protocol
+
+HOOKS_PATH = "/_authflow/hooks"
+OUTBOX_PATH = "/_authflow/outbox"
+CLOCK_PATH = "/_authflow/clock"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    response: dict[str, Any] | None  # None: the call failed
+    error_code: str = ""
+    error_message: str = ""
+
+
+class Target(Protocol):
+    name: str
+    hooks: frozenset[str]
+
+    def call(self, operation: str, request: dict[str, Any]) -> Outcome: ...
+
+    def messages(self, pool_id: str, username: str) -> list[dict[str, Any]]: ...
+
+    def advance(self, seconds: int) -> None: ...
+
+
+def message_dict(message: Any) -> dict[str, Any]:
+    """An `authflow.core.effects.Message` as the outbox hook reports it."""
+    return {"Kind": message.kind, "Medium": message.medium, "Destination": message.destination,
+            "Subject": message.subject, "Body": message.body, "Code": message.code,
+            "Username": message.username}
+
+
+def messages_for(outbox: Any, pool_id: str, username: str) -> list[dict[str, Any]]:
+    """The messages of a MemoryOutbox sent in `pool_id` to the user `username` (matched
+    as written, case-blind, or as the destination: pools that sign in by email)."""
+    wanted = username.casefold()
+    return [message_dict(m) for m in list(outbox.messages)
+            if m.pool_id == pool_id and wanted in (m.username.casefold(), m.shown_username.casefold(),
+                                                   m.destination.casefold())]
+
+
+class InProcessTarget:
+    """A fresh `authflow.Client` (memory store, an offset wall clock, an outbox)."""
+
+    name = "authflow (in process)"
+    hooks = frozenset({"outbox", "clock"})
+
+    def __init__(self) -> None:
+        from authflow.adapters import MemoryOutbox, OffsetClock
+        from authflow.client import Client, method_name
+
+        self.clock = OffsetClock()
+        self.outbox = MemoryOutbox()
+        self.client = Client(clock=self.clock, messenger=self.outbox)
+        self._method_name = method_name
+
+    def call(self, operation: str, request: dict[str, Any]) -> Outcome:
+        from authflow.errors import CognitoError
+
+        method = getattr(self.client, self._method_name(operation), None)
+        if method is None:
+            return Outcome(None, "UnknownOperationException", f"Unknown operation {operation}")
+        try:
+            response = dict(method(**request))
+        except CognitoError as err:
+            return Outcome(None, err.code, err.message)
+        response.pop("ResponseMetadata", None)
+        return Outcome(response)
+
+    def messages(self, pool_id: str, username: str) -> list[dict[str, Any]]:
+        return messages_for(self.outbox, pool_id, username)
+
+    def advance(self, seconds: int) -> None:
+        self.clock.advance(timedelta(seconds=seconds))
+
+
+class HttpTarget:
+    """Any Cognito-compatible endpoint, through boto3 (client-side validation and retries
+    off, so every request reaches the service once, as written)."""
+
+    def __init__(self, endpoint: str, *, region: str = "us-east-1", credentials_file: str | None = None,
+                 profile: str | None = None, name: str | None = None) -> None:
+        try:
+            import boto3
+            from botocore.config import Config
+        except ImportError:  # pragma: no cover - boto3 ships with the conformance extra
+            raise RuntimeError("--endpoint needs boto3: pip install 'authflow[conformance]'") from None
+        self.endpoint = endpoint.rstrip("/")
+        self.name = name or self.endpoint
+        session = _session(boto3, region, credentials_file, profile)
+        config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=False,
+                        connect_timeout=10, read_timeout=60)
+        self.cognito = session.client("cognito-idp", endpoint_url=self.endpoint, config=config)
+        self.hooks = frozenset(self._hooks())
+
+    def call(self, operation: str, request: dict[str, Any]) -> Outcome:
+        from botocore.exceptions import ClientError
+
+        from authflow.client import method_name
+
+        method = getattr(self.cognito, method_name(operation), None)
+        if method is None:
+            return Outcome(None, "UnknownOperationException", f"boto3 has no operation {operation}")
+        try:
+            response = method(**request)
+        except ClientError as err:
+            error = err.response.get("Error", {})
+            return Outcome(None, str(error.get("Code", "")), str(error.get("Message", "")))
+        response.pop("ResponseMetadata", None)
+        return Outcome(response)
+
+    def messages(self, pool_id: str, username: str) -> list[dict[str, Any]]:
+        from urllib.parse import urlencode
+
+        query = urlencode({"UserPoolId": pool_id, "Username": username})
+        return list(self._get(f"{OUTBOX_PATH}?{query}").get("Messages", []))
+
+    def advance(self, seconds: int) -> None:
+        self._request(CLOCK_PATH, {"AdvanceSeconds": seconds})
+
+    def _hooks(self) -> list[str]:
+        try:
+            return [h for h in self._get(HOOKS_PATH).get("Hooks", []) if h in ("outbox", "clock")]
+        except (OSError, ValueError, urllib.error.HTTPError):
+            return []
+
+    def _get(self, path: str) -> dict[str, Any]:
+        return self._request(path, None)
+
+    def _request(self, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.endpoint + path, data=data, method="GET" if body is None else "POST",
+                                         headers={"Content-Type": "application/json"})
+        with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 -- the user's endpoint
+            result = json.loads(answer.read() or b"{}")
+        return result if isinstance(result, dict) else {}
+
+
+def _session(boto3: Any, region: str, credentials_file: str | None, profile: str | None) -> Any:
+    """A boto3 session: the given shared-credentials file (and profile), else the usual
+    chain (environment, ~/.aws), else placeholder keys (emulators that do not check)."""
+    if credentials_file:
+        import configparser
+
+        parser = configparser.ConfigParser()
+        if not parser.read(credentials_file):
+            raise RuntimeError(f"cannot read the credentials file {credentials_file}")
+        section = profile or "default"
+        if not parser.has_section(section):
+            raise RuntimeError(f"{credentials_file} has no profile [{section}]")
+        return boto3.session.Session(
+            aws_access_key_id=parser.get(section, "aws_access_key_id"),
+            aws_secret_access_key=parser.get(section, "aws_secret_access_key"),
+            region_name=region,
+        )
+    session = boto3.session.Session(profile_name=profile, region_name=region)
+    if session.get_credentials() is None:
+        session = boto3.session.Session(aws_access_key_id="conformance", aws_secret_access_key="conformance",
+                                        region_name=region)
+    return session
