@@ -30,6 +30,10 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--triggers", metavar="FILE",
                         help="a TOML (or .json) file mapping the Lambda ARNs of pools' LambdaConfig to "
                              "Python functions, module:function (default: $AUTHFLOW_TRIGGERS; none)")
+    parser.add_argument("--test-hooks", action="store_true",
+                        help="serve the conformance suite's hooks: /_authflow/outbox (message bodies, so "
+                             "temporary passwords and codes) and /_authflow/clock (time travel); for test "
+                             "services only, never one real users reach")
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 
@@ -149,8 +153,21 @@ def add_conformance_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run_conformance(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     """Exit 0 when no scenario diverged, 1 when one did."""
-    from authflow.conformance import FAILED, BROKEN, HttpTarget, InProcessTarget, ScenarioError, load_suite, run_suite
-    from authflow.conformance.report import json_report, markdown_report, progress_line, summary_table
+    from authflow.conformance import (
+        BROKEN,
+        FAILED,
+        HttpTarget,
+        InProcessTarget,
+        ScenarioError,
+        load_suite,
+        run_suite,
+    )
+    from authflow.conformance.report import (
+        json_report,
+        markdown_report,
+        progress_line,
+        summary_table,
+    )
 
     for report in args.report or []:
         if not report.endswith((".md", ".json")):

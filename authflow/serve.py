@@ -30,8 +30,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from authflow.adapters.clocks import OffsetClock, SystemClock
 from authflow.adapters.entropy import SystemEntropy
-from authflow.adapters.outbox import LogMessenger
+from authflow.adapters.outbox import LogMessenger, MemoryOutbox, Messengers
 from authflow.adapters.trigger_config import LoadedTriggers, TriggerConfigError
 from authflow.adapters.trigger_config import load as load_triggers
 from authflow.client import Client
@@ -58,6 +59,7 @@ class Plan:
     kek_file: str | None  # None: AUTHFLOW_KEK, or (memory store) a throwaway KEK
     credentials_file: str | None  # None: signing is off (--insecure-no-auth)
     triggers_file: str | None = None  # None: no trigger functions (NoTriggers)
+    test_hooks: bool = False  # the conformance hooks (outbox and clock; authflow.server)
 
 
 def default_credentials_path(db: Path) -> Path:
@@ -76,6 +78,8 @@ def plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     """Check the options, create first-start files, and return the plan and the banner."""
     if args.workers < 1:
         raise StartupError("--workers must be at least 1")
+    if args.test_hooks and args.workers > 1:
+        raise StartupError("--test-hooks needs --workers 1: the outbox and the clock offset live in one process")
     public_url = (args.public_url or f"http://{_url_host(args.host)}:{args.port}").rstrip("/")
     triggers_file, trigger_lines = _triggers(args)  # before any first-start file is written
     db = Path(args.db).resolve()
@@ -101,7 +105,10 @@ def plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     lines.extend(credential_lines)
     result = Plan(public_url=public_url, region=args.region, issuer_style=args.issuer_style,
                   store=store, kek_file=kek_file, credentials_file=credentials_file,
-                  triggers_file=triggers_file)
+                  triggers_file=triggers_file, test_hooks=args.test_hooks)
+    if args.test_hooks:
+        lines.append("  test hooks:  ON (--test-hooks): /_authflow/outbox hands out temporary passwords and "
+                     "codes, /_authflow/clock moves time; test services only")
     issuer = _issuer_text(result)
     lines.append(f"  issuer:      {issuer}  (JWKS at {public_url}/<poolId>/.well-known/jwks.json)")
     if args.workers > 1:
@@ -270,13 +277,22 @@ def app_for(plan: Plan):
         keyring = _read_keyring(Path(plan.kek_file))
     else:
         keyring = None  # the memory store: a throwaway KEK
-    signing = Signing(None if plan.credentials_file is None else _load_credentials(Path(plan.credentials_file)))
+    secrets = None if plan.credentials_file is None else _load_credentials(Path(plan.credentials_file))
     triggers = None if plan.triggers_file is None else _load_triggers(plan.triggers_file).triggers
+    hooks = None
+    messenger: Any = LogMessenger()
+    if plan.test_hooks:
+        from authflow.server import ConformanceHooks
+
+        hooks = ConformanceHooks(clock=OffsetClock(), outbox=MemoryOutbox(keep=10_000))
+        messenger = Messengers(hooks.outbox, messenger)
     store = _open_store(plan)
-    client = Client(store=store, messenger=LogMessenger(), triggers=triggers, region=plan.region,
-                    config=_config(plan, keyring))
+    client = Client(store=store, clock=hooks.clock if hooks else None, messenger=messenger, triggers=triggers,
+                    region=plan.region, config=_config(plan, keyring))
     close = getattr(store, "close", None)
-    return create_app(client, signing, public_url=plan.public_url, on_shutdown=close)
+    # Signatures are checked against real time even when the engine's clock has travelled.
+    signing = Signing(secrets, clock=SystemClock())
+    return create_app(client, signing, public_url=plan.public_url, on_shutdown=close, hooks=hooks)
 
 
 def app_from_environment():

@@ -9,12 +9,19 @@ and 404s included, carries `x-amzn-RequestId`.
 
 `create_app` takes a ready `authflow.Client`, so tests run the app over any store, clock
 and entropy; `authflow serve` (`authflow.serve`) builds the production one.
+
+With `hooks` (`authflow serve --test-hooks`) the app also serves the conformance suite's
+out-of-band hooks (`authflow.conformance.targets`): the outbox, message bodies included,
+and a clock that moves forward on request. They hand out temporary passwords and codes
+and let anyone expire every session, so they are for test services only.
 """
 
 from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import timedelta
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -24,18 +31,33 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from authflow import errors
+from authflow.adapters.clocks import OffsetClock
+from authflow.adapters.outbox import MemoryOutbox
 from authflow.client import Client
+from authflow.conformance.targets import CLOCK_PATH, HOOKS_PATH, OUTBOX_PATH, messages_for
 from authflow.service import keys
 from authflow.wire import protocol
 from authflow.wire.protocol import MAX_BODY_BYTES, Signing
 
 
+@dataclass(frozen=True)
+class ConformanceHooks:
+    """What the test hooks reach: the engine's clock and the outbox it sends to."""
+
+    clock: OffsetClock
+    outbox: MemoryOutbox
+
+    #: The most a clock request may move time (a typo should not leap a century).
+    MAX_ADVANCE_SECONDS = 400 * 86400
+
+
 def create_app(
-    client: Client, signing: Signing, *, public_url: str, on_shutdown: Callable[[], None] | None = None
+    client: Client, signing: Signing, *, public_url: str, on_shutdown: Callable[[], None] | None = None,
+    hooks: ConformanceHooks | None = None,
 ) -> Starlette:
     """The ASGI app. `public_url` is where clients reach this server (no trailing
     slash); discovery documents point at it. `on_shutdown` runs when the server stops
-    (e.g. to close the store)."""
+    (e.g. to close the store). `hooks` adds the test hooks (see the module's doc)."""
     engine = client.engine
     public_url = public_url.rstrip("/")
 
@@ -96,12 +118,43 @@ def create_app(
             headers={"x-amzn-RequestId": engine.request_id(), "x-amzn-ErrorType": "UnknownOperationException:"},
         )
 
+    def hook_error(message: str) -> Response:
+        return JSONResponse({"__type": "InvalidParameterException", "message": message}, status_code=400,
+                            headers={"x-amzn-RequestId": engine.request_id()})
+
+    def list_hooks(request: Request) -> Response:
+        return JSONResponse({"Hooks": ["outbox", "clock"]})
+
+    def outbox(request: Request) -> Response:
+        pool_id, username = request.query_params.get("UserPoolId"), request.query_params.get("Username")
+        if not pool_id or not username:
+            return hook_error("UserPoolId and Username are required query parameters.")
+        assert hooks is not None
+        return JSONResponse({"Messages": messages_for(hooks.outbox, pool_id, username)})
+
+    async def clock(request: Request) -> Response:
+        try:
+            seconds = (await request.json()).get("AdvanceSeconds")
+        except (ValueError, AttributeError):
+            seconds = None
+        if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= ConformanceHooks.MAX_ADVANCE_SECONDS:
+            return hook_error(f"AdvanceSeconds must be an integer from 0 to {ConformanceHooks.MAX_ADVANCE_SECONDS}.")
+        assert hooks is not None
+        now = hooks.clock.advance(timedelta(seconds=seconds))
+        return JSONResponse({"Now": now.isoformat()})
+
     routes = [
         Route("/", api, methods=["POST"]),
         Route("/health", health, methods=["GET"]),
         Route("/{pool_id}/.well-known/jwks.json", jwks, methods=["GET"]),
         Route("/{pool_id}/.well-known/openid-configuration", discovery, methods=["GET"]),
     ]
+    if hooks is not None:
+        routes += [
+            Route(HOOKS_PATH, list_hooks, methods=["GET"]),
+            Route(OUTBOX_PATH, outbox, methods=["GET"]),
+            Route(CLOCK_PATH, clock, methods=["POST"]),
+        ]
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield

@@ -49,19 +49,18 @@ import importlib.util
 import json
 import math
 import platform
-import socket
-import subprocess
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
 import boto3
 from botocore.config import Config
+
+from authflow.testing.processes import free_port, running, wait_until_up
 
 REGION = "us-east-1"
 TEMP_PASSWORD = "Temp-pass-1"
@@ -89,46 +88,6 @@ class Result:
 
 
 # -- the servers -------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_until_up(proc: subprocess.Popen, url: str, log: Path, ready: Callable[[], bool]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"{proc.args} exited with {proc.returncode}:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=1):
-                pass
-        except urllib.error.HTTPError:
-            pass  # it answers; a 404 is fine
-        except OSError:
-            time.sleep(0.05)
-            continue
-        if ready():
-            return
-        time.sleep(0.05)
-    raise RuntimeError(f"{proc.args} did not answer at {url} within 30 s:\n{log.read_text()[-2000:]}")
-
-
-@contextmanager
-def running(cmd: list[str], log: Path):
-    with log.open("wb") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def start_authflow(stack: ExitStack, tmp: Path) -> Target:

@@ -72,7 +72,7 @@ def run_scenario(suite: Suite, scenario: Scenario, target: Target, run_id: str) 
     started = time.perf_counter()
     where = ""
     try:
-        for where, step in _steps(suite, scenario.steps, run, ""):
+        for where, step in _steps(suite, scenario.steps, run, ""):  # noqa: B007 -- `where` is read below
             _execute(step, run)
         result = Result(scenario, PASSED)
     except Divergence as div:

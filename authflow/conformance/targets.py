@@ -68,18 +68,19 @@ def messages_for(outbox: Any, pool_id: str, username: str) -> list[dict[str, Any
 
 
 class InProcessTarget:
-    """A fresh `authflow.Client` (memory store, an offset wall clock, an outbox)."""
+    """A fresh `authflow.Client` (memory store, an offset wall clock, an outbox); `config`
+    is its `EngineConfig` (tests pass a fast password hash)."""
 
     name = "authflow (in process)"
     hooks = frozenset({"outbox", "clock"})
 
-    def __init__(self) -> None:
+    def __init__(self, config: Any = None) -> None:
         from authflow.adapters import MemoryOutbox, OffsetClock
         from authflow.client import Client, method_name
 
         self.clock = OffsetClock()
         self.outbox = MemoryOutbox()
-        self.client = Client(clock=self.clock, messenger=self.outbox)
+        self.client = Client(clock=self.clock, messenger=self.outbox, config=config)
         self._method_name = method_name
 
     def call(self, operation: str, request: dict[str, Any]) -> Outcome:

@@ -30,6 +30,7 @@ from typing import Any
 
 from authflow import errors
 from authflow.client import call
+from authflow.ports import Clock
 from authflow.service.engine import Engine
 from authflow.service.registry import load_all
 from authflow.wire import model, sigv4
@@ -53,9 +54,13 @@ class WireResponse:
 @dataclass(frozen=True, slots=True)
 class Signing:
     """Who may call signed operations: `secrets` maps access key ids to secret keys;
-    `None` turns the check off (`authflow serve --insecure-no-auth`)."""
+    `None` turns the check off (`authflow serve --insecure-no-auth`). Signatures are
+    dated by the caller's wall clock; `clock` is what they are checked against (default:
+    the engine's), so a server whose engine travels in time (`--test-hooks`) can still
+    check them against real time."""
 
     secrets: Mapping[str, str] | None
+    clock: Clock | None = None
 
 
 def handle(
@@ -105,7 +110,7 @@ def _answer(
     if signing.secrets is not None and model.is_signed(operation):
         sigv4.verify(
             method=method, path=path, query=query, headers=headers, body=body,
-            secrets=signing.secrets, now=engine.clock.now(), region=engine.region,
+            secrets=signing.secrets, now=(signing.clock or engine.clock).now(), region=engine.region,
         )
     return call(engine, operation, decode_body(body), request_id)
 

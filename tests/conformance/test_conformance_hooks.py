@@ -1,0 +1,69 @@
+"""`authflow serve --test-hooks`: the outbox and clock hooks the conformance runner uses
+over HTTP, absent unless asked for."""
+
+from __future__ import annotations
+
+import pytest
+from starlette.testclient import TestClient
+
+import authflow
+from authflow.adapters import MemoryOutbox, OffsetClock
+from authflow.server import ConformanceHooks, create_app
+from authflow.wire.protocol import Signing
+from tests.conftest import TEST_CONFIG
+from tests.integration.test_serve_command import module_command, run
+
+
+def app(hooks: bool):
+    clock, outbox = OffsetClock(), MemoryOutbox()
+    client = authflow.Client(clock=clock, messenger=outbox, config=TEST_CONFIG)
+    the_hooks = ConformanceHooks(clock=clock, outbox=outbox) if hooks else None
+    return client, TestClient(create_app(client, Signing(None), public_url="http://x", hooks=the_hooks))
+
+
+@pytest.mark.parametrize("path", ["/_authflow/hooks", "/_authflow/outbox?UserPoolId=p&Username=u"])
+def test_without_test_hooks_there_is_no_hook(path):
+    _, http = app(hooks=False)
+    assert http.get(path).status_code == 404
+    assert http.post("/_authflow/clock", json={"AdvanceSeconds": 60}).status_code == 404
+
+
+def test_the_outbox_hook_hands_out_one_users_messages_with_their_codes():
+    client, http = app(hooks=True)
+    assert http.get("/_authflow/hooks").json() == {"Hooks": ["outbox", "clock"]}
+    pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
+    for name in ("alice", "bob"):
+        client.admin_create_user(UserPoolId=pool, Username=name, DesiredDeliveryMediums=["EMAIL"],
+                                 UserAttributes=[{"Name": "email", "Value": f"{name}@example.com"}])
+    messages = http.get(f"/_authflow/outbox?UserPoolId={pool}&Username=ALICE").json()["Messages"]
+    assert [(m["Kind"], m["Destination"]) for m in messages] == [("invitation", "alice@example.com")]
+    assert messages[0]["Code"] and messages[0]["Code"] in messages[0]["Body"]
+    assert http.get("/_authflow/outbox?UserPoolId=other&Username=alice").json() == {"Messages": []}
+    assert http.get("/_authflow/outbox?Username=alice").status_code == 400
+
+
+@pytest.mark.parametrize("body", [{}, {"AdvanceSeconds": -1}, {"AdvanceSeconds": 1.5},
+                                  {"AdvanceSeconds": True}, {"AdvanceSeconds": 10**9}, []])
+def test_the_clock_hook_refuses_anything_but_a_sane_forward_step(body):
+    client, http = app(hooks=True)
+    before = client.engine.clock.now()
+    answer = http.post("/_authflow/clock", json=body)
+    assert answer.status_code == 400
+    assert client.engine.clock.now() - before < __import__("datetime").timedelta(minutes=1)
+
+
+def test_the_clock_hook_moves_the_engines_clock():
+    from datetime import datetime, timedelta
+
+    client, http = app(hooks=True)
+    answer = http.post("/_authflow/clock", json={"AdvanceSeconds": 8 * 86400})
+    assert answer.status_code == 200
+    moved = datetime.fromisoformat(answer.json()["Now"])
+    assert moved - client.engine.clock.now() < timedelta(seconds=5)
+    assert client.engine.clock.now() - datetime.now(moved.tzinfo) > timedelta(days=7, hours=23)
+
+
+def test_serve_refuses_test_hooks_with_several_workers(tmp_path):
+    done = run([*module_command(), "serve", "--test-hooks", "--workers", "2", "--db", str(tmp_path / "a.db")], tmp_path)
+    assert done.returncode == 2
+    assert "--test-hooks needs --workers 1" in done.stderr

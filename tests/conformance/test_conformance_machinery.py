@@ -1,0 +1,250 @@
+"""The conformance runner itself: matchers, variables, divergence detection, skipping,
+clean-up, the CLI and the reports. (The scenarios' own verdicts on authflow are in
+test_conformance_suite.py.)"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import textwrap
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from authflow.cli import main
+from authflow.conformance import (
+    BROKEN,
+    FAILED,
+    PASSED,
+    SKIPPED,
+    InProcessTarget,
+    ScenarioError,
+    load_suite,
+    run_suite,
+)
+from authflow.conformance.matching import mismatches
+from authflow.conformance.scenarios import scenarios_dir
+from authflow.conformance.targets import Outcome
+from authflow.conformance.values import UnboundVariable, render
+from tests.conftest import TEST_CONFIG
+
+FIXTURES = (scenarios_dir() / "_fixtures.yaml").read_text(encoding="utf-8")
+
+
+def suite_of(tmp_path: Path, body: str, *, fixtures: bool = True):
+    if fixtures:
+        (tmp_path / "_fixtures.yaml").write_text(FIXTURES, encoding="utf-8")
+    (tmp_path / "area.yaml").write_text(textwrap.dedent(body), encoding="utf-8")
+    return load_suite(tmp_path)
+
+
+def run(tmp_path: Path, body: str, target=None):
+    suite = suite_of(tmp_path, body)
+    target = target or InProcessTarget(TEST_CONFIG)
+    return run_suite(suite, suite.scenarios, target), target
+
+
+# -- values and matchers --------------------------------------------------------------------
+
+
+def test_render_fills_whole_values_inner_text_merges_and_secret_hash():
+    variables = {"pool": {"Id": "us-east-1_abc"}, "n": 3, "extra": {"B": 2, "C": None}}
+    assert render("${pool.Id}", variables) == "us-east-1_abc"
+    assert render("${n}", variables) == 3
+    assert render("pool-${pool.Id}-${n}", variables) == "pool-us-east-1_abc-3"
+    assert render({"A": 1, "C": 3, "$merge": "${extra}"}, variables) == {"A": 1, "B": 2}
+    # The SECRET_HASH of the reference (§3.5.5): base64(HMAC-SHA256(secret, username + client id)).
+    expected = base64.b64encode(hmac.new(b"secret", b"aliceclient", hashlib.sha256).digest()).decode()
+    assert render({"$secret_hash": ["alice", "client", "secret"]}, {}) == expected
+    with pytest.raises(UnboundVariable):
+        render("${missing}", variables)
+
+
+@pytest.mark.parametrize(("actual", "expect", "holds"), [
+    ({"A": "x"}, {"A": "x"}, True),
+    ({"A": "x"}, {"A": "y"}, False),
+    ({"A": True}, {"A": 1}, False),  # a boolean is not a number
+    ({}, {"A": {"present": False}}, True),
+    ({"A": None}, {"A": {"present": False}}, False),
+    ({"A": "abc"}, {"A": {"pattern": "a.c"}}, True),
+    ({"A": "abcd"}, {"A": {"pattern": "a.c"}}, False),  # the whole string must match
+    ({"A": datetime.now(timezone.utc)}, {"A": {"type": "timestamp"}}, True),
+    ({"A": "2026-01-01"}, {"A": {"type": "timestamp"}}, False),
+    ({"A": [1, 2]}, {"A": {"length": 2}}, True),
+    ({"A": [1, 2]}, {"A": {"contains": [2]}}, True),
+    ({"A": [1, 2]}, {"A": {"contains": [3]}}, False),
+    ({"A": [{"Name": "email", "Value": "a@b.c"}]}, {"A": {"attributes": {"email": "a@b.c", "phone_number": None}}}, True),
+    ({"A": [{"Name": "email", "Value": "a@b.c"}]}, {"A": {"attributes": {"email": "x@b.c"}}}, False),
+    ({"A": [{"Name": "email", "Value": "a@b.c"}]}, {"A": {"attribute_names": ["email", "sub"]}}, False),
+    ({"A": "x"}, {"A": {"one_of": ["x", "y"]}}, True),
+    ({"A": "x"}, {"A": {"not": "x"}}, False),
+    ({"A": {"present": 1}}, {"A": {"equals": {"present": 1}}}, True),
+    ({"Users": [{"Username": "bob"}]}, {"Users.0.Username": "bob"}, True),
+    ({"Users": []}, {"Users.0.Username": "bob"}, False),
+])
+def test_matchers(actual, expect, holds):
+    assert (mismatches(actual, expect, {}) == []) is holds
+
+
+def test_jwt_matcher_reads_the_payload():
+    def part(obj):
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+
+    token = f"{part({'alg': 'none'})}.{part({'token_use': 'access', 'exp': 5})}.sig"
+    assert mismatches({"T": token}, {"T": {"jwt": {"token_use": "access", "exp": {"type": "integer"}}}}, {}) == []
+    assert mismatches({"T": token}, {"T": {"jwt": {"token_use": "id"}}}, {}) != []
+    assert mismatches({"T": "not-a-jwt"}, {"T": {"jwt": {}}}, {}) != []
+
+
+# -- the runner ------------------------------------------------------------------------------
+
+ONE = """\
+area: area
+scenarios:
+  - name: one
+    doc: d
+    evidence: D
+    steps:
+      - use: pool
+      - call: AdminCreateUser
+        request: {{UserPoolId: "${{pool_id}}", Username: alice, TemporaryPassword: "Temp-Pass-1a", MessageAction: SUPPRESS}}
+        {outcome}
+"""
+
+
+def test_a_matching_scenario_passes_and_its_pool_is_deleted(tmp_path):
+    results, target = run(tmp_path, ONE.format(outcome="expect: {User.UserStatus: FORCE_CHANGE_PASSWORD}"))
+    assert [r.status for r in results] == [PASSED]
+    assert target.client.list_user_pools(MaxResults=60)["UserPools"] == []
+
+
+@pytest.mark.parametrize(("outcome", "problem"), [
+    ("expect: {User.UserStatus: CONFIRMED}",
+     "User.UserStatus: expected 'CONFIRMED', got 'FORCE_CHANGE_PASSWORD'"),
+    ("error: {code: UsernameExistsException}", "expected UsernameExistsException, got success"),
+    ("capture: {x: User.Nothing}", "capture x: User.Nothing is absent"),
+])
+def test_a_diverging_step_fails_the_scenario_and_says_how(tmp_path, outcome, problem):
+    results, target = run(tmp_path, ONE.format(outcome=outcome))
+    assert results[0].status == FAILED
+    assert results[0].problems == [problem]
+    assert results[0].step == "2 AdminCreateUser"
+    assert target.client.list_user_pools(MaxResults=60)["UserPools"] == []  # cleaned up all the same
+
+
+def test_a_wrong_error_message_is_a_divergence(tmp_path):
+    body = ONE.format(outcome="") + textwrap.indent(textwrap.dedent("""\
+      - call: AdminCreateUser
+        request: {UserPoolId: "${pool_id}", Username: alice, MessageAction: SUPPRESS}
+        error: {code: UsernameExistsException, message: "User exists"}
+    """), "      ")
+    results, _ = run(tmp_path, body)
+    assert results[0].status == FAILED
+    assert results[0].problems == ["message: expected 'User exists', got 'User account already exists'"]
+
+
+def test_an_unset_variable_breaks_the_scenario_not_the_target(tmp_path):
+    results, _ = run(tmp_path, ONE.format(outcome="").replace("${pool_id}", "${nope}"))
+    assert results[0].status == BROKEN
+    assert "nope" in results[0].reason
+
+
+class NoHooks:
+    """A target with no outbox or clock hook (and no users: every call fails)."""
+
+    name, hooks = "bare", frozenset()
+
+    def call(self, operation, request):
+        return Outcome(None, "NotImplemented", "")
+
+
+def test_scenarios_needing_a_hook_the_target_lacks_are_skipped(tmp_path):
+    body = """\
+    area: area
+    scenarios:
+      - name: clock
+        doc: d
+        evidence: D
+        steps:
+          - use: pool
+          - clock: {advance: 8d}
+      - name: deliver
+        doc: d
+        evidence: D
+        steps:
+          - use: pool
+          - deliver: {username: alice}
+    """
+    results, _ = run(tmp_path, body, target=NoHooks())
+    assert [(r.status, r.reason) for r in results] == [
+        (SKIPPED, "needs the clock hook(s), which this target does not offer"),
+        (SKIPPED, "needs the outbox hook(s), which this target does not offer"),
+    ]
+
+
+def test_deliver_reads_the_newest_message_and_none_asserts_silence(tmp_path):
+    body = """\
+    area: area
+    scenarios:
+      - name: deliver
+        doc: d
+        evidence: D
+        steps:
+          - use: pool
+          - call: AdminCreateUser
+            request: {UserPoolId: "${pool_id}", Username: alice, DesiredDeliveryMediums: [EMAIL],
+                      UserAttributes: [{Name: email, Value: a@example.com}]}
+          - deliver: {username: alice}
+            expect: {Medium: EMAIL, Destination: a@example.com, Code: {pattern: ".{6,}"}}
+          - deliver: {username: alice, none: true}
+          - call: AdminCreateUser
+            request: {UserPoolId: "${pool_id}", Username: alice, MessageAction: RESEND, DesiredDeliveryMediums: [EMAIL]}
+          - deliver: {username: alice, none: true}
+    """
+    results, _ = run(tmp_path, body)
+    assert results[0].status == FAILED  # the RESEND did send a message
+    assert results[0].step == "6 deliver"
+    assert results[0].problems == ["expected no message to alice, got 1"]
+
+
+def test_malformed_files_are_refused_on_loading(tmp_path):
+    with pytest.raises(ScenarioError, match="unknown key"):
+        suite_of(tmp_path, ONE.format(outcome="expext: {}"))
+    with pytest.raises(ScenarioError, match="no fixture named 'pol'"):
+        suite_of(tmp_path, ONE.format(outcome="").replace("use: pool", "use: pol"))
+    with pytest.raises(ScenarioError, match="evidence"):
+        suite_of(tmp_path, ONE.format(outcome="").replace("evidence: D", "evidence: Q"))
+    with pytest.raises(ScenarioError, match="duration"):
+        suite_of(tmp_path, ONE.format(outcome="").replace("- use: pool", "- clock: {advance: 8 days}"))
+
+
+# -- the command -----------------------------------------------------------------------------
+
+
+def test_the_command_reports_divergences_and_exits_1(tmp_path, capsys):
+    suite_of(tmp_path, ONE.format(outcome="expect: {User.UserStatus: CONFIRMED}"))
+    md, js = tmp_path / "r.md", tmp_path / "r.json"
+    code = main(["conformance", "--in-process", "--scenarios-dir", str(tmp_path),
+                 "--report", str(md), "--report", str(js)])
+    out = capsys.readouterr().out
+    assert code == 1
+    assert "[1/1] FAIL area/one  (step 2 AdminCreateUser: User.UserStatus: expected 'CONFIRMED'" in out
+    assert "| area | 0 | 1 | 0 | 0% |" in out
+    assert "### area/one" in md.read_text()
+    report = json.loads(js.read_text())
+    assert report["scenarios"][0]["status"] == "failed"
+    assert report["areas"] == {"area": {"failed": 1}}
+
+
+def test_the_command_exits_0_when_everything_passes(tmp_path, capsys):
+    suite_of(tmp_path, ONE.format(outcome="expect: {User.UserStatus: FORCE_CHANGE_PASSWORD}"))
+    assert main(["conformance", "--in-process", "--scenarios-dir", str(tmp_path)]) == 0
+    assert "[1/1] ok   area/one" in capsys.readouterr().out
+
+
+def test_the_command_refuses_a_report_it_cannot_write(tmp_path):
+    with pytest.raises(SystemExit):
+        main(["conformance", "--in-process", "--report", str(tmp_path / "r.txt")])
