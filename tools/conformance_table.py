@@ -9,7 +9,10 @@ starts it, and the scenarios reach it through boto3 (`authflow.conformance.HttpT
   with the access key it writes beside the database);
 - moto: `python -m moto.server -p PORT` (needs `pip install 'moto[server]'`);
 - cognito-local: `node .../cognito-local/lib/bin/start.js` with `PORT`, in a scratch
-  directory (its data goes to `./.cognito`). The npm package is installed with
+  directory (its data goes to `./.cognito`), configured with `.cognito/config.json`
+  `{"UserPoolDefaults": {"UsernameAttributes": []}}`: as shipped, cognito-local gives every
+  pool created without UsernameAttributes the value ["email"], so nearly every scenario
+  would stop at its first username. The npm package is installed with
   `npm install --prefix DIR cognito-local@VERSION` into `--cognito-local-dir` when it is not
   there yet.
 
@@ -92,7 +95,9 @@ def start_cognito_local(stack: ExitStack, tmp: Path, install_dir: Path) -> tuple
     port = free_port()
     log = tmp / "cognito-local.log"
     workdir = tmp / "cognito-local"
-    workdir.mkdir()
+    (workdir / ".cognito").mkdir(parents=True)
+    # Pools get what CreateUserPool asks for, not cognito-local's email-as-username default.
+    (workdir / ".cognito" / "config.json").write_text(json.dumps({"UserPoolDefaults": {"UsernameAttributes": []}}))
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1"}
     proc = stack.enter_context(running(["node", str(package / "lib" / "bin" / "start.js")], log, cwd=workdir, env=env))
     wait_until_up(proc, f"http://127.0.0.1:{port}/", log, lambda: True)

@@ -10,7 +10,8 @@ of these lower-case keys is a matcher instead:
 | `pattern: REGEX` | is a string matching REGEX in full |
 | `type: string\\|integer\\|boolean\\|timestamp\\|list\\|map` | has that type |
 | `length: N` | is a list, mapping or string of N items |
-| `contains: [ITEM, ...]` | is a list holding each ITEM (equal), in any order |
+| `contains: [ITEM, ...]` | is a list holding each ITEM, in any order: an element equal to it, or, for an ITEM that is a matcher, an element it holds for |
+| `members: {PATH: VALUE, ...}` | is a mapping whose members at these paths match (others may be there too) |
 | `attributes: {NAME: VALUE, ...}` | is a `[{Name, Value}]` list where each NAME's value matches (`null`: the attribute is absent) |
 | `attribute_names: [NAME, ...]` | is a `[{Name, Value}]` list with exactly these names |
 | `jwt: {CLAIM: VALUE, ...}` | is a JWT whose payload's claims match (the signature is not checked here) |
@@ -31,7 +32,7 @@ from typing import Any
 
 from authflow.conformance.values import render, walk
 
-MATCHERS = {"present", "pattern", "type", "length", "contains", "attributes", "attribute_names",
+MATCHERS = {"present", "pattern", "type", "length", "contains", "members", "attributes", "attribute_names",
             "jwt", "one_of", "not", "equals"}
 _TYPES = {"string": str, "integer": int, "boolean": bool, "timestamp": datetime, "list": list, "map": dict}
 _ABSENT = object()
@@ -96,8 +97,21 @@ def _length(actual: Any, argument: Any, variables: dict[str, Any]) -> list[str]:
 def _contains(actual: Any, argument: Any, variables: dict[str, Any]) -> list[str]:
     if not isinstance(actual, list):
         return [f"expected a list, got {_show(actual)}"]
-    missing = [item for item in render(argument, variables) if not any(_equal(a, item) for a in actual)]
-    return [f"expected to contain {_show(m)}, got {_show(actual)}" for m in missing]
+    items = argument if isinstance(argument, list) else render(argument, variables)  # "${captured}"
+    missing = [item for item in items if not any(_holds(a, item, variables) for a in actual)]
+    return [f"expected to contain {_show(render(m, variables))}, got {_show(actual)}" for m in missing]
+
+
+def _holds(actual: Any, item: Any, variables: dict[str, Any]) -> bool:
+    if is_matcher(item):
+        return not check(actual, item, variables)
+    return _equal(actual, render(item, variables))
+
+
+def _members(actual: Any, argument: Any, variables: dict[str, Any]) -> list[str]:
+    if not isinstance(actual, dict):
+        return [f"expected a mapping, got {_show(actual)}"]
+    return mismatches(actual, argument, variables)
 
 
 def _attribute_map(actual: Any) -> dict[str, Any] | None:
@@ -169,6 +183,7 @@ def _equals(actual: Any, argument: Any, variables: dict[str, Any]) -> list[str]:
 
 _MATCHER_CHECKS = {
     "present": _present, "pattern": _pattern, "type": _type, "length": _length, "contains": _contains,
+    "members": _members,
     "attributes": _attributes, "attribute_names": _attribute_names, "jwt": _jwt, "one_of": _one_of,
     "not": _not, "equals": _equals,
 }

@@ -14,13 +14,13 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from authflow.conformance.matching import check, mismatches
 from authflow.conformance.scenarios import Scenario, ScenarioError, Step, Suite, duration_seconds
 from authflow.conformance.targets import Outcome, Target
-from authflow.conformance.values import UnboundVariable, render, walk
+from authflow.conformance.values import NOW, UnboundVariable, render, walk
 
 PASSED, FAILED, SKIPPED, BROKEN = "passed", "failed", "skipped", "broken"
 
@@ -117,6 +117,8 @@ def _execute(step: Step, run: _Run) -> None:
 
 def _call(body: dict[str, Any], run: _Run) -> None:
     operation = body["call"]
+    now = getattr(run.target, "now", None)
+    run.variables[NOW] = now() if now is not None else datetime.now(timezone.utc)
     request = render(body.get("request") or {}, run.variables)
     outcome = run.target.call(operation, request)
     if outcome.response is not None and operation == "CreateUserPool":

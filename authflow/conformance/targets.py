@@ -13,7 +13,9 @@ any implementation that wants its time-dependent and message-reading scenarios r
 
 - `GET  /_authflow/hooks` -> `{"Hooks": ["outbox", "clock"]}` (a 404: no hooks);
 - `GET  /_authflow/outbox?UserPoolId=ID&Username=NAME` -> `{"Messages": [{"Kind",
-  "Medium", "Destination", "Subject", "Body", "Code"}, ...]}`, oldest first;
+  "Medium", "Destination", "Subject", "Body", "Code"}, ...]}`, oldest first: the messages
+  sent in that pool to the user NAME (case-blind), or to the address NAME (an email
+  address or phone number, to tell apart an email and an SMS sent together);
 - `POST /_authflow/clock` with `{"AdvanceSeconds": N}` -> `{"Now": ISO-8601}`.
 
 Without a hook, the scenarios that need it are skipped, with the reason.
@@ -25,7 +27,7 @@ import json
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 HOOKS_PATH = "/_authflow/hooks"
@@ -49,6 +51,8 @@ class Target(Protocol):
     def messages(self, pool_id: str, username: str) -> list[dict[str, Any]]: ...
 
     def advance(self, seconds: int) -> None: ...
+
+    def now(self) -> datetime: ...
 
 
 def message_dict(message: Any) -> dict[str, Any]:
@@ -102,6 +106,9 @@ class InProcessTarget:
     def advance(self, seconds: int) -> None:
         self.clock.advance(timedelta(seconds=seconds))
 
+    def now(self) -> datetime:
+        return self.clock.now()
+
 
 class HttpTarget:
     """Any Cognito-compatible endpoint, through boto3 (client-side validation and retries
@@ -121,6 +128,7 @@ class HttpTarget:
                         connect_timeout=10, read_timeout=60)
         self.cognito = session.client("cognito-idp", endpoint_url=self.endpoint, config=config)
         self.hooks = frozenset(self._hooks())
+        self._advanced = timedelta(0)
 
     def call(self, operation: str, request: dict[str, Any]) -> Outcome:
         from botocore.exceptions import ClientError
@@ -146,6 +154,11 @@ class HttpTarget:
 
     def advance(self, seconds: int) -> None:
         self._request(CLOCK_PATH, {"AdvanceSeconds": seconds})
+        self._advanced += timedelta(seconds=seconds)
+
+    def now(self) -> datetime:
+        """The endpoint's time as far as this run moved it (SRP answers are dated with it)."""
+        return datetime.now(timezone.utc) + self._advanced
 
     def _hooks(self) -> list[str]:
         try:

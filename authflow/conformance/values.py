@@ -6,6 +6,12 @@
   sits in (a `null` value there deletes the key): how fixtures take optional settings.
 - `{$secret_hash: [USERNAME, CLIENT_ID, CLIENT_SECRET]}` is the SECRET_HASH a client
   with a secret sends (base64 HMAC-SHA256 of username + client id, keyed by the secret).
+- `{$srp_a: NAME}` starts an SRP sign-in: a fresh random secret `a`, kept under NAME, and
+  the SRP_A to send. `{$srp_answer: {with: NAME, pool: POOL_ID, password: P, challenge:
+  CHALLENGE_PARAMETERS}}` is the ChallengeResponses of PASSWORD_VERIFIER, computed as
+  amazon-cognito-identity-js computes them (`authflow.conformance.srp_client`), dated by
+  the target's clock as far as the run has moved it (the runner keeps it in `$now`);
+  `username:` overrides the USERNAME sent.
 
 A variable that was never captured is an authoring mistake (`UnboundVariable`), not a
 divergence of the target.
@@ -17,7 +23,12 @@ import base64
 import hashlib
 import hmac
 import re
+import secrets
+from datetime import datetime, timezone
 from typing import Any
+
+from authflow.conformance import srp_client
+from authflow.conformance.scenarios import ScenarioError
 
 _WHOLE = re.compile(r"^\$\{([A-Za-z_][\w.-]*)\}$")
 _INNER = re.compile(r"\$\{([A-Za-z_][\w.-]*)\}")
@@ -66,6 +77,10 @@ def render(template: Any, variables: dict[str, Any]) -> Any:
             username, client_id, secret = (str(v) for v in render(template["$secret_hash"], variables))
             digest = hmac.new(secret.encode(), (username + client_id).encode(), hashlib.sha256).digest()
             return base64.b64encode(digest).decode()
+        if len(template) == 1 and "$srp_a" in template:
+            return _srp_a(str(render(template["$srp_a"], variables)), variables)
+        if len(template) == 1 and "$srp_answer" in template:
+            return _srp_answer(render(template["$srp_answer"], variables), variables)
         out = {key: render(value, variables) for key, value in template.items() if key != "$merge"}
         if "$merge" in template:
             extra = render(template["$merge"], variables)
@@ -76,6 +91,27 @@ def render(template: Any, variables: dict[str, Any]) -> Any:
                     out[key] = value
         return out
     return template
+
+
+_SRP_STATE = "$srp"  # where the secrets of SRP sign-ins in progress are kept, by name
+NOW = "$now"  # the target's time, set by the runner before each request is rendered
+
+
+def _srp_a(name: str, variables: dict[str, Any]) -> str:
+    a = secrets.randbelow(srp_client.N - 1) + 1
+    variables.setdefault(_SRP_STATE, {})[name] = a
+    return srp_client.SrpClient("unused_pool", a).srp_a
+
+
+def _srp_answer(spec: Any, variables: dict[str, Any]) -> dict[str, str]:
+    if not isinstance(spec, dict) or not {"with", "pool", "password", "challenge"} <= set(spec):
+        raise ScenarioError("$srp_answer needs with, pool, password and challenge")
+    state = variables.get(_SRP_STATE, {})
+    if spec["with"] not in state:
+        raise UnboundVariable(f"$srp_a {spec['with']}")
+    client = srp_client.SrpClient(str(spec["pool"]), state[spec["with"]])
+    now = variables.get(NOW) or datetime.now(timezone.utc)
+    return client.answer(spec["challenge"], str(spec["password"]), now, username=spec.get("username"))
 
 
 def _text(value: Any) -> str:

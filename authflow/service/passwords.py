@@ -23,14 +23,14 @@ from typing import Any
 from authflow.core import auth, codes, lockout
 from authflow.core import passwords as core
 from authflow.core import users as core_users
-from authflow.errors import NotAuthorizedException
+from authflow.errors import NotAuthorizedException, UserNotFoundException
 from authflow.service import verifiers
 from authflow.service.code_requests import client_and_user, code_request
 from authflow.service.engine import Engine
 from authflow.service.messages import customized
 from authflow.service.registry import operation
 from authflow.service.signup import post_confirmation, written_user
-from authflow.service.tokens import authenticate
+from authflow.service.tokens import INVALID_ACCESS, authenticate
 
 
 @operation("AdminSetUserPassword")
@@ -128,12 +128,22 @@ def admin_confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[st
     return {}
 
 
+def _authenticate(engine: Engine, tx, token: str, now):
+    """`authenticate`, but the token of a user who no longer exists is an invalid token:
+    what AWS answers ChangePassword (reference §3.18 [O]); GetUser and the other token
+    operations keep their model's UserNotFoundException."""
+    try:
+        return authenticate(engine, tx, token, now)
+    except UserNotFoundException:
+        raise NotAuthorizedException(INVALID_ACCESS) from None
+
+
 @operation("ChangePassword")
 def change_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     now = engine.now()
     refused = False
     with engine.store.transaction() as tx:
-        pool, _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
+        pool, _, user, _ = _authenticate(engine, tx, request["AccessToken"], now)
         previous = core.check_change_password(pool, user, request)
         attempt = lockout.begin_attempt(
             tx.get_failed_sign_ins(pool.id, user.sub), pool_id=pool.id, key=user.sub, now=now
@@ -147,7 +157,7 @@ def change_password(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any
         raise NotAuthorizedException(auth.INCORRECT)  # the failure is already counted
     password_hash = engine.hasher(request["ProposedPassword"])
     with engine.store.transaction() as tx:
-        pool, _, current, _ = authenticate(engine, tx, request["AccessToken"], now)
+        pool, _, current, _ = _authenticate(engine, tx, request["AccessToken"], now)
         if current.credential != user.credential:
             raise NotAuthorizedException(auth.INCORRECT)  # re-passworded meanwhile
         core.check_change_password(pool, current, request)

@@ -76,6 +76,11 @@ def test_render_fills_whole_values_inner_text_merges_and_secret_hash():
     ({"A": [1, 2]}, {"A": {"length": 2}}, True),
     ({"A": [1, 2]}, {"A": {"contains": [2]}}, True),
     ({"A": [1, 2]}, {"A": {"contains": [3]}}, False),
+    ({"A": [{"Id": "p", "Status": "x"}]}, {"A": {"contains": [{"members": {"Id": "p"}}]}}, True),
+    ({"A": [{"Id": "p", "Status": "x"}]}, {"A": {"contains": [{"Id": "p"}]}}, False),  # plain items: equal
+    ({"A": [{"Id": "q"}]}, {"A": {"contains": [{"members": {"Id": "p"}}]}}, False),
+    ({"A": {"B": {"C": 1}, "D": 2}}, {"A": {"members": {"B.C": 1}}}, True),
+    ({"A": {"B": {"C": 1}}}, {"A": {"members": {"B.C": 2}}}, False),
     ({"A": [{"Name": "email", "Value": "a@b.c"}]}, {"A": {"attributes": {"email": "a@b.c", "phone_number": None}}}, True),
     ({"A": [{"Name": "email", "Value": "a@b.c"}]}, {"A": {"attributes": {"email": "x@b.c"}}}, False),
     ({"A": [{"Name": "email", "Value": "a@b.c"}]}, {"A": {"attribute_names": ["email", "sub"]}}, False),
@@ -248,3 +253,32 @@ def test_the_command_exits_0_when_everything_passes(tmp_path, capsys):
 def test_the_command_refuses_a_report_it_cannot_write(tmp_path):
     with pytest.raises(SystemExit):
         main(["conformance", "--in-process", "--report", str(tmp_path / "r.txt")])
+
+
+def test_srp_answers_are_dated_by_the_targets_clock_after_time_travel(tmp_path):
+    # The service checks TIMESTAMP against its own clock: after a clock step a real-time
+    # date would be stale, and the right password would be refused.
+    body = """\
+    area: area
+    scenarios:
+      - name: srp
+        doc: d
+        evidence: D
+        steps:
+          - use: pool
+          - use: user
+          - clock: {advance: 2h}
+          - call: InitiateAuth
+            request: {ClientId: "${client_id}", AuthFlow: USER_SRP_AUTH, AuthParameters: {USERNAME: alice, SRP_A: {$srp_a: s}}}
+            capture: {challenge: ChallengeParameters}
+          - call: RespondToAuthChallenge
+            request:
+              ClientId: "${client_id}"
+              ChallengeName: PASSWORD_VERIFIER
+              ChallengeResponses: {$srp_answer: {with: s, pool: "${pool_id}", password: THE-PASSWORD, challenge: "${challenge}"}}
+            expect: {AuthenticationResult.TokenType: Bearer}
+    """
+    results, _ = run(tmp_path, body.replace("THE-PASSWORD", "Correct-Horse-9"))
+    assert [r.status for r in results] == [PASSED], results[0].problems
+    results, _ = run(tmp_path, body.replace("THE-PASSWORD", "Wrong-Horse-9"))
+    assert results[0].problems == ["expected success, got NotAuthorizedException: Incorrect username or password."]

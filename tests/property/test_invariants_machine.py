@@ -23,7 +23,7 @@ model keeps each user's latest code of each purpose, its destination, expiry and
 wrong guesses.
 
 The other sign-in flows too: USER_SRP_AUTH (InitiateAuth and AdminInitiateAuth, by
-username or email; PASSWORD_VERIFIER answered, by the SRP client of tests/srp_client.py,
+username or email; PASSWORD_VERIFIER answered, by the SRP client of authflow/conformance/srp_client.py,
 with the right password, a wrong one, or a block already used or expired), and
 CUSTOM_AUTH driven by a two-question quiz (`quiz_define`, `quiz_create`,
 `quiz_verify`: right and wrong answers, replayed sessions), begun with SRP_A (Define
@@ -63,10 +63,10 @@ from hypothesis.stateful import (
 )
 
 from authflow.adapters import CallableTriggers, ManualClock
+from authflow.conformance.srp_client import SrpClient
 from authflow.errors import CognitoError
 from authflow.invariants import Checker
 from tests.conftest import START, make_client
-from tests.srp_client import SrpClient
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 STEPS_PER_RUN = {"ci": 50, "thorough": 100}.get(PROFILE, 30)

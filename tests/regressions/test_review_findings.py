@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from authflow.conformance.srp_client import SrpClient
 from authflow.core.codes import MAX_ATTEMPTS, REQUEST_LIMIT
 from authflow.errors import CodeMismatchException, LimitExceededException
 from tests.signin import NEW, Env, assert_tokens, refused
-from tests.srp_client import SrpClient
 from tests.unit.test_custom_auth import (
     QUESTIONS,
     Quiz,

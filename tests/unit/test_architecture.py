@@ -52,6 +52,22 @@ def test_core_is_pure(path):
     assert "datetime.now" not in path.read_text(encoding="utf-8")
 
 
+def test_the_srp_client_owes_nothing_to_the_engine():
+    """The SRP client the conformance scenarios and the tests answer PASSWORD_VERIFIER with
+    is written from the reference alone, so the engine is checked against the spec."""
+    path = ROOT / "conformance" / "srp_client.py"
+    assert not {name for name in imports_of(path) if name.startswith("authflow")}
+
+
+def test_the_conformance_runner_reaches_the_engine_only_through_the_in_process_target():
+    """Scenarios judge any endpoint; only `InProcessTarget` may build an authflow.Client."""
+    for path in (ROOT / "conformance").glob("*.py"):
+        engine = {name for name in imports_of(path)
+                  if name.startswith("authflow") and not name.startswith("authflow.conformance")}
+        allowed = {"authflow.adapters", "authflow.client", "authflow.errors", "authflow.core.spec"}
+        assert engine <= allowed, f"{path.name} imports {sorted(engine - allowed)}"
+
+
 def test_only_the_lifecycle_module_imports_transitions():
     users = [p.relative_to(ROOT) for p in ROOT.rglob("*.py") if any(n.startswith("transitions") for n in imports_of(p))]
     assert users == [Path("core/lifecycle.py")]

@@ -13,6 +13,8 @@ from datetime import timedelta
 
 import pytest
 
+from authflow.conformance import srp_client as spec
+from authflow.conformance.srp_client import SrpClient
 from authflow.core.codes import REQUEST_LIMIT
 from authflow.errors import (
     AliasExistsException,
@@ -25,10 +27,8 @@ from authflow.errors import (
     PasswordResetRequiredException,
     UserLambdaValidationException,
 )
-from tests import srp_client as spec
 from tests.helpers import without_lockout
 from tests.signin import NEW, Env, assert_tokens, refused
-from tests.srp_client import SrpClient
 from tests.unit.test_custom_auth import (
     QUESTIONS,
     Quiz,

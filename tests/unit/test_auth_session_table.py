@@ -12,11 +12,11 @@ from datetime import timedelta
 import pytest
 
 from authflow.adapters import CallableTriggers
+from authflow.conformance.srp_client import SrpClient
 from authflow.core.lifecycle import IllegalTransition, auth_session
 from authflow.errors import CognitoError, InvalidParameterException, NotAuthorizedException
 from tests.conftest import make_client
 from tests.signin import NEW, TEMP, Env
-from tests.srp_client import SrpClient
 
 MACHINE = auth_session()
 PHONE = "+12065554567"

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from authflow.conformance.srp_client import SrpClient
 from authflow.errors import (
     InvalidLambdaResponseException,
     InvalidParameterException,
@@ -17,7 +18,6 @@ from authflow.errors import (
     UserNotFoundException,
 )
 from tests.signin import NEW, TEMP, assert_tokens, refused, secret_hash
-from tests.srp_client import SrpClient
 from tests.unit.test_triggers import Recorder, TriggerEnv, assert_common
 
 QUESTIONS = [("2 + 2", "4"), ("capital of France", "Paris"), ("7 * 6", "42")]

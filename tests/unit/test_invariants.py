@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+from authflow.conformance.srp_client import SrpClient
 from authflow.core.codes import MAX_ATTEMPTS
 from authflow.core.lifecycle import IllegalTransition
 from authflow.core.records import FailedSignIns
@@ -37,7 +38,6 @@ from authflow.invariants import (
 )
 from tests.conftest import START
 from tests.signin import NEW, TEMP, Env
-from tests.srp_client import SrpClient
 from tests.unit.test_custom_auth import QUESTIONS, SrpQuiz
 from tests.unit.test_triggers import TriggerEnv
 

@@ -307,6 +307,19 @@ def test_delete_user(env, pool, app):
         env.client.get_user(AccessToken=tokens["AccessToken"])
 
 
+def test_change_password_with_the_token_of_a_deleted_user_is_an_invalid_token(env, pool, app):
+    # Reference §3.18 [O]: ChangePassword says "Invalid Access Token"; GetUser keeps UserNotFound.
+    tokens = signed_in(env, pool, app)
+    env.client.admin_delete_user(UserPoolId=pool, Username="alice")
+    before = env.snapshot()
+    refused(env.client.exceptions.NotAuthorizedException, "Invalid Access Token",
+            env.client.change_password, AccessToken=tokens["AccessToken"],
+            PreviousPassword=NEW, ProposedPassword="Another-pass-7")
+    refused(env.client.exceptions.UserNotFoundException, "User does not exist.",
+            env.client.get_user, AccessToken=tokens["AccessToken"])
+    assert env.snapshot() == before
+
+
 def test_delete_user_refused_changes_nothing(env, pool, app):
     tokens = signed_in(env, pool, app)
     env.client.global_sign_out(AccessToken=tokens["AccessToken"])

@@ -1,5 +1,5 @@
 """USER_SRP_AUTH through the public Client, checked against an SRP client written from the
-specification (tests/srp_client.py, which imports nothing from authflow): the arithmetic
+specification (authflow/conformance/srp_client.py, which imports nothing from authflow): the arithmetic
 by known answers, sign-in for any username and password, every refusal (with its exact
 error and an unchanged store, but for the lockout counter), unknown users in both
 PreventUserExistenceErrors modes, the challenges that follow, and what is stored."""
@@ -20,12 +20,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from authflow.adapters import codec
+from authflow.conformance import srp_client as spec
+from authflow.conformance.srp_client import SrpClient
 from authflow.crypto import srp as engine_srp
-from tests import srp_client as spec
 from tests.external import need
 from tests.helpers import without_lockout
 from tests.signin import NEW, TEMP, Env, assert_tokens, refused, secret_hash
-from tests.srp_client import SrpClient
 from tests.unit.test_triggers import Recorder, TriggerEnv
 
 INCORRECT = "Incorrect username or password."

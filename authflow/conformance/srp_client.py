@@ -1,6 +1,7 @@
-"""A Cognito SRP client written for the tests straight from `reference/srp-and-clients.md` §2,
-without importing anything from authflow, so that the engine is checked against the
-specification and not against itself."""
+"""A Cognito SRP client written straight from `reference/srp-and-clients.md` §2, without
+importing anything from authflow, so that the engine is checked against the specification
+and not against itself: the conformance scenarios answer PASSWORD_VERIFIER with it
+(`$srp_a`, `$srp_answer` in `authflow.conformance.values`), and the tests use it too."""
 
 from __future__ import annotations
 
