@@ -102,6 +102,7 @@ LOCKED = ("NotAuthorizedException", "Password attempts exceeded")
 INCORRECT = ("NotAuthorizedException", "Incorrect username or password.")
 TEMP_EXPIRED = ("NotAuthorizedException", "Temporary password has expired and must be reset by an administrator.")
 NO_USER = ("UserNotFoundException", "User does not exist.")
+INVALID_ACCESS = ("NotAuthorizedException", "Invalid Access Token")
 SESSION_USED = ("NotAuthorizedException", "Invalid session for the user, session can only be used once.")
 SRP_FLOWS = ["ALLOW_USER_SRP_AUTH", "ALLOW_CUSTOM_AUTH"]
 SESSION_EXPIRED = ("NotAuthorizedException", "Invalid session for the user, session is expired.")
@@ -1193,6 +1194,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         user = m.current(tokens.username, tokens.incarnation)
         previous = user.password if right and user else WRONG
         expected = self.access_refusal(tokens)
+        if expected == error(NO_USER):
+            expected = error(INVALID_ACCESS)  # ChangePassword's word for it (reference §3.18 [O])
         if expected is None:
             if user.status == "RESET_REQUIRED":
                 expected = error(RESET_NEEDED)
