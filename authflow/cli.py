@@ -135,6 +135,7 @@ def run_explore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
 
 def add_conformance_arguments(parser: argparse.ArgumentParser) -> None:
     where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--list", action="store_true", help="list the scenarios (id, evidence, what each pins)")
     where.add_argument("--endpoint", metavar="URL", help="a Cognito-compatible endpoint, reached with boto3")
     where.add_argument("--in-process", action="store_true", help="run against authflow.Client in this process")
     parser.add_argument("--credentials", metavar="FILE",
@@ -179,6 +180,10 @@ def run_conformance(args: argparse.Namespace, parser: argparse.ArgumentParser) -
     chosen = suite.select(args.scenario)
     if not chosen:
         parser.error(f"no scenario matches {', '.join(args.scenario or [])}")
+    if args.list:
+        for scenario in chosen:
+            print(f"{scenario.id}  [{', '.join(scenario.evidence)}]  {scenario.doc}")
+        return 0
     try:
         target = InProcessTarget() if args.in_process else HttpTarget(
             args.endpoint, region=args.region, credentials_file=args.credentials, profile=args.profile,

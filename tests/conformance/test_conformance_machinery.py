@@ -282,3 +282,14 @@ def test_srp_answers_are_dated_by_the_targets_clock_after_time_travel(tmp_path):
     assert [r.status for r in results] == [PASSED], results[0].problems
     results, _ = run(tmp_path, body.replace("THE-PASSWORD", "Wrong-Horse-9"))
     assert results[0].problems == ["expected success, got NotAuthorizedException: Incorrect username or password."]
+
+
+def test_the_command_lists_and_selects_scenarios_by_glob(capsys):
+    assert main(["conformance", "--list", "--scenario", "srp/*", "--scenario", "wrong-password"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    ids = [line.split()[0] for line in lines]
+    assert "srp/wrong-password-refused" in ids and "sign-in-errors/wrong-password" in ids
+    assert all(i.startswith("srp/") or i == "sign-in-errors/wrong-password" for i in ids)
+    assert "sign-in-errors/wrong-password  [O]  USER_PASSWORD_AUTH with a wrong password" in "\n".join(lines)
+    with pytest.raises(SystemExit):
+        main(["conformance", "--list", "--scenario", "no-such-*"])
