@@ -25,6 +25,33 @@ def test_the_suite_covers_the_areas_with_at_least_120_documented_scenarios():
         assert scenario.doc and scenario.evidence and scenario.reference, scenario.id
 
 
+#: The seed's operations and the parameters issue 9 names: each must be exercised.
+SEED = {
+    "AdminCreateUser": {"TemporaryPassword", "ForceAliasCreation", "MessageAction", "DesiredDeliveryMediums",
+                        "UserAttributes", "ValidationData", "ClientMetadata"},
+    "ListUsers": {"Filter", "AttributesToGet", "Limit", "PaginationToken"},
+    "CreateUserPool": {"AdminCreateUserConfig"},
+    "UpdateUserPool": {"AdminCreateUserConfig"},
+    "DescribeUserPool": set(), "AdminGetUser": set(), "InitiateAuth": set(), "RespondToAuthChallenge": set(),
+    "AdminInitiateAuth": set(), "AdminRespondToAuthChallenge": set(),
+}
+
+
+def test_every_seed_operation_and_parameter_is_exercised():
+    suite = load_suite()
+    used: dict[str, set[str]] = {}
+    for scenario in suite.scenarios:
+        for step in suite.expand(scenario.steps):
+            if step.kind == "call":
+                used.setdefault(step.body["call"], set()).update(step.body.get("request") or {})
+    for operation, parameters in SEED.items():
+        assert operation in used, operation
+        assert parameters <= used[operation], (operation, parameters - used[operation])
+    challenges = {str((step.body.get("request") or {}).get("ChallengeName")) for scenario in suite.scenarios
+                  for step in suite.expand(scenario.steps) if step.kind == "call"}
+    assert {"NEW_PASSWORD_REQUIRED", "PASSWORD_VERIFIER", "SMS_MFA"} <= challenges
+
+
 def test_authflow_in_process_passes_every_scenario():
     suite = load_suite()
     results = run_suite(suite, suite.scenarios, InProcessTarget(TEST_CONFIG))
