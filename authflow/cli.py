@@ -153,7 +153,7 @@ def add_conformance_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run_conformance(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
-    """Exit 0 when no scenario diverged, 1 when one did."""
+    """Exit 0 when no scenario diverged, 1 when one did, 2 when none could run."""
     from authflow.conformance import (
         BROKEN,
         FAILED,
@@ -192,6 +192,10 @@ def run_conformance(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         parser.error(str(err))
     if args.name:
         target.name = args.name
+    problem = target.problem() if isinstance(target, HttpTarget) else None
+    if problem:
+        print(f"authflow conformance: {problem}", file=sys.stderr)
+        return 2
     hooks = ", ".join(sorted(target.hooks)) or "none"
     print(f"authflow conformance: {len(chosen)} scenario(s) against {target.name} (hooks: {hooks})", flush=True)
 

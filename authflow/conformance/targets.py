@@ -130,6 +130,19 @@ class HttpTarget:
         self.hooks = frozenset(self._hooks())
         self._advanced = timedelta(0)
 
+    def problem(self) -> str | None:
+        """Why no scenario could run here (unreachable, or the credentials refused), if so:
+        checked once before a run, so a typo in the URL is one message, not 200 failures."""
+        from botocore.exceptions import BotoCoreError
+
+        try:
+            outcome = self.call("ListUserPools", {"MaxResults": 1})
+        except BotoCoreError as err:
+            return f"cannot reach {self.endpoint}: {err}"
+        if outcome.error_code in _CREDENTIAL_ERRORS:
+            return f"{self.endpoint} refused the credentials: {outcome.error_code}: {outcome.error_message}"
+        return None
+
     def call(self, operation: str, request: dict[str, Any]) -> Outcome:
         from botocore.exceptions import ClientError
 
@@ -176,6 +189,11 @@ class HttpTarget:
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 -- the user's endpoint
             result = json.loads(answer.read() or b"{}")
         return result if isinstance(result, dict) else {}
+
+
+_CREDENTIAL_ERRORS = {"UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature",
+                      "MissingAuthenticationToken", "AccessDeniedException", "InvalidClientTokenId",
+                      "SignatureDoesNotMatch"}
 
 
 def _session(boto3: Any, region: str, credentials_file: str | None, profile: str | None) -> Any:

@@ -3,8 +3,14 @@ over HTTP, absent unless asked for."""
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
-from starlette.testclient import TestClient
+
+with warnings.catch_warnings():
+    # Starlette 1.x suggests httpx2 for its TestClient; httpx still works (and is pinned).
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
 
 import authflow
 from authflow.adapters import MemoryOutbox, OffsetClock

@@ -70,3 +70,20 @@ def test_authflow_serve_passes_every_scenario_over_http(tmp_path):
     statuses = {s["id"]: s["status"] for s in json.loads(report.read_text())["scenarios"]}
     assert len(statuses) == len(load_suite().scenarios)
     assert set(statuses.values()) == {"passed"}  # nothing skipped: serve offers both hooks
+
+
+def test_an_unreachable_endpoint_or_refused_credentials_stop_the_run_at_once(tmp_path):
+    from authflow.testing.processes import free_port
+
+    command = [*module_command(), "conformance", "--quiet", "--endpoint"]
+    done = subprocess.run([*command, f"http://127.0.0.1:{free_port()}"], capture_output=True, text=True,
+                          env=clean_env(), timeout=120)
+    assert done.returncode == 2
+    assert "cannot reach http://127.0.0.1:" in done.stderr and "[" not in done.stdout  # no scenario ran
+    wrong = tmp_path / "wrong.credentials"
+    wrong.write_text("[default]\naws_access_key_id = AKIAWRONGWRONGWRONG0\naws_secret_access_key = nope\n")
+    with serve(tmp_path) as server:
+        done = subprocess.run([*command, server.url, "--credentials", str(wrong)], capture_output=True,
+                              text=True, env=clean_env(), timeout=120)
+    assert done.returncode == 2
+    assert f"{server.url} refused the credentials: UnrecognizedClientException" in done.stderr
