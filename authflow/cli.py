@@ -148,6 +148,9 @@ def add_conformance_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--report", metavar="FILE", action="append",
                         help="write the divergence report: FILE.md (Markdown) or FILE.json (repeatable)")
     parser.add_argument("--name", help="the target's name in reports (default: the endpoint)")
+    parser.add_argument("--var", action="append", metavar="NAME=VALUE", default=[],
+                        help="set a scenario variable (e.g. sns_caller_arn, the IAM role MFA pools send "
+                             "SMS with: on AWS it must exist); see `variables:` in specs/scenarios/_fixtures.yaml")
     parser.add_argument("--scenarios-dir", metavar="DIR", help="scenario files to use (default: the shipped ones)")
     parser.add_argument("--quiet", action="store_true", help="no progress line per scenario")
 
@@ -177,6 +180,12 @@ def run_conformance(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         suite = load_suite(Path(args.scenarios_dir) if args.scenarios_dir else None)
     except ScenarioError as err:
         parser.error(f"the scenarios: {err}")
+    overrides = {}
+    for item in args.var:
+        name, equals, value = item.partition("=")
+        if not equals or name not in suite.variables:
+            parser.error(f"--var {item}: NAME=VALUE, NAME one of {', '.join(sorted(suite.variables)) or '(none)'}")
+        overrides[name] = value
     chosen = suite.select(args.scenario)
     if not chosen:
         parser.error(f"no scenario matches {', '.join(args.scenario or [])}")
@@ -203,7 +212,7 @@ def run_conformance(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         if not args.quiet:
             print(progress_line(result, number, total), flush=True)
 
-    results = run_suite(suite, chosen, target, progress)
+    results = run_suite(suite, chosen, target, progress, overrides)
     print()
     print(summary_table(results))
     for report in args.report or []:

@@ -52,23 +52,27 @@ class _Run:
 
 
 def run_suite(suite: Suite, scenarios: list[Scenario], target: Target,
-              progress: Callable[[Result, int, int], None] | None = None) -> list[Result]:
+              progress: Callable[[Result, int, int], None] | None = None,
+              variables: dict[str, Any] | None = None) -> list[Result]:
+    """Run the scenarios in order; `variables` override the suite's defaults."""
     run_id = secrets.token_hex(3)
     results = []
     for number, scenario in enumerate(scenarios, 1):
-        result = run_scenario(suite, scenario, target, run_id)
+        result = run_scenario(suite, scenario, target, run_id, variables)
         results.append(result)
         if progress is not None:
             progress(result, number, len(scenarios))
     return results
 
 
-def run_scenario(suite: Suite, scenario: Scenario, target: Target, run_id: str) -> Result:
+def run_scenario(suite: Suite, scenario: Scenario, target: Target, run_id: str,
+                 variables: dict[str, Any] | None = None) -> Result:
     missing = sorted(suite.needs(scenario) - target.hooks)
     if missing:
         return Result(scenario, SKIPPED, reason=f"needs the {' and '.join(missing)} hook(s), "
                                                 f"which this target does not offer")
-    run = _Run(target, {"run": run_id, "scenario": scenario.name, "unique": f"{scenario.name}-{run_id}"})
+    run = _Run(target, {**suite.variables, **(variables or {}),
+                        "run": run_id, "scenario": scenario.name, "unique": f"{scenario.name}-{run_id}"})
     started = time.perf_counter()
     where = ""
     try:

@@ -101,6 +101,9 @@ class Suite:
     scenarios: list[Scenario]
     fixtures: dict[str, Fixture] = field(default_factory=dict)
     area_docs: dict[str, str] = field(default_factory=dict)
+    #: Variables every scenario starts with (`variables:` in _fixtures.yaml): values a run
+    #: against a real account must replace (`authflow conformance --var NAME=VALUE`).
+    variables: dict[str, Any] = field(default_factory=dict)
 
     def select(self, patterns: list[str] | None) -> list[Scenario]:
         """The scenarios whose id (`area/name`) or name matches any glob (all without one)."""
@@ -150,7 +153,7 @@ def load_suite(directory: Path | None = None) -> Suite:
     suite = Suite(scenarios=[])
     fixtures_path = directory / "_fixtures.yaml"
     if fixtures_path.exists():
-        suite.fixtures = _load_fixtures(fixtures_path)
+        suite.fixtures, suite.variables = _load_fixtures(fixtures_path)
     seen: set[str] = set()
     for path in files:
         if path.name.startswith("_"):
@@ -179,8 +182,12 @@ def _read(path: Path) -> dict[str, Any]:
     return data
 
 
-def _load_fixtures(path: Path) -> dict[str, Fixture]:
+def _load_fixtures(path: Path) -> tuple[dict[str, Fixture], dict[str, Any]]:
     data = _read(path)
+    _only(data, {"fixtures", "variables"}, path.name)
+    variables = data.get("variables") or {}
+    if not isinstance(variables, dict):
+        raise ScenarioError(f"{path.name}: variables must be a mapping")
     fixtures = {}
     for name, body in (data.get("fixtures") or {}).items():
         where = f"{path.name}: fixture {name}"
@@ -189,7 +196,7 @@ def _load_fixtures(path: Path) -> dict[str, Fixture]:
         _only(body, {"doc", "params", "steps"}, where)
         fixtures[name] = Fixture(name=name, doc=str(body.get("doc", "")), params=dict(body.get("params") or {}),
                                  steps=tuple(_step(s, f"{where} step {i + 1}") for i, s in enumerate(body["steps"])))
-    return fixtures
+    return fixtures, dict(variables)
 
 
 def _load_area(path: Path) -> tuple[str, str, list[Scenario]]:

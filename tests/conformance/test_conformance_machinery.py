@@ -293,3 +293,26 @@ def test_the_command_lists_and_selects_scenarios_by_glob(capsys):
     assert "sign-in-errors/wrong-password  [O]  USER_PASSWORD_AUTH with a wrong password" in "\n".join(lines)
     with pytest.raises(SystemExit):
         main(["conformance", "--list", "--scenario", "no-such-*"])
+
+
+def test_suite_variables_have_defaults_that_a_run_may_override(tmp_path):
+    (tmp_path / "_fixtures.yaml").write_text(FIXTURES.replace(
+        "sns_caller_arn: \"arn:aws:iam::123456789012:role/cognito-sms\"", "greeting: hello"), encoding="utf-8")
+    (tmp_path / "area.yaml").write_text(textwrap.dedent("""\
+        area: area
+        scenarios:
+          - name: var
+            doc: d
+            evidence: D
+            steps:
+              - use: pool
+                with: {pool: {AdminCreateUserConfig: {InviteMessageTemplate: {EmailSubject: "${greeting}"}}}}
+              - call: DescribeUserPool
+                request: {UserPoolId: "${pool_id}"}
+                expect: {UserPool.AdminCreateUserConfig.InviteMessageTemplate.EmailSubject: hi}
+    """), encoding="utf-8")
+    suite = load_suite(tmp_path)
+    assert suite.variables == {"greeting": "hello"}
+    target = InProcessTarget(TEST_CONFIG)
+    assert run_suite(suite, suite.scenarios, target)[0].status == FAILED  # "hello" != "hi"
+    assert run_suite(suite, suite.scenarios, target, variables={"greeting": "hi"})[0].status == PASSED
