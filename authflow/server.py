@@ -13,12 +13,14 @@ and entropy; `authflow serve` (`authflow.serve`) builds the production one.
 With `hooks` (`authflow serve --test-hooks`) the app also serves the conformance suite's
 out-of-band hooks (`authflow.conformance.targets`): the outbox, message bodies included,
 and a clock that moves forward on request. They hand out temporary passwords and codes
-and let anyone expire every session, so they are for test services only.
+and can expire every session, so they are for test services only, and with signing on
+they answer only requests signed with an accepted access key.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -36,7 +38,7 @@ from authflow.adapters.outbox import MemoryOutbox
 from authflow.client import Client
 from authflow.conformance.targets import CLOCK_PATH, HOOKS_PATH, OUTBOX_PATH, messages_for
 from authflow.service import keys
-from authflow.wire import protocol
+from authflow.wire import protocol, sigv4
 from authflow.wire.protocol import MAX_BODY_BYTES, Signing
 
 
@@ -125,7 +127,30 @@ def create_app(
     def list_hooks(request: Request) -> Response:
         return JSONResponse({"Hooks": ["outbox", "clock"]})
 
-    def outbox(request: Request) -> Response:
+    def refusal(request: Request, body: bytes) -> Response | None:
+        """With signing on, the outbox and the clock answer only requests signed as the
+        API's admin operations are (SigV4, service cognito-idp): they hand out codes."""
+        if signing.secrets is None:
+            return None
+        try:
+            sigv4.verify(
+                method=request.method, path=request.scope.get("raw_path", b"/").decode("latin-1"),
+                query=request.scope.get("query_string", b"").decode("latin-1"),
+                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+                body=body, secrets=signing.secrets, now=(signing.clock or engine.clock).now(), region=engine.region,
+            )
+        except errors.CognitoError as err:
+            return JSONResponse({"__type": err.code, "message": err.message}, status_code=403,
+                                headers={"x-amzn-RequestId": engine.request_id()})
+        return None
+
+    async def outbox(request: Request) -> Response:
+        body = await _read_body(request)
+        if isinstance(body, int):
+            return hook_error("The request body is too large.")
+        refused = refusal(request, body)
+        if refused is not None:
+            return refused
         pool_id, username = request.query_params.get("UserPoolId"), request.query_params.get("Username")
         if not pool_id or not username:
             return hook_error("UserPoolId and Username are required query parameters.")
@@ -133,8 +158,14 @@ def create_app(
         return JSONResponse({"Messages": messages_for(hooks.outbox, pool_id, username)})
 
     async def clock(request: Request) -> Response:
+        body = await _read_body(request)
+        if isinstance(body, int):
+            return hook_error("The request body is too large.")
+        refused = refusal(request, body)
+        if refused is not None:
+            return refused
         try:
-            seconds = (await request.json()).get("AdvanceSeconds")
+            seconds = json.loads(body).get("AdvanceSeconds")
         except (ValueError, AttributeError):
             seconds = None
         if not isinstance(seconds, int) or isinstance(seconds, bool) or not 0 <= seconds <= ConformanceHooks.MAX_ADVANCE_SECONDS:

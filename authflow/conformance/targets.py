@@ -18,7 +18,9 @@ any implementation that wants its time-dependent and message-reading scenarios r
   address or phone number, to tell apart an email and an SMS sent together);
 - `POST /_authflow/clock` with `{"AdvanceSeconds": N}` -> `{"Now": ISO-8601}`.
 
-Without a hook, the scenarios that need it are skipped, with the reason.
+Hook requests carry a SigV4 signature made with the run's credentials (service
+`cognito-idp`), as the API's requests do; `authflow serve` checks it whenever signing is
+on. Without a hook, the scenarios that need it are skipped, with the reason.
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ class HttpTarget:
         config = Config(retries={"total_max_attempts": 1, "mode": "standard"}, parameter_validation=False,
                         connect_timeout=10, read_timeout=60)
         self.cognito = session.client("cognito-idp", endpoint_url=self.endpoint, config=config)
+        self._credentials = session.get_credentials()
+        self._region = region
         self.hooks = frozenset(self._hooks())
         self._advanced = timedelta(0)
 
@@ -183,9 +187,19 @@ class HttpTarget:
         return self._request(path, None)
 
     def _request(self, path: str, body: dict[str, Any] | None) -> dict[str, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.endpoint + path, data=data, method="GET" if body is None else "POST",
-                                         headers={"Content-Type": "application/json"})
+        """A hook request, signed as the API's requests are (SigV4, service cognito-idp):
+        a service whose hooks hand out codes may ask for the caller's access key too."""
+        from botocore.auth import SigV4Auth
+        from botocore.awsrequest import AWSRequest
+
+        data = b"" if body is None else json.dumps(body).encode()
+        method = "GET" if body is None else "POST"
+        signed = AWSRequest(method=method, url=self.endpoint + path, data=data,
+                            headers={"Content-Type": "application/json"})
+        if self._credentials is not None:
+            SigV4Auth(self._credentials.get_frozen_credentials(), "cognito-idp", self._region).add_auth(signed)
+        request = urllib.request.Request(self.endpoint + path, data=data if body is not None else None,
+                                         method=method, headers=dict(signed.headers.items()))
         with urllib.request.urlopen(request, timeout=30) as answer:  # noqa: S310 -- the user's endpoint
             result = json.loads(answer.read() or b"{}")
         return result if isinstance(result, dict) else {}

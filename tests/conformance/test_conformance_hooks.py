@@ -4,6 +4,7 @@ over HTTP, absent unless asked for."""
 from __future__ import annotations
 
 import warnings
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -55,12 +56,10 @@ def test_the_clock_hook_refuses_anything_but_a_sane_forward_step(body):
     before = client.engine.clock.now()
     answer = http.post("/_authflow/clock", json=body)
     assert answer.status_code == 400
-    assert client.engine.clock.now() - before < __import__("datetime").timedelta(minutes=1)
+    assert client.engine.clock.now() - before < timedelta(minutes=1)
 
 
 def test_the_clock_hook_moves_the_engines_clock():
-    from datetime import datetime, timedelta
-
     client, http = app(hooks=True)
     answer = http.post("/_authflow/clock", json={"AdvanceSeconds": 8 * 86400})
     assert answer.status_code == 200
@@ -73,3 +72,46 @@ def test_serve_refuses_test_hooks_with_several_workers(tmp_path):
     done = run([*module_command(), "serve", "--test-hooks", "--workers", "2", "--db", str(tmp_path / "a.db")], tmp_path)
     assert done.returncode == 2
     assert "--test-hooks needs --workers 1" in done.stderr
+
+
+def signed_app():
+    from authflow.adapters import SystemClock
+    from tests.http import SECRETS
+
+    clock, outbox = OffsetClock(), MemoryOutbox()
+    client = authflow.Client(clock=clock, messenger=outbox, config=TEST_CONFIG)
+    app = create_app(client, Signing(SECRETS, clock=SystemClock()), public_url="http://testserver",
+                     hooks=ConformanceHooks(clock=clock, outbox=outbox))
+    return client, TestClient(app)
+
+
+def signed_headers(method: str, url: str, body: bytes, key_id: str, secret: str) -> dict:
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    request = AWSRequest(method=method, url=url, data=body, headers={"Content-Type": "application/json"})
+    SigV4Auth(Credentials(key_id, secret), "cognito-idp", "us-east-1").add_auth(request)
+    return dict(request.headers.items())
+
+
+def test_with_signing_on_the_hooks_answer_only_signed_requests():
+    from tests.http import KEY_ID, SECRET
+
+    client, http = signed_app()
+    pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
+    outbox = f"http://testserver/_authflow/outbox?UserPoolId={pool}&Username=alice%40example.com"
+    clock_body = b'{"AdvanceSeconds": 3600}'
+    before = client.engine.clock.now()
+    assert http.get("/_authflow/hooks").status_code == 200  # that hooks exist is no secret
+    unsigned = http.get(outbox)
+    assert unsigned.status_code == 403 and unsigned.json()["__type"] == "MissingAuthenticationTokenException"
+    assert http.post("/_authflow/clock", content=clock_body).status_code == 403
+    wrong = http.get(outbox, headers=signed_headers("GET", outbox, b"", KEY_ID, "not-the-secret"))
+    assert wrong.status_code == 403
+    assert client.engine.clock.now() - before < timedelta(minutes=1)
+    assert http.get(outbox, headers=signed_headers("GET", outbox, b"", KEY_ID, SECRET)).json() == {"Messages": []}
+    moved = http.post("http://testserver/_authflow/clock", content=clock_body,
+                      headers=signed_headers("POST", "http://testserver/_authflow/clock", clock_body, KEY_ID, SECRET))
+    assert moved.status_code == 200
+    assert client.engine.clock.now() - before >= timedelta(hours=1)
