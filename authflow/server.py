@@ -127,30 +127,31 @@ def create_app(
     def list_hooks(request: Request) -> Response:
         return JSONResponse({"Hooks": ["outbox", "clock"]})
 
-    def refusal(request: Request, body: bytes) -> Response | None:
-        """With signing on, the outbox and the clock answer only requests signed as the
-        API's admin operations are (SigV4, service cognito-idp): they hand out codes."""
-        if signing.secrets is None:
-            return None
-        try:
-            sigv4.verify(
-                method=request.method, path=request.scope.get("raw_path", b"/").decode("latin-1"),
-                query=request.scope.get("query_string", b"").decode("latin-1"),
-                headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
-                body=body, secrets=signing.secrets, now=(signing.clock or engine.clock).now(), region=engine.region,
-            )
-        except errors.CognitoError as err:
-            return JSONResponse({"__type": err.code, "message": err.message}, status_code=403,
-                                headers={"x-amzn-RequestId": engine.request_id()})
-        return None
-
-    async def outbox(request: Request) -> Response:
+    async def authorised_body(request: Request) -> bytes | Response:
+        """The body of a hook request, or the refusal. With signing on, the outbox and the
+        clock answer only requests signed as the API's admin operations are (SigV4, service
+        cognito-idp): they hand out codes."""
         body = await _read_body(request)
         if isinstance(body, int):
             return hook_error("The request body is too large.")
-        refused = refusal(request, body)
-        if refused is not None:
-            return refused
+        if signing.secrets is not None:
+            try:
+                sigv4.verify(
+                    method=request.method, path=request.scope.get("raw_path", b"/").decode("latin-1"),
+                    query=request.scope.get("query_string", b"").decode("latin-1"),
+                    headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
+                    body=body, secrets=signing.secrets, now=(signing.clock or engine.clock).now(),
+                    region=engine.region,
+                )
+            except errors.CognitoError as err:
+                return JSONResponse({"__type": err.code, "message": err.message}, status_code=403,
+                                    headers={"x-amzn-RequestId": engine.request_id()})
+        return body
+
+    async def outbox(request: Request) -> Response:
+        body = await authorised_body(request)
+        if isinstance(body, Response):
+            return body
         pool_id, username = request.query_params.get("UserPoolId"), request.query_params.get("Username")
         if not pool_id or not username:
             return hook_error("UserPoolId and Username are required query parameters.")
@@ -158,12 +159,9 @@ def create_app(
         return JSONResponse({"Messages": messages_for(hooks.outbox, pool_id, username)})
 
     async def clock(request: Request) -> Response:
-        body = await _read_body(request)
-        if isinstance(body, int):
-            return hook_error("The request body is too large.")
-        refused = refusal(request, body)
-        if refused is not None:
-            return refused
+        body = await authorised_body(request)
+        if isinstance(body, Response):
+            return body
         try:
             seconds = json.loads(body).get("AdvanceSeconds")
         except (ValueError, AttributeError):
