@@ -195,8 +195,7 @@ def run_conformance(args: argparse.Namespace, parser: argparse.ArgumentParser) -
         return 0
     try:
         target = InProcessTarget() if args.in_process else HttpTarget(
-            args.endpoint, region=args.region, credentials_file=args.credentials, profile=args.profile,
-            name=args.name)
+            args.endpoint, region=args.region, credentials_file=args.credentials, profile=args.profile)
     except Exception as err:  # a bad credentials file, no boto3, a profile that is not there
         parser.error(str(err))
     if args.name:

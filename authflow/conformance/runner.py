@@ -14,7 +14,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from authflow.conformance.matching import check, mismatches
@@ -121,8 +121,7 @@ def _execute(step: Step, run: _Run) -> None:
 
 def _call(body: dict[str, Any], run: _Run) -> None:
     operation = body["call"]
-    now = getattr(run.target, "now", None)
-    run.variables[NOW] = now() if now is not None else datetime.now(timezone.utc)
+    run.variables[NOW] = run.target.now()
     request = render(body.get("request") or {}, run.variables)
     outcome = run.target.call(operation, request)
     if outcome.response is not None and operation == "CreateUserPool":

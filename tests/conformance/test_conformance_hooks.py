@@ -21,11 +21,15 @@ from tests.conftest import TEST_CONFIG
 from tests.integration.test_serve_command import module_command, run
 
 
-def app(hooks: bool):
+def app(hooks: bool, secrets=None):
+    """A client and the app over it; with `secrets`, signing is on (checked against real time)."""
+    from authflow.adapters import SystemClock
+
     clock, outbox = OffsetClock(), MemoryOutbox()
     client = authflow.Client(clock=clock, messenger=outbox, config=TEST_CONFIG)
     the_hooks = ConformanceHooks(clock=clock, outbox=outbox) if hooks else None
-    return client, TestClient(create_app(client, Signing(None), public_url="http://x", hooks=the_hooks))
+    signing = Signing(secrets, clock=SystemClock())
+    return client, TestClient(create_app(client, signing, public_url="http://testserver", hooks=the_hooks))
 
 
 @pytest.mark.parametrize("path", ["/_authflow/hooks", "/_authflow/outbox?UserPoolId=p&Username=u"])
@@ -74,17 +78,6 @@ def test_serve_refuses_test_hooks_with_several_workers(tmp_path):
     assert "--test-hooks needs --workers 1" in done.stderr
 
 
-def signed_app():
-    from authflow.adapters import SystemClock
-    from tests.http import SECRETS
-
-    clock, outbox = OffsetClock(), MemoryOutbox()
-    client = authflow.Client(clock=clock, messenger=outbox, config=TEST_CONFIG)
-    app = create_app(client, Signing(SECRETS, clock=SystemClock()), public_url="http://testserver",
-                     hooks=ConformanceHooks(clock=clock, outbox=outbox))
-    return client, TestClient(app)
-
-
 def signed_headers(method: str, url: str, body: bytes, key_id: str, secret: str) -> dict:
     from botocore.auth import SigV4Auth
     from botocore.awsrequest import AWSRequest
@@ -96,9 +89,9 @@ def signed_headers(method: str, url: str, body: bytes, key_id: str, secret: str)
 
 
 def test_with_signing_on_the_hooks_answer_only_signed_requests():
-    from tests.http import KEY_ID, SECRET
+    from tests.http import KEY_ID, SECRET, SECRETS
 
-    client, http = signed_app()
+    client, http = app(hooks=True, secrets=SECRETS)
     pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
     outbox = f"http://testserver/_authflow/outbox?UserPoolId={pool}&Username=alice%40example.com"
     clock_body = b'{"AdvanceSeconds": 3600}'

@@ -165,6 +165,9 @@ class NoHooks:
     def call(self, operation, request):
         return Outcome(None, "NotImplemented", "")
 
+    def now(self):
+        return datetime.now(timezone.utc)
+
 
 def test_scenarios_needing_a_hook_the_target_lacks_are_skipped(tmp_path):
     body = """\
