@@ -43,7 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     diagram = sub.add_parser("diagram", help="print (or write) the spec diagrams")
     diagram.add_argument("machine", nargs="?",
-                         help="one machine (lifecycle, also called user-lifecycle; auth-session); default: all")
+                         help="one machine (lifecycle, also called user-lifecycle; auth-session; device); default: all")
     diagram.add_argument("--format", choices=["mermaid", "dot"], default="mermaid",
                          help="mermaid: the doc page (diagram and transition table); dot: a Graphviz digraph")
     diagram.add_argument("--write", nargs="?", const="docs", metavar="DIR",

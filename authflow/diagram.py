@@ -1,7 +1,7 @@
 """Diagrams and transition tables generated from the specs (never written by hand).
 
 `docs/<name>.md` is the output of `render_markdown(machine)` for each machine in
-`MACHINES` (`docs/lifecycle.md`, `docs/auth-session.md`); a test fails when a file
+`MACHINES` (`docs/lifecycle.md`, `docs/auth-session.md`, `docs/device.md`); a test fails when a file
 and its spec disagree. Regenerate with `python -m authflow diagram --write`.
 
 Both formats are written here from the machine's transition rows, as plain text:
@@ -16,18 +16,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from authflow.core.lifecycle import Lifecycle, auth_session, user_lifecycle
+from authflow.core.lifecycle import Lifecycle, auth_session, device_lifecycle, user_lifecycle
 
 #: Each machine by the name its doc page and `authflow diagram` use.
-MACHINES: dict[str, Callable[[], Lifecycle]] = {"lifecycle": user_lifecycle, "auth-session": auth_session}
+MACHINES: dict[str, Callable[[], Lifecycle]] = {
+    "lifecycle": user_lifecycle, "auth-session": auth_session, "device": device_lifecycle,
+}
 #: Other names `authflow diagram` accepts (the spec's own name).
 ALIASES = {"user-lifecycle": "lifecycle"}
 FORMATS = ("mermaid", "dot")
 
 #: What the initial pseudo-state of each machine means.
 _PSEUDO_STATES = {
-    "ABSENT": "`ABSENT` is the pseudo-state \"no such user\"",
-    "INITIATED": "`INITIATED` is the pseudo-state \"request received, no session yet\"",
+    ("user-lifecycle", "ABSENT"): "`ABSENT` is the pseudo-state \"no such user\"",
+    ("auth-session", "INITIATED"): "`INITIATED` is the pseudo-state \"request received, no session yet\"",
+    ("device", "ABSENT"): "`ABSENT` is the pseudo-state \"no device has this key\"",
 }
 
 
@@ -79,7 +82,7 @@ def render_markdown(machine: Lifecycle) -> str:
     return (
         f"# {machine.name}\n\n"
         f"<!-- Generated from specs/{machine.name}.yaml by `python -m authflow diagram --write`; do not edit. -->\n\n"
-        f"States: {', '.join(machine.states)} ({_PSEUDO_STATES[machine.initial]}).\n\n"
+        f"States: {', '.join(machine.states)} ({_PSEUDO_STATES[machine.name, machine.initial]}).\n\n"
         f"```mermaid\n{mermaid(machine)}\n```\n\n"
         f"{table(machine)}\n"
     )

@@ -16,6 +16,7 @@ from authflow.core.effects import Message
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    Device,
     FailedSignIns,
     RefreshToken,
     SigningKey,
@@ -32,7 +33,7 @@ class UniqueViolation(StoreError):
     """A write would break a uniqueness rule the store enforces.
 
     `constraint` is one of "username", "sub", "alias", "pool", "client", "session",
-    "refresh_token", "origin_jti"; for aliases `kind` names the alias kind (email,
+    "refresh_token", "origin_jti", "device"; for aliases `kind` names the alias kind (email,
     phone_number, preferred_username).
     """
 
@@ -92,6 +93,21 @@ class Transaction(Protocol):
         """
         ...
 
+    # devices (per pool and device key; deleted with their user and with the pool)
+    def get_device(self, pool_id: str, device_key: str) -> Device | None: ...
+    def list_devices(self, pool_id: str, sub: str, *, after: str | None, limit: int) -> list[Device]:
+        """The user's confirmed devices (every status but NEW), by device key, strictly
+        after `after`. Unconfirmed (NEW) devices are never listed."""
+        ...
+
+    def put_device(self, device: Device) -> None:
+        """Insert or update (optimistic version). The owner (`sub`) must be a user of the
+        pool (`KeyError` otherwise, as a foreign key); a key held by another user is a
+        `UniqueViolation("device")`."""
+        ...
+
+    def delete_device(self, pool_id: str, device_key: str) -> None: ...
+
     # signing keys (per pool; deleted with the pool)
     def list_signing_keys(self, pool_id: str) -> list[SigningKey]:
         """The pool's keys, oldest first (by `created`, then `kid`)."""
@@ -124,11 +140,14 @@ class Transaction(Protocol):
         refresh_tokens_before: datetime,
         failures_before: datetime,
         limit: int,
+        devices_before: datetime | None = None,
     ) -> dict[str, int]:
         """Delete up to `limit` records of each kind: sessions that expired at or before
         `sessions_before`, refresh tokens that expired at or before
         `refresh_tokens_before`, lockout counters whose last attempt was at or before
-        `failures_before`. Returns how many of each kind went."""
+        `failures_before`, unconfirmed devices whose `expires` is at or before
+        `devices_before` (none when it is None). Returns how many of each kind went
+        (keys "sessions", "refresh_tokens", "failed_sign_ins", "devices")."""
         ...
 
 

@@ -77,6 +77,7 @@ def create_app(
                 query=request.scope.get("query_string", b"").decode("latin-1"),
                 headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]],
                 body=body,
+                peer=request.client.host if request.client else None,
             )
         return Response(answer.body, status_code=answer.status, headers=answer.headers)
 

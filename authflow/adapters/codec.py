@@ -40,6 +40,7 @@ from authflow.core.records import (
     AuthSession,
     CodeRequests,
     Credential,
+    Device,
     FailedSignIns,
     PendingCode,
     RefreshToken,
@@ -54,6 +55,8 @@ __all__ = [
     "Row",
     "client_from_row",
     "client_to_row",
+    "device_from_row",
+    "device_to_row",
     "failed_sign_ins_from_row",
     "failed_sign_ins_to_row",
     "from_micros",
@@ -82,6 +85,9 @@ COLUMNS: dict[type, tuple[str, ...]] = {
     AuthSession: ("id", "pool_id", "expires_us", "version", "doc"),
     RefreshToken: ("token_hash", "pool_id", "origin_jti", "expires_us", "version", "doc"),
     FailedSignIns: ("pool_id", "key", "last_attempt_us", "version", "doc"),
+    # `listed` (1 unless NEW) lets ListDevices read an index of confirmed devices only;
+    # `expires_us` is what purging compares (NULL once confirmed).
+    Device: ("pool_id", "device_key", "sub", "listed", "expires_us", "version", "doc"),
 }
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -351,6 +357,7 @@ def session_to_row(session: AuthSession) -> Row:
             "code_hash": session.code_hash,
             "credential_tag": session.credential_tag,
             "progress": session.progress,
+            "device_key": session.device_key,
         }),
     }
 
@@ -371,6 +378,7 @@ def session_from_row(row: Mapping[str, Any]) -> AuthSession:
         code_hash=doc["code_hash"],
         credential_tag=doc.get("credential_tag"),  # absent in rows written before it existed
         progress=doc.get("progress"),
+        device_key=doc.get("device_key"),  # absent in rows written before devices existed
         version=row["version"],
     )
 
@@ -389,6 +397,7 @@ def refresh_token_to_row(token: RefreshToken) -> Row:
             "created": micros(token.created),
             "generation": token.generation,
             "revoked": token.revoked,
+            "device_key": token.device_key,
         }),
     }
 
@@ -406,6 +415,7 @@ def refresh_token_from_row(row: Mapping[str, Any]) -> RefreshToken:
         expires=from_micros(row["expires_us"]),
         generation=doc["generation"],
         revoked=doc["revoked"],
+        device_key=doc.get("device_key"),  # absent in rows written before devices existed
         version=row["version"],
     )
 
@@ -432,6 +442,51 @@ def failed_sign_ins_from_row(row: Mapping[str, Any]) -> FailedSignIns:
     )
 
 
+# -- devices ------------------------------------------------------------------------------
+
+
+def device_to_row(device: Device) -> Row:
+    return {
+        "pool_id": device.pool_id,
+        "device_key": device.key,
+        "sub": device.sub,
+        "listed": int(device.status != "NEW"),
+        "expires_us": _opt_micros(device.expires),
+        "version": device.version,
+        "doc": _dump({
+            "group_key": device.group_key,
+            "status": device.status,
+            "name": device.name,
+            "salt": device.salt,
+            "verifier": None if device.verifier is None else _b64(device.verifier),
+            "last_ip": device.last_ip,
+            "created": micros(device.created),
+            "modified": micros(device.modified),
+            "last_authenticated": _opt_micros(device.last_authenticated),
+        }),
+    }
+
+
+def device_from_row(row: Mapping[str, Any]) -> Device:
+    doc = _load(row["doc"])
+    return Device(
+        pool_id=row["pool_id"],
+        key=row["device_key"],
+        sub=row["sub"],
+        group_key=doc["group_key"],
+        status=doc["status"],
+        name=doc["name"],
+        salt=doc["salt"],
+        verifier=None if doc["verifier"] is None else _unb64(doc["verifier"]),
+        last_ip=doc["last_ip"],
+        created=from_micros(doc["created"]),
+        modified=from_micros(doc["modified"]),
+        last_authenticated=_opt_from_micros(doc["last_authenticated"]),
+        expires=_opt_from_micros(row["expires_us"]),
+        version=row["version"],
+    )
+
+
 #: Each record type's pair of conversions: (to_row, from_row).
 CODECS: dict[type, tuple[Any, Any]] = {
     UserPool: (pool_to_row, pool_from_row),
@@ -441,4 +496,5 @@ CODECS: dict[type, tuple[Any, Any]] = {
     AuthSession: (session_to_row, session_from_row),
     RefreshToken: (refresh_token_to_row, refresh_token_from_row),
     FailedSignIns: (failed_sign_ins_to_row, failed_sign_ins_from_row),
+    Device: (device_to_row, device_from_row),
 }

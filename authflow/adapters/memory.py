@@ -33,6 +33,7 @@ from authflow.core.listing import index_values
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    Device,
     FailedSignIns,
     RefreshToken,
     SigningKey,
@@ -43,18 +44,21 @@ from authflow.ports import UniqueViolation, VersionConflict
 
 _PRIMARY = "username"
 
-_Versioned = UserPool | AppClient | User | SigningKey | AuthSession | RefreshToken | FailedSignIns
+_Versioned = UserPool | AppClient | User | SigningKey | AuthSession | RefreshToken | FailedSignIns | Device
 _R = TypeVar("_R", SigningKey, FailedSignIns)
 
 
 class _PoolUsers:
-    __slots__ = ("by_key", "by_sub", "by_alias", "indexes")
+    __slots__ = ("by_key", "by_sub", "by_alias", "indexes", "devices", "devices_of")
 
     def __init__(self) -> None:
         self.by_key: dict[str, User] = {}
         self.by_sub: dict[str, str] = {}
         self.by_alias: dict[tuple[str, str], str] = {}
         self.indexes: dict[str, SortedIndex] = {}
+        # Devices live with their users: a pool's or a user's deletion takes them along.
+        self.devices: dict[str, Device] = {}
+        self.devices_of: dict[str, frozenset[str]] = {}  # sub -> device keys
 
     def copy(self) -> _PoolUsers:
         other = _PoolUsers()
@@ -62,7 +66,21 @@ class _PoolUsers:
         other.by_sub = dict(self.by_sub)
         other.by_alias = dict(self.by_alias)
         other.indexes = {k: v.copy() for k, v in self.indexes.items()}
+        other.devices = dict(self.devices)
+        other.devices_of = dict(self.devices_of)
         return other
+
+    def link_device(self, device: Device) -> None:
+        self.devices[device.key] = device
+        self.devices_of[device.sub] = self.devices_of.get(device.sub, frozenset()) | {device.key}
+
+    def unlink_device(self, device: Device) -> None:
+        del self.devices[device.key]
+        keys = self.devices_of[device.sub] - {device.key}
+        if keys:
+            self.devices_of[device.sub] = keys
+        else:
+            del self.devices_of[device.sub]
 
     def index(self, name: str) -> SortedIndex:
         idx = self.indexes.get(name)
@@ -312,8 +330,17 @@ class _MemoryTransaction:
         self._check_open()
         users = self._pool_users(pool_id)
         old = users.by_key[username_key]
+        devices = [users.devices[k] for k in users.devices_of.get(old.sub, ())]
+        for device in devices:
+            users.unlink_device(device)
         users.unlink(old)
-        self._undo.append(lambda: users.link(old))
+
+        def undo() -> None:
+            users.link(old)
+            for device in devices:
+                users.link_device(device)
+
+        self._undo.append(undo)
 
     def count_users(self, pool_id: str) -> int:
         users = self._s.users.get(pool_id)
@@ -337,6 +364,47 @@ class _MemoryTransaction:
             return []
         entries = idx.scan(exact=exact, prefix=prefix, after=after, limit=limit)
         return [((value, key), users.by_key[key]) for value, key in entries]
+
+    # -- devices -----------------------------------------------------------------------
+
+    def get_device(self, pool_id: str, device_key: str) -> Device | None:
+        users = self._s.users.get(pool_id)
+        return users.devices.get(device_key) if users else None
+
+    def list_devices(self, pool_id: str, sub: str, *, after: str | None, limit: int) -> list[Device]:
+        users = self._s.users.get(pool_id)
+        if not users:
+            return []
+        keys = sorted(k for k in users.devices_of.get(sub, ()) if after is None or k > after)
+        listed = (users.devices[k] for k in keys)
+        return [d for d in listed if d.status != "NEW"][:limit]
+
+    def put_device(self, device: Device) -> None:
+        self._check_open()
+        users = self._pool_users(device.pool_id)
+        if device.sub not in users.by_sub:
+            raise KeyError(f"no user {device.sub}")  # as the SQL stores' foreign key
+        old = users.devices.get(device.key)
+        if old is not None and old.sub != device.sub:
+            raise UniqueViolation("device")
+        _check_version(old, device)
+        if old is not None:
+            users.unlink_device(old)
+        users.link_device(device)
+
+        def undo() -> None:
+            users.unlink_device(device)
+            if old is not None:
+                users.link_device(old)
+
+        self._undo.append(undo)
+
+    def delete_device(self, pool_id: str, device_key: str) -> None:
+        self._check_open()
+        users = self._pool_users(pool_id)
+        old = users.devices[device_key]
+        users.unlink_device(old)
+        self._undo.append(lambda: users.link_device(old))
 
     # -- sign-in records (signing keys, sessions, refresh tokens, lockout counters) ----
 
@@ -470,9 +538,18 @@ class _MemoryTransaction:
         refresh_tokens_before: datetime,
         failures_before: datetime,
         limit: int,
+        devices_before: datetime | None = None,
     ) -> dict[str, int]:
         # A scan: purging is a periodic job, and the memory store is for embedding and tests.
         self._check_open()
+        devices = [
+            (pool_id, key)
+            for pool_id, users in self._s.users.items()
+            for key, d in users.devices.items()
+            if devices_before is not None and d.expires is not None and d.expires <= devices_before
+        ][:limit]
+        for pool_id, key in devices:
+            self.delete_device(pool_id, key)
         sessions = [k for k, r in self._s.sessions.items() if r.expires <= sessions_before][:limit]
         for key in sessions:
             self.delete_session(key)
@@ -487,7 +564,10 @@ class _MemoryTransaction:
         ][:limit]
         for pool_id, key in failures:
             self.delete_failed_sign_ins(pool_id, key)
-        return {"sessions": len(sessions), "refresh_tokens": len(tokens), "failed_sign_ins": len(failures)}
+        return {
+            "sessions": len(sessions), "refresh_tokens": len(tokens), "failed_sign_ins": len(failures),
+            "devices": len(devices),
+        }
 
 
 def _restore_item(mapping: dict[str, _R], key: str, old: _R | None) -> Callable[[], None]:

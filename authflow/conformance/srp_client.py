@@ -91,3 +91,52 @@ class SrpClient:
             "TIMESTAMP": when,
             "PASSWORD_CLAIM_SIGNATURE": self.signature(parameters, password, when),
         }
+
+
+# -- device SRP (`reference/devices-groups-mfa.md` §1.4) ------------------------------------
+
+
+def device_registration(group_key: str, device_key: str, password: str, salt: bytes) -> dict:
+    """DeviceSecretVerifierConfig as both clients build it before ConfirmDevice."""
+    full = hashlib.sha256(f"{group_key}{device_key}:{password}".encode()).hexdigest()
+    salt_hex = pad(int.from_bytes(salt, "big"))
+    v = pow(G, int(h_hex(salt_hex + full), 16), N)
+    return {
+        "PasswordVerifier": base64.b64encode(bytes.fromhex(pad(v))).decode(),
+        "Salt": base64.b64encode(bytes.fromhex(salt_hex)).decode(),
+    }
+
+
+class DeviceSrpClient:
+    """One device sign-in: `srp_a` for DEVICE_SRP_AUTH, `answer(...)` for
+    DEVICE_PASSWORD_VERIFIER (the user SRP with the group key as pool name and the device
+    key as username)."""
+
+    def __init__(self, group_key: str, device_key: str, password: str, a: int) -> None:
+        self.group_key, self.device_key, self.password = group_key, device_key, password
+        self.a = a
+        self.big_a = pow(G, a, N)
+
+    @property
+    def srp_a(self) -> str:
+        return format(self.big_a, "x")
+
+    def signature(self, parameters: dict, when: str) -> str:
+        big_b = int(parameters["SRP_B"], 16)
+        u = int(h_hex(pad(self.big_a) + pad(big_b)), 16)
+        full = hashlib.sha256(f"{self.group_key}{self.device_key}:{self.password}".encode()).hexdigest()
+        x = int(h_hex(pad(int(parameters["SALT"], 16)) + full), 16)
+        s = pow((big_b - K * pow(G, x, N)) % N, self.a + u * x, N)
+        message = (self.group_key.encode() + self.device_key.encode()
+                   + base64.b64decode(parameters["SECRET_BLOCK"]) + when.encode())
+        return base64.b64encode(hmac.new(key_of(s, u), message, hashlib.sha256).digest()).decode()
+
+    def answer(self, parameters: dict, username: str, now: datetime, *, when: str | None = None) -> dict:
+        when = when or timestamp(now)
+        return {
+            "USERNAME": username,
+            "DEVICE_KEY": self.device_key,
+            "PASSWORD_CLAIM_SECRET_BLOCK": parameters["SECRET_BLOCK"],
+            "TIMESTAMP": when,
+            "PASSWORD_CLAIM_SIGNATURE": self.signature(parameters, when),
+        }

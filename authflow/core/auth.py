@@ -21,12 +21,12 @@ from typing import Any
 
 from authflow.core import attributes as attrs
 from authflow.core import client_config as cc
-from authflow.core import identity
+from authflow.core import devices, identity
 from authflow.core import pool_config as pc
 from authflow.core.effects import Message
 from authflow.core.lifecycle import IllegalTransition, auth_session, user_lifecycle
 from authflow.core.policy import EntropySource, check_password, policy_violation
-from authflow.core.records import AppClient, AuthSession, Credential, User, UserPool
+from authflow.core.records import AppClient, AuthSession, Credential, Device, User, UserPool
 from authflow.errors import (
     AliasExistsException,
     InvalidParameterException,
@@ -67,7 +67,8 @@ NOT_YET = frozenset({"USER_AUTH"})
 PASSWORD_FLOWS = frozenset({"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"})
 REFRESH_FLOWS = frozenset({"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
 #: Challenges this engine can issue and answer.
-ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA", "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER"})
+ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA", "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER",
+                        "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"})
 
 SESSION_BYTES = 32
 CODE_DIGITS = 6
@@ -172,11 +173,18 @@ def mfa_required(pool: UserPool, user: User) -> bool:
     return mode == "ON" or (mode == "OPTIONAL" and "SMS_MFA" in user.mfa_settings)
 
 
-def next_challenge(state: str, trigger: str, pool: UserPool, user: User) -> str:
-    """Where the attempt goes next: a challenge name, or AUTHENTICATED."""
+def device_facts(pool: UserPool, device: Device | None) -> dict[str, bool]:
+    """The auth-session guards about the attempt's device (device tracking)."""
+    return {"device_remembered": devices.remembered(pool, device), "device_skips_mfa": devices.skips_mfa(pool, device)}
+
+
+def next_challenge(state: str, trigger: str, pool: UserPool, user: User, device: Device | None = None) -> str:
+    """Where the attempt goes next: a challenge name, or AUTHENTICATED. `device` is the
+    user's device whose DEVICE_KEY the attempt carries, if any."""
     facts = {
         "must_change_password": user.status == "FORCE_CHANGE_PASSWORD",
         "mfa_required": mfa_required(pool, user),
+        **device_facts(pool, device),
     }
     return auth_session().next_state(state, trigger, facts)
 
@@ -197,10 +205,12 @@ def new_session(
     typed_username: str,
     now: datetime,
     entropy: EntropySource,
+    device_key: str | None = None,
 ) -> tuple[str, AuthSession]:
     """A fresh Session string (256 random bits) and the record that stores its hash.
     `user` None is a custom challenge simulated for a name no user has (the record
-    then names no user: empty key and sub)."""
+    then names no user: empty key and sub). `device_key`: the user's device the
+    attempt carries, for the steps that follow."""
     token = base64.urlsafe_b64encode(entropy.random_bytes(SESSION_BYTES)).decode().rstrip("=")
     minutes = cc.auth_session_validity_minutes(client.config)
     record = AuthSession(
@@ -214,6 +224,7 @@ def new_session(
         created=now,
         expires=now + timedelta(minutes=minutes),
         credential_tag=credential_tag(user.credential) if user else None,
+        device_key=device_key,
     )
     return token, record
 

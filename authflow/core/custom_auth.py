@@ -24,9 +24,9 @@ from typing import Any
 
 from authflow.core import pool_config as pc
 from authflow.core import trigger_events as te
-from authflow.core.auth import mfa_required
+from authflow.core.auth import device_facts, mfa_required
 from authflow.core.lifecycle import auth_session
-from authflow.core.records import User, UserPool
+from authflow.core.records import Device, User, UserPool
 from authflow.errors import InvalidLambdaResponseException, InvalidParameterException
 
 CHALLENGE = "CUSTOM_CHALLENGE"
@@ -214,15 +214,17 @@ def read_verify(response: Mapping[str, Any]) -> bool:
 # -- where the attempt goes -------------------------------------------------------------------------
 
 
-def next_state(state: str, defined: Defined, pool: UserPool, user: User | None) -> str:
+def next_state(state: str, defined: Defined, pool: UserPool, user: User | None, device: Device | None = None) -> str:
     """The auth-session machine's answer to Define: FAILED, a challenge, or AUTHENTICATED.
-    An unknown user is failed whatever Define says about tokens."""
+    An unknown user is failed whatever Define says about tokens. `device`: the user's
+    device whose DEVICE_KEY the attempt carries."""
     facts = {
         "fail_authentication": defined.fail_authentication or (defined.issue_tokens and user is None),
         "issue_tokens": defined.issue_tokens,
         "must_change_password": user is not None and user.status == "FORCE_CHANGE_PASSWORD",
         "mfa_required": user is not None and mfa_required(pool, user),
         "password_verifier_named": defined.challenge_name == PASSWORD_VERIFIER,
+        **device_facts(pool, device if user is not None else None),
     }
     return auth_session().next_state(state, "challenge_defined", facts)
 

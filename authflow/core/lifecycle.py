@@ -1,6 +1,6 @@
 """The state machines built from the specs: the user lifecycle
-(`specs/user-lifecycle.yaml`) and the challenge sequence of one sign-in attempt
-(`specs/auth-session.yaml`).
+(`specs/user-lifecycle.yaml`), the challenge sequence of one sign-in attempt
+(`specs/auth-session.yaml`) and a tracked device's life (`specs/device.yaml`).
 
 Theory of operation: the spec is handed to `transitions.Machine` with the
 library's own keys, so the library checks it (unknown states, malformed
@@ -35,6 +35,9 @@ GUARDS: dict[str, str] = {
     "fail_authentication": "the DefineAuthChallenge function failed the sign-in (or it named no user)",
     "issue_tokens": "the DefineAuthChallenge function answered issueTokens",
     "password_verifier_named": "the DefineAuthChallenge function asked for PASSWORD_VERIFIER (after SRP_A)",
+    "device_remembered": "the attempt carries the DEVICE_KEY of a remembered device of the user's, in a pool that tracks devices",
+    "device_skips_mfa": "device_remembered, and the pool's ChallengeRequiredOnNewDevice is true: the device's own proof stands in for MFA",
+    "remembered_on_user_prompt": "the pool's DeviceOnlyRememberedOnUserPrompt is true: a confirmed device waits for UpdateDeviceStatus",
 }
 
 
@@ -125,6 +128,12 @@ def _as_list(value: Any) -> list[Any]:
 def user_lifecycle() -> Lifecycle:
     """The user lifecycle machine (built once per process, on first use)."""
     return Lifecycle(load_spec("user-lifecycle"))
+
+
+@functools.cache
+def device_lifecycle() -> Lifecycle:
+    """A tracked device's life (built once per process)."""
+    return Lifecycle(load_spec("device"))
 
 
 @functools.cache

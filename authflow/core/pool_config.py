@@ -443,3 +443,15 @@ def schema(config: Mapping) -> dict[str, AttributeDef]:
 def deletion_protection(config: Mapping) -> bool:
     """True when ``DeletionProtection`` is ``ACTIVE`` (DeleteUserPool must refuse)."""
     return config.get("DeletionProtection") == "ACTIVE"
+
+
+def device_configuration(config: Mapping) -> dict | None:
+    """``DeviceConfiguration`` when it turns device tracking on, else None. "When you
+    provide a value for any property of DeviceConfiguration, you activate the device
+    remembering for the user pool" (the API reference): an empty structure does not."""
+    given = config.get("DeviceConfiguration")
+    if not isinstance(given, Mapping):
+        return None
+    members = {k: bool(v) for k, v in given.items()
+               if k in ("ChallengeRequiredOnNewDevice", "DeviceOnlyRememberedOnUserPrompt") and v is not None}
+    return members or None

@@ -173,7 +173,12 @@ class AuthSession:
     credential_tag: str | None = None
     # CUSTOM_CHALLENGE: the rounds so far and the private challenge parameters
     # (`custom_auth.Progress`), sealed under the KEK (base64): they hold answers.
+    # DEVICE_PASSWORD_VERIFIER: the device SRP state (`core.devices.DeviceProof`), sealed
+    # likewise: it holds the server's secret exponent.
     progress: str | None = field(default=None, repr=False)
+    # The DEVICE_KEY the attempt carries (device tracking), once the device is known to
+    # be the user's: the key tokens are bound to, or the device that must still prove itself.
+    device_key: str | None = None
     version: int = 1
 
 
@@ -192,6 +197,10 @@ class RefreshToken:
     expires: datetime
     generation: int = 0  # the user's token_generation when the family began
     revoked: bool = False
+    # Device tracking: the DeviceKey the family was issued to (NewDeviceMetadata, or the
+    # device that authenticated). Such a family refreshes only with that key, and
+    # forgetting the device revokes it.
+    device_key: str | None = None
     version: int = 1
 
 
@@ -204,4 +213,33 @@ class FailedSignIns:
     count: int
     locked_until: datetime | None
     last_attempt: datetime
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Device:
+    """One device of a user (device tracking, `specs/device.yaml`). Issued as
+    NewDeviceMetadata when a sign-in ends in tokens without a known device (status NEW);
+    ConfirmDevice gives it its SRP verifier and makes it REMEMBERED or NOT_REMEMBERED.
+    Forgetting deletes the record. `key` is unique across pools (it is a region-prefixed
+    UUID); a device belongs to exactly one user (`sub`) and goes with it."""
+
+    pool_id: str
+    key: str  # DeviceKey: <region>_<uuid4>
+    sub: str  # the owner
+    group_key: str  # DeviceGroupKey: the SRP "pool name" of the device's verifier
+    status: str  # a state of `specs/device.yaml`: NEW, REMEMBERED, NOT_REMEMBERED
+    name: str | None = None  # DeviceName given to ConfirmDevice
+    # The verifier's salt exactly as hex of the bytes the client sent (the SALT parameter
+    # must give the client back the same padHex string), and the verifier g^x mod N
+    # sealed under the engine's KEK, like a user's SRP verifier. None while NEW.
+    salt: str | None = None
+    verifier: bytes | None = field(default=None, repr=False)
+    last_ip: str | None = None
+    created: datetime
+    modified: datetime
+    last_authenticated: datetime | None = None
+    # NEW devices nobody confirmed are purged once this instant passes (the refresh token
+    # they came with has expired by then); None once confirmed.
+    expires: datetime | None = None
     version: int = 1

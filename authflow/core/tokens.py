@@ -72,6 +72,7 @@ def claims(
     auth_time: datetime,
     origin_jti: str,
     entropy: EntropySource,
+    device_key: str | None = None,
 ) -> TokenClaims:
     lifetimes = cc.token_validity_seconds(client.config)
     iat = int(now.timestamp())
@@ -108,12 +109,16 @@ def claims(
     if revocation:
         id_claims["jti"] = new_uuid(entropy)
         access_claims["jti"] = new_uuid(entropy)
+    if device_key is not None:
+        # Device tracking: the device the sign-in is bound to (access tokens only).
+        access_claims["device_key"] = device_key
     access_claims["username"] = user.username
     return TokenClaims(id=id_claims, access=access_claims, expires_in=lifetimes["access"])
 
 
 def new_refresh_token(
-    pool: UserPool, client: AppClient, user: User, *, now: datetime, entropy: EntropySource
+    pool: UserPool, client: AppClient, user: User, *, now: datetime, entropy: EntropySource,
+    device_key: str | None = None,
 ) -> tuple[str, RefreshToken]:
     """A refresh token (256 random bits) and the record that keeps only its SHA-256."""
     token = base64.urlsafe_b64encode(entropy.random_bytes(REFRESH_TOKEN_BYTES)).decode().rstrip("=")
@@ -128,6 +133,7 @@ def new_refresh_token(
         created=now,
         expires=now + timedelta(seconds=lifetime),
         generation=user.token_generation,
+        device_key=device_key,
     )
     return token, record
 

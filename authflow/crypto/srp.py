@@ -160,7 +160,11 @@ def session_key(s: int, u: int) -> bytes:
 
 def claim_signature(key: bytes, pool_id: str, user_id: str, secret_block: bytes, timestamp: str) -> str:
     """PASSWORD_CLAIM_SIGNATURE: base64(HMAC(K, poolName ‖ userId ‖ SECRET_BLOCK ‖ TIMESTAMP))."""
-    message = pool_name(pool_id).encode() + user_id.encode() + secret_block + timestamp.encode()
+    return _signature(key, pool_name(pool_id), user_id, secret_block, timestamp)
+
+
+def _signature(key: bytes, realm: str, user_id: str, secret_block: bytes, timestamp: str) -> str:
+    message = realm.encode() + user_id.encode() + secret_block + timestamp.encode()
     return base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 
 
@@ -170,8 +174,25 @@ def claim_matches(
 ) -> bool:
     """Does the client's signature prove knowledge of the password behind `v`?
     Compared in constant time."""
+    return _proof_matches(pool_name(pool_id), user_id, v, big_a, b, u, secret_block, timestamp, signature, backend)
+
+
+def device_claim_matches(
+    *, group_key: str, device_key: str, v: int, big_a: int, b: int, u: int,
+    secret_block: bytes, timestamp: str, signature: str, backend: str | None = None,
+) -> bool:
+    """The same proof for a device (DEVICE_PASSWORD_VERIFIER): the clients run user SRP
+    with the DeviceGroupKey as the pool name and the DeviceKey as the username, over the
+    verifier they registered with ConfirmDevice."""
+    return _proof_matches(group_key, device_key, v, big_a, b, u, secret_block, timestamp, signature, backend)
+
+
+def _proof_matches(
+    realm: str, user_id: str, v: int, big_a: int, b: int, u: int, secret_block: bytes, timestamp: str,
+    signature: str, backend: str | None,
+) -> bool:
     key = session_key(server_secret(big_a, v, u, b, backend=backend), u)
-    expected = claim_signature(key, pool_id, user_id, secret_block, timestamp)
+    expected = _signature(key, realm, user_id, secret_block, timestamp)
     return hmac.compare_digest(expected.encode(), signature.encode())
 
 

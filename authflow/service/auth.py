@@ -23,14 +23,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from authflow.core import auth, lockout
+from authflow.core import auth, device_srp, lockout
 from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
 from authflow.core import tokens as core_tokens
 from authflow.core import trigger_events as te
 from authflow.core.effects import Message
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
-from authflow.core.records import AppClient, AuthSession, RefreshToken, User, UserPool
+from authflow.core.records import AppClient, AuthSession, Device, RefreshToken, User, UserPool
 from authflow.core.users import find_user
 from authflow.crypto.passwords import needs_rehash
 from authflow.crypto.signing import sign
@@ -42,6 +42,7 @@ from authflow.errors import (
     PasswordResetRequiredException,
     UserNotConfirmedException,
 )
+from authflow.service import devices
 from authflow.service.engine import Engine
 from authflow.service.keys import current_keys
 from authflow.service.messages import customized_messages
@@ -136,12 +137,13 @@ def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) ->
             if not current.enabled:
                 raise NotAuthorizedException(auth.DISABLED)
             auth.check_sign_in_status(pool, client, current, now)
-            state = auth.next_challenge("INITIATED", "password_verified", pool, current)
+            device = devices.attempt_device(tx, pool, current, devices.device_key_of(params))
+            state = auth.next_challenge("INITIATED", "password_verified", pool, current, device)
             auth.check_challenge_possible(state, current)
         except CognitoError as err:
             error = err
         else:
-            response, messages = after_step(engine, tx, pool, client, current, state, username, now)
+            response, messages = after_step(engine, tx, pool, client, current, state, username, now, device=device)
     return conclude(engine, pool, client, current, error=error, response=response, messages=messages,
                     metadata={}, step="password accepted")
 
@@ -225,12 +227,26 @@ def after_step(
     now: datetime,
     *,
     auth_time: datetime | None = None,
+    device: Device | None = None,
+    proved: bool = False,
 ) -> tuple[dict[str, Any], tuple[Message, ...]]:
-    """Tokens when the attempt is AUTHENTICATED, otherwise the next challenge."""
+    """Tokens when the attempt is AUTHENTICATED, otherwise the next challenge. `device`:
+    the user's device the attempt carries (device tracking); `proved` once it has passed
+    its own SRP proof."""
     if state == "AUTHENTICATED":
-        return {"ChallengeParameters": {}, "AuthenticationResult": _issue(engine, tx, pool, client, user, now)}, ()
+        result = _issue(engine, tx, pool, client, user, now, device=device, proved=proved)
+        return {"ChallengeParameters": {}, "AuthenticationResult": result}, ()
+    if state == device_srp.SRP_AUTH:
+        pending_id = device_srp.pending_id(pool.id, device.key)
+        token, pending = device_srp.open_pending(
+            pool, client, user, device, tx.get_session(pending_id), typed_username=typed_username,
+            credential_tag=auth.credential_tag(user.credential), now=now, entropy=engine.entropy,
+        )
+        tx.put_session(pending)
+        return auth.challenge_response(state, token, {}), ()
     token, session = auth.new_session(
-        pool, client, user, challenge=state, typed_username=typed_username, now=now, entropy=engine.entropy
+        pool, client, user, challenge=state, typed_username=typed_username, now=now, entropy=engine.entropy,
+        device_key=device.key if device else None,
     )
     messages: tuple[Message, ...] = ()
     if state == "NEW_PASSWORD_REQUIRED":
@@ -257,19 +273,28 @@ def _issue(
     user: User,
     now: datetime,
     family: RefreshToken | None = None,
+    *,
+    device: Device | None = None,
+    proved: bool = False,
 ) -> dict[str, Any]:
     """AuthenticationResult: new ID and access tokens, and a new refresh token unless
-    the tokens come from one (`family`)."""
+    the tokens come from one (`family`). A new family of a pool that tracks devices is
+    bound to `device`, or to a device issued now (NewDeviceMetadata)."""
     result: dict[str, Any] = {}
     refresh = None
+    metadata = None
     if family is None:
         refresh, family = core_tokens.new_refresh_token(pool, client, user, now=now, entropy=engine.entropy)
+        device_key, metadata = devices.bind_tokens(
+            engine, tx, pool, user, device, proved=proved, expires=family.expires, now=now
+        )
+        family = replace(family, device_key=device_key)
         tx.put_refresh_token(family)
     keys = current_keys(engine, tx, pool.id, now)
     claims = core_tokens.claims(
         pool, client, user,
         issuer=engine.issuer(pool.id), now=now, auth_time=family.auth_time,
-        origin_jti=family.origin_jti, entropy=engine.entropy,
+        origin_jti=family.origin_jti, entropy=engine.entropy, device_key=family.device_key,
     )
     result["AccessToken"] = sign(claims.access, engine.signing_key(keys["access"]), keys["access"].kid)
     result["ExpiresIn"] = claims.expires_in
@@ -277,6 +302,8 @@ def _issue(
     if refresh is not None:
         result["RefreshToken"] = refresh
     result["IdToken"] = sign(claims.id, engine.signing_key(keys["id"]), keys["id"].kid)
+    if metadata is not None:
+        result["NewDeviceMetadata"] = metadata
     return result
 
 
@@ -306,6 +333,12 @@ def refresh_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) -> 
             raise NotAuthorizedException(REVOKED_REFRESH)
         if now >= family.expires:
             raise NotAuthorizedException("Refresh Token has expired")
+        if family.device_key is not None:
+            # A family bound to a device refreshes only with that key, and only while the
+            # device is confirmed and not forgotten (Cognito's "Invalid Refresh Token").
+            device = tx.get_device(pool.id, family.device_key)
+            if devices.device_key_of(params) != family.device_key or device is None or device.status == "NEW":
+                raise NotAuthorizedException(INVALID_REFRESH)
         try:
             user_lifecycle().next_status(user.status, "refresh_tokens")
         except IllegalTransition:
@@ -375,9 +408,11 @@ def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool)
         except IllegalTransition:
             raise NotAuthorizedException(auth.INVALID_SESSION) from None
         updated = with_verifier(engine, pool, updated, answer.password)  # the new password's SRP verifier
+        device = devices.attempt_device(tx, pool, updated, devices.device_key_of(responses), record.device_key)
         engine.write(tx, puts=(updated, auth.used(record)))
-        state = auth.next_challenge("NEW_PASSWORD_REQUIRED", "new_password_set", pool, updated)
-        response, messages = after_step(engine, tx, pool, client, updated, state, record.typed_username, now)
+        state = auth.next_challenge("NEW_PASSWORD_REQUIRED", "new_password_set", pool, updated, device)
+        response, messages = after_step(engine, tx, pool, client, updated, state, record.typed_username, now,
+                                        device=device)
     engine.deliver(messages)
     post_authentication(engine, pool, client, updated, response, request.get("ClientMetadata") or {})
     return response
@@ -390,6 +425,7 @@ def answer_sms_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> d
         pool, client, record, user, responses = _open_session(engine, tx, request, admin, now)
         auth.check_sign_in_still_holds(user, record)
         code = auth.require_param(responses, "SMS_MFA_CODE")
+        device = devices.attempt_device(tx, pool, user, devices.device_key_of(responses), record.device_key)
         attempt = lockout.begin_attempt(
             tx.get_failed_sign_ins(pool.id, user.sub), pool_id=pool.id, key=user.sub, now=now
         )
@@ -405,8 +441,9 @@ def answer_sms_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> d
             if tx.get_failed_sign_ins(pool.id, user.sub) is not None:
                 tx.delete_failed_sign_ins(pool.id, user.sub)
             tx.put_session(auth.used(record))
-            state = auth.next_challenge("SMS_MFA", "mfa_code_verified", pool, user)
-            response, _ = after_step(engine, tx, pool, client, user, state, record.typed_username, now)
+            state = auth.next_challenge("SMS_MFA", "mfa_code_verified", pool, user, device)
+            response, _ = after_step(engine, tx, pool, client, user, state, record.typed_username, now,
+                                     device=device)
     if error is not None:
         raise error
     post_authentication(engine, pool, client, user, response, request.get("ClientMetadata") or {})

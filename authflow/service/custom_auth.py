@@ -27,9 +27,10 @@ from authflow.core import pool_config as pc
 from authflow.core import srp as srp_core
 from authflow.core import trigger_events as te
 from authflow.core.effects import Message
-from authflow.core.records import AppClient, AuthSession, User, UserPool
+from authflow.core.records import AppClient, AuthSession, Device, User, UserPool
 from authflow.core.users import find_user
 from authflow.errors import CognitoError, InvalidParameterException, NotAuthorizedException
+from authflow.service import devices
 from authflow.service import srp as srp_service
 from authflow.service.auth import (
     after_step,
@@ -52,6 +53,7 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
         big_a = srp_core.parse_a(auth.require_param(params, "SRP_A")) if with_srp else None
         core.require_function(pool, core.DEFINE)
         user = _signing_in_user(engine, tx, pool, client, typed, params.get("SECRET_HASH"), now)
+        device = devices.attempt_device(tx, pool, user, devices.device_key_of(params))
         pool_secret = engine.pool_secret(pool) if with_srp else None
     arn = pc.lambda_arn(pool.config, "PreAuthentication")
     if arn:
@@ -59,12 +61,13 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
     # ClientMetadata of InitiateAuth does not reach the challenge functions (Cognito's rule).
     rounds = (core.Round(core.SRP_A_ROUND_NAME, True),) if with_srp else ()
     progress = core.Progress(rounds=rounds, user_not_found=user is None)
-    state, created = _define(engine, pool, client, user, typed, progress, "INITIATED", {})
+    state, created = _define(engine, pool, client, user, typed, progress, "INITIATED", {}, device)
     if state == core.PASSWORD_VERIFIER:
         return srp_service.challenge(
             engine, pool, client, user, typed=typed, big_a=big_a, pool_secret=pool_secret, now=now, custom=True
         )
-    return _write_round(engine, request, admin, user, typed, progress, state, created, consume=None, now=now)
+    return _write_round(engine, request, admin, user, typed, progress, state, created, consume=None, now=now,
+                        device=device)
 
 
 def after_password_proof(
@@ -77,8 +80,10 @@ def after_password_proof(
     progress = core.Progress(rounds=(
         core.Round(core.SRP_A_ROUND_NAME, True), core.Round(core.PASSWORD_VERIFIER, True),
     ))
+    with engine.store.transaction() as tx:
+        device = devices.attempt_device(tx, pool, user, devices.device_key_of(request.get("ChallengeResponses")))
     state, created = _define(engine, pool, client, user, block.typed_username, progress, core.PASSWORD_VERIFIER,
-                             metadata)
+                             metadata, device)
 
     def consume(tx, pool: UserPool, client: AppClient) -> None:
         # The block is checked again where its use is written: one answer per block.
@@ -90,7 +95,7 @@ def after_password_proof(
         tx.put_session(srp_core.used_record(block, text, now))
 
     return _write_round(engine, request, admin, user, block.typed_username, progress, state, created,
-                        consume=consume, now=now, metadata=metadata)
+                        consume=consume, now=now, metadata=metadata, device=device)
 
 
 def answer(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
@@ -98,6 +103,9 @@ def answer(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str,
     with engine.store.transaction() as tx:
         pool, client, record, user, typed = _open(engine, tx, request, admin, now)
         given = auth.require_param(request.get("ChallengeResponses"), "ANSWER")
+        device = devices.attempt_device(
+            tx, pool, user, devices.device_key_of(request.get("ChallengeResponses")), record.device_key
+        )
         verify = core.require_function(pool, core.VERIFY)
         progress = _progress(engine, record)
         _check_proof_holds(progress, record, user)
@@ -109,7 +117,7 @@ def answer(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str,
     )
     correct = core.read_verify(te.invoke(engine.triggers, verify, event))
     progress = progress.answered(correct)
-    state, created = _define(engine, pool, client, user, typed, progress, core.CHALLENGE, metadata)
+    state, created = _define(engine, pool, client, user, typed, progress, core.CHALLENGE, metadata, device)
     def consume(tx, pool: UserPool, client: AppClient) -> None:
         # Checked again where it is written: one answer per session, even when racing.
         current = auth.check_session(tx.get_session(record.id), pool=pool, client=client, now=now)
@@ -118,7 +126,8 @@ def answer(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str,
         tx.put_session(auth.used(current))
 
     return _write_round(
-        engine, request, admin, user, typed, progress, state, created, consume=consume, now=now, metadata=metadata
+        engine, request, admin, user, typed, progress, state, created, consume=consume, now=now, metadata=metadata,
+        device=device,
     )
 
 
@@ -187,7 +196,7 @@ def _check_proof_holds(progress: core.Progress, record: AuthSession, user: User 
 
 def _define(
     engine: Engine, pool: UserPool, client: AppClient, user: User | None, typed: str,
-    progress: core.Progress, state: str, metadata: Mapping[str, Any],
+    progress: core.Progress, state: str, metadata: Mapping[str, Any], device: Device | None = None,
 ) -> tuple[str, core.Created | None]:
     """Ask Define where the attempt goes; ask Create for the challenge if it is one."""
     username = user.username if user else typed
@@ -198,7 +207,7 @@ def _define(
     defined = core.read_define(
         te.invoke(engine.triggers, core.require_function(pool, core.DEFINE), event), after_srp_a=progress.after_srp_a
     )
-    state = core.next_state(state, defined, pool, user)
+    state = core.next_state(state, defined, pool, user, device)
     if state != core.CHALLENGE:
         return state, None
     event = te.event(
@@ -212,10 +221,11 @@ def _write_round(
     engine: Engine, request: Mapping[str, Any], admin: bool, user: User | None, typed: str,
     progress: core.Progress, state: str, created: core.Created | None, *,
     consume: Callable[[Any, UserPool, AppClient], None] | None, now: datetime,
-    metadata: Mapping[str, Any] | None = None,
+    metadata: Mapping[str, Any] | None = None, device: Device | None = None,
 ) -> dict[str, Any]:
     """Write what Define decided; `consume` first marks what was answered (a session, an
-    SRP block) as used, inside the same transaction."""
+    SRP block) as used, inside the same transaction. `device`: the user's device the
+    attempt carries, read again here (it may have been forgotten meanwhile)."""
     error: CognitoError | None = None
     messages: tuple[Message, ...] = ()
     response: dict[str, Any] = {}
@@ -228,11 +238,13 @@ def _write_round(
             current = tx.get_user(pool.id, user.username_key)
             if current is None or current.sub != user.sub or not current.enabled:
                 raise NotAuthorizedException(auth.INCORRECT)  # deleted or disabled meanwhile
+        device = devices.attempt_device(tx, pool, current, device.key if device else None)
         if state == "FAILED":
             error = NotAuthorizedException(auth.INCORRECT)
         elif state == core.CHALLENGE:
             token, session = auth.new_session(
-                pool, client, current, challenge=state, typed_username=typed, now=now, entropy=engine.entropy
+                pool, client, current, challenge=state, typed_username=typed, now=now, entropy=engine.entropy,
+                device_key=device.key if device else None,
             )
             remembered = core.Progress(
                 rounds=progress.rounds, private=created.private, metadata=created.metadata,
@@ -251,7 +263,8 @@ def _write_round(
             except CognitoError as err:
                 error = err
             else:
-                response, messages = after_step(engine, tx, pool, client, current, state, typed, now)
+                response, messages = after_step(engine, tx, pool, client, current, state, typed, now,
+                                                device=device)
     return conclude(engine, pool, client, current or user, error=error, response=response, messages=messages,
                     metadata=metadata or {}, step="custom auth")
 

@@ -18,6 +18,7 @@ from authflow.core.effects import Decision, Message
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    Device,
     FailedSignIns,
     RefreshToken,
     SigningKey,
@@ -194,6 +195,7 @@ _PUT = {
     RefreshToken: lambda tx, r: tx.put_refresh_token(r),
     FailedSignIns: lambda tx, r: tx.put_failed_sign_ins(r),
     SigningKey: lambda tx, r: tx.put_signing_key(r),
+    Device: lambda tx, r: tx.put_device(r),
 }
 
 

@@ -27,6 +27,7 @@ def load_all() -> dict[str, Handler]:
     from authflow.service import (  # noqa: F401
         auth,
         clients,
+        devices,
         passwords,
         pools,
         sign_in,

@@ -32,6 +32,7 @@ from authflow.crypto import srp
 from authflow.crypto.sealing import SealError, unseal
 from authflow.errors import CognitoError, NotAuthorizedException
 from authflow.service import auth as flow
+from authflow.service import devices
 from authflow.service.engine import Engine
 from authflow.service.verifiers import open_verifier
 
@@ -165,14 +166,18 @@ def respond(
             tx.delete_failed_sign_ins(pool.id, current.sub)  # a right password resets the count
         try:  # decide first, write after: a refusal here must not undo the reset above
             auth.check_sign_in_status(pool, client, current, now)
-            state = auth.next_challenge(core.CHALLENGE, "password_verified", pool, current)
+            # The answer's DEVICE_KEY only (not InitiateAuth's): refused as unknown, the same
+            # block is answered again without it (amazon-cognito-identity-js does).
+            responses = request.get("ChallengeResponses") or {}
+            device = devices.attempt_device(tx, pool, current, devices.device_key_of(responses))
+            state = auth.next_challenge(core.CHALLENGE, "password_verified", pool, current, device)
             auth.check_challenge_possible(state, current)
         except CognitoError as err:
             error = err
         else:
             engine.write(tx, puts=(core.used_record(block, text, now),))
             response, messages = flow.after_step(
-                engine, tx, pool, client, current, state, block.typed_username, now
+                engine, tx, pool, client, current, state, block.typed_username, now, device=device
             )
     return flow.conclude(engine, pool, client, current, error=error, response=response, messages=messages,
                          metadata=request.get("ClientMetadata") or {}, step="SRP proof accepted")

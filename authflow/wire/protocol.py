@@ -31,6 +31,7 @@ from typing import Any
 from authflow import errors
 from authflow.client import call
 from authflow.ports import Clock
+from authflow.service import context
 from authflow.service.engine import Engine
 from authflow.service.registry import load_all
 from authflow.wire import model, sigv4
@@ -72,11 +73,14 @@ def handle(
     query: str,
     headers: Sequence[tuple[str, str]],
     body: bytes,
+    peer: str | None = None,
 ) -> WireResponse:
-    """Answer one API request; never raises."""
+    """Answer one API request; never raises. `peer`: the caller's IP address (the TCP
+    peer), recorded where Cognito records it (a device's last IP)."""
     request_id = engine.request_id()
     try:
-        response = _answer(engine, signing, request_id, method, path, query, headers, body)
+        with context.peer(peer):
+            response = _answer(engine, signing, request_id, method, path, query, headers, body)
     except errors.CognitoError as err:
         return error_response(err, request_id)
     except Exception:  # a bug: log it with the request id, answer as AWS does
@@ -112,7 +116,20 @@ def _answer(
             method=method, path=path, query=query, headers=headers, body=body,
             secrets=signing.secrets, now=(signing.clock or engine.clock).now(), region=engine.region,
         )
-    return call(engine, operation, decode_body(body), request_id)
+    return call(engine, operation, _nulls_absent(decode_body(body)), request_id)
+
+
+#: String maps whose `null` values count as absent keys. amazon-cognito-identity-js
+#: retries a refused device sign-in with `"DEVICE_KEY": null` and relies on it.
+_NULL_TOLERANT_MAPS = ("AuthParameters", "ChallengeResponses")
+
+
+def _nulls_absent(params: dict[str, Any]) -> dict[str, Any]:
+    for name in _NULL_TOLERANT_MAPS:
+        value = params.get(name)
+        if isinstance(value, dict) and None in value.values():
+            params = {**params, name: {k: v for k, v in value.items() if v is not None}}
+    return params
 
 
 def operation_for(target: str | None) -> str:
