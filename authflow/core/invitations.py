@@ -3,6 +3,12 @@
 Cognito renders `AdminCreateUserConfig.InviteMessageTemplate` with `{username}`
 and `{####}` (the temporary password). A template that lacks `{####}` is silently
 not delivered (the user could not sign in with it anyway), as Cognito documents.
+
+Mediums: a medium the request names (`DesiredDeliveryMediums`) needs its attribute
+(`email` for EMAIL, `phone_number` for SMS), as the API reference requires, or the
+request is refused before anything is written. When the request names none, Cognito's
+default SMS is used if the user has a phone number; otherwise the user is created and
+no invitation is sent, as AWS does (moto's `aws_verified` tests create users so).
 """
 
 from __future__ import annotations
@@ -26,11 +32,15 @@ def invitation_messages(
     temporary_password: str,
     mediums: Sequence[str] | None,
 ) -> tuple[Message, ...]:
-    """The invitations to send; `mediums` None means Cognito's default, SMS."""
-    wanted = list(dict.fromkeys(mediums or ["SMS"]))
-    reachable = [m for m in wanted if attributes.get(_TARGET[m])]
-    if not reachable:
-        raise InvalidParameterException("User has no attribute matching desired delivery mediums")
+    """The invitations to send; `mediums` None means Cognito's default, SMS, sent only
+    when the user has a phone number."""
+    if mediums:
+        wanted = list(dict.fromkeys(mediums))
+        if not all(attributes.get(_TARGET[m]) for m in wanted):
+            raise InvalidParameterException("User has no attribute matching desired delivery mediums")
+        reachable = wanted
+    else:
+        reachable = ["SMS"] if attributes.get(_TARGET["SMS"]) else []
     template = pc.invite_template(config)
     messages = []
     for medium in reachable:

@@ -12,6 +12,7 @@ import pytest
 import authflow
 from authflow.core.policy import SYMBOLS
 from tests.conftest import make_client
+from tests.helpers import store_contents
 
 EMAIL = [{"Name": "email", "Value": "alice@example.com"}]
 VERIFIED_EMAIL = EMAIL + [{"Name": "email_verified", "Value": "true"}]
@@ -198,12 +199,39 @@ def test_both_mediums(client, pool_id, outbox):
     assert outbox.messages[0].body.split("password is ")[1] == outbox.messages[1].body.split("password is ")[1]
 
 
-def test_medium_without_matching_attribute_is_refused(client, pool_id, outbox):
+def test_user_without_email_or_phone_is_created_and_sent_nothing(client, pool_id, outbox, store):
+    # AWS creates it (moto 5.2.5's aws_verified tests do exactly this): no medium, no message.
+    user = client.admin_create_user(UserPoolId=pool_id, Username="alice", TemporaryPassword="Passw0rd!xyz")["User"]
+    assert user["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert client.admin_get_user(UserPoolId=pool_id, Username="alice")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert outbox.messages == []
+
+
+def test_default_sms_without_phone_creates_the_user_and_sends_nothing(client, pool_id, outbox):
+    # The default medium is SMS; a user with only an email gets no message (not an email instead).
+    client.admin_create_user(UserPoolId=pool_id, Username="alice", UserAttributes=EMAIL)
+    assert client.admin_get_user(UserPoolId=pool_id, Username="alice")["UserStatus"] == "FORCE_CHANGE_PASSWORD"
+    assert outbox.messages == []
+
+
+def test_resend_without_a_reachable_default_medium_sends_nothing(client, pool_id, outbox):
+    client.admin_create_user(UserPoolId=pool_id, Username="alice", TemporaryPassword="Passw0rd!xyz")
+    client.admin_create_user(UserPoolId=pool_id, Username="alice", MessageAction="RESEND", TemporaryPassword="N3w!Temporary")
+    assert outbox.messages == []
+
+
+@pytest.mark.parametrize("mediums", [["EMAIL"], ["SMS"], ["SMS", "EMAIL"]])
+def test_named_medium_without_its_attribute_is_refused(client, pool_id, outbox, store, mediums):
+    # The API reference: email (phone_number) must be given "if you set EMAIL (SMS) in the
+    # DesiredDeliveryMediums parameter", so every medium the request names must be reachable.
+    attributes = EMAIL if mediums != ["EMAIL"] else [{"Name": "phone_number", "Value": "+14325551212"}]
+    before = store_contents(store)
     with pytest.raises(client.exceptions.InvalidParameterException) as err:
-        client.admin_create_user(UserPoolId=pool_id, Username="alice", UserAttributes=EMAIL)  # default SMS, no phone
+        client.admin_create_user(
+            UserPoolId=pool_id, Username="alice", UserAttributes=attributes, DesiredDeliveryMediums=mediums
+        )
     assert err.value.message == "User has no attribute matching desired delivery mediums"
-    with pytest.raises(client.exceptions.UserNotFoundException):
-        client.admin_get_user(UserPoolId=pool_id, Username="alice")
+    assert store_contents(store) == before
     assert outbox.messages == []
 
 
