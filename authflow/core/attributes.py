@@ -24,8 +24,15 @@ VERIFIED_FLAGS = {"email_verified": "email", "phone_number_verified": "phone_num
 # local part and strict on the shape (one @, a dot-free-or-dotted domain, no spaces).
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+")
 _PHONE = re.compile(r"\+[0-9]{4,20}")
-_BOOL = {"true", "false"}
+_BOOL = {"true", "false"}  # compared case-folded: AWS takes "True" as well as "true"
 _INTEGER = re.compile(r"-?[0-9]+")
+
+
+def is_true(value: str | None) -> bool:
+    """A Boolean attribute's truth. Cognito accepts "true" in any case and keeps the value
+    as written (a user created with `email_verified` "True" reads back "True"), so every
+    test of a verification flag goes through here rather than comparing with "true"."""
+    return value is not None and value.lower() == "true"
 
 
 def parse_attribute_list(items: Sequence[Mapping[str, Any]] | None) -> dict[str, str]:
@@ -59,7 +66,7 @@ def check_value(definition: AttributeDef, value: str) -> None:
         raise InvalidParameterException("Invalid email address format.")
     if name == "phone_number" and value and not _PHONE.fullmatch(value):
         raise InvalidParameterException("Invalid phone number format.")
-    if definition.data_type == "Boolean" and value not in _BOOL:
+    if definition.data_type == "Boolean" and value.lower() not in _BOOL:
         raise InvalidParameterException(
             f"Attributes did not conform to the schema: {name}: Value must be either true or false\n"
         )
@@ -115,7 +122,7 @@ def check_writes(
             continue
         check_value(definition, value)
     for flag, target in VERIFIED_FLAGS.items():
-        if writes.get(flag) == "true":
+        if is_true(writes.get(flag)):
             has_value = writes[target] if target in writes else (current or {}).get(target)
             if not has_value:
                 raise InvalidParameterException(f"Cannot set {flag} to true without a value for {target}.")

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from authflow.core import pool_config as pc
+from authflow.core.attributes import is_true
 from authflow.core.auth import mask_phone, new_code
 from authflow.core.effects import Message
 from authflow.core.records import CodeRequests, PendingCode, User
@@ -164,9 +165,10 @@ def check(user: User, purpose: str, code: str, *, pool_secret: bytes, now: datet
 
 
 def mask_email(email: str) -> str:
-    """The first character of the local part and of the domain, the rest starred."""
+    """Cognito's form: the first character of the local part and of the domain, each
+    followed by three stars, whatever their lengths (`test@test.com` is `t***@t***`)."""
     local, _, domain = email.partition("@")
-    return f"{local[:1]}****@{domain[:1]}****"
+    return f"{local[:1]}***@{domain[:1]}***"
 
 
 def mask_destination(attribute: str, value: str) -> str:
@@ -255,7 +257,7 @@ def follow_attribute_changes(
         user = _unbound(user, attribute)
         if (
             value and attribute in auto and entropy is not None and pool_secret is not None
-            and after.attributes.get(f"{attribute}_verified") != "true"
+            and not is_true(after.attributes.get(f"{attribute}_verified"))
         ):
             user, message, delivery = issue_attribute_code(
                 config, pool_id, user, attribute, code=new_code(entropy), pool_secret=pool_secret, now=now,
@@ -287,8 +289,8 @@ def held_updates(config: Mapping, user: User, writes: Mapping[str, str]) -> dict
         value = writes.get(attribute)
         if (
             value and value != user.attributes.get(attribute)
-            and user.attributes.get(f"{attribute}_verified") == "true"
-            and writes.get(f"{attribute}_verified") != "true"
+            and is_true(user.attributes.get(f"{attribute}_verified"))
+            and not is_true(writes.get(f"{attribute}_verified"))
         ):
             held[attribute] = value
     return held

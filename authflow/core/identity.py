@@ -21,6 +21,7 @@ import re
 from collections.abc import Mapping
 
 from authflow.core import pool_config as pc
+from authflow.core.attributes import is_true
 from authflow.errors import InvalidParameterException
 
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+")
@@ -65,7 +66,7 @@ def aliases_of(config: Mapping, attributes: Mapping[str, str], status: str) -> t
                 # Not an active alias before confirmation (Cognito's guide).
                 if status != "UNCONFIRMED":
                     pairs.append((kind, alias_key(config, kind, value)))
-            elif attributes.get(_VERIFIED[kind]) == "true":
+            elif is_true(attributes.get(_VERIFIED[kind])):
                 pairs.append((kind, alias_key(config, kind, value)))
     return tuple(pairs)
 

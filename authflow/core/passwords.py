@@ -34,6 +34,7 @@ from typing import Any
 from authflow.core import auth, codes, identity
 from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
+from authflow.core.attributes import is_true
 from authflow.core.effects import Decision
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
 from authflow.core.policy import check_password, policy_violation
@@ -119,7 +120,7 @@ def recovery_attribute(pool: UserPool, user: User) -> str | None:
         names = list(LEGACY_RECOVERY)
     for name in names:
         attribute = RECOVERY_ATTRIBUTES.get(name)
-        if attribute and user.attributes.get(attribute) and user.attributes.get(f"{attribute}_verified") == "true":
+        if attribute and user.attributes.get(attribute) and is_true(user.attributes.get(f"{attribute}_verified")):
             return attribute
     return None
 

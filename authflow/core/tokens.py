@@ -22,7 +22,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from authflow.core import client_config as cc
-from authflow.core.attributes import VERIFIED_FLAGS
+from authflow.core.attributes import VERIFIED_FLAGS, is_true
 from authflow.core.policy import EntropySource
 from authflow.core.records import AppClient, RefreshToken, User, UserPool
 
@@ -58,7 +58,7 @@ def _attribute_claims(pool: UserPool, client: AppClient, user: User) -> dict[str
     for name, value in user.attributes.items():
         if name == "sub" or name not in readable:
             continue
-        out[name] = value == "true" if name in VERIFIED_FLAGS else value
+        out[name] = is_true(value) if name in VERIFIED_FLAGS else value
     return out
 
 

@@ -23,7 +23,7 @@ EXPIRED = "Invalid code provided, please request a code again."
 TOO_MANY = "Attempt limit exceeded, please try after some time."
 INVALID_NAME = "Invalid attribute name. Only phone_number and email can be verified."
 UNAUTHORIZED = "A client attempted to write unauthorized attribute"
-NEW_EMAIL_DELIVERY = {"Destination": "a****@n****", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+NEW_EMAIL_DELIVERY = {"Destination": "a***@n***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
 SMS_DELIVERY = {"Destination": "+*******4567", "DeliveryMedium": "SMS", "AttributeName": "phone_number"}
 
 
@@ -184,7 +184,7 @@ def test_a_change_voids_the_pending_code(env, pool, app):
 
 def test_send_code_to_a_verified_email(env, pool, app):
     token = signed_in(env, pool, app)
-    delivery = {"Destination": "a****@e****", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+    delivery = {"Destination": "a***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
     assert send_code(env, token) == {"CodeDeliveryDetails": delivery}
     first = last_code(env)
     send_code(env, token)

@@ -32,7 +32,7 @@ TOO_MANY = "Attempt limit exceeded, please try after some time."
 CANNOT_RESET = "User password cannot be reset in the current state."
 NO_CONTACT = "Cannot reset password for the user as there is no registered/verified email or phone_number"
 NOT_FOUND = "Username/client id combination not found."
-EMAIL_DELIVERY = {"Destination": "a****@e****", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+EMAIL_DELIVERY = {"Destination": "a***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
 
 
 @pytest.fixture
@@ -158,7 +158,7 @@ def test_forgot_password_errors(env, pool, prevent):
         assert ghost == forgot(env, app, "ghost")["CodeDeliveryDetails"]
         assert ghost["DeliveryMedium"] == "SMS" and ghost["AttributeName"] == "phone_number"
         assert forgot(env, app, "ghost@example.com")["CodeDeliveryDetails"] == {
-            "Destination": "g****@e****", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+            "Destination": "g***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
         assert forgot(env, app, "bob")["CodeDeliveryDetails"]["DeliveryMedium"] in ("EMAIL", "SMS")
         assert forgot(env, app, "carol")["CodeDeliveryDetails"]["DeliveryMedium"] in ("EMAIL", "SMS")
     assert env.snapshot() == before

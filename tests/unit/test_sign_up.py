@@ -28,7 +28,7 @@ MISMATCH = "Invalid verification code provided, please try again."
 EXPIRED = "Invalid code provided, please request a code again."
 TOO_MANY = "Attempt limit exceeded, please try after some time."
 NOT_FOUND = "Username/client id combination not found."
-EMAIL_DELIVERY = {"Destination": "a****@e****", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
+EMAIL_DELIVERY = {"Destination": "a***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}
 SMS_DELIVERY = {"Destination": "+*******4567", "DeliveryMedium": "SMS", "AttributeName": "phone_number"}
 
 
@@ -293,7 +293,7 @@ def test_unknown_user_with_prevent_user_existence_errors(env, pool):
     before = env.snapshot()
     refused(env.client.exceptions.CodeMismatchException, MISMATCH, confirm, env, app, "123456", "nobody")
     assert without_metadata(resend(env, app, "nobody@example.com")) == {"CodeDeliveryDetails": {
-        "Destination": "n****@e****", "DeliveryMedium": "EMAIL", "AttributeName": "email"}}
+        "Destination": "n***@e***", "DeliveryMedium": "EMAIL", "AttributeName": "email"}}
     assert env.snapshot() == before and env.outbox.messages == []
 
 
