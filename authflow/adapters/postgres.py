@@ -49,7 +49,10 @@ the order of Python's `str` that the in-memory store and SQLite use, whatever th
 database's default collation. PostgreSQL text cannot hold U+0000, so key text is
 stored with an order-preserving escape (`_escape`: U+0001 -> U+0001 U+0002, U+0000
 -> U+0001 U+0001; every other string is stored as it is). Everything of a pool
-references the pool with `ON DELETE CASCADE`.
+references the pool with `ON DELETE CASCADE`; a device also references its owner,
+(pool, sub) of `users`, so deleting a user takes its devices, and a put for a missing
+owner is refused as a `KeyError` (after the missing pool, before the other checks, as
+the in-memory store orders them).
 
 ListUsers reads `user_index`, one row per (user, searchable attribute) with the
 value `authflow.core.listing.index_values` computes, through the B-tree
@@ -88,6 +91,7 @@ from authflow.core.listing import index_values
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    Device,
     FailedSignIns,
     RefreshToken,
     SigningKey,
@@ -210,12 +214,33 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX failed_sign_ins_by_age ON failed_sign_ins (last_attempt_us)",
     ),
+    (
+        # Device tracking. A device belongs to one user (by sub) and goes with it, and with
+        # the pool. ListDevices reads one owner's range of `devices_by_owner`, confirmed
+        # devices only (`listed`); purging reads `devices_by_expiry`, which holds only the
+        # unconfirmed devices (a confirmed one has no expiry).
+        """CREATE TABLE devices (
+            pool_id    text COLLATE "C" NOT NULL,
+            device_key text COLLATE "C" NOT NULL,
+            sub        text COLLATE "C" NOT NULL,
+            listed     smallint NOT NULL,
+            expires_us bigint,
+            version    bigint NOT NULL,
+            doc        text NOT NULL,
+            CONSTRAINT devices_pkey PRIMARY KEY (pool_id, device_key),
+            CONSTRAINT devices_pool_fkey FOREIGN KEY (pool_id) REFERENCES pools (id) ON DELETE CASCADE,
+            CONSTRAINT devices_user_fkey FOREIGN KEY (pool_id, sub)
+                REFERENCES users (pool_id, sub) ON DELETE CASCADE
+        )""",
+        "CREATE INDEX devices_by_owner ON devices (pool_id, sub, listed, device_key)",
+        "CREATE INDEX devices_by_expiry ON devices (expires_us) WHERE expires_us IS NOT NULL",
+    ),
 )
 
 #: The tables of the schema (besides `schema_info`), for tools that read every row.
 TABLES = (
     "pools", "clients", "users", "aliases", "user_index",
-    "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins",
+    "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins", "devices",
 )
 
 #: The port's name for each unique constraint of the schema.
@@ -228,6 +253,7 @@ _UNIQUE_CONSTRAINTS = {
     "sessions_pkey": "session",
     "refresh_tokens_pkey": "refresh_token",
     "refresh_tokens_origin_key": "origin_jti",
+    "devices_pkey": "device",
 }
 
 _SERIALIZATION_FAILURE = "40001"
@@ -372,12 +398,31 @@ _UPDATE_FAILED_SIGN_INS = """UPDATE failed_sign_ins
 _FAILED_SIGN_INS_VERSION = "SELECT pool_id, version FROM failed_sign_ins WHERE pool_id = %(pool_id)s AND key = %(key)s"
 _DELETE_FAILED_SIGN_INS = "DELETE FROM failed_sign_ins WHERE pool_id = %s AND key = %s"
 
+_DEVICE_COLUMNS = "pool_id, device_key, sub, listed, expires_us, version, doc"
+_GET_DEVICE = f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE pool_id = %s AND device_key = %s"
+_DEVICE_OWNER = "SELECT sub, version FROM devices WHERE pool_id = %(pool_id)s AND device_key = %(device_key)s"
+_USER_SUB_EXISTS = "SELECT 1 FROM users WHERE pool_id = %(pool_id)s AND sub = %(sub)s"
+_LIST_DEVICES = f"""SELECT {_DEVICE_COLUMNS} FROM devices
+    WHERE pool_id = %s AND sub = %s AND listed = 1 AND device_key > %s ORDER BY device_key LIMIT %s"""
+_LIST_DEVICES_FIRST = f"""SELECT {_DEVICE_COLUMNS} FROM devices
+    WHERE pool_id = %s AND sub = %s AND listed = 1 ORDER BY device_key LIMIT %s"""
+_INSERT_DEVICE = f"""INSERT INTO devices ({_DEVICE_COLUMNS})
+    VALUES (%(pool_id)s, %(device_key)s, %(sub)s, %(listed)s, %(expires_us)s, %(version)s, %(doc)s)"""
+# The owner is part of the key an update matches: a device never changes hands.
+_UPDATE_DEVICE = """UPDATE devices
+    SET listed = %(listed)s, expires_us = %(expires_us)s, version = %(version)s, doc = %(doc)s
+    WHERE pool_id = %(pool_id)s AND device_key = %(device_key)s AND sub = %(sub)s
+        AND version = %(old_version)s"""
+_DELETE_DEVICE = "DELETE FROM devices WHERE pool_id = %s AND device_key = %s"
+
 _PURGE_SESSIONS = """DELETE FROM sessions WHERE id IN
     (SELECT id FROM sessions WHERE expires_us <= %s LIMIT %s)"""
 _PURGE_REFRESH_TOKENS = """DELETE FROM refresh_tokens WHERE token_hash IN
     (SELECT token_hash FROM refresh_tokens WHERE expires_us <= %s LIMIT %s)"""
 _PURGE_FAILED_SIGN_INS = """DELETE FROM failed_sign_ins WHERE (pool_id, key) IN
     (SELECT pool_id, key FROM failed_sign_ins WHERE last_attempt_us <= %s LIMIT %s)"""
+_PURGE_DEVICES = """DELETE FROM devices WHERE (pool_id, device_key) IN
+    (SELECT pool_id, device_key FROM devices WHERE expires_us <= %s LIMIT %s)"""
 
 
 
@@ -964,3 +1009,41 @@ class _PostgresTransaction(SqlReads):
 
     def put_failed_sign_ins(self, record: FailedSignIns) -> None:
         self._put(_FAILED_SIGN_INS, codec.failed_sign_ins_to_row(record), record.pool_id)
+
+    # -- devices -------------------------------------------------------------------------
+
+    def put_device(self, device: Device) -> None:
+        row = codec.device_to_row(device)
+        params = {**row, "old_version": device.version - 1}
+        statement = _INSERT_DEVICE if device.version == 1 else _UPDATE_DEVICE
+
+        def body() -> None:
+            if self._cursor.execute(statement, _params(params)).rowcount != 1:
+                raise _NoRow
+
+        self._write(body, lambda error: self._device_refusal(row, error))
+
+    def _device_refusal(self, row: Mapping[str, Any], error: BaseException | None) -> BaseException:
+        """What the in-memory store would have said of a refused device put, in its order:
+        missing pool, missing owner, a key of another owner, stale version."""
+        if error is not None:
+            transient = _transient(error)
+            if transient is not None:
+                return transient
+            if _sqlstate(error) not in (_UNIQUE_VIOLATION, _FOREIGN_KEY_VIOLATION):
+                return error
+        if self._failed is not None:
+            return self._unusable()
+        pool_id = row["pool_id"]
+        if self._one(_POOL_EXISTS, (pool_id,)) is None:
+            return KeyError(f"no pool {pool_id}")
+        if self._one(_USER_SUB_EXISTS, row) is None:
+            return KeyError(f"no user {row['sub']}")
+        old = self._one(_DEVICE_OWNER, row)
+        if old is not None and old["sub"] != row["sub"]:
+            return UniqueViolation("device")
+        expected = 1 if old is None else old["version"] + 1
+        if row["version"] != expected:
+            return VersionConflict(f"expected version {expected}, got {row['version']}")
+        # What was in the way is not visible to this transaction: a concurrent writer's.
+        return TransientConflict("a concurrent transaction changed this record; nothing was written, try again")

@@ -20,6 +20,7 @@ from authflow.adapters import codec
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    Device,
     FailedSignIns,
     RefreshToken,
     SigningKey,
@@ -40,7 +41,8 @@ STATEMENTS = (
     "get_session", "delete_session",
     "get_refresh_token", "get_refresh_token_by_origin", "delete_refresh_token",
     "get_failed_sign_ins", "delete_failed_sign_ins",
-    "purge_sessions", "purge_refresh_tokens", "purge_failed_sign_ins",
+    "get_device", "list_devices_first", "list_devices", "delete_device",
+    "purge_sessions", "purge_refresh_tokens", "purge_failed_sign_ins", "purge_devices",
 )
 
 
@@ -109,7 +111,7 @@ class SqlReads:
         return self._user(self.SQL["get_user_by_sub"], (pool_id, sub))
 
     def delete_user(self, pool_id: str, username_key: str) -> None:
-        self._delete(self.SQL["delete_user"], pool_id, username_key)  # cascades to aliases and index rows
+        self._delete(self.SQL["delete_user"], pool_id, username_key)  # cascades to aliases, index rows, devices
 
     def count_users(self, pool_id: str) -> int:
         return self._one(self.SQL["count_users"], (pool_id,))["n"]
@@ -174,6 +176,23 @@ class SqlReads:
     def delete_failed_sign_ins(self, pool_id: str, key: str) -> None:
         self._delete(self.SQL["delete_failed_sign_ins"], pool_id, key)
 
+    # -- devices -------------------------------------------------------------------------
+
+    def get_device(self, pool_id: str, device_key: str) -> Device | None:
+        row = self._one(self.SQL["get_device"], (pool_id, device_key))
+        return None if row is None else codec.device_from_row(row)
+
+    def list_devices(self, pool_id: str, sub: str, *, after: str | None, limit: int) -> list[Device]:
+        # The owner's range of the listing index, confirmed devices only (`listed`).
+        if after is None:
+            rows = self._all(self.SQL["list_devices_first"], (pool_id, sub, limit))
+        else:
+            rows = self._all(self.SQL["list_devices"], (pool_id, sub, after, limit))
+        return [codec.device_from_row(row) for row in rows]
+
+    def delete_device(self, pool_id: str, device_key: str) -> None:
+        self._delete(self.SQL["delete_device"], pool_id, device_key)
+
     # -- housekeeping --------------------------------------------------------------------
 
     def purge_expired(
@@ -183,12 +202,17 @@ class SqlReads:
         refresh_tokens_before: datetime,
         failures_before: datetime,
         limit: int,
+        devices_before: datetime | None = None,
     ) -> dict[str, int]:
-        def purge(name: str, before: datetime) -> int:
+        def purge(name: str, before: datetime | None) -> int:
+            if before is None:
+                return 0
             return self._execute(self.SQL[name], (codec.micros(before), limit)).rowcount
 
         return {
             "sessions": purge("purge_sessions", sessions_before),
             "refresh_tokens": purge("purge_refresh_tokens", refresh_tokens_before),
             "failed_sign_ins": purge("purge_failed_sign_ins", failures_before),
+            # unconfirmed devices: only they have an expiry (NULL once confirmed)
+            "devices": purge("purge_devices", devices_before),
         }

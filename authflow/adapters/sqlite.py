@@ -34,7 +34,8 @@ by the database: primary keys and unique indexes on (pool, username key),
 (pool, origin_jti). A violated constraint becomes the `UniqueViolation` the
 in-memory store raises, with the same constraint name and alias kind. Everything
 of a pool references the pool with `ON DELETE CASCADE`, so deleting a pool is one
-statement. ListUsers reads `user_index`, one row per (user, searchable attribute)
+statement; a device also references its owner, (pool, sub) of `users`, so deleting a
+user takes its devices (and a device of no user is refused as a `KeyError`). ListUsers reads `user_index`, one row per (user, searchable attribute)
 with the value `authflow.core.listing.index_values` computes; its primary key
 (pool, index name, value, username key) makes `=`, `^=` (a range: value >= p AND
 value < the least string above every string starting with p) and keyset
@@ -60,6 +61,7 @@ from authflow.core.listing import index_values
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    Device,
     FailedSignIns,
     RefreshToken,
     SigningKey,
@@ -157,12 +159,31 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX failed_sign_ins_by_age ON failed_sign_ins (last_attempt_us)",
     ),
+    (
+        # Device tracking. A device belongs to one user (by sub) and goes with it, and with
+        # the pool. ListDevices reads one owner's range of `devices_by_owner`, confirmed
+        # devices only (`listed`); purging reads `devices_by_expiry`, which holds only the
+        # unconfirmed devices (a confirmed one has no expiry).
+        """CREATE TABLE devices (
+            pool_id    TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
+            device_key TEXT NOT NULL,
+            sub        TEXT NOT NULL,
+            listed     INTEGER NOT NULL,
+            expires_us INTEGER,
+            version    INTEGER NOT NULL,
+            doc        TEXT NOT NULL,
+            PRIMARY KEY (pool_id, device_key),
+            FOREIGN KEY (pool_id, sub) REFERENCES users (pool_id, sub) ON DELETE CASCADE
+        )""",
+        "CREATE INDEX devices_by_owner ON devices (pool_id, sub, listed, device_key)",
+        "CREATE INDEX devices_by_expiry ON devices (expires_us) WHERE expires_us IS NOT NULL",
+    ),
 )
 
 #: The tables of the schema, for tools that read every row (tests, backups).
 TABLES = (
     "pools", "clients", "users", "aliases", "user_index",
-    "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins",
+    "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins", "devices",
 )
 
 # SQLite names a violated unique constraint by its columns; these are the port's names.
@@ -175,6 +196,7 @@ _UNIQUE_CONSTRAINTS = {
     "sessions.id": "session",
     "refresh_tokens.token_hash": "refresh_token",
     "refresh_tokens.pool_id, refresh_tokens.origin_jti": "origin_jti",
+    "devices.pool_id, devices.device_key": "device",
 }
 _UNIQUE_FAILED = "UNIQUE constraint failed: "
 _FOREIGN_KEY_FAILED = "FOREIGN KEY constraint failed"
@@ -275,12 +297,28 @@ _UPDATE_FAILED_SIGN_INS = """UPDATE failed_sign_ins
     WHERE pool_id = :pool_id AND key = :key"""
 _DELETE_FAILED_SIGN_INS = "DELETE FROM failed_sign_ins WHERE pool_id = ? AND key = ?"
 
+_DEVICE_COLUMNS = "pool_id, device_key, sub, listed, expires_us, version, doc"
+_GET_DEVICE = f"SELECT {_DEVICE_COLUMNS} FROM devices WHERE pool_id = ? AND device_key = ?"
+_DEVICE_OWNER = "SELECT sub, version FROM devices WHERE pool_id = ? AND device_key = ?"
+_USER_SUB_EXISTS = "SELECT 1 FROM users WHERE pool_id = ? AND sub = ?"
+_LIST_DEVICES = f"""SELECT {_DEVICE_COLUMNS} FROM devices
+    WHERE pool_id = ? AND sub = ? AND listed = 1 AND device_key > ? ORDER BY device_key LIMIT ?"""
+_LIST_DEVICES_FIRST = f"""SELECT {_DEVICE_COLUMNS} FROM devices
+    WHERE pool_id = ? AND sub = ? AND listed = 1 ORDER BY device_key LIMIT ?"""
+_INSERT_DEVICE = f"""INSERT INTO devices ({_DEVICE_COLUMNS})
+    VALUES (:pool_id, :device_key, :sub, :listed, :expires_us, :version, :doc)"""
+_UPDATE_DEVICE = """UPDATE devices SET listed = :listed, expires_us = :expires_us, version = :version, doc = :doc
+    WHERE pool_id = :pool_id AND device_key = :device_key"""
+_DELETE_DEVICE = "DELETE FROM devices WHERE pool_id = ? AND device_key = ?"
+
 _PURGE_SESSIONS = """DELETE FROM sessions WHERE id IN
     (SELECT id FROM sessions WHERE expires_us <= ? LIMIT ?)"""
 _PURGE_REFRESH_TOKENS = """DELETE FROM refresh_tokens WHERE token_hash IN
     (SELECT token_hash FROM refresh_tokens WHERE expires_us <= ? LIMIT ?)"""
 _PURGE_FAILED_SIGN_INS = """DELETE FROM failed_sign_ins WHERE rowid IN
     (SELECT rowid FROM failed_sign_ins WHERE last_attempt_us <= ? LIMIT ?)"""
+_PURGE_DEVICES = """DELETE FROM devices WHERE rowid IN
+    (SELECT rowid FROM devices WHERE expires_us <= ? LIMIT ?)"""
 
 _MAX_IDLE_CONNECTIONS = 8
 
@@ -464,14 +502,15 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
 
 
 @contextmanager
-def _constraints(pool_id: str, alias_kind: str | None = None) -> Iterator[None]:
-    """Turn a violated constraint into the error the in-memory store raises."""
+def _constraints(pool_id: str, alias_kind: str | None = None, missing: str | None = None) -> Iterator[None]:
+    """Turn a violated constraint into the error the in-memory store raises. A foreign
+    key names a missing pool, or `missing` (what else the row references)."""
     try:
         yield
     except sqlite3.IntegrityError as error:
         message = str(error)
         if message == _FOREIGN_KEY_FAILED:
-            raise KeyError(f"no pool {pool_id}") from error
+            raise KeyError(missing or f"no pool {pool_id}") from error
         if message.startswith(_UNIQUE_FAILED):
             constraint = _UNIQUE_CONSTRAINTS.get(message[len(_UNIQUE_FAILED):])
             if constraint is not None:
@@ -575,9 +614,9 @@ class _SqliteTransaction(SqlReads):
             raise KeyError(key if len(key) > 1 else key[0])
 
     def _upsert(self, insert: str, update: str, old_version: int | None, row: Mapping[str, Any],
-                pool_id: str) -> None:
+                pool_id: str, missing: str | None = None) -> None:
         _check_version(old_version, row["version"])
-        with _constraints(pool_id):
+        with _constraints(pool_id, missing=missing):
             self._execute(insert if old_version is None else update, row)
 
     @contextmanager
@@ -679,3 +718,19 @@ class _SqliteTransaction(SqlReads):
         self._upsert(
             _INSERT_FAILED_SIGN_INS, _UPDATE_FAILED_SIGN_INS, _version(old), row, record.pool_id
         )
+
+    # -- devices -------------------------------------------------------------------------
+
+    def put_device(self, device: Device) -> None:
+        # The same checks, in the same order, as MemoryStore: pool, owner, key, version.
+        # (The write lock is held: nothing changes between these reads and the write.)
+        pool_id, key = device.pool_id, device.key
+        self._require_pool(pool_id)
+        if self._one(_USER_SUB_EXISTS, (pool_id, device.sub)) is None:
+            raise KeyError(f"no user {device.sub}")
+        old = self._one(_DEVICE_OWNER, (pool_id, key))
+        if old is not None and old["sub"] != device.sub:
+            raise UniqueViolation("device")
+        row = codec.device_to_row(device)
+        self._upsert(_INSERT_DEVICE, _UPDATE_DEVICE, _version(old), row, pool_id,
+                     missing=f"no pool {pool_id} or no user {device.sub}")

@@ -26,11 +26,12 @@ transaction; versions are optimistic (a new record is version 1, an update is th
 stored version + 1, anything else is `VersionConflict`); every uniqueness rule
 answers with its `UniqueViolation` constraint name (and alias kind); writes for a
 missing pool and deletes of missing records are `KeyError`; deleting a pool takes
-everything of it; ListUsers scans are keyset scans in code point order; and two
-stateful tests run the store beside obviously-correct dict models (users with
-their aliases and ListUsers indexes; sign-in records), through single writes,
-batches that commit, abort or go on after a refused write, and pools deleted and
-made again.
+everything of it; ListUsers scans are keyset scans in code point order; two stateful
+tests run the store beside obviously-correct dict models (users with their aliases
+and ListUsers indexes; sign-in records), through single writes, batches that commit,
+abort or go on after a refused write, and pools deleted and made again; and devices
+belong to their user and go with it, and races on one device have one outcome
+(`authflow.testing.device_contract`).
 
 The pieces are reusable on their own: `authflow.testing.records` builds records and
 holds Hypothesis strategies for records of every kind (valid Unicode, JSON
@@ -54,12 +55,14 @@ from authflow.core.listing import SEARCHABLE_ATTRIBUTES
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    Device,
     FailedSignIns,
     RefreshToken,
     SigningKey,
     User,
 )
 from authflow.ports import Store, TransientConflict, UniqueViolation, VersionConflict
+from authflow.testing.device_contract import DeviceContract
 from authflow.testing.models import (
     ALL,
     KINDS,
@@ -78,6 +81,7 @@ from authflow.testing.records import (
     P1,
     P2,
     client_record,
+    device_record,
     failed_sign_ins_record,
     pool_record,
     pools,
@@ -108,7 +112,8 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
               aliases: tuple[tuple[str, str], ...] = _PROBE_ALIASES, subs: tuple[str, ...] = ()) -> dict[str, Any]:
     """Everything the port shows of `store`: every pool and app client, every user under
     every ListUsers index, by key, by sub and by alias (theirs and `aliases`), signing
-    keys, and the sessions, refresh tokens and lockout counters whose ids are in `ids`."""
+    keys, every listed device of every user (and of `subs`), and the sessions, refresh
+    tokens, lockout counters and devices whose ids are in `ids`."""
     with store.transaction() as tx:
         listed = tx.list_pools(after=None, limit=ALL)
         view: dict[str, Any] = {"pools": listed, "per_pool": {}}
@@ -116,16 +121,19 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
             scans = {name: tx.scan_users(pool_id, index=name, limit=ALL) for name in (None, *SEARCHABLE_ATTRIBUTES)}
             users = [u for _, u in scans[None]]
             held = {a for u in users for a in u.aliases} | set(aliases)
+            owners = sorted({u.sub for u in users} | set(subs))
             view["per_pool"][pool_id] = {
                 "clients": tx.list_clients(pool_id, after=None, limit=ALL),
                 "count": tx.count_users(pool_id),
                 "scans": scans,
                 "by_key": {u.username_key: tx.get_user(pool_id, u.username_key) for u in users},
-                "by_sub": {s: tx.get_user_by_sub(pool_id, s) for s in sorted({u.sub for u in users} | set(subs))},
+                "by_sub": {s: tx.get_user_by_sub(pool_id, s) for s in owners},
                 "by_alias": {a: tx.get_user_by_alias(pool_id, *a) for a in sorted(held)},
                 "signing_keys": tx.list_signing_keys(pool_id),
                 "failed_sign_ins": {i: tx.get_failed_sign_ins(pool_id, i) for i in ids},
                 "origins": {i: tx.get_refresh_token_by_origin(pool_id, i) for i in ids},
+                "devices": {i: tx.get_device(pool_id, i) for i in ids},
+                "listed_devices": {s: tx.list_devices(pool_id, s, after=None, limit=ALL) for s in owners},
             }
         view["sessions"] = {i: tx.get_session(i) for i in ids}
         view["refresh_tokens"] = {i: tx.get_refresh_token(i) for i in ids}
@@ -136,9 +144,10 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
 # -- the contract --------------------------------------------------------------------------
 
 
-class StoreContract:
+class StoreContract(DeviceContract):
     """The tests every `Store` must pass. Subclass it under a name starting with `Test`
-    and implement `make_store` (see the module docstring)."""
+    and implement `make_store` (see the module docstring). The device tests are
+    `DeviceContract`'s (`authflow.testing.device_contract`)."""
 
     def make_store(self) -> Store:
         """A new, empty store."""
@@ -734,7 +743,8 @@ class StoreContract:
                 tx.put_failed_sign_ins(failed_sign_ins_record(f"k{i}", last_attempt=expires))
         with store.transaction() as tx:
             purged = tx.purge_expired(sessions_before=NOW, refresh_tokens_before=NOW, failures_before=NOW, limit=10)
-        assert purged == {"sessions": 1, "refresh_tokens": 1, "failed_sign_ins": 1}
+        # no `devices_before`: no device is looked at
+        assert purged == {"sessions": 1, "refresh_tokens": 1, "failed_sign_ins": 1, "devices": 0}
         with store.transaction() as tx:
             assert tx.get_session("s0") is None and tx.get_session("s1") is not None
             assert tx.get_refresh_token("h0") is None and tx.get_refresh_token_by_origin(P1, "o0") is None
@@ -751,17 +761,20 @@ class StoreContract:
     def test_purge_expired_stops_at_its_limit(self, store):
         with store.transaction() as tx:
             tx.put_pool(pool_record())
+            tx.put_user(user_record("alice"))
             for i in range(5):
                 tx.put_session(session_record(f"s{i}", expires=NOW))
                 tx.put_refresh_token(refresh_token_record(f"h{i}", origin_jti=f"o{i}", expires=NOW))
                 tx.put_failed_sign_ins(failed_sign_ins_record(f"k{i}", last_attempt=NOW))
+                tx.put_device(device_record(f"d{i}", status="NEW", expires=NOW))
         for n in (2, 2, 1, 0):
             with store.transaction() as tx:
                 purged = tx.purge_expired(sessions_before=NOW, refresh_tokens_before=NOW, failures_before=NOW,
-                                          limit=2)
-            assert purged == {"sessions": n, "refresh_tokens": n, "failed_sign_ins": n}
+                                          limit=2, devices_before=NOW)
+            assert purged == {"sessions": n, "refresh_tokens": n, "failed_sign_ins": n, "devices": n}
         with store.transaction() as tx:
             assert all(tx.get_session(f"s{i}") is None for i in range(5))
+            assert all(tx.get_device(P1, f"d{i}") is None for i in range(5))
 
     # -- records of every shape, and the stateful tests ------------------------------------------
 
@@ -778,6 +791,9 @@ class StoreContract:
                 if tx.get_pool(pool_id) is not None:  # left by a failed example
                     tx.delete_pool(pool_id)
                 tx.put_pool(pool)
+                if isinstance(record, Device):  # its owner first
+                    tx.put_user(replace(user_record("owner", pool_id=pool_id), sub=record.sub,
+                                        attributes={"sub": record.sub}))
                 _PUTS[type(record)](tx, record)
             with store.transaction() as tx:
                 back, pool_back = _read_back(tx, record), tx.get_pool(pool_id)
@@ -804,6 +820,7 @@ _PUTS: dict[type, Callable[[Any, Any], None]] = {
     AuthSession: lambda tx, r: tx.put_session(r),
     RefreshToken: lambda tx, r: tx.put_refresh_token(r),
     FailedSignIns: lambda tx, r: tx.put_failed_sign_ins(r),
+    Device: lambda tx, r: tx.put_device(r),
 }
 
 
@@ -818,4 +835,6 @@ def _read_back(tx, record: Any) -> Any:
         return tx.get_session(record.id)
     if isinstance(record, RefreshToken):
         return tx.get_refresh_token(record.token_hash)
+    if isinstance(record, Device):
+        return tx.get_device(record.pool_id, record.key)
     return tx.get_failed_sign_ins(record.pool_id, record.key)

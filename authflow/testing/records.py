@@ -19,6 +19,7 @@ from authflow.core.records import (
     AuthSession,
     CodeRequests,
     Credential,
+    Device,
     FailedSignIns,
     PendingCode,
     RefreshToken,
@@ -32,6 +33,7 @@ P1 = "us-east-1_AAAAAAAAA"
 P2 = "us-east-1_BBBBBBBBB"
 NO_POOL = "us-east-1_NOPOOLXXX"
 ALIAS_KINDS = ("email", "phone_number", "preferred_username")
+DEVICE_STATUSES = ("NEW", "REMEMBERED", "NOT_REMEMBERED")
 
 
 # -- records ------------------------------------------------------------------------------
@@ -114,6 +116,30 @@ def failed_sign_ins_record(key, pool_id=P1, count=1, version=1, last_attempt=NOW
                          version=version)
 
 
+def device_record(key, sub="sub-alice", pool_id=P1, status="REMEMBERED", version=1, name=None,
+                  expires=None, last_authenticated=None) -> Device:
+    """A device of `sub` (its owner must be a user of the pool). A NEW device has no
+    verifier and, unless `expires` is given, expires a month on; a confirmed one has its
+    salt and (sealed) verifier and no expiry."""
+    new = status == "NEW"
+    return Device(
+        pool_id=pool_id,
+        key=key,
+        sub=sub,
+        group_key=f"-group-{sub}",
+        status=status,
+        name=None if new else (name or f"device {key}"),
+        salt=None if new else "00ab",
+        verifier=None if new else b"sealed verifier " + key.encode(),
+        last_ip="192.0.2.1",
+        created=NOW,
+        modified=NOW,
+        last_authenticated=last_authenticated,
+        expires=(expires or NOW + timedelta(days=30)) if new else expires,
+        version=version,
+    )
+
+
 # -- Hypothesis strategies for records of every kind ---------------------------------------
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -129,7 +155,8 @@ _opt = st.none().__or__
 
 def records(pool_id: str) -> st.SearchStrategy[Any]:
     """Any record of any kind in pool `pool_id` (an app client, user, signing key,
-    session, refresh token or lockout counter), with arbitrary field values."""
+    session, refresh token, lockout counter or device), with arbitrary field values. A
+    device's owner (`sub`) is not made: a store test puts a user of that sub first."""
     credentials = st.builds(Credential, password_hash=_text, temporary=st.booleans(), issued_at=_instants,
                             srp_salt=_opt(_text), srp_verifier=_opt(st.binary(max_size=40)))
     common = {"pool_id": st.just(pool_id), "version": st.integers(1, 2**31)}
@@ -153,12 +180,17 @@ def records(pool_id: str) -> st.SearchStrategy[Any]:
                   retired=_opt(_instants), **common),
         st.builds(AuthSession, id=_text, client_id=_text, username_key=_text, sub=_text, challenge=_text,
                   typed_username=_text, created=_instants, expires=_instants, used=st.booleans(),
-                  code_hash=_opt(_text), credential_tag=_opt(_text), progress=_opt(_text), **common),
+                  code_hash=_opt(_text), credential_tag=_opt(_text), progress=_opt(_text),
+                  device_key=_opt(_text), **common),
         st.builds(RefreshToken, token_hash=_text, origin_jti=_text, client_id=_text, sub=_text,
                   auth_time=_instants, created=_instants, expires=_instants, generation=st.integers(0, 2**31),
-                  revoked=st.booleans(), **common),
+                  revoked=st.booleans(), device_key=_opt(_text), **common),
         st.builds(FailedSignIns, key=_text, count=st.integers(0, 2**31), locked_until=_opt(_instants),
                   last_attempt=_instants, **common),
+        st.builds(Device, key=_text, sub=_text, group_key=_text, status=st.sampled_from(DEVICE_STATUSES),
+                  name=_opt(_text), salt=_opt(_text), verifier=_opt(st.binary(max_size=40)), last_ip=_opt(_text),
+                  created=_instants, modified=_instants, last_authenticated=_opt(_instants),
+                  expires=_opt(_instants), **common),
     )
 
 

@@ -11,8 +11,17 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from authflow.adapters import codec
-from authflow.core.records import User
-from authflow.testing.records import NOW, pools, records, shape, user_record
+from authflow.core.records import Device, User
+from authflow.testing.records import (
+    NOW,
+    device_record,
+    pools,
+    records,
+    refresh_token_record,
+    session_record,
+    shape,
+    user_record,
+)
 
 
 @given(record=st.one_of(pools(), records("us-east-1_AAAAAAAAA")))
@@ -60,3 +69,45 @@ def test_columns_carry_what_the_store_indexes():
         "pool_id": user.pool_id, "username_key": "alice", "sub": "s-1", "version": 4,
     }
     assert isinstance(codec.user_from_row(codec.user_to_row(user)), User)
+
+
+# -- devices ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("device", [
+    device_record("us-east-1_0b1c", status="NEW"),
+    device_record("us-east-1_0b1c", status="REMEMBERED", last_authenticated=NOW.replace(microsecond=5)),
+    replace(device_record("d", status="NOT_REMEMBERED"), name=None, salt=None, verifier=None, last_ip=None,
+            expires=NOW, version=7),
+], ids=["new", "remembered", "empty"])
+def test_a_device_survives_the_round_trip(device):
+    row = codec.device_to_row(device)
+    back = codec.device_from_row(dict(row))
+    assert isinstance(back, Device) and back == device and shape(back) == shape(device)
+
+
+def test_device_columns_carry_what_the_store_indexes():
+    new = codec.device_to_row(device_record("d1", sub="s-1", status="NEW", expires=NOW, version=3))
+    assert {k: v for k, v in new.items() if k != "doc"} == {
+        "pool_id": "us-east-1_AAAAAAAAA", "device_key": "d1", "sub": "s-1", "listed": 0,
+        "expires_us": codec.micros(NOW), "version": 3,
+    }
+    for status in ("REMEMBERED", "NOT_REMEMBERED"):
+        row = codec.device_to_row(device_record("d1", status=status))
+        assert (row["listed"], row["expires_us"]) == (1, None)
+    assert "verifier" in json.loads(codec.device_to_row(device_record("d1"))["doc"])
+
+
+def test_sessions_and_refresh_tokens_written_before_devices_still_load():
+    """Rows stored before device tracking have no `device_key` in their documents."""
+    for record, to_row, from_row in (
+        (session_record("s1"), codec.session_to_row, codec.session_from_row),
+        (refresh_token_record("h1"), codec.refresh_token_to_row, codec.refresh_token_from_row),
+    ):
+        row = dict(to_row(record))
+        doc = json.loads(row["doc"])
+        assert doc.pop("device_key") is None
+        row["doc"] = json.dumps(doc)
+        assert from_row(row) == record and from_row(row).device_key is None
+        with_key = replace(record, device_key="us-east-1_dev")
+        assert from_row(dict(to_row(with_key))) == with_key

@@ -38,6 +38,7 @@ from authflow.testing.contract import (
     P2,
     StoreContract,
     client_record,
+    device_record,
     failed_sign_ins_record,
     pool_record,
     refresh_token_record,
@@ -242,6 +243,37 @@ def test_missing_migrations_are_applied_on_open_and_keep_the_data(dsn, schemas, 
     PostgresStore(dsn, schema=schema).close()  # opening an up-to-date schema again changes nothing
 
 
+def test_a_version_1_schema_gains_devices_and_keeps_its_rows(dsn, schemas, monkeypatch):
+    """Schema version 2 adds `devices`: a schema of version 1 with sessions and refresh
+    tokens written before devices existed (no `device_key` in their documents) opens at
+    version 2 with every row, and its users can hold devices."""
+    schema = schemas()
+    monkeypatch.setattr(postgres_module, "MIGRATIONS", MIGRATIONS[:1])
+    with PostgresStore(dsn, schema=schema) as store, store.transaction() as tx:
+        tx.put_pool(pool_record())
+        tx.put_user(user_record("alice"))
+        tx.put_session(session_record("s1"))
+        tx.put_refresh_token(refresh_token_record("h1"))
+        for table in ("sessions", "refresh_tokens"):
+            tx.connection.execute(f"UPDATE {table} SET doc = (doc::jsonb - 'device_key')::text")
+        assert "devices" not in {r[0] for r in tx.connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = %s", (schema,))}
+    assert _schema_version(dsn, schema) == ("authflow", 1)
+    monkeypatch.undo()
+    with PostgresStore(dsn, schema=schema) as store:
+        with store.transaction() as tx:
+            assert tx.get_session("s1") == session_record("s1")
+            assert tx.get_refresh_token("h1") == refresh_token_record("h1")
+            assert tx.get_user(P1, "alice") == user_record("alice")
+            tx.put_device(device_record("d1"))
+        with store.transaction() as tx:
+            assert tx.list_devices(P1, "sub-alice", after=None, limit=5) == [device_record("d1")]
+            tx.delete_user(P1, "alice")
+            assert tx.get_device(P1, "d1") is None
+    assert _schema_version(dsn, schema) == ("authflow", len(MIGRATIONS)) == ("authflow", 2)
+    assert _tables(dsn, schema) == {*TABLES, "schema_info"}
+
+
 def test_a_failed_migration_changes_nothing(dsn, schemas, monkeypatch):
     schema = schemas()
     PostgresStore(dsn, schema=schema).close()
@@ -309,6 +341,7 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         tx.put_refresh_token(refresh_token_record("h1", origin_jti="o"))
         tx.put_client(client_record("c1"))
         tx.put_session(session_record("s1"))
+        tx.put_device(device_record("d1"))
         digest = tx.connection.execute("SELECT key_sha256 FROM aliases").fetchone()[0]
     attempts = {
         "username": (f"INSERT INTO users VALUES ('{P1}', 'alice', 'other', 1, '{{}}')", ()),
@@ -319,6 +352,7 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         "session": (f"INSERT INTO sessions VALUES ('s1', '{P2}', 0, 1, '{{}}')", ()),
         "refresh_token": (f"INSERT INTO refresh_tokens VALUES ('h1', '{P2}', 'o2', 0, 1, '{{}}')", ()),
         "origin_jti": (f"INSERT INTO refresh_tokens VALUES ('h2', '{P1}', 'o', 0, 1, '{{}}')", ()),
+        "device": (f"INSERT INTO devices VALUES ('{P1}', 'd1', 'sub-alice', 1, NULL, 1, '{{}}')", ()),
     }
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"SET search_path TO {store.schema}")
@@ -328,6 +362,8 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
             assert postgres_module._UNIQUE_CONSTRAINTS[err.value.diag.constraint_name] == constraint
         with pytest.raises(psycopg.errors.ForeignKeyViolation):
             conn.execute(f"INSERT INTO aliases VALUES ('{P1}', 'email', '\\x00', 'x', 'nobody')")
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):  # a device of no user
+            conn.execute(f"INSERT INTO devices VALUES ('{P1}', 'd2', 'sub-nobody', 1, NULL, 1, '{{}}')")
     assert set(postgres_module._UNIQUE_CONSTRAINTS.values()) == set(attempts)
 
 
@@ -336,6 +372,8 @@ def test_deleting_a_pool_cascades_in_the_database(store):
         tx.put_pool(pool_record())
         tx.put_user(user_record("alice", aliases=[("email", "a@example.com")]))
         tx.put_failed_sign_ins(failed_sign_ins_record("k"))
+        tx.put_device(device_record("d1"))
+        tx.put_device(device_record("d2", status="NEW"))
     with store.transaction() as tx:
         tx.delete_pool(P1)
     assert all(rows == [] for rows in dump(store).values())

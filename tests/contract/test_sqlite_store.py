@@ -28,9 +28,11 @@ from authflow.testing.records import (
     NOW,
     P1,
     P2,
+    device_record,
     failed_sign_ins_record,
     pool_record,
     refresh_token_record,
+    session_record,
     user_record,
 )
 from tests.conftest import START, TEST_CONFIG
@@ -41,9 +43,13 @@ SQLITE_CONFIG = replace(TEST_CONFIG, kek=KEK)
 
 def dump(path: str | Path) -> dict[str, list[tuple]]:
     """Every row of every table, in a stable order (derived rows included)."""
+    return dump_tables(path, TABLES)
+
+
+def dump_tables(path: str | Path, tables) -> dict[str, list[tuple]]:
     conn = sqlite3.connect(path)
     try:
-        return {table: sorted(tuple(row) for row in conn.execute(f"SELECT * FROM {table}")) for table in TABLES}
+        return {table: sorted(tuple(row) for row in conn.execute(f"SELECT * FROM {table}")) for table in tables}
     finally:
         conn.close()
 
@@ -168,6 +174,37 @@ def test_missing_migrations_are_applied_on_open_and_keep_the_data(path, monkeypa
     SqliteStore(path).close()  # opening an up-to-date file again changes nothing
 
 
+def test_a_version_1_file_gains_devices_and_keeps_its_rows(path, monkeypatch):
+    """Schema version 2 adds `devices`: a file of version 1 with sessions and refresh
+    tokens written before devices existed (no `device_key` in their documents) opens at
+    version 2 with every row, and its users can hold devices."""
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:1])
+    with SqliteStore(path) as store, store.transaction() as tx:
+        tx.put_pool(pool_record())
+        tx.put_user(user_record("alice"))
+        tx.put_session(session_record("s1"))
+        tx.put_refresh_token(refresh_token_record("h1"))
+        for table in ("sessions", "refresh_tokens"):
+            tx.connection.execute(f"UPDATE {table} SET doc = json_remove(doc, '$.device_key')")
+    before = dump_tables(path, [t for t in TABLES if t != "devices"])
+    assert '"device_key"' not in repr(before)
+    monkeypatch.undo()
+    with SqliteStore(path) as store:
+        with store.transaction() as tx:
+            assert tx.connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+            assert tx.get_session("s1") == session_record("s1")
+            assert tx.get_refresh_token("h1") == refresh_token_record("h1")
+            tx.put_device(device_record("d1"))
+        assert dump_tables(path, [t for t in TABLES if t != "devices"]) == before
+        with store.transaction() as tx:
+            assert tx.list_devices(P1, "sub-alice", after=None, limit=5) == [device_record("d1")]
+            tx.delete_user(P1, "alice")
+            assert tx.get_device(P1, "d1") is None
+    conn = sqlite3.connect(path)
+    assert {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == set(TABLES)
+    conn.close()
+
+
 def test_a_failed_migration_changes_nothing(path, monkeypatch):
     SqliteStore(path).close()
     broken = (*MIGRATIONS, ("CREATE TABLE later (x TEXT)", "CREATE INDEX oops ON no_such_table (x)"))
@@ -217,6 +254,7 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         tx.put_pool(pool_record(P2))
         tx.put_user(user_record("alice", aliases=[("email", "a@example.com")]))
         tx.put_refresh_token(refresh_token_record("h1", origin_jti="o"))
+        tx.put_device(device_record("d1"))
     conn = sqlite3.connect(path)
     attempts = {
         "username": f"INSERT INTO users VALUES ('{P1}', 'alice', 'other', 1, '{{}}')",
@@ -225,6 +263,7 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         "pool": f"INSERT INTO pools VALUES ('{P1}', 1, '{{}}')",
         "refresh_token": f"INSERT INTO refresh_tokens VALUES ('h1', '{P2}', 'o2', 0, 1, '{{}}')",
         "origin_jti": f"INSERT INTO refresh_tokens VALUES ('h2', '{P1}', 'o', 0, 1, '{{}}')",
+        "device": f"INSERT INTO devices VALUES ('{P1}', 'd1', 'sub-alice', 1, NULL, 1, '{{}}')",
     }
     for constraint, sql in attempts.items():
         with pytest.raises(sqlite3.IntegrityError) as err:
@@ -238,6 +277,7 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         with pytest.raises(sqlite3.IntegrityError) as err:
             conn.execute(sql)
         assert sqlite_module._UNIQUE_CONSTRAINTS[str(err.value).removeprefix("UNIQUE constraint failed: ")] == constraint
+    assert set(sqlite_module._UNIQUE_CONSTRAINTS.values()) == {*attempts, "client", "session"}
     conn.rollback()
     conn.close()
 
@@ -248,6 +288,10 @@ def test_foreign_keys_are_on_and_cascade(store, path):
         tx.put_user(user_record("alice", aliases=[("email", "a@example.com")]))
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
             tx.connection.execute("INSERT INTO aliases VALUES (?, 'email', 'x', 'nobody')", (P1,))
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):  # a device of no user
+            tx.connection.execute("INSERT INTO devices VALUES (?, 'd1', 'sub-nobody', 1, NULL, 1, '{}')", (P1,))
+        tx.put_device(device_record("d1", sub="sub-alice"))
+        tx.put_device(device_record("d2", sub="sub-alice", status="NEW"))
     with store.transaction() as tx:
         tx.delete_pool(P1)
     assert all(rows == [] for rows in dump(path).values())
@@ -302,6 +346,30 @@ def test_lookups_by_alias_sub_and_key_use_indexes(populated):
     assert lines and all(line.startswith("SEARCH") for line in lines), lines
     assert any("users_by_sub" in line for line in lines), lines
     assert any("refresh_tokens_by_origin" in line for line in lines), lines
+
+
+def test_device_listing_deletes_and_purges_use_indexes(populated):
+    """ListDevices is a range of `devices_by_owner` read in key order; deleting a user
+    finds its devices by that index too; purging reads `devices_by_expiry`."""
+    with populated.transaction() as tx:
+        for i in range(50):
+            tx.put_device(device_record(f"d{i:02}", sub=f"sub-user{i % 5:03}", status="NEW" if i % 2 else "REMEMBERED",
+                                        expires=NOW if i % 2 else None))
+        statements = traced(tx, lambda: (
+            tx.list_devices(P1, "sub-user001", after=None, limit=10),
+            tx.list_devices(P1, "sub-user001", after="d10", limit=10),
+            tx.get_device(P1, "d07"),
+        ))
+        lines = plans(tx.connection, statements)
+        assert lines and all(line.startswith("SEARCH") for line in lines), lines
+        assert not any("TEMP B-TREE" in line for line in lines), lines
+        assert sum("devices_by_owner" in line for line in lines) == 2, lines
+        purge = [row[3] for row in tx.connection.execute(
+            "EXPLAIN QUERY PLAN " + sqlite_module._PURGE_DEVICES, (0, 10))]
+        assert any("devices_by_expiry" in line for line in purge), purge
+        cascade = [row[3] for row in tx.connection.execute(
+            "EXPLAIN QUERY PLAN DELETE FROM devices WHERE pool_id = ? AND sub = ?", (P1, "sub-user001"))]
+        assert any("devices_by_owner" in line for line in cascade), cascade
 
 
 def test_list_users_results_do_not_depend_on_the_plan(populated):

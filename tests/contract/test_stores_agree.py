@@ -165,6 +165,7 @@ def memory_backend(seed: int) -> Backend:
             "signing_keys": sum(len(a.signing_keys) for a in s.auth.values()),
             "sessions": len(s.sessions), "refresh_tokens": len(s.refresh_tokens),
             "failed_sign_ins": sum(len(a.failed_sign_ins) for a in s.auth.values()),
+            "devices": sum(len(u.devices) for u in s.users.values()),
         }
 
     return Backend("memory", store, *_engine(store, seed), rows, lambda: None)
@@ -568,6 +569,7 @@ class StoresAgree(RuleBasedStateMachine):
             ids |= set(auth.failed_sign_ins) | set(auth.refresh_by_origin)
         for users in snapshot.users.values():
             subs |= set(users.by_sub)
+            ids |= set(users.devices)
         ids_, subs_ = tuple(sorted(ids)), tuple(sorted(subs))
         first, *others = self.backends
         expected = self.contents(first, ids_, subs_)

@@ -13,6 +13,11 @@ KDF), are lined up on a `multiprocessing.Barrier` and let go at once:
   migration does it (value kept, `email_verified` false, alias gone, version bumped
   exactly once): the same state as a one-at-a-time run of the same claims in the
   order that ends with the final holder;
+- all confirm one new device (the store port's device records, as ConfirmDevice
+  writes them): exactly one confirmation per device, every other process finds it
+  confirmed; and half of them forget one device while the other half sign in with it
+  (recording `last_authenticated`): one forget, and the device is gone at the end,
+  never written back by a sign-in;
 - 100 wrong-password sign-ins on one account from 8 processes x 3 threads: the
   lockout counter is exact. Each attempt either was counted (answered "Incorrect
   username or password.") or refused while locked (answered "Password attempts
@@ -40,6 +45,8 @@ from authflow.adapters import MemoryStore, SqliteStore
 from authflow.core.identity import aliases_of
 from authflow.crypto.sealing import Keyring
 from authflow.errors import CognitoError, TooManyRequestsException
+from authflow.ports import TransientConflict
+from authflow.testing.records import device_record, user_record
 from tests.conftest import TEST_CONFIG
 from tests.external import need
 
@@ -354,3 +361,93 @@ def test_concurrent_wrong_passwords_are_counted_exactly(backend):
     assert (record.count, record.version) == (incorrect, ATTEMPTS), (incorrect, refused, retried)
     print(f"\n{backend.kind}: {incorrect} counted, {refused} refused while locked, {retried} re-sent")
     assert incorrect >= 5  # the five free failures were all counted before any lock
+
+
+# -- one device: confirmations, and a forget racing sign-ins --------------------------------------------
+
+
+def _retrying(store, work) -> str:
+    """Run `work(tx)` in a transaction, re-run on conflicts as the engine's `call()` does."""
+    for _ in range(SDK_RETRIES * 10):
+        try:
+            with store.transaction() as tx:
+                return work(tx)
+        except TransientConflict:
+            time.sleep(0.005)
+    return "gave up"
+
+
+def _confirm_device(client, pool_id: str, *, i: int, round_: int) -> str:
+    key = f"device-{round_}"
+
+    def confirm(tx) -> str:
+        device = tx.get_device(pool_id, key)
+        if device.status != "NEW":
+            return "already confirmed"
+        tx.put_device(replace(device, status="REMEMBERED", name=f"process {i}", salt=f"{i:02x}",
+                              verifier=bytes([i]) * 8, expires=None, version=device.version + 1))
+        return f"confirmed by {i}"
+
+    return _retrying(client.engine.store, confirm)
+
+
+def _forget_or_sign_in(client, pool_id: str, *, i: int, round_: int) -> str:
+    key = f"device-{round_}"
+
+    def forget(tx) -> str:
+        if tx.get_device(pool_id, key) is None:
+            return "already gone"
+        tx.delete_device(pool_id, key)
+        return "forgot"
+
+    def sign_in(tx) -> str:
+        device = tx.get_device(pool_id, key)
+        if device is None:
+            return "gone"
+        tx.put_device(replace(device, last_authenticated=device.modified.replace(microsecond=i),
+                              version=device.version + 1))
+        return "signed in"
+
+    return _retrying(client.engine.store, forget if i % 2 else sign_in)
+
+
+def _device_set_up(rounds: int, status: str):
+    def set_up(client) -> str:
+        pool_id = client.create_user_pool(PoolName="race")["UserPool"]["Id"]
+        with client.engine.store.transaction() as tx:
+            tx.put_user(user_record("alice", pool_id=pool_id))
+            for round_ in range(rounds):
+                tx.put_device(device_record(f"device-{round_}", pool_id=pool_id, status=status))
+        return pool_id
+
+    return set_up
+
+
+def test_processes_confirming_one_device_confirm_it_once(backend):
+    rounds = 3
+    pool_id = _set_up(backend, _device_set_up(rounds, "NEW"))
+
+    outcomes = race(backend, _confirm_device, pool_id, rounds=rounds)
+
+    with backend.open() as store, store.transaction() as tx:
+        for round_, answers in enumerate(outcomes):
+            winners = [a for a in answers if a.startswith("confirmed by")]
+            assert len(winners) == 1 and answers.count("already confirmed") == PROCESSES - 1, (round_, answers)
+            device = tx.get_device(pool_id, f"device-{round_}")
+            assert (device.status, device.version, f"confirmed by {device.name.split()[-1]}") == (
+                "REMEMBERED", 2, winners[0])
+
+
+def test_a_device_forgotten_while_processes_sign_in_with_it_stays_forgotten(backend):
+    rounds = 3
+    pool_id = _set_up(backend, _device_set_up(rounds, "REMEMBERED"))
+
+    outcomes = race(backend, _forget_or_sign_in, pool_id, rounds=rounds)
+
+    with backend.open() as store, store.transaction() as tx:
+        for round_, answers in enumerate(outcomes):
+            forgets, sign_ins = answers[1::2], answers[0::2]
+            assert sorted(forgets) == ["already gone"] * (len(forgets) - 1) + ["forgot"], (round_, answers)
+            assert set(sign_ins) <= {"signed in", "gone"}, (round_, answers)
+            assert tx.get_device(pool_id, f"device-{round_}") is None
+            assert tx.list_devices(pool_id, "sub-alice", after=None, limit=10) == []
