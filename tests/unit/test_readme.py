@@ -26,3 +26,4 @@ def test_readme_python_quick_start_runs(capsys):
     assert "NEW_PASSWORD_REQUIRED" in out
     assert "alice alice@example.com" in out
     assert "Hello bob, your first password is Temp-pass-1" in out  # the CustomMessage example
+    assert "[True] False" in out  # the device example: listed, and no new device the second time
