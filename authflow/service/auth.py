@@ -187,7 +187,8 @@ def post_authentication(
         client_id=client.id,
         request={
             "userAttributes": te.user_attributes(user),
-            "newDeviceUsed": False,
+            # A device key was issued by this sign-in (device tracking).
+            "newDeviceUsed": "NewDeviceMetadata" in response["AuthenticationResult"],
             "clientMetadata": dict(client_metadata),
         },
     )

@@ -255,6 +255,21 @@ def test_pre_and_post_authentication_events():
     assert post["request"]["clientMetadata"] == {}  # ClientMetadata of InitiateAuth does not reach it
 
 
+def test_post_authentication_says_when_the_sign_in_issued_a_new_device():
+    env = TriggerEnv(PostAuthentication=Recorder())
+    pool = env.pool(DeviceConfiguration={"ChallengeRequiredOnNewDevice": False})
+    app = env.app_id(pool)
+    env.user(pool, attributes=[{"Name": "email", "Value": EMAIL}])
+    env.client.admin_set_user_password(UserPoolId=pool, Username="alice", Password=NEW, Permanent=True)
+    params = {"USERNAME": "alice", "PASSWORD": NEW}
+    first = env.client.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=params)
+    key = first["AuthenticationResult"]["NewDeviceMetadata"]["DeviceKey"]
+    again = env.client.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH",
+                                     AuthParameters={**params, "DEVICE_KEY": key})
+    assert "NewDeviceMetadata" not in again["AuthenticationResult"]
+    assert [e["request"]["newDeviceUsed"] for e in env.functions["PostAuthentication"].events] == [True, False]
+
+
 def test_pre_authentication_refusal_writes_nothing_even_for_a_wrong_password():
     env = TriggerEnv(PreAuthentication=Recorder(fail="not today"), PostAuthentication=Recorder())
     pool, app = confirmed_user(env)
