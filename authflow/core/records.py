@@ -221,8 +221,9 @@ class Device:
     """One device of a user (device tracking, `specs/device.yaml`). Issued as
     NewDeviceMetadata when a sign-in ends in tokens without a known device (status NEW);
     ConfirmDevice gives it its SRP verifier and makes it REMEMBERED or NOT_REMEMBERED.
-    Forgetting deletes the record. `key` is unique across pools (it is a region-prefixed
-    UUID); a device belongs to exactly one user (`sub`) and goes with it."""
+    Forgetting deletes the record. `key` is unique within its pool (the stores' key is
+    (pool, key); being a region-prefixed random UUID it is unique everywhere in practice);
+    a device belongs to exactly one user (`sub`) and goes with it."""
 
     pool_id: str
     key: str  # DeviceKey: <region>_<uuid4>
