@@ -18,6 +18,7 @@ from authflow.core.records import (
     AuthSession,
     Device,
     FailedSignIns,
+    Group,
     RefreshToken,
     SigningKey,
     User,
@@ -33,7 +34,7 @@ class UniqueViolation(StoreError):
     """A write would break a uniqueness rule the store enforces.
 
     `constraint` is one of "username", "sub", "alias", "pool", "client", "session",
-    "refresh_token", "origin_jti", "device"; for aliases `kind` names the alias kind (email,
+    "refresh_token", "origin_jti", "device", "group"; for aliases `kind` names the alias kind (email,
     phone_number, preferred_username).
     """
 
@@ -107,6 +108,39 @@ class Transaction(Protocol):
         ...
 
     def delete_device(self, pool_id: str, device_key: str) -> None: ...
+
+    # groups and memberships (per pool; a group's memberships go with it, a user's with the user)
+    def get_group(self, pool_id: str, name: str) -> Group | None: ...
+    def list_groups(self, pool_id: str, *, after: str | None, limit: int) -> list[Group]:
+        """The pool's groups by name (code point order), strictly after `after`."""
+        ...
+
+    def count_groups(self, pool_id: str) -> int: ...
+    def put_group(self, group: Group) -> None:
+        """Insert or update (optimistic version); a new group whose name exists is a
+        `VersionConflict` like any insert over an existing record."""
+        ...
+
+    def delete_group(self, pool_id: str, name: str) -> None:
+        """Delete the group and every membership in it (`KeyError` if absent)."""
+        ...
+
+    def add_member(self, pool_id: str, name: str, username_key: str) -> None:
+        """Make the user a member (nothing happens if it already is). The group and the user
+        must exist (`KeyError` otherwise, as foreign keys)."""
+        ...
+
+    def remove_member(self, pool_id: str, name: str, username_key: str) -> None:
+        """Nothing happens if the user is not a member."""
+        ...
+
+    def groups_of(self, pool_id: str, username_key: str) -> list[str]:
+        """The names of the user's groups, by name."""
+        ...
+
+    def members(self, pool_id: str, name: str, *, after: str | None, limit: int) -> list[str]:
+        """Username keys of the group's members, in key order, strictly after `after`."""
+        ...
 
     # signing keys (per pool; deleted with the pool)
     def list_signing_keys(self, pool_id: str) -> list[SigningKey]:

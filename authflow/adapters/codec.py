@@ -42,6 +42,7 @@ from authflow.core.records import (
     Credential,
     Device,
     FailedSignIns,
+    Group,
     PendingCode,
     RefreshToken,
     SigningKey,
@@ -59,6 +60,8 @@ __all__ = [
     "device_to_row",
     "failed_sign_ins_from_row",
     "failed_sign_ins_to_row",
+    "group_from_row",
+    "group_to_row",
     "from_micros",
     "micros",
     "pool_from_row",
@@ -88,6 +91,7 @@ COLUMNS: dict[type, tuple[str, ...]] = {
     # `listed` (1 unless NEW) lets ListDevices read an index of confirmed devices only;
     # `expires_us` is what purging compares (NULL once confirmed).
     Device: ("pool_id", "device_key", "sub", "listed", "expires_us", "version", "doc"),
+    Group: ("pool_id", "name", "version", "doc"),
 }
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -487,6 +491,38 @@ def device_from_row(row: Mapping[str, Any]) -> Device:
     )
 
 
+# -- groups -------------------------------------------------------------------------------
+
+
+def group_to_row(group: Group) -> Row:
+    return {
+        "pool_id": group.pool_id,
+        "name": group.name,
+        "version": group.version,
+        "doc": _dump({
+            "description": group.description,
+            "role_arn": group.role_arn,
+            "precedence": group.precedence,
+            "created": micros(group.created),
+            "modified": micros(group.modified),
+        }),
+    }
+
+
+def group_from_row(row: Mapping[str, Any]) -> Group:
+    doc = _load(row["doc"])
+    return Group(
+        pool_id=row["pool_id"],
+        name=row["name"],
+        description=doc["description"],
+        role_arn=doc["role_arn"],
+        precedence=doc["precedence"],
+        created=from_micros(doc["created"]),
+        modified=from_micros(doc["modified"]),
+        version=row["version"],
+    )
+
+
 #: Each record type's pair of conversions: (to_row, from_row).
 CODECS: dict[type, tuple[Any, Any]] = {
     UserPool: (pool_to_row, pool_from_row),
@@ -497,4 +533,5 @@ CODECS: dict[type, tuple[Any, Any]] = {
     RefreshToken: (refresh_token_to_row, refresh_token_from_row),
     FailedSignIns: (failed_sign_ins_to_row, failed_sign_ins_from_row),
     Device: (device_to_row, device_from_row),
+    Group: (group_to_row, group_from_row),
 }

@@ -35,6 +35,7 @@ from authflow.core.records import (
     AuthSession,
     Device,
     FailedSignIns,
+    Group,
     RefreshToken,
     SigningKey,
     User,
@@ -44,12 +45,13 @@ from authflow.ports import UniqueViolation, VersionConflict
 
 _PRIMARY = "username"
 
-_Versioned = UserPool | AppClient | User | SigningKey | AuthSession | RefreshToken | FailedSignIns | Device
+_Versioned = UserPool | AppClient | User | SigningKey | AuthSession | RefreshToken | FailedSignIns | Device | Group
 _R = TypeVar("_R", SigningKey, FailedSignIns)
 
 
 class _PoolUsers:
-    __slots__ = ("by_key", "by_sub", "by_alias", "indexes", "devices", "devices_of")
+    __slots__ = ("by_key", "by_sub", "by_alias", "indexes", "devices", "devices_of", "groups", "members",
+                 "groups_of")
 
     def __init__(self) -> None:
         self.by_key: dict[str, User] = {}
@@ -59,6 +61,10 @@ class _PoolUsers:
         # Devices live with their users: a pool's or a user's deletion takes them along.
         self.devices: dict[str, Device] = {}
         self.devices_of: dict[str, frozenset[str]] = {}  # sub -> device keys
+        # Groups and memberships, both ways (group name -> member keys, user key -> names).
+        self.groups: dict[str, Group] = {}
+        self.members: dict[str, frozenset[str]] = {}
+        self.groups_of: dict[str, frozenset[str]] = {}
 
     def copy(self) -> _PoolUsers:
         other = _PoolUsers()
@@ -68,7 +74,22 @@ class _PoolUsers:
         other.indexes = {k: v.copy() for k, v in self.indexes.items()}
         other.devices = dict(self.devices)
         other.devices_of = dict(self.devices_of)
+        other.groups = dict(self.groups)
+        other.members = dict(self.members)
+        other.groups_of = dict(self.groups_of)
         return other
+
+    def link_member(self, name: str, username_key: str) -> None:
+        self.members[name] = self.members.get(name, frozenset()) | {username_key}
+        self.groups_of[username_key] = self.groups_of.get(username_key, frozenset()) | {name}
+
+    def unlink_member(self, name: str, username_key: str) -> None:
+        for index, key, value in ((self.members, name, username_key), (self.groups_of, username_key, name)):
+            rest = index[key] - {value}
+            if rest:
+                index[key] = rest
+            else:
+                del index[key]
 
     def link_device(self, device: Device) -> None:
         self.devices[device.key] = device
@@ -333,12 +354,17 @@ class _MemoryTransaction:
         devices = [users.devices[k] for k in users.devices_of.get(old.sub, ())]
         for device in devices:
             users.unlink_device(device)
+        groups = sorted(users.groups_of.get(username_key, ()))
+        for name in groups:
+            users.unlink_member(name, username_key)
         users.unlink(old)
 
         def undo() -> None:
             users.link(old)
             for device in devices:
                 users.link_device(device)
+            for name in groups:
+                users.link_member(name, username_key)
 
         self._undo.append(undo)
 
@@ -405,6 +431,74 @@ class _MemoryTransaction:
         old = users.devices[device_key]
         users.unlink_device(old)
         self._undo.append(lambda: users.link_device(old))
+
+    # -- groups ------------------------------------------------------------------------
+
+    def get_group(self, pool_id: str, name: str) -> Group | None:
+        users = self._s.users.get(pool_id)
+        return users.groups.get(name) if users else None
+
+    def list_groups(self, pool_id: str, *, after: str | None, limit: int) -> list[Group]:
+        users = self._s.users.get(pool_id)
+        if not users:
+            return []
+        names = sorted(n for n in users.groups if after is None or n > after)
+        return [users.groups[n] for n in names[:limit]]
+
+    def count_groups(self, pool_id: str) -> int:
+        users = self._s.users.get(pool_id)
+        return len(users.groups) if users else 0
+
+    def put_group(self, group: Group) -> None:
+        self._check_open()
+        groups = self._pool_users(group.pool_id).groups
+        old = groups.get(group.name)
+        _check_version(old, group)
+        groups[group.name] = group
+        self._undo.append(_restore_item(groups, group.name, old))
+
+    def delete_group(self, pool_id: str, name: str) -> None:
+        self._check_open()
+        users = self._pool_users(pool_id)
+        old = users.groups.pop(name)
+        members = sorted(users.members.get(name, ()))
+        for key in members:
+            users.unlink_member(name, key)
+
+        def undo() -> None:
+            users.groups[name] = old
+            for key in members:
+                users.link_member(name, key)
+
+        self._undo.append(undo)
+
+    def add_member(self, pool_id: str, name: str, username_key: str) -> None:
+        self._check_open()
+        users = self._pool_users(pool_id)
+        if name not in users.groups or username_key not in users.by_key:
+            raise KeyError(f"no group {name} or no user {username_key}")  # as the SQL stores' foreign keys
+        if username_key in users.members.get(name, ()):
+            return
+        users.link_member(name, username_key)
+        self._undo.append(lambda: users.unlink_member(name, username_key))
+
+    def remove_member(self, pool_id: str, name: str, username_key: str) -> None:
+        self._check_open()
+        users = self._pool_users(pool_id)
+        if username_key not in users.members.get(name, ()):
+            return
+        users.unlink_member(name, username_key)
+        self._undo.append(lambda: users.link_member(name, username_key))
+
+    def groups_of(self, pool_id: str, username_key: str) -> list[str]:
+        users = self._s.users.get(pool_id)
+        return sorted(users.groups_of.get(username_key, ())) if users else []
+
+    def members(self, pool_id: str, name: str, *, after: str | None, limit: int) -> list[str]:
+        users = self._s.users.get(pool_id)
+        if not users:
+            return []
+        return sorted(k for k in users.members.get(name, ()) if after is None or k > after)[:limit]
 
     # -- sign-in records (signing keys, sessions, refresh tokens, lockout counters) ----
 

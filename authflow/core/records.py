@@ -244,3 +244,20 @@ class Device:
     # they came with has expired by then); None once confirmed.
     expires: datetime | None = None
     version: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Group:
+    """A user-pool group (CreateGroup). Unset members are None and are omitted on the wire.
+    Members are kept apart (the store's memberships, by group name and username key), so
+    adding a member never rewrites the group, and deleting either side drops the
+    membership in the same transaction."""
+
+    pool_id: str
+    name: str  # GroupName: case-sensitive, unique in the pool
+    description: str | None = None
+    role_arn: str | None = None
+    precedence: int | None = None
+    created: datetime
+    modified: datetime
+    version: int = 1

@@ -20,6 +20,7 @@ from authflow.core.records import (
     AuthSession,
     Device,
     FailedSignIns,
+    Group,
     RefreshToken,
     SigningKey,
     User,
@@ -196,6 +197,7 @@ _PUT = {
     FailedSignIns: lambda tx, r: tx.put_failed_sign_ins(r),
     SigningKey: lambda tx, r: tx.put_signing_key(r),
     Device: lambda tx, r: tx.put_device(r),
+    Group: lambda tx, r: tx.put_group(r),
 }
 
 
