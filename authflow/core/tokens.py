@@ -17,14 +17,16 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from authflow.core import client_config as cc
 from authflow.core.attributes import VERIFIED_FLAGS, is_true
+from authflow.core.groups import claims as group_claims
 from authflow.core.policy import EntropySource
-from authflow.core.records import AppClient, RefreshToken, User, UserPool
+from authflow.core.records import AppClient, Group, RefreshToken, User, UserPool
 
 #: The scope of tokens from the API flows (not OAuth).
 API_SCOPE = "aws.cognito.signin.user.admin"
@@ -73,7 +75,10 @@ def claims(
     origin_jti: str,
     entropy: EntropySource,
     device_key: str | None = None,
+    groups: Sequence[Group] = (),
 ) -> TokenClaims:
+    """The claims of a new ID and access token pair. `groups`: the user's groups, which give
+    `cognito:groups` (both tokens) and `cognito:roles` / `cognito:preferred_role` (ID token)."""
     lifetimes = cc.token_validity_seconds(client.config)
     iat = int(now.timestamp())
     revocation = cc.token_revocation_enabled(client.config)
@@ -81,8 +86,10 @@ def claims(
     # family instead, so that a global sign-out can still tell old tokens from new ones.
     event_id = new_uuid(entropy) if revocation else origin_jti
     family = {"origin_jti": origin_jti} if revocation else {}
+    id_group_claims, access_group_claims = group_claims(groups)
     id_claims: dict[str, Any] = {
         "sub": user.sub,
+        **id_group_claims,
         **_attribute_claims(pool, client, user),
         "iss": issuer,
         "cognito:username": user.username,
@@ -96,6 +103,7 @@ def claims(
     }
     access_claims: dict[str, Any] = {
         "sub": user.sub,
+        **access_group_claims,
         "iss": issuer,
         "client_id": client.id,
         **family,
