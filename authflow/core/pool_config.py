@@ -47,7 +47,9 @@ __all__ = [
     "deletion_protection",
     "invite_template",
     "lambda_arn",
+    "device_configuration",
     "mfa_configuration",
+    "mfa_factors",
     "new_pool_config",
     "password_policy",
     "render_pool_description",
@@ -77,6 +79,10 @@ _NOT_CONFIG = frozenset({
     "SchemaAttributes", "Domain", "CustomDomain", "SmsConfigurationFailure",
     "EmailConfigurationFailure",
 })
+# SetUserPoolMfaConfig's factor blocks: kept in the configuration under their own names,
+# set only by that operation (UpdateUserPool keeps them), never part of UserPoolType.
+MFA_FACTOR_MEMBERS = ("SmsMfaConfiguration", "SoftwareTokenMfaConfiguration", "EmailMfaConfiguration",
+                      "WebAuthnConfiguration")
 # Updatable members that are echoed only when the request sets them (no service default).
 _OPTIONAL_ECHO = ("AutoVerifiedAttributes", "DeviceConfiguration", "SmsConfiguration",
                   "UserPoolAddOns", "AccountRecoverySetting")
@@ -140,7 +146,7 @@ def updated_pool_config(current: Mapping, request: Mapping) -> dict:
             "Cannot turn MFA functionality ON, once the user pool has been created.",
             member="MfaConfiguration",
         )
-    for key in _IMMUTABLE:
+    for key in (*_IMMUTABLE, *MFA_FACTOR_MEMBERS):
         if key in current:
             config[key] = copy.deepcopy(current[key])
     return config
@@ -314,7 +320,7 @@ def render_user_pool(
     The deprecated ``Status`` member is not returned: current AWS responses omit it.
     """
     merged: dict[str, Any] = {
-        **copy.deepcopy(dict(config)),
+        **copy.deepcopy({k: v for k, v in config.items() if k not in MFA_FACTOR_MEMBERS}),
         "Id": pool_id,
         "Arn": arn,
         "CreationDate": created,
@@ -455,3 +461,21 @@ def device_configuration(config: Mapping) -> dict | None:
     members = {k: bool(v) for k, v in given.items()
                if k in ("ChallengeRequiredOnNewDevice", "DeviceOnlyRememberedOnUserPrompt") and v is not None}
     return members or None
+
+
+def mfa_factors(config: Mapping) -> frozenset[str]:
+    """The MFA factors the pool offers (``SMS_MFA``, ``SOFTWARE_TOKEN_MFA``, ``EMAIL_OTP``), none
+    when MFA is OFF. A pool SetUserPoolMfaConfig never configured offers SMS when it has an
+    SmsConfiguration (what CreateUserPool / UpdateUserPool can turn on)."""
+    if mfa_configuration(config) == "OFF":
+        return frozenset()
+    if not any(k in config for k in MFA_FACTOR_MEMBERS[:3]):
+        return frozenset({"SMS_MFA"}) if config.get("SmsConfiguration") else frozenset()
+    factors = set()
+    if config.get("SmsMfaConfiguration") is not None:
+        factors.add("SMS_MFA")
+    if (config.get("SoftwareTokenMfaConfiguration") or {}).get("Enabled"):
+        factors.add("SOFTWARE_TOKEN_MFA")
+    if config.get("EmailMfaConfiguration") is not None:
+        factors.add("EMAIL_OTP")
+    return frozenset(factors)

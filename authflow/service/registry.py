@@ -29,6 +29,7 @@ def load_all() -> dict[str, Handler]:
         clients,
         devices,
         groups,
+        mfa,
         passwords,
         pools,
         sign_in,
