@@ -51,9 +51,9 @@ def seen(monkeypatch) -> list[dict]:
     requests: list[dict] = []
     original = protocol.handle
 
-    def recording(engine, signing, *, method, path, query, headers, body):
+    def recording(engine, signing, *, method, path, query, headers, body, peer=None):
         answer = original(engine, signing, method=method, path=path, query=query,
-                          headers=headers, body=body)
+                          headers=headers, body=body, peer=peer)
         target = dict((k.lower(), v) for k, v in headers).get("x-amz-target", "")
         requests.append({
             "operation": target.removeprefix(TARGET),
