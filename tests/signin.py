@@ -7,11 +7,12 @@ import base64
 import hashlib
 import hmac
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import pytest
 
 from authflow.adapters import ManualClock, MemoryOutbox
+from authflow.conformance.srp_client import DeviceSrpClient, device_registration
 from tests.conftest import START, make_client
 from tests.helpers import store_contents
 
@@ -132,3 +133,88 @@ def assert_tokens(response: dict) -> None:
     assert result["ExpiresIn"] == 3600
     for key in ("AccessToken", "IdToken", "RefreshToken"):
         assert isinstance(result[key], str) and result[key]
+
+
+# -- device tracking ----------------------------------------------------------------------
+
+DEVICE_PASSWORD = "device-password-as-a-client-draws-it"
+#: A device salt whose top bit is set: padHex gives it a leading 00, the case the clients
+#: most easily get wrong.
+DEVICE_SALT = bytes([0xC3]) + bytes(range(1, 16))
+
+
+def tracking(*, challenge_required: bool = False, on_prompt: bool = False) -> dict:
+    """A DeviceConfiguration: any member set turns device tracking on."""
+    return {"ChallengeRequiredOnNewDevice": challenge_required, "DeviceOnlyRememberedOnUserPrompt": on_prompt}
+
+
+@dataclass(frozen=True)
+class DeviceCredentials:
+    """What a client keeps of a device it confirmed: its key, the user's group key and
+    the random device password the verifier was made from."""
+
+    key: str
+    group: str
+    password: str = DEVICE_PASSWORD
+
+    def srp(self, a: int = 0xD1CE) -> DeviceSrpClient:
+        return DeviceSrpClient(self.group, self.key, self.password, a)
+
+
+def confirm_new_device(env: Env, result: dict, *, name: str | None = "laptop", password: str = DEVICE_PASSWORD,
+                       salt: bytes = DEVICE_SALT) -> DeviceCredentials:
+    """ConfirmDevice for the NewDeviceMetadata of `result` (an AuthenticationResult), with
+    a verifier made by the reference client, as amazon-cognito-identity-js and pycognito
+    make it; the device's credentials."""
+    metadata = result["NewDeviceMetadata"]
+    device = DeviceCredentials(metadata["DeviceKey"], metadata["DeviceGroupKey"], password)
+    request = {"AccessToken": result["AccessToken"], "DeviceKey": device.key,
+               "DeviceSecretVerifierConfig": device_registration(device.group, device.key, password, salt)}
+    if name is not None:
+        request["DeviceName"] = name
+    env.client.confirm_device(**request)
+    return device
+
+
+def answer_device_challenges(env: Env, client_id: str, response: dict, device: DeviceCredentials, *,
+                             username: str = "alice", pool: str | None = None, session: bool = True,
+                             a: int = 0xD1CE, extra: dict | None = None) -> dict:
+    """Answer DEVICE_SRP_AUTH, then DEVICE_PASSWORD_VERIFIER, as a client does: with the
+    Session of the step before (amazon-cognito-identity-js) or without (`session=False`,
+    pycognito). `a`: the device step's secret exponent, a fresh one (the JS client) or
+    the user SRP step's own (pycognito re-sends that A). `pool` given: the Admin*
+    answers. `extra` goes into both answers (SECRET_HASH). The last response."""
+    assert response["ChallengeName"] == "DEVICE_SRP_AUTH", response
+    assert response["ChallengeParameters"] == {}
+    srp = device.srp(a)
+    extra = extra or {}
+    started = _device_respond(env, client_id, pool, "DEVICE_SRP_AUTH", response["Session"] if session else None,
+                              {"USERNAME": username, "DEVICE_KEY": device.key, "SRP_A": srp.srp_a, **extra})
+    assert started["ChallengeName"] == "DEVICE_PASSWORD_VERIFIER", started
+    return _device_respond(env, client_id, pool, "DEVICE_PASSWORD_VERIFIER", started["Session"] if session else None,
+                           {**srp.answer(started["ChallengeParameters"], username, env.clock.now()), **extra})
+
+
+def _device_respond(env: Env, client_id: str, pool: str | None, name: str, session: str | None,
+                    responses: dict) -> dict:
+    request = {"ClientId": client_id, "ChallengeName": name, "ChallengeResponses": responses}
+    if session is not None:
+        request["Session"] = session
+    if pool is None:
+        return env.client.respond_to_auth_challenge(**request)
+    return env.client.admin_respond_to_auth_challenge(UserPoolId=pool, **request)
+
+
+def devices_of(env: Env, pool: str) -> dict:
+    """The device records a pool holds, by key (the store's own view, which the device
+    operations cannot show for unconfirmed keys)."""
+    users = env.client.store.snapshot().users.get(pool)
+    return dict(users.devices) if users else {}
+
+
+def contents_with_devices(env: Env) -> dict:
+    """`store_contents` and every pool's device records: what a refused device operation
+    must leave exactly as it was."""
+    contents = store_contents(env.client.store)
+    contents["devices"] = {pool: dict(users.devices) for pool, users in env.client.store.snapshot().users.items()}
+    return contents
