@@ -45,6 +45,7 @@ from authflow.core.records import (
     Group,
     PendingCode,
     RefreshToken,
+    SoftwareToken,
     SigningKey,
     User,
     UserPool,
@@ -265,6 +266,20 @@ def _code_requests(doc: Mapping[str, Any]) -> dict[str, CodeRequests]:
     return {purpose: CodeRequests(window_start=from_micros(start), count=count) for purpose, (start, count) in doc.items()}
 
 
+def _software_token_doc(token: SoftwareToken | None) -> dict[str, Any] | None:
+    if token is None:
+        return None
+    return {"secret": _b64(token.secret), "friendly_name": token.friendly_name,
+            "verified": micros(token.verified), "last_step": token.last_step}
+
+
+def _software_token(doc: Mapping[str, Any] | None) -> SoftwareToken | None:
+    if doc is None:
+        return None
+    return SoftwareToken(secret=_unb64(doc["secret"]), friendly_name=doc["friendly_name"],
+                         verified=from_micros(doc["verified"]), last_step=doc["last_step"])
+
+
 def user_to_row(user: User) -> Row:
     return {
         "pool_id": user.pool_id,
@@ -285,6 +300,10 @@ def user_to_row(user: User) -> Row:
             "token_generation": user.token_generation,
             "codes": _codes_doc(user.codes),
             "code_requests": _code_requests_doc(user.code_requests),
+            "software_token": _software_token_doc(user.software_token),
+            "pending_software_token": (
+                None if user.pending_software_token is None else _b64(user.pending_software_token)
+            ),
         }),
     }
 
@@ -308,6 +327,10 @@ def user_from_row(row: Mapping[str, Any]) -> User:
         token_generation=doc["token_generation"],
         codes=_codes(doc.get("codes", {})),  # absent in rows written before codes existed
         code_requests=_code_requests(doc.get("code_requests", {})),  # likewise
+        software_token=_software_token(doc.get("software_token")),  # likewise
+        pending_software_token=(
+            None if doc.get("pending_software_token") is None else _unb64(doc["pending_software_token"])
+        ),
         version=row["version"],
     )
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from authflow.core import attributes as attrs
 from authflow.core import client_config as cc
-from authflow.core import devices, identity
+from authflow.core import devices, identity, mfa
 from authflow.core import pool_config as pc
 from authflow.core.effects import Message
 from authflow.core.lifecycle import IllegalTransition, auth_session, user_lifecycle
@@ -67,8 +67,8 @@ NOT_YET = frozenset({"USER_AUTH"})
 PASSWORD_FLOWS = frozenset({"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"})
 REFRESH_FLOWS = frozenset({"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
 #: Challenges this engine can issue and answer.
-ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA", "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER",
-                        "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"})
+ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA", "SOFTWARE_TOKEN_MFA", "SELECT_MFA_TYPE", "MFA_SETUP",
+                        "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER", "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"})
 
 SESSION_BYTES = 32
 CODE_DIGITS = 6
@@ -168,9 +168,6 @@ def lockout_key(pool: UserPool, client: AppClient, user: User | None, typed: str
     return None
 
 
-def mfa_required(pool: UserPool, user: User) -> bool:
-    mode = pc.mfa_configuration(pool.config)
-    return mode == "ON" or (mode == "OPTIONAL" and "SMS_MFA" in user.mfa_settings)
 
 
 def device_facts(pool: UserPool, device: Device | None) -> dict[str, bool]:
@@ -178,12 +175,15 @@ def device_facts(pool: UserPool, device: Device | None) -> dict[str, bool]:
     return {"device_remembered": devices.remembered(pool, device), "device_skips_mfa": devices.skips_mfa(pool, device)}
 
 
-def next_challenge(state: str, trigger: str, pool: UserPool, user: User, device: Device | None = None) -> str:
+def next_challenge(
+    state: str, trigger: str, pool: UserPool, user: User, device: Device | None = None, *, chosen: str | None = None,
+) -> str:
     """Where the attempt goes next: a challenge name, or AUTHENTICATED. `device` is the
-    user's device whose DEVICE_KEY the attempt carries, if any."""
+    user's device whose DEVICE_KEY the attempt carries, if any; `chosen` the MFA factor a
+    SELECT_MFA_TYPE answer named."""
     facts = {
         "must_change_password": user.status == "FORCE_CHANGE_PASSWORD",
-        "mfa_required": mfa_required(pool, user),
+        **mfa.mfa_facts(pool, user, chosen=chosen),
         **device_facts(pool, device),
     }
     return auth_session().next_state(state, trigger, facts)

@@ -24,8 +24,9 @@ from typing import Any
 
 from authflow.core import pool_config as pc
 from authflow.core import trigger_events as te
-from authflow.core.auth import device_facts, mfa_required
+from authflow.core.auth import device_facts
 from authflow.core.lifecycle import auth_session
+from authflow.core.mfa import mfa_facts
 from authflow.core.records import Device, User, UserPool
 from authflow.errors import InvalidLambdaResponseException, InvalidParameterException
 
@@ -222,7 +223,7 @@ def next_state(state: str, defined: Defined, pool: UserPool, user: User | None, 
         "fail_authentication": defined.fail_authentication or (defined.issue_tokens and user is None),
         "issue_tokens": defined.issue_tokens,
         "must_change_password": user is not None and user.status == "FORCE_CHANGE_PASSWORD",
-        "mfa_required": user is not None and mfa_required(pool, user),
+        **mfa_facts(pool, user),
         "password_verifier_named": defined.challenge_name == PASSWORD_VERIFIER,
         **device_facts(pool, device if user is not None else None),
     }

@@ -100,6 +100,18 @@ class CodeRequests:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SoftwareToken:
+    """A user's authenticator app (TOTP): its base32 secret sealed under the engine's KEK
+    (`authflow.service.mfa`), the name given when it was verified, and the last time step
+    whose code was accepted: each code signs in once."""
+
+    secret: bytes = field(repr=False)
+    friendly_name: str | None = None
+    verified: datetime
+    last_step: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class User:
     pool_id: str
     username: str
@@ -132,6 +144,11 @@ class User:
     codes: Mapping[str, PendingCode] = field(default_factory=dict)
     # Code requests by purpose in the current hour (`CodeRequests`).
     code_requests: Mapping[str, CodeRequests] = field(default_factory=dict)
+    # TOTP: the verified authenticator, and a secret AssociateSoftwareToken handed out by
+    # access token that VerifySoftwareToken has not confirmed yet (sealed; it replaces the
+    # verified one only when verified).
+    software_token: SoftwareToken | None = None
+    pending_software_token: bytes | None = field(default=None, repr=False)
     version: int = 1
 
 

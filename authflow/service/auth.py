@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from authflow.core import auth, device_srp, lockout
+from authflow.core import auth, device_srp, lockout, mfa
 from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
 from authflow.core import tokens as core_tokens
@@ -260,6 +260,12 @@ def after_step(
         messages = customized_messages(
             engine, pool, (message,), source="CustomMessage_Authentication", users=(user,), client_id=client.id
         )
+    elif state == mfa.SOFTWARE_TOKEN:
+        parameters = mfa.software_token_parameters(user)
+    elif state == mfa.SELECT:
+        parameters = mfa.select_parameters(user)
+    elif state == mfa.SETUP:
+        parameters = mfa.setup_parameters(pool, user)
     else:  # a state the spec names but this engine cannot ask yet
         raise InvalidParameterException(f"{state} is not supported by this version of authflow yet.")
     tx.put_session(session)
@@ -356,7 +362,7 @@ def refresh_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) -> 
 # -- RespondToAuthChallenge ------------------------------------------------------------------
 
 
-def _open_session(
+def open_session(
     engine: Engine, tx, request: Mapping[str, Any], admin: bool, now: datetime
 ) -> tuple[UserPool, AppClient, AuthSession, User, Mapping[str, str]]:
     """Load and check everything an answer needs; refusals change nothing."""
@@ -386,14 +392,14 @@ def _open_session(
 def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
-        pool, client, record, user, responses = _open_session(engine, tx, request, admin, now)
+        pool, client, record, user, responses = open_session(engine, tx, request, admin, now)
         auth.check_new_password_session(user, record)
         answer = auth.prepare_new_password(pool, client, user, responses)
     # Slow steps outside the transaction: compare with the temporary password, hash.
     same = engine.check_password(answer.password, user.credential.password_hash) if user.credential else False
     password_hash = engine.hasher(answer.password)
     with engine.store.transaction() as tx:
-        pool, client, record, current, responses = _open_session(engine, tx, request, admin, now)
+        pool, client, record, current, responses = open_session(engine, tx, request, admin, now)
         if current.credential != user.credential:
             raise NotAuthorizedException(auth.INVALID_SESSION)
         answer = auth.prepare_new_password(pool, client, current, responses)
@@ -423,7 +429,7 @@ def answer_sms_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> d
     now = engine.now()
     error: CognitoError | None = None
     with engine.store.transaction() as tx:
-        pool, client, record, user, responses = _open_session(engine, tx, request, admin, now)
+        pool, client, record, user, responses = open_session(engine, tx, request, admin, now)
         auth.check_sign_in_still_holds(user, record)
         code = auth.require_param(responses, "SMS_MFA_CODE")
         device = devices.attempt_device(tx, pool, user, devices.device_key_of(responses), record.device_key)

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from authflow.core import auth as core
-from authflow.service import auth, custom_auth, device_srp, srp
+from authflow.service import auth, custom_auth, device_srp, mfa_steps, srp
 from authflow.service.engine import Engine
 from authflow.service.registry import operation
 
@@ -56,6 +56,12 @@ def _respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
         return custom_auth.answer(engine, request, admin)
     if challenge == "PASSWORD_VERIFIER":
         return srp.respond(engine, request, admin, custom=custom_auth.after_password_proof)
+    if challenge == "SOFTWARE_TOKEN_MFA":
+        return mfa_steps.answer_software_token(engine, request, admin)
+    if challenge == "SELECT_MFA_TYPE":
+        return mfa_steps.answer_select_mfa_type(engine, request, admin)
+    if challenge == "MFA_SETUP":
+        return mfa_steps.answer_mfa_setup(engine, request, admin)
     if challenge == "DEVICE_SRP_AUTH":
         return device_srp.answer_srp_auth(engine, request, admin)
     if challenge == "DEVICE_PASSWORD_VERIFIER":

@@ -20,13 +20,13 @@ from typing import Any
 
 from authflow.core import attributes as attrs
 from authflow.core import client_config as cc
+from authflow.core import mfa
 from authflow.core import tokens as core_tokens
 from authflow.core import users as core_users
 from authflow.core.lifecycle import user_lifecycle
 from authflow.core.records import AppClient, User, UserPool
 from authflow.crypto.signing import TokenRejected, decode, unverified_claims
 from authflow.errors import (
-    InvalidParameterException,
     NotAuthorizedException,
     UnauthorizedException,
     UnsupportedOperationException,
@@ -145,42 +145,13 @@ def revoke_token(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     return {}
 
 
-def _set_mfa_preference(user: User, request: Mapping[str, Any], now: datetime) -> User:
-    for member in ("SoftwareTokenMfaSettings", "EmailMfaSettings", "WebAuthnMfaSettings"):
-        if (request.get(member) or {}).get("Enabled"):
-            raise InvalidParameterException(
-                f"{member} is not supported by this version of authflow yet (only SMS MFA)."
-            )
-    sms = request.get("SMSMfaSettings")
-    if sms is None:
-        return user
-    user_lifecycle().next_status(user.status, "set_mfa_preference")
-    settings = set(user.mfa_settings)
-    preferred = user.preferred_mfa
-    if sms.get("Enabled"):
-        if not user.attributes.get("phone_number"):
-            raise InvalidParameterException("User does not have delivery config set to turn on SMS_MFA")
-        settings.add("SMS_MFA")
-        if sms.get("PreferredMfa"):
-            preferred = "SMS_MFA"
-    elif "Enabled" in sms:
-        settings.discard("SMS_MFA")
-        if preferred == "SMS_MFA":
-            preferred = None
-    if sms.get("PreferredMfa") and "SMS_MFA" not in settings:
-        raise InvalidParameterException("SMS_MFA must be enabled to be the preferred MFA method.")
-    return replace(
-        user, mfa_settings=tuple(sorted(settings)), preferred_mfa=preferred, modified=now, version=user.version + 1
-    )
-
-
 @operation("AdminSetUserMFAPreference")
 def admin_set_user_mfa_preference(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
         user = core_users.require_user(tx, pool, request["Username"])
-        updated = _set_mfa_preference(user, request, now)
+        updated = mfa.set_preference(pool, user, request, now)
         if updated is not user:
             engine.write(tx, puts=(updated,))
     return {}
@@ -190,8 +161,8 @@ def admin_set_user_mfa_preference(engine: Engine, request: Mapping[str, Any]) ->
 def set_user_mfa_preference(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
-        _, _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
-        updated = _set_mfa_preference(user, request, now)
+        pool, _, user, _ = authenticate(engine, tx, request["AccessToken"], now)
+        updated = mfa.set_preference(pool, user, request, now)
         if updated is not user:
             engine.write(tx, puts=(updated,))
     return {}

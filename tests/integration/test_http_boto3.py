@@ -743,12 +743,13 @@ def test_unknown_and_unimplemented_operations():
                           f"X-Amz-Target must be {TARGET}<Operation>.")
         assert_wire_error(raw(server, None, "{}"), "UnknownOperationException",
                           f"X-Amz-Target must be {TARGET}<Operation>.")
-        assert_wire_error(raw(server, "AdminAddUserToGroup", "{}"), "UnsupportedOperationException",
-                          "authflow does not implement AdminAddUserToGroup yet.")
+        assert_wire_error(raw(server, "TagResource", "{}"), "UnsupportedOperationException",
+                          "authflow does not implement TagResource yet.")
         cognito = server.boto3()
         with pytest.raises(cognito.exceptions.UnsupportedOperationException) as err:
-            cognito.admin_add_user_to_group(UserPoolId="us-east-1_abcdefghi", Username="a", GroupName="g")
-        assert err.value.response["Error"]["Message"] == "authflow does not implement AdminAddUserToGroup yet."
+            cognito.tag_resource(ResourceArn="arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abcdefghi",
+                                 Tags={"k": "v"})
+        assert err.value.response["Error"]["Message"] == "authflow does not implement TagResource yet."
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
