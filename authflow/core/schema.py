@@ -372,3 +372,29 @@ def _duplicate(name: str) -> InvalidParameterException:
         member="Schema",
         attribute=name,
     )
+
+
+def added_custom_attributes(current: Sequence[Mapping], request_attributes: Sequence[Mapping]) -> list[dict]:
+    """The pool's ``SchemaAttributes`` after ``AddCustomAttributes``: the new attributes
+    appended, each built and checked exactly as CreateUserPool builds a custom attribute
+    (so they are named ``custom:<Name>`` / ``dev:custom:<Name>``, cannot be required, and
+    their constraints must fit their type). A name the pool has, or gives twice, is
+    refused; so is going past the quota. Attributes can never be removed or changed."""
+    existing = {a["Name"] for a in current}
+    added: list[dict] = []
+    for entry in request_attributes:
+        if not entry.get("Name"):
+            raise InvalidParameterException("Schema attribute names must be provided.", member="CustomAttributes")
+        attribute = _custom_attribute(entry)
+        if attribute["Name"] in existing:
+            raise _duplicate(attribute["Name"])
+        existing.add(attribute["Name"])
+        added.append(attribute)
+    customs = sum(1 for a in current if a["Name"].startswith(_CUSTOM_PREFIX) or a["Name"].startswith("dev:"))
+    if customs + len(added) > MAX_CUSTOM_ATTRIBUTES:
+        raise InvalidParameterException(
+            f"A user pool can have at most {MAX_CUSTOM_ATTRIBUTES} custom attributes; "
+            f"it would have {customs + len(added)}.",
+            member="CustomAttributes",
+        )
+    return [copy.deepcopy(dict(a)) for a in current] + added

@@ -10,6 +10,7 @@ from typing import Any
 
 from authflow.core import pool_config as pc
 from authflow.core.records import UserPool
+from authflow.core.schema import added_custom_attributes
 from authflow.errors import InvalidParameterException
 from authflow.service.engine import Engine
 from authflow.service.keys import new_keys
@@ -67,6 +68,20 @@ def update_user_pool(engine: Engine, request: Mapping[str, Any]) -> dict[str, An
         pool = engine.require_pool(tx, request["UserPoolId"])
         config = pc.updated_pool_config(pool.config, request)
         tx.put_pool(replace(pool, config=config, modified=now, version=pool.version + 1))
+    return {}
+
+
+@operation("AddCustomAttributes")
+def add_custom_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    """New custom attributes, usable at once: in UserAttributes (as the app clients'
+    Read/WriteAttributes allow), in tokens (as strings), and, where ListUsers allows it,
+    nowhere in its filters (custom attributes are not searchable on Cognito)."""
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, request["UserPoolId"])
+        schema = added_custom_attributes(pool.config.get("SchemaAttributes") or (), request["CustomAttributes"])
+        tx.put_pool(replace(pool, config={**pool.config, "SchemaAttributes": schema}, modified=now,
+                            version=pool.version + 1))
     return {}
 
 
