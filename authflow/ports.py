@@ -34,8 +34,9 @@ class UniqueViolation(StoreError):
     """A write would break a uniqueness rule the store enforces.
 
     `constraint` is one of "username", "sub", "alias", "pool", "client", "session",
-    "refresh_token", "origin_jti", "device", "group"; for aliases `kind` names the alias kind (email,
-    phone_number, preferred_username).
+    "refresh_token", "origin_jti", "device"; for aliases `kind` names the alias kind (email,
+    phone_number, preferred_username). (A second group of a name is a `VersionConflict`,
+    as `put_group` says, never a `UniqueViolation`.)
     """
 
     def __init__(self, constraint: str, kind: str | None = None) -> None:

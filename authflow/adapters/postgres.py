@@ -52,7 +52,10 @@ stored with an order-preserving escape (`_escape`: U+0001 -> U+0001 U+0002, U+00
 references the pool with `ON DELETE CASCADE`; a device also references its owner,
 (pool, sub) of `users`, so deleting a user takes its devices, and a put for a missing
 owner is refused as a `KeyError` (after the missing pool, before the other checks, as
-the in-memory store orders them).
+the in-memory store orders them). A membership references its group and its user, so
+deleting either takes it, and a membership of a missing group or user is a `KeyError`;
+a membership of a group or user deleted by a concurrent transaction fails the foreign
+key's check under SERIALIZABLE (a `TransientConflict`), so none outlives its group.
 
 ListUsers reads `user_index`, one row per (user, searchable attribute) with the
 value `authflow.core.listing.index_values` computes, through the B-tree
@@ -93,6 +96,7 @@ from authflow.core.records import (
     AuthSession,
     Device,
     FailedSignIns,
+    Group,
     RefreshToken,
     SigningKey,
     User,
@@ -235,12 +239,38 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX devices_by_owner ON devices (pool_id, sub, listed, device_key)",
         "CREATE INDEX devices_by_expiry ON devices (expires_us) WHERE expires_us IS NOT NULL",
     ),
+    (
+        # Groups, and memberships as (group, user) pairs owned by both sides: deleting the
+        # group, the user or the pool deletes them, and a membership of a missing group or
+        # user is refused by the foreign keys. ListUsersInGroup reads the primary key's
+        # range of one group; a user's groups (tokens, AdminListGroupsForUser) and deleting
+        # a user read `memberships_by_user`.
+        """CREATE TABLE groups (
+            pool_id text COLLATE "C" NOT NULL,
+            name    text COLLATE "C" NOT NULL,
+            version bigint NOT NULL,
+            doc     text NOT NULL,
+            CONSTRAINT groups_pkey PRIMARY KEY (pool_id, name),
+            CONSTRAINT groups_pool_fkey FOREIGN KEY (pool_id) REFERENCES pools (id) ON DELETE CASCADE
+        )""",
+        """CREATE TABLE memberships (
+            pool_id      text COLLATE "C" NOT NULL,
+            group_name   text COLLATE "C" NOT NULL,
+            username_key text COLLATE "C" NOT NULL,
+            CONSTRAINT memberships_pkey PRIMARY KEY (pool_id, group_name, username_key),
+            CONSTRAINT memberships_group_fkey FOREIGN KEY (pool_id, group_name)
+                REFERENCES groups (pool_id, name) ON DELETE CASCADE,
+            CONSTRAINT memberships_user_fkey FOREIGN KEY (pool_id, username_key)
+                REFERENCES users (pool_id, username_key) ON DELETE CASCADE
+        )""",
+        "CREATE INDEX memberships_by_user ON memberships (pool_id, username_key, group_name)",
+    ),
 )
 
 #: The tables of the schema (besides `schema_info`), for tools that read every row.
 TABLES = (
     "pools", "clients", "users", "aliases", "user_index",
-    "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins", "devices",
+    "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins", "devices", "groups", "memberships",
 )
 
 #: The port's name for each unique constraint of the schema.
@@ -415,6 +445,29 @@ _UPDATE_DEVICE = """UPDATE devices
         AND version = %(old_version)s"""
 _DELETE_DEVICE = "DELETE FROM devices WHERE pool_id = %s AND device_key = %s"
 
+_GROUP_COLUMNS = "pool_id, name, version, doc"
+_GET_GROUP = f"SELECT {_GROUP_COLUMNS} FROM groups WHERE pool_id = %s AND name = %s"
+_GROUP_VERSION = "SELECT pool_id, version FROM groups WHERE pool_id = %(pool_id)s AND name = %(name)s"
+_LIST_GROUPS = f"SELECT {_GROUP_COLUMNS} FROM groups WHERE pool_id = %s AND name > %s ORDER BY name LIMIT %s"
+_LIST_GROUPS_FIRST = f"SELECT {_GROUP_COLUMNS} FROM groups WHERE pool_id = %s ORDER BY name LIMIT %s"
+_COUNT_GROUPS = "SELECT count(*) AS n FROM groups WHERE pool_id = %s"
+_INSERT_GROUP = f"INSERT INTO groups ({_GROUP_COLUMNS}) VALUES (%(pool_id)s, %(name)s, %(version)s, %(doc)s)"
+_UPDATE_GROUP = """UPDATE groups SET version = %(version)s, doc = %(doc)s
+    WHERE pool_id = %(pool_id)s AND name = %(name)s AND version = %(old_version)s"""
+_DELETE_GROUP = "DELETE FROM groups WHERE pool_id = %s AND name = %s"  # cascades to its memberships
+
+# An existing membership is left as it is (adding is idempotent); a missing group or user
+# fails the foreign keys. Under SERIALIZABLE a membership of a group or user that a
+# concurrent transaction deleted fails (40001) rather than being written.
+_ADD_MEMBER = """INSERT INTO memberships (pool_id, group_name, username_key) VALUES (%s, %s, %s)
+    ON CONFLICT DO NOTHING"""
+_REMOVE_MEMBER = "DELETE FROM memberships WHERE pool_id = %s AND group_name = %s AND username_key = %s"
+_GROUPS_OF = "SELECT group_name FROM memberships WHERE pool_id = %s AND username_key = %s ORDER BY group_name"
+_MEMBERS = """SELECT username_key FROM memberships
+    WHERE pool_id = %s AND group_name = %s AND username_key > %s ORDER BY username_key LIMIT %s"""
+_MEMBERS_FIRST = """SELECT username_key FROM memberships
+    WHERE pool_id = %s AND group_name = %s ORDER BY username_key LIMIT %s"""
+
 _PURGE_SESSIONS = """DELETE FROM sessions WHERE id IN
     (SELECT id FROM sessions WHERE expires_us <= %s LIMIT %s)"""
 _PURGE_REFRESH_TOKENS = """DELETE FROM refresh_tokens WHERE token_hash IN
@@ -445,6 +498,10 @@ _REFRESH_TOKENS = _Kind(_INSERT_REFRESH_TOKEN, _UPDATE_REFRESH_TOKEN, _REFRESH_T
 _FAILED_SIGN_INS = _Kind(
     _INSERT_FAILED_SIGN_INS, _UPDATE_FAILED_SIGN_INS, _FAILED_SIGN_INS_VERSION, True, None
 )
+# `groups_pkey` is not a port constraint: an insert over an existing name is stale
+# (`VersionConflict`) when this transaction sees the holder, else a concurrent writer's
+# (`TransientConflict`), so a racing CreateGroup re-runs and finds the group.
+_GROUPS = _Kind(_INSERT_GROUP, _UPDATE_GROUP, _GROUP_VERSION, True, None)
 
 
 # -- psycopg, imported when a store is made ----------------------------------------------
@@ -1047,3 +1104,27 @@ class _PostgresTransaction(SqlReads):
             return VersionConflict(f"expected version {expected}, got {row['version']}")
         # What was in the way is not visible to this transaction: a concurrent writer's.
         return TransientConflict("a concurrent transaction changed this record; nothing was written, try again")
+
+    # -- groups and memberships ----------------------------------------------------------
+
+    def put_group(self, group: Group) -> None:
+        self._put(_GROUPS, codec.group_to_row(group), group.pool_id)
+
+    def add_member(self, pool_id: str, name: str, username_key: str) -> None:
+        def body() -> None:
+            self._cursor.execute(_ADD_MEMBER, _params((pool_id, name, username_key)))
+
+        self._write(body, lambda error: self._member_refusal(pool_id, name, username_key, error))
+
+    def _member_refusal(self, pool_id: str, name: str, username_key: str, error: BaseException | None
+                        ) -> BaseException:
+        """A refused membership: a conflict with a concurrent writer, or (as the in-memory
+        store says it) a missing pool, group or user."""
+        assert error is not None  # the insert checks no version
+        if _sqlstate(error) != _FOREIGN_KEY_VIOLATION:
+            return _transient(error) or error
+        if self._failed is not None:
+            return self._unusable()
+        if self._one(_POOL_EXISTS, (pool_id,)) is None:
+            return KeyError(f"no pool {pool_id}")
+        return KeyError(f"no group {name} or no user {username_key}")

@@ -22,6 +22,7 @@ from authflow.core.records import (
     AuthSession,
     Device,
     FailedSignIns,
+    Group,
     RefreshToken,
     SigningKey,
     User,
@@ -42,6 +43,8 @@ STATEMENTS = (
     "get_refresh_token", "get_refresh_token_by_origin", "delete_refresh_token",
     "get_failed_sign_ins", "delete_failed_sign_ins",
     "get_device", "list_devices_first", "list_devices", "delete_device",
+    "pool_exists", "get_group", "list_groups_first", "list_groups", "count_groups", "delete_group",
+    "remove_member", "groups_of", "members_first", "members",
     "purge_sessions", "purge_refresh_tokens", "purge_failed_sign_ins", "purge_devices",
 )
 
@@ -111,7 +114,8 @@ class SqlReads:
         return self._user(self.SQL["get_user_by_sub"], (pool_id, sub))
 
     def delete_user(self, pool_id: str, username_key: str) -> None:
-        self._delete(self.SQL["delete_user"], pool_id, username_key)  # cascades to aliases, index rows, devices
+        # cascades to aliases, index rows, devices, memberships
+        self._delete(self.SQL["delete_user"], pool_id, username_key)
 
     def count_users(self, pool_id: str) -> int:
         return self._one(self.SQL["count_users"], (pool_id,))["n"]
@@ -192,6 +196,41 @@ class SqlReads:
 
     def delete_device(self, pool_id: str, device_key: str) -> None:
         self._delete(self.SQL["delete_device"], pool_id, device_key)
+
+    # -- groups and memberships ----------------------------------------------------------
+
+    def get_group(self, pool_id: str, name: str) -> Group | None:
+        row = self._one(self.SQL["get_group"], (pool_id, name))
+        return None if row is None else codec.group_from_row(row)
+
+    def list_groups(self, pool_id: str, *, after: str | None, limit: int) -> list[Group]:
+        if after is None:
+            rows = self._all(self.SQL["list_groups_first"], (pool_id, limit))
+        else:
+            rows = self._all(self.SQL["list_groups"], (pool_id, after, limit))
+        return [codec.group_from_row(row) for row in rows]
+
+    def count_groups(self, pool_id: str) -> int:
+        return self._one(self.SQL["count_groups"], (pool_id,))["n"]
+
+    def delete_group(self, pool_id: str, name: str) -> None:
+        self._delete(self.SQL["delete_group"], pool_id, name)  # cascades to its memberships
+
+    def remove_member(self, pool_id: str, name: str, username_key: str) -> None:
+        # Not a member: nothing happens. A missing pool is a KeyError, as for every write.
+        removed = self._execute(self.SQL["remove_member"], (pool_id, name, username_key)).rowcount
+        if not removed and self._one(self.SQL["pool_exists"], (pool_id,)) is None:
+            raise KeyError(f"no pool {pool_id}")
+
+    def groups_of(self, pool_id: str, username_key: str) -> list[str]:
+        return [row["group_name"] for row in self._all(self.SQL["groups_of"], (pool_id, username_key))]
+
+    def members(self, pool_id: str, name: str, *, after: str | None, limit: int) -> list[str]:
+        if after is None:
+            rows = self._all(self.SQL["members_first"], (pool_id, name, limit))
+        else:
+            rows = self._all(self.SQL["members"], (pool_id, name, after, limit))
+        return [row["username_key"] for row in rows]
 
     # -- housekeeping --------------------------------------------------------------------
 

@@ -35,7 +35,10 @@ by the database: primary keys and unique indexes on (pool, username key),
 in-memory store raises, with the same constraint name and alias kind. Everything
 of a pool references the pool with `ON DELETE CASCADE`, so deleting a pool is one
 statement; a device also references its owner, (pool, sub) of `users`, so deleting a
-user takes its devices (and a device of no user is refused as a `KeyError`). ListUsers reads `user_index`, one row per (user, searchable attribute)
+user takes its devices (and a device of no user is refused as a `KeyError`); a
+membership references its group and its user, so deleting either takes it (and a
+membership of a missing group or user is refused as a `KeyError`). ListUsers reads
+`user_index`, one row per (user, searchable attribute)
 with the value `authflow.core.listing.index_values` computes; its primary key
 (pool, index name, value, username key) makes `=`, `^=` (a range: value >= p AND
 value < the least string above every string starting with p) and keyset
@@ -63,6 +66,7 @@ from authflow.core.records import (
     AuthSession,
     Device,
     FailedSignIns,
+    Group,
     RefreshToken,
     SigningKey,
     User,
@@ -178,12 +182,35 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "CREATE INDEX devices_by_owner ON devices (pool_id, sub, listed, device_key)",
         "CREATE INDEX devices_by_expiry ON devices (expires_us) WHERE expires_us IS NOT NULL",
     ),
+    (
+        # Groups, and memberships as (group, user) pairs owned by both sides: deleting the
+        # group, the user or the pool deletes them, and a membership of a missing group or
+        # user is refused by the foreign keys. ListUsersInGroup reads the primary key's
+        # range of one group; a user's groups (tokens, AdminListGroupsForUser) and deleting
+        # a user read `memberships_by_user`.
+        """CREATE TABLE groups (
+            pool_id TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
+            name    TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc     TEXT NOT NULL,
+            PRIMARY KEY (pool_id, name)
+        )""",
+        """CREATE TABLE memberships (
+            pool_id      TEXT NOT NULL,
+            group_name   TEXT NOT NULL,
+            username_key TEXT NOT NULL,
+            PRIMARY KEY (pool_id, group_name, username_key),
+            FOREIGN KEY (pool_id, group_name) REFERENCES groups (pool_id, name) ON DELETE CASCADE,
+            FOREIGN KEY (pool_id, username_key) REFERENCES users (pool_id, username_key) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        "CREATE INDEX memberships_by_user ON memberships (pool_id, username_key, group_name)",
+    ),
 )
 
 #: The tables of the schema, for tools that read every row (tests, backups).
 TABLES = (
     "pools", "clients", "users", "aliases", "user_index",
-    "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins", "devices",
+    "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins", "devices", "groups", "memberships",
 )
 
 # SQLite names a violated unique constraint by its columns; these are the port's names.
@@ -310,6 +337,27 @@ _INSERT_DEVICE = f"""INSERT INTO devices ({_DEVICE_COLUMNS})
 _UPDATE_DEVICE = """UPDATE devices SET listed = :listed, expires_us = :expires_us, version = :version, doc = :doc
     WHERE pool_id = :pool_id AND device_key = :device_key"""
 _DELETE_DEVICE = "DELETE FROM devices WHERE pool_id = ? AND device_key = ?"
+
+_GROUP_COLUMNS = "pool_id, name, version, doc"
+_GET_GROUP = f"SELECT {_GROUP_COLUMNS} FROM groups WHERE pool_id = ? AND name = ?"
+_GROUP_VERSION = "SELECT version FROM groups WHERE pool_id = ? AND name = ?"
+_LIST_GROUPS = f"SELECT {_GROUP_COLUMNS} FROM groups WHERE pool_id = ? AND name > ? ORDER BY name LIMIT ?"
+_LIST_GROUPS_FIRST = f"SELECT {_GROUP_COLUMNS} FROM groups WHERE pool_id = ? ORDER BY name LIMIT ?"
+_COUNT_GROUPS = "SELECT count(*) AS n FROM groups WHERE pool_id = ?"
+_INSERT_GROUP = f"INSERT INTO groups ({_GROUP_COLUMNS}) VALUES (:pool_id, :name, :version, :doc)"
+_UPDATE_GROUP = "UPDATE groups SET version = :version, doc = :doc WHERE pool_id = :pool_id AND name = :name"
+_DELETE_GROUP = "DELETE FROM groups WHERE pool_id = ? AND name = ?"  # cascades to its memberships
+
+# An existing membership is left as it is (adding is idempotent); a missing group or user
+# fails the foreign keys.
+_ADD_MEMBER = """INSERT INTO memberships (pool_id, group_name, username_key) VALUES (?, ?, ?)
+    ON CONFLICT DO NOTHING"""
+_REMOVE_MEMBER = "DELETE FROM memberships WHERE pool_id = ? AND group_name = ? AND username_key = ?"
+_GROUPS_OF = "SELECT group_name FROM memberships WHERE pool_id = ? AND username_key = ? ORDER BY group_name"
+_MEMBERS = """SELECT username_key FROM memberships
+    WHERE pool_id = ? AND group_name = ? AND username_key > ? ORDER BY username_key LIMIT ?"""
+_MEMBERS_FIRST = """SELECT username_key FROM memberships
+    WHERE pool_id = ? AND group_name = ? ORDER BY username_key LIMIT ?"""
 
 _PURGE_SESSIONS = """DELETE FROM sessions WHERE id IN
     (SELECT id FROM sessions WHERE expires_us <= ? LIMIT ?)"""
@@ -734,3 +782,16 @@ class _SqliteTransaction(SqlReads):
         row = codec.device_to_row(device)
         self._upsert(_INSERT_DEVICE, _UPDATE_DEVICE, _version(old), row, pool_id,
                      missing=f"no pool {pool_id} or no user {device.sub}")
+
+    # -- groups and memberships ----------------------------------------------------------
+
+    def put_group(self, group: Group) -> None:
+        # As MemoryStore: pool, then version (an insert over an existing name is stale).
+        self._require_pool(group.pool_id)
+        old = self._one(_GROUP_VERSION, (group.pool_id, group.name))
+        self._upsert(_INSERT_GROUP, _UPDATE_GROUP, _version(old), codec.group_to_row(group), group.pool_id)
+
+    def add_member(self, pool_id: str, name: str, username_key: str) -> None:
+        self._require_pool(pool_id)
+        with _constraints(pool_id, missing=f"no group {name} or no user {username_key}"):
+            self._execute(_ADD_MEMBER, (pool_id, name, username_key))

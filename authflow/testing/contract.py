@@ -29,9 +29,10 @@ missing pool and deletes of missing records are `KeyError`; deleting a pool take
 everything of it; ListUsers scans are keyset scans in code point order; two stateful
 tests run the store beside obviously-correct dict models (users with their aliases
 and ListUsers indexes; sign-in records), through single writes, batches that commit,
-abort or go on after a refused write, and pools deleted and made again; and devices
+abort or go on after a refused write, and pools deleted and made again; devices
 belong to their user and go with it, and races on one device have one outcome
-(`authflow.testing.device_contract`).
+(`authflow.testing.device_contract`); and memberships go with their group and with
+their user, also when a writer races the delete (`authflow.testing.group_contract`).
 
 The pieces are reusable on their own: `authflow.testing.records` builds records and
 holds Hypothesis strategies for records of every kind (valid Unicode, JSON
@@ -57,12 +58,14 @@ from authflow.core.records import (
     AuthSession,
     Device,
     FailedSignIns,
+    Group,
     RefreshToken,
     SigningKey,
     User,
 )
 from authflow.ports import Store, TransientConflict, UniqueViolation, VersionConflict
 from authflow.testing.device_contract import DeviceContract
+from authflow.testing.group_contract import GroupContract
 from authflow.testing.models import (
     ALL,
     KINDS,
@@ -112,8 +115,9 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
               aliases: tuple[tuple[str, str], ...] = _PROBE_ALIASES, subs: tuple[str, ...] = ()) -> dict[str, Any]:
     """Everything the port shows of `store`: every pool and app client, every user under
     every ListUsers index, by key, by sub and by alias (theirs and `aliases`), signing
-    keys, every listed device of every user (and of `subs`), and the sessions, refresh
-    tokens, lockout counters and devices whose ids are in `ids`."""
+    keys, every listed device of every user (and of `subs`), every group with its
+    members and every user's groups, and the sessions, refresh tokens, lockout counters
+    and devices whose ids are in `ids`."""
     with store.transaction() as tx:
         listed = tx.list_pools(after=None, limit=ALL)
         view: dict[str, Any] = {"pools": listed, "per_pool": {}}
@@ -122,6 +126,7 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
             users = [u for _, u in scans[None]]
             held = {a for u in users for a in u.aliases} | set(aliases)
             owners = sorted({u.sub for u in users} | set(subs))
+            groups = tx.list_groups(pool_id, after=None, limit=ALL)
             view["per_pool"][pool_id] = {
                 "clients": tx.list_clients(pool_id, after=None, limit=ALL),
                 "count": tx.count_users(pool_id),
@@ -134,6 +139,11 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
                 "origins": {i: tx.get_refresh_token_by_origin(pool_id, i) for i in ids},
                 "devices": {i: tx.get_device(pool_id, i) for i in ids},
                 "listed_devices": {s: tx.list_devices(pool_id, s, after=None, limit=ALL) for s in owners},
+                # a membership shows from both sides: a stale one of either side is seen
+                "groups": groups,
+                "group_count": tx.count_groups(pool_id),
+                "members": {g.name: tx.members(pool_id, g.name, after=None, limit=ALL) for g in groups},
+                "groups_of": {u.username_key: tx.groups_of(pool_id, u.username_key) for u in users},
             }
         view["sessions"] = {i: tx.get_session(i) for i in ids}
         view["refresh_tokens"] = {i: tx.get_refresh_token(i) for i in ids}
@@ -144,10 +154,11 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
 # -- the contract --------------------------------------------------------------------------
 
 
-class StoreContract(DeviceContract):
+class StoreContract(DeviceContract, GroupContract):
     """The tests every `Store` must pass. Subclass it under a name starting with `Test`
     and implement `make_store` (see the module docstring). The device tests are
-    `DeviceContract`'s (`authflow.testing.device_contract`)."""
+    `DeviceContract`'s (`authflow.testing.device_contract`), the group tests
+    `GroupContract`'s (`authflow.testing.group_contract`)."""
 
     def make_store(self) -> Store:
         """A new, empty store."""
@@ -821,6 +832,7 @@ _PUTS: dict[type, Callable[[Any, Any], None]] = {
     RefreshToken: lambda tx, r: tx.put_refresh_token(r),
     FailedSignIns: lambda tx, r: tx.put_failed_sign_ins(r),
     Device: lambda tx, r: tx.put_device(r),
+    Group: lambda tx, r: tx.put_group(r),
 }
 
 
@@ -837,4 +849,6 @@ def _read_back(tx, record: Any) -> Any:
         return tx.get_refresh_token(record.token_hash)
     if isinstance(record, Device):
         return tx.get_device(record.pool_id, record.key)
+    if isinstance(record, Group):
+        return tx.get_group(record.pool_id, record.name)
     return tx.get_failed_sign_ins(record.pool_id, record.key)

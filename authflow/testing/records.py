@@ -21,6 +21,7 @@ from authflow.core.records import (
     Credential,
     Device,
     FailedSignIns,
+    Group,
     PendingCode,
     RefreshToken,
     SigningKey,
@@ -140,6 +141,13 @@ def device_record(key, sub="sub-alice", pool_id=P1, status="REMEMBERED", version
     )
 
 
+def group_record(name, pool_id=P1, description=None, role_arn=None, precedence=None, version=1,
+                 modified=NOW) -> Group:
+    """A group; unset members are None, as CreateGroup leaves them."""
+    return Group(pool_id=pool_id, name=name, description=description, role_arn=role_arn, precedence=precedence,
+                 created=NOW, modified=modified, version=version)
+
+
 # -- Hypothesis strategies for records of every kind ---------------------------------------
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -155,7 +163,7 @@ _opt = st.none().__or__
 
 def records(pool_id: str) -> st.SearchStrategy[Any]:
     """Any record of any kind in pool `pool_id` (an app client, user, signing key,
-    session, refresh token, lockout counter or device), with arbitrary field values. A
+    session, refresh token, lockout counter, device or group), with arbitrary field values. A
     device's owner (`sub`) is not made: a store test puts a user of that sub first."""
     credentials = st.builds(Credential, password_hash=_text, temporary=st.booleans(), issued_at=_instants,
                             srp_salt=_opt(_text), srp_verifier=_opt(st.binary(max_size=40)))
@@ -191,6 +199,8 @@ def records(pool_id: str) -> st.SearchStrategy[Any]:
                   name=_opt(_text), salt=_opt(_text), verifier=_opt(st.binary(max_size=40)), last_ip=_opt(_text),
                   created=_instants, modified=_instants, last_authenticated=_opt(_instants),
                   expires=_opt(_instants), **common),
+        st.builds(Group, name=_text, description=_opt(_text), role_arn=_opt(_text),
+                  precedence=_opt(st.integers(0, 2**31 - 1)), created=_instants, modified=_instants, **common),
     )
 
 

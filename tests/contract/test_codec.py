@@ -11,10 +11,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from authflow.adapters import codec
-from authflow.core.records import Device, User
+from authflow.core.records import Device, Group, User
 from authflow.testing.records import (
     NOW,
     device_record,
+    group_record,
     pools,
     records,
     refresh_token_record,
@@ -111,3 +112,31 @@ def test_sessions_and_refresh_tokens_written_before_devices_still_load():
         assert from_row(row) == record and from_row(row).device_key is None
         with_key = replace(record, device_key="us-east-1_dev")
         assert from_row(dict(to_row(with_key))) == with_key
+
+
+# -- groups -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("group", [
+    group_record("admins"),
+    group_record("g\x00\x01 é\U0010ffff", description="\ud800 \x00 \U0001f600", role_arn="arn:aws:iam::1:role/r",
+                 precedence=0, modified=NOW.replace(microsecond=999999), version=9),
+    group_record("top", precedence=2**31 - 1),
+], ids=["bare", "awkward", "top-precedence"])
+def test_a_group_survives_the_round_trip(group):
+    row = codec.group_to_row(group)
+    assert tuple(row) == codec.COLUMNS[Group] and row["doc"].isascii()
+    back = codec.group_from_row(dict(row))
+    assert isinstance(back, Group) and back == group and shape(back) == shape(group)
+
+
+def test_group_columns_carry_the_key_and_the_document_the_rest():
+    group = group_record("admins", description="d", precedence=0, version=4)
+    row = codec.group_to_row(group)
+    assert {k: v for k, v in row.items() if k != "doc"} == {"pool_id": "us-east-1_AAAAAAAAA", "name": "admins",
+                                                              "version": 4}
+    assert json.loads(row["doc"]) == {"description": "d", "role_arn": None, "precedence": 0,
+                                      "created": codec.micros(NOW), "modified": codec.micros(NOW)}
+    # precedence 0 is a value, not an absence
+    assert codec.group_from_row(row).precedence == 0
+    assert codec.group_from_row(codec.group_to_row(group_record("g"))).precedence is None

@@ -45,6 +45,7 @@ from authflow.testing.contract import (
     session_record,
     user_record,
 )
+from authflow.testing.records import group_record
 from tests.conftest import START, TEST_CONFIG
 from tests.external import need
 
@@ -82,12 +83,12 @@ def schemas(dsn):
         PostgresStore.drop_schema(dsn, schema)
 
 
-def dump(store: PostgresStore) -> dict[str, list[tuple]]:
+def dump(store: PostgresStore, tables: tuple[str, ...] = TABLES) -> dict[str, list[tuple]]:
     """Every row of every table (derived rows included), as stored, in a stable order."""
     with store.transaction() as tx:
         return {
             table: sorted(tuple(row) for row in tx.connection.execute(f"SELECT * FROM {table}"))
-            for table in TABLES
+            for table in tables
         }
 
 
@@ -270,7 +271,43 @@ def test_a_version_1_schema_gains_devices_and_keeps_its_rows(dsn, schemas, monke
             assert tx.list_devices(P1, "sub-alice", after=None, limit=5) == [device_record("d1")]
             tx.delete_user(P1, "alice")
             assert tx.get_device(P1, "d1") is None
-    assert _schema_version(dsn, schema) == ("authflow", len(MIGRATIONS)) == ("authflow", 2)
+    assert _schema_version(dsn, schema) == ("authflow", len(MIGRATIONS))
+    assert _tables(dsn, schema) == {*TABLES, "schema_info"}
+
+
+VERSION_2_TABLES = tuple(t for t in TABLES if t not in ("groups", "memberships"))
+
+
+def test_a_version_2_schema_gains_groups_and_keeps_its_rows(dsn, schemas, monkeypatch):
+    """Schema version 3 adds `groups` and `memberships`: a schema of version 2 opens at
+    version 3 with every row as it was, and its users can join groups, whose memberships
+    go with the user as its devices do."""
+    schema = schemas()
+    monkeypatch.setattr(postgres_module, "MIGRATIONS", MIGRATIONS[:2])
+    with PostgresStore(dsn, schema=schema) as store:
+        with store.transaction() as tx:
+            tx.put_pool(pool_record())
+            tx.put_user(user_record("alice"))
+            tx.put_user(user_record("bob"))
+            tx.put_device(device_record("d1"))
+            tx.put_session(session_record("s1"))
+        before = dump(store, VERSION_2_TABLES)
+    assert _schema_version(dsn, schema) == ("authflow", 2)
+    assert not {"groups", "memberships"} & _tables(dsn, schema)
+    monkeypatch.undo()
+    with PostgresStore(dsn, schema=schema) as store:
+        assert dump(store, VERSION_2_TABLES) == before
+        with store.transaction() as tx:
+            assert tx.list_groups(P1, after=None, limit=5) == [] and tx.groups_of(P1, "alice") == []
+            tx.put_group(group_record("admins"))
+            tx.add_member(P1, "admins", "alice")
+            tx.add_member(P1, "admins", "bob")
+        with store.transaction() as tx:
+            assert tx.members(P1, "admins", after=None, limit=5) == ["alice", "bob"]
+            tx.delete_user(P1, "alice")
+            assert tx.members(P1, "admins", after=None, limit=5) == ["bob"]
+            assert tx.get_device(P1, "d1") is None
+    assert _schema_version(dsn, schema) == ("authflow", len(MIGRATIONS)) == ("authflow", 3)
     assert _tables(dsn, schema) == {*TABLES, "schema_info"}
 
 
@@ -367,6 +404,41 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
     assert set(postgres_module._UNIQUE_CONSTRAINTS.values()) == set(attempts)
 
 
+def test_memberships_are_keyed_and_owned_by_the_database(store, dsn):
+    """Rows written behind the store's back: one group per (pool, name) and one
+    membership per (pool, group, user), none of a missing group or user, and deleting
+    either side's row takes its memberships. `groups_pkey` is no port constraint: a
+    second group of a name is a stale insert (`VersionConflict`), not a uniqueness error."""
+    with store.transaction() as tx:
+        tx.put_pool(pool_record())
+        tx.put_user(user_record("alice"))
+        tx.put_user(user_record("bob"))
+        for name in ("g1", "g2"):
+            tx.put_group(group_record(name))
+            tx.add_member(P1, name, "alice")
+            tx.add_member(P1, name, "bob")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"SET search_path TO {store.schema}")
+        for sql, error, constraint in (
+            (f"INSERT INTO groups VALUES ('{P1}', 'g1', 1, '{{}}')", psycopg.errors.UniqueViolation, "groups_pkey"),
+            (f"INSERT INTO memberships VALUES ('{P1}', 'g1', 'alice')", psycopg.errors.UniqueViolation,
+             "memberships_pkey"),
+            (f"INSERT INTO memberships VALUES ('{P1}', 'g9', 'alice')", psycopg.errors.ForeignKeyViolation,
+             "memberships_group_fkey"),
+            (f"INSERT INTO memberships VALUES ('{P1}', 'g1', 'nobody')", psycopg.errors.ForeignKeyViolation,
+             "memberships_user_fkey"),
+        ):
+            with pytest.raises(error) as err:
+                conn.execute(sql)
+            assert err.value.diag.constraint_name == constraint
+            assert constraint not in postgres_module._UNIQUE_CONSTRAINTS
+        with conn.transaction():
+            conn.execute(f"DELETE FROM groups WHERE pool_id = '{P1}' AND name = 'g1'")
+            conn.execute(f"DELETE FROM users WHERE pool_id = '{P1}' AND username_key = 'alice'")
+            assert conn.execute("SELECT * FROM memberships").fetchall() == [(P1, "g2", "bob")]
+            raise psycopg.Rollback
+
+
 def test_deleting_a_pool_cascades_in_the_database(store):
     with store.transaction() as tx:
         tx.put_pool(pool_record())
@@ -374,6 +446,9 @@ def test_deleting_a_pool_cascades_in_the_database(store):
         tx.put_failed_sign_ins(failed_sign_ins_record("k"))
         tx.put_device(device_record("d1"))
         tx.put_device(device_record("d2", status="NEW"))
+        tx.put_group(group_record("g"))
+        tx.add_member(P1, "g", "alice")
+    assert dump(store)["memberships"] == [(P1, "g", "alice")]
     with store.transaction() as tx:
         tx.delete_pool(P1)
     assert all(rows == [] for rows in dump(store).values())
@@ -494,8 +569,8 @@ def test_order_is_code_point_order_in_a_database_with_a_language_collation(dsn):
 
 @pytest.fixture(scope="module")
 def populated(pg_dsn):
-    """3000 users (about 15000 index entries and 3000 aliases), 1000 refresh tokens, a
-    small second pool, and fresh statistics. Shared by the tests that only read."""
+    """3000 users (about 15000 index entries and 3000 aliases), 1000 refresh tokens, 1000
+    groups (30 of them with 100 members each), a small second pool, and fresh statistics. Shared by the tests that only read."""
     need(psycopg is not None, "psycopg is not installed: pip install 'authflow[postgres]'")
     schema = new_schema()
     store = PostgresStore(pg_dsn, schema=schema)
@@ -513,6 +588,11 @@ def populated(pg_dsn):
                     ))
                     if i % 3 == 0:
                         tx.put_refresh_token(refresh_token_record(f"h{i}", origin_jti=f"o{i}"))
+        with store.transaction() as tx:
+            for g in range(1000):  # enough that reading one by key is cheaper than reading all
+                tx.put_group(group_record(f"g{g:02}"))
+            for i in range(3000):
+                tx.add_member(P1, f"g{i % 30:02}", f"user{i:04}")
         with psycopg.connect(pg_dsn, autocommit=True) as conn:
             conn.execute(f"SET search_path TO {schema}")
             for table in TABLES:
@@ -610,6 +690,28 @@ def test_lookups_by_alias_sub_and_key_use_indexes(populated):
     assert all(kind in ("Index Scan", "Index Only Scan") for plan in used for kind, _, _ in plan), used
     names = {index for plan in used for _, _, index in plan}
     assert {"aliases_pkey", "users_sub_key", "users_pkey", "refresh_tokens_origin_key"} <= names, names
+
+
+def test_group_listings_use_indexes_in_order(populated):
+    """ListGroups and ListUsersInGroup are ranges of the primary keys, a user's groups a
+    range of `memberships_by_user`, each read in index order: no sequential scan, no sort."""
+    with populated.transaction() as tx:
+        found = plans(tx, lambda: (
+            tx.list_groups(P1, after=None, limit=10),
+            tx.list_groups(P1, after="g05", limit=10),
+            tx.get_group(P1, "g07"),
+            tx.groups_of(P1, "user0007"),
+            tx.members(P1, "g03", after=None, limit=10),
+            tx.members(P1, "g03", after="user1000", limit=10),
+        ))
+        assert tx.members(P1, "g03", after="user1000", limit=2) == ["user1023", "user1053"]
+    used = [scans(plan) for plan in found]
+    assert len(used) == 6
+    assert all(kind in ("Index Scan", "Index Only Scan") for plan in used for kind, _, _ in plan), used
+    assert [{index for _, _, index in plan} for plan in used] == [
+        {"groups_pkey"}, {"groups_pkey"}, {"groups_pkey"},
+        {"memberships_by_user"}, {"memberships_pkey"}, {"memberships_pkey"}]
+    assert not any(n["Node Type"] in ("Sort", "Incremental Sort") for plan in found for n in nodes(plan)), found
 
 
 def test_list_users_results_do_not_depend_on_the_plan(populated):

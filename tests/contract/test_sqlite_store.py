@@ -30,6 +30,7 @@ from authflow.testing.records import (
     P2,
     device_record,
     failed_sign_ins_record,
+    group_record,
     pool_record,
     refresh_token_record,
     session_record,
@@ -186,19 +187,62 @@ def test_a_version_1_file_gains_devices_and_keeps_its_rows(path, monkeypatch):
         tx.put_refresh_token(refresh_token_record("h1"))
         for table in ("sessions", "refresh_tokens"):
             tx.connection.execute(f"UPDATE {table} SET doc = json_remove(doc, '$.device_key')")
-    before = dump_tables(path, [t for t in TABLES if t != "devices"])
+    version_1 = [t for t in TABLES if t not in ("devices", *VERSION_3_TABLES)]
+    before = dump_tables(path, version_1)
     assert '"device_key"' not in repr(before)
     monkeypatch.undo()
     with SqliteStore(path) as store:
         with store.transaction() as tx:
-            assert tx.connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 2
+            assert tx.connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
             assert tx.get_session("s1") == session_record("s1")
             assert tx.get_refresh_token("h1") == refresh_token_record("h1")
             tx.put_device(device_record("d1"))
-        assert dump_tables(path, [t for t in TABLES if t != "devices"]) == before
+        assert dump_tables(path, version_1) == before
         with store.transaction() as tx:
             assert tx.list_devices(P1, "sub-alice", after=None, limit=5) == [device_record("d1")]
             tx.delete_user(P1, "alice")
+            assert tx.get_device(P1, "d1") is None
+    conn = sqlite3.connect(path)
+    assert {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == set(TABLES)
+    conn.close()
+
+
+VERSION_3_TABLES = ("groups", "memberships")
+
+
+def test_a_version_2_file_gains_groups_and_keeps_its_rows(path, monkeypatch):
+    """Schema version 3 adds `groups` and `memberships`: a file of version 2 opens at
+    version 3 with every row as it was, and its users can join groups, whose memberships
+    go with the user as its devices do."""
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:2])
+    with SqliteStore(path) as store, store.transaction() as tx:
+        tx.put_pool(pool_record())
+        tx.put_user(user_record("alice"))
+        tx.put_user(user_record("bob"))
+        tx.put_device(device_record("d1"))
+        tx.put_session(session_record("s1"))
+        tx.put_refresh_token(refresh_token_record("h1"))
+    version_2 = [t for t in TABLES if t not in VERSION_3_TABLES]
+    before = dump_tables(path, version_2)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
+    assert not {"groups", "memberships"} & {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    monkeypatch.undo()
+    with SqliteStore(path) as store:
+        with store.transaction() as tx:
+            assert tx.connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
+            assert tx.get_device(P1, "d1") == device_record("d1")
+            assert tx.list_groups(P1, after=None, limit=5) == [] and tx.groups_of(P1, "alice") == []
+        assert dump_tables(path, version_2) == before
+        with store.transaction() as tx:
+            tx.put_group(group_record("admins"))
+            tx.add_member(P1, "admins", "alice")
+            tx.add_member(P1, "admins", "bob")
+        with store.transaction() as tx:
+            assert tx.members(P1, "admins", after=None, limit=5) == ["alice", "bob"]
+            tx.delete_user(P1, "alice")
+            assert tx.members(P1, "admins", after=None, limit=5) == ["bob"]
             assert tx.get_device(P1, "d1") is None
     conn = sqlite3.connect(path)
     assert {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == set(TABLES)
@@ -292,9 +336,41 @@ def test_foreign_keys_are_on_and_cascade(store, path):
             tx.connection.execute("INSERT INTO devices VALUES (?, 'd1', 'sub-nobody', 1, NULL, 1, '{}')", (P1,))
         tx.put_device(device_record("d1", sub="sub-alice"))
         tx.put_device(device_record("d2", sub="sub-alice", status="NEW"))
+        tx.put_group(group_record("g"))
+        tx.add_member(P1, "g", "alice")
+        assert tx.connection.execute("SELECT count(*) FROM memberships").fetchone()[0] == 1
     with store.transaction() as tx:
         tx.delete_pool(P1)
     assert all(rows == [] for rows in dump(path).values())
+
+
+def test_memberships_are_keyed_and_owned_by_the_database(store, path):
+    """Rows written behind the store's back: one membership per (pool, group, user), none
+    of a missing group or user, and deleting either side's row takes its memberships."""
+    with store.transaction() as tx:
+        tx.put_pool(pool_record())
+        tx.put_user(user_record("alice"))
+        tx.put_user(user_record("bob"))
+        for name in ("g1", "g2"):
+            tx.put_group(group_record(name))
+            tx.add_member(P1, name, "alice")
+            tx.add_member(P1, name, "bob")
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA foreign_keys = ON")
+    for sql, message in (
+        (f"INSERT INTO groups VALUES ('{P1}', 'g1', 1, '{{}}')", "UNIQUE constraint failed: groups.pool_id, groups.name"),
+        (f"INSERT INTO memberships VALUES ('{P1}', 'g1', 'alice')", "UNIQUE constraint failed: memberships."),
+        (f"INSERT INTO memberships VALUES ('{P1}', 'g9', 'alice')", "FOREIGN KEY"),
+        (f"INSERT INTO memberships VALUES ('{P1}', 'g1', 'nobody')", "FOREIGN KEY"),
+        (f"INSERT INTO memberships VALUES ('{P2}', 'g1', 'alice')", "FOREIGN KEY"),
+    ):
+        with pytest.raises(sqlite3.IntegrityError, match=re.escape(message)):
+            conn.execute(sql)
+    conn.execute(f"DELETE FROM groups WHERE pool_id = '{P1}' AND name = 'g1'")
+    conn.execute(f"DELETE FROM users WHERE pool_id = '{P1}' AND username_key = 'alice'")
+    assert conn.execute("SELECT * FROM memberships").fetchall() == [(P1, "g2", "bob")]
+    conn.rollback()
+    conn.close()
 
 
 # -- query plans -----------------------------------------------------------------------------
@@ -370,6 +446,36 @@ def test_device_listing_deletes_and_purges_use_indexes(populated):
         cascade = [row[3] for row in tx.connection.execute(
             "EXPLAIN QUERY PLAN DELETE FROM devices WHERE pool_id = ? AND sub = ?", (P1, "sub-user001"))]
         assert any("devices_by_owner" in line for line in cascade), cascade
+
+
+def test_group_listings_and_cascades_use_indexes(populated):
+    """ListGroups is a range of the groups' primary key, ListUsersInGroup of the
+    memberships' primary key, a user's groups a range of `memberships_by_user`, all read
+    in order; deleting a group or a user finds its memberships by those indexes too."""
+    with populated.transaction() as tx:
+        for i in range(20):
+            tx.put_group(group_record(f"g{i:02}"))
+        for i in range(200):
+            tx.add_member(P1, f"g{i % 20:02}", f"user{i:03}")
+            tx.add_member(P1, f"g{(i + 1) % 20:02}", f"user{i:03}")
+        tx.connection.execute("ANALYZE")
+        statements = traced(tx, lambda: (
+            tx.list_groups(P1, after=None, limit=10),
+            tx.list_groups(P1, after="g05", limit=10),
+            tx.count_groups(P1),
+            tx.get_group(P1, "g07"),
+            tx.groups_of(P1, "user007"),
+            tx.members(P1, "g03", after=None, limit=10),
+            tx.members(P1, "g03", after="user100", limit=10),
+        ))
+        lines = plans(tx.connection, statements)
+        assert lines and all(line.startswith("SEARCH") for line in lines), lines
+        assert not any("TEMP B-TREE" in line for line in lines), lines
+        assert sum("memberships_by_user" in line for line in lines) == 1, lines
+        for sql, index in (("DELETE FROM memberships WHERE pool_id = ? AND username_key = ?", "memberships_by_user"),
+                           ("DELETE FROM memberships WHERE pool_id = ? AND group_name = ?", "PRIMARY KEY")):
+            cascade = [row[3] for row in tx.connection.execute("EXPLAIN QUERY PLAN " + sql, (P1, "x"))]
+            assert any(index in line for line in cascade), cascade
 
 
 def test_list_users_results_do_not_depend_on_the_plan(populated):

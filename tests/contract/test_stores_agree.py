@@ -20,7 +20,9 @@ usernames), CreateUserPoolClient (PreventUserExistenceErrors, token revocation),
 AdminCreateUser (aliases, ForceAliasCreation, RESEND, SUPPRESS, generated passwords),
 AdminGetUser (by name and by alias), ListUsers (filters, AttributesToGet, pages),
 AdminUpdateUserAttributes, AdminDeleteUserAttributes, AdminDisableUser / AdminEnableUser,
-AdminDeleteUser, InitiateAuth / AdminInitiateAuth with right and wrong passwords,
+AdminDeleteUser, the group operations (CreateGroup / UpdateGroup, DeleteGroup,
+AdminAddUserToGroup / AdminRemoveUserFromGroup, ListGroups, ListUsersInGroup,
+AdminListGroupsForUser, with pages), InitiateAuth / AdminInitiateAuth with right and wrong passwords,
 RespondToAuthChallenge / AdminRespondToAuthChallenge NEW_PASSWORD_REQUIRED, refresh,
 GetUser, GlobalSignOut, AdminUserGlobalSignOut, RevokeToken, DeleteUserPool, clock
 advances (past session, access-token, page-token, lockout and temporary-password
@@ -33,7 +35,8 @@ Contents are compared store-neutrally, every `CHECK_EVERY` steps and at the end:
 the port shows (`authflow.testing.contract.port_view`) for every pool ever made, every
 session, refresh token, token family and lockout counter id the in-memory store or a
 response names, every sub and alias in play; plus the number of rows of every kind in
-each store, so that a record the port view does not reach cannot hide. The outboxes
+each store, so that a record the port view does not reach cannot hide (groups and
+memberships included: the port view shows every group's members and every user's groups). The outboxes
 must hold the same messages.
 
 PostgreSQL comes from the `pg_dsn` fixture (tests/conftest.py). Where none can be had
@@ -99,6 +102,7 @@ PREFERRED = ["pref", "Pref"]
 TEMP, NEW, OTHER, WRONG, WEAK = "Temp-pass-1", "New-pass-1x", "Other-pass-2", "Wrong-pass-1", "weak"
 FLOWS = ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"]
 
+GROUPS = st.sampled_from(["admins", "Admins", "staff", "g\u00e9"])  # case-sensitive names
 WHO = st.sampled_from([*NAMES, *EMAILS, PHONES[0], "pref", "nobody"])  # what a caller types
 PASSWORD = st.sampled_from([TEMP, NEW, OTHER, WRONG])
 INDEX = st.integers(0, 7)  # which pool / client / session / token (see `StoresAgree.pool`)
@@ -166,6 +170,8 @@ def memory_backend(seed: int) -> Backend:
             "sessions": len(s.sessions), "refresh_tokens": len(s.refresh_tokens),
             "failed_sign_ins": sum(len(a.failed_sign_ins) for a in s.auth.values()),
             "devices": sum(len(u.devices) for u in s.users.values()),
+            "groups": sum(len(u.groups) for u in s.users.values()),
+            "memberships": sum(len(m) for u in s.users.values() for m in u.members.values()),
         }
 
     return Backend("memory", store, *_engine(store, seed), rows, lambda: None)
@@ -537,6 +543,53 @@ class StoresAgree(RuleBasedStateMachine):
         if other_client:
             client_id = pick(self.clients, token + 1)[1]
         self.call("revoke_token", ClientId=client_id, Token=refresh)
+
+    # -- groups ----------------------------------------------------------------------------------
+
+    @rule(pool=INDEX, name=GROUPS, precedence=st.sampled_from([None, 0, 1, 2**31 - 1]),
+          role=st.sampled_from([None, "arn:aws:iam::123456789012:role/a"]))
+    def create_or_update_group(self, pool, name, precedence, role):
+        request: dict[str, Any] = {"UserPoolId": self.pool(pool), "GroupName": name}
+        for key, value in (("Precedence", precedence), ("RoleArn", role)):
+            if value is not None:
+                request[key] = value
+        if self.call("create_group", **request)[:2] == ("error", "GroupExistsException"):
+            self.call("update_group", **request, Description=f"updated {name}")
+
+    @rule(name=GROUPS, known=KNOWN, typed=WHO)
+    def group_with_a_member(self, name, known, typed):
+        """A group of the first live pool (made unless it exists) and a user added to it,
+        so that memberships meet deletes of their group and of their user."""
+        pool_id = self.pool(0)
+        self.call("create_group", UserPoolId=pool_id, GroupName=name, Precedence=len(name))
+        self.call("admin_add_user_to_group", UserPoolId=pool_id, GroupName=name, Username=self.who(pool_id, known, typed))
+
+    @rule(pool=INDEX, name=GROUPS)
+    def delete_group(self, pool, name):
+        self.call("delete_group", UserPoolId=self.pool(pool), GroupName=name)
+
+    @rule(pool=INDEX, name=GROUPS, known=KNOWN, typed=WHO, add=st.booleans())
+    def add_or_remove_member(self, pool, name, known, typed, add):
+        pool_id = self.pool(pool)
+        self.call("admin_add_user_to_group" if add else "admin_remove_user_from_group", UserPoolId=pool_id,
+                  GroupName=name, Username=self.who(pool_id, known, typed))
+
+    @rule(pool=INDEX, name=GROUPS, known=KNOWN, typed=WHO, limit=st.sampled_from([None, 1, 2]),
+          pages=st.integers(1, 3))
+    def list_groups_and_members(self, pool, name, known, typed, limit, pages):
+        pool_id = self.pool(pool)
+        for operation, request in (
+            ("list_groups", {"UserPoolId": pool_id}),
+            ("list_users_in_group", {"UserPoolId": pool_id, "GroupName": name}),
+            ("admin_list_groups_for_user", {"UserPoolId": pool_id, "Username": self.who(pool_id, known, typed)}),
+        ):
+            if limit is not None:
+                request["Limit"] = limit
+            for _ in range(pages):
+                result = self.call(operation, **request)
+                if result[0] != "ok" or "NextToken" not in result[2]:
+                    break
+                request["NextToken"] = result[2]["NextToken"]
 
     # -- time ----------------------------------------------------------------------------------------
 

@@ -18,6 +18,8 @@ KDF), are lined up on a `multiprocessing.Barrier` and let go at once:
   confirmed; and half of them forget one device while the other half sign in with it
   (recording `last_authenticated`): one forget, and the device is gone at the end,
   never written back by a sign-in;
+- one process deletes a group while the seven others add one user to it: each add lands
+  before the delete or finds no group, and no membership of the deleted group is left;
 - 100 wrong-password sign-ins on one account from 8 processes x 3 threads: the
   lockout counter is exact. Each attempt either was counted (answered "Incorrect
   username or password.") or refused while locked (answered "Password attempts
@@ -451,3 +453,48 @@ def test_a_device_forgotten_while_processes_sign_in_with_it_stays_forgotten(back
             assert set(sign_ins) <= {"signed in", "gone"}, (round_, answers)
             assert tx.get_device(pool_id, f"device-{round_}") is None
             assert tx.list_devices(pool_id, "sub-alice", after=None, limit=10) == []
+
+
+# -- one group: members added while it is deleted -------------------------------------------------------
+
+
+def _add_while_deleting(client, pool_id: str, *, i: int, round_: int) -> str:
+    group = f"group-{round_}"
+    if i == 0:
+        return _error_name(lambda: client.delete_group(UserPoolId=pool_id, GroupName=group))
+    return _error_name(lambda: client.admin_add_user_to_group(UserPoolId=pool_id, GroupName=group, Username="alice"))
+
+
+def _group_set_up(rounds: int):
+    def set_up(client) -> str:
+        pool_id = client.create_user_pool(PoolName="race")["UserPool"]["Id"]
+        client.admin_create_user(UserPoolId=pool_id, Username="alice", MessageAction="SUPPRESS")
+        for round_ in range(rounds):
+            client.create_group(UserPoolId=pool_id, GroupName=f"group-{round_}")
+        return pool_id
+
+    return set_up
+
+
+def test_a_group_deleted_while_processes_add_a_user_to_it_leaves_no_membership(backend):
+    """Process 0 deletes the group while the other seven add alice to it (AdminAddUserToGroup,
+    re-run on conflicts): each add lands before the delete or finds no group, and no
+    membership of the deleted group is left; the name made again is an empty group."""
+    rounds = 3
+    pool_id = _set_up(backend, _group_set_up(rounds))
+
+    outcomes = race(backend, _add_while_deleting, pool_id, rounds=rounds)
+
+    with backend.open() as store:
+        client = _client(store)
+        for round_, answers in enumerate(outcomes):
+            assert answers[0] == "ok", (round_, answers)  # the delete
+            assert set(answers[1:]) <= {"ok", "ResourceNotFoundException"}, (round_, answers)
+            with store.transaction() as tx:
+                assert tx.get_group(pool_id, f"group-{round_}") is None
+                assert tx.members(pool_id, f"group-{round_}", after=None, limit=10) == []
+        assert client.admin_list_groups_for_user(UserPoolId=pool_id, Username="alice")["Groups"] == []
+        with store.transaction() as tx:
+            assert tx.groups_of(pool_id, "alice") == [] and tx.count_groups(pool_id) == 0
+        client.create_group(UserPoolId=pool_id, GroupName="group-0")
+        assert client.list_users_in_group(UserPoolId=pool_id, GroupName="group-0")["Users"] == []
