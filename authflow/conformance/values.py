@@ -12,6 +12,14 @@
   amazon-cognito-identity-js computes them (`authflow.conformance.srp_client`), dated by
   the target's clock as far as the run has moved it (the runner keeps it in `$now`);
   `username:` overrides the USERNAME sent.
+- Device SRP (`authflow.conformance.srp_client` again): `{$device_registration: {name: D,
+  group_key: GK, device_key: DK}}` is the DeviceSecretVerifierConfig of ConfirmDevice,
+  made from a fresh random device password and salt that are kept under D;
+  `{$device_srp_a: D}` is the SRP_A of a DEVICE_SRP_AUTH answer (a fresh `a` for D);
+  `{$device_answer: {with: D, challenge: CHALLENGE_PARAMETERS}}` is the ChallengeResponses
+  of DEVICE_PASSWORD_VERIFIER (USERNAME from the challenge unless `username:` is given;
+  `password:` signs with another device password, to send a wrong proof), dated as
+  `$srp_answer` is.
 
 A variable that was never captured is an authoring mistake (`UnboundVariable`), not a
 divergence of the target.
@@ -81,6 +89,12 @@ def render(template: Any, variables: dict[str, Any]) -> Any:
             return _srp_a(str(render(template["$srp_a"], variables)), variables)
         if len(template) == 1 and "$srp_answer" in template:
             return _srp_answer(render(template["$srp_answer"], variables), variables)
+        if len(template) == 1 and "$device_registration" in template:
+            return _device_registration(render(template["$device_registration"], variables), variables)
+        if len(template) == 1 and "$device_srp_a" in template:
+            return _device_srp_a(str(render(template["$device_srp_a"], variables)), variables)
+        if len(template) == 1 and "$device_answer" in template:
+            return _device_answer(render(template["$device_answer"], variables), variables)
         out = {key: render(value, variables) for key, value in template.items() if key != "$merge"}
         if "$merge" in template:
             extra = render(template["$merge"], variables)
@@ -112,6 +126,49 @@ def _srp_answer(spec: Any, variables: dict[str, Any]) -> dict[str, str]:
     client = srp_client.SrpClient(str(spec["pool"]), state[spec["with"]])
     now = variables.get(NOW) or datetime.now(timezone.utc)
     return client.answer(spec["challenge"], str(spec["password"]), now, username=spec.get("username"))
+
+
+_DEVICE_STATE = "$devices"  # the devices registered so far, by name: keys, password, current `a`
+
+
+def _device_registration(spec: Any, variables: dict[str, Any]) -> dict[str, str]:
+    if not isinstance(spec, dict) or not {"name", "group_key", "device_key"} <= set(spec):
+        raise ScenarioError("$device_registration needs name, group_key and device_key")
+    # As both clients make them (reference devices-groups-mfa.md §1.4): 40 random bytes in
+    # base64 as the device password, 16 random bytes of salt.
+    password = base64.b64encode(secrets.token_bytes(40)).decode()
+    device = {"group_key": str(spec["group_key"]), "device_key": str(spec["device_key"]), "password": password}
+    variables.setdefault(_DEVICE_STATE, {})[str(spec["name"])] = device
+    return srp_client.device_registration(device["group_key"], device["device_key"], password,
+                                          secrets.token_bytes(16))
+
+
+def _device(name: Any, variables: dict[str, Any]) -> dict[str, Any]:
+    device = variables.get(_DEVICE_STATE, {}).get(str(name))
+    if device is None:
+        raise UnboundVariable(f"$device_registration {name}")
+    return device
+
+
+def _device_srp_a(name: str, variables: dict[str, Any]) -> str:
+    device = _device(name, variables)
+    device["a"] = secrets.randbelow(srp_client.N - 1) + 1
+    return format(pow(srp_client.G, device["a"], srp_client.N), "x")
+
+
+def _device_answer(spec: Any, variables: dict[str, Any]) -> dict[str, str]:
+    if not isinstance(spec, dict) or not {"with", "challenge"} <= set(spec):
+        raise ScenarioError("$device_answer needs with and challenge")
+    device = _device(spec["with"], variables)
+    if "a" not in device:
+        raise UnboundVariable(f"$device_srp_a {spec['with']}")
+    challenge = spec["challenge"]
+    if not isinstance(challenge, dict):
+        raise ScenarioError("$device_answer: challenge must be the DEVICE_PASSWORD_VERIFIER parameters")
+    client = srp_client.DeviceSrpClient(device["group_key"], device["device_key"],
+                                        str(spec.get("password") or device["password"]), device["a"])
+    now = variables.get(NOW) or datetime.now(timezone.utc)
+    return client.answer(challenge, str(spec.get("username") or challenge.get("USERNAME", "")), now)
 
 
 def _text(value: Any) -> str:

@@ -287,6 +287,111 @@ def test_srp_answers_are_dated_by_the_targets_clock_after_time_travel(tmp_path):
     assert results[0].problems == ["expected success, got NotAuthorizedException: Incorrect username or password."]
 
 
+def _device_server_signature(config: dict, group_key: str, device_key: str, srp_a: str, challenge: dict,
+                             timestamp: str) -> str:
+    """The server's side of DEVICE_PASSWORD_VERIFIER, from the reference
+    (devices-groups-mfa.md §1.4) and the verifier alone: S = (A * v^u)^b."""
+    from authflow.conformance.srp_client import N, h_hex, key_of, pad
+
+    v = int.from_bytes(base64.b64decode(config["PasswordVerifier"]), "big")
+    big_a, b = int(srp_a, 16), challenge["_b"]
+    big_b = int(challenge["SRP_B"], 16)
+    u = int(h_hex(pad(big_a) + pad(big_b)), 16)
+    s = pow(big_a * pow(v, u, N) % N, b, N)
+    message = (group_key.encode() + device_key.encode() + base64.b64decode(challenge["SECRET_BLOCK"])
+               + timestamp.encode())
+    return base64.b64encode(hmac.new(key_of(s, u), message, hashlib.sha256).digest()).decode()
+
+
+def test_device_values_register_a_device_and_prove_it_as_the_reference_server_checks():
+    from authflow.conformance.srp_client import G, K, N
+
+    group_key, device_key = "-AbCd1234", "us-east-1_2a9e6d8c-0b1f-4c3e-9d5a-7f6e5d4c3b2a"
+    variables = {"$now": datetime(2026, 3, 5, 9, 7, 1, tzinfo=timezone.utc), "gk": group_key, "dk": device_key}
+    spec = {"$device_registration": {"name": "dev", "group_key": "${gk}", "device_key": "${dk}"}}
+    config = render(spec, variables)
+    assert set(config) == {"PasswordVerifier", "Salt"}
+    assert len(base64.b64decode(config["Salt"])) in (16, 17)  # 16 random bytes, padHex'd
+    other = render(spec, {"gk": group_key, "dk": device_key})
+    assert other["Salt"] != config["Salt"] and other["PasswordVerifier"] != config["PasswordVerifier"]  # fresh
+
+    srp_a = render({"$device_srp_a": "dev"}, variables)
+    assert 1 < int(srp_a, 16) < N
+    b = 0x1234567890ABCDEF
+    v = int.from_bytes(base64.b64decode(config["PasswordVerifier"]), "big")
+    challenge = {"SRP_B": format((K * v + pow(G, b, N)) % N, "x"), "SALT": base64.b64decode(config["Salt"]).hex(),
+                 "SECRET_BLOCK": base64.b64encode(b"block").decode(), "USERNAME": "alice", "_b": b}
+    answer = render({"$device_answer": {"with": "dev", "challenge": challenge}}, variables)
+    assert answer["USERNAME"] == "alice" and answer["DEVICE_KEY"] == device_key
+    assert answer["PASSWORD_CLAIM_SECRET_BLOCK"] == challenge["SECRET_BLOCK"]
+    assert answer["TIMESTAMP"] == "Thu Mar 5 09:07:01 UTC 2026"  # dated by the target's clock
+    expected = _device_server_signature(config, group_key, device_key, srp_a, challenge, answer["TIMESTAMP"])
+    assert answer["PASSWORD_CLAIM_SIGNATURE"] == expected
+
+    wrong = render({"$device_answer": {"with": "dev", "challenge": challenge, "password": "other",
+                                       "username": "typed"}}, variables)
+    assert wrong["USERNAME"] == "typed" and wrong["PASSWORD_CLAIM_SIGNATURE"] != expected
+
+
+def test_device_values_need_their_registration_and_their_members():
+    with pytest.raises(UnboundVariable, match="device_registration dev"):
+        render({"$device_srp_a": "dev"}, {})
+    variables: dict = {}
+    render({"$device_registration": {"name": "dev", "group_key": "-g", "device_key": "k_1"}}, variables)
+    with pytest.raises(UnboundVariable, match="device_srp_a dev"):  # no SRP_A sent yet
+        render({"$device_answer": {"with": "dev", "challenge": {}}}, variables)
+    with pytest.raises(ScenarioError, match="needs name, group_key and device_key"):
+        render({"$device_registration": {"name": "dev"}}, {})
+    with pytest.raises(ScenarioError, match="needs with and challenge"):
+        render({"$device_answer": {"with": "dev"}}, variables)
+
+
+def test_a_device_sign_in_runs_end_to_end_and_a_wrong_device_proof_diverges(tmp_path):
+    # The device fixtures and values against the engine, after time travel (the answer is
+    # dated by the target's clock): the right device password signs in, another one is a
+    # divergence of the scenario that expects success.
+    body = """\
+    area: area
+    scenarios:
+      - name: device
+        doc: d
+        evidence: D
+        steps:
+          - use: device-pool
+          - use: user
+          - use: device-sign-in
+          - use: confirm-device
+          - clock: {advance: 2h}
+          - call: InitiateAuth
+            request:
+              ClientId: "${client_id}"
+              AuthFlow: USER_PASSWORD_AUTH
+              AuthParameters: {USERNAME: alice, PASSWORD: Correct-Horse-9, DEVICE_KEY: "${device_key}"}
+            expect: {ChallengeName: DEVICE_SRP_AUTH}
+            capture: {session: Session}
+          - call: RespondToAuthChallenge
+            request:
+              ClientId: "${client_id}"
+              ChallengeName: DEVICE_SRP_AUTH
+              Session: "${session}"
+              ChallengeResponses: {USERNAME: alice, DEVICE_KEY: "${device_key}", SRP_A: {$device_srp_a: dev}}
+            capture: {session: Session, challenge: ChallengeParameters}
+          - call: RespondToAuthChallenge
+            request:
+              ClientId: "${client_id}"
+              ChallengeName: DEVICE_PASSWORD_VERIFIER
+              Session: "${session}"
+              ChallengeResponses: {$device_answer: {with: dev, challenge: "${challenge}"PASSWORD}}
+            expect: {AuthenticationResult.AccessToken: {jwt: {device_key: "${device_key}"}}}
+    """
+    results, _ = run(tmp_path, body.replace("PASSWORD}", "}"))
+    assert [r.status for r in results] == [PASSED], results[0].problems
+    results, _ = run(tmp_path, body.replace("PASSWORD}", ", password: not-the-device-password}"))
+    assert results[0].status == FAILED
+    assert results[0].step == "8 RespondToAuthChallenge"
+    assert results[0].problems == ["expected success, got NotAuthorizedException: Incorrect username or password."]
+
+
 def test_the_command_lists_and_selects_scenarios_by_glob(capsys):
     assert main(["conformance", "--list", "--scenario", "srp/*", "--scenario", "wrong-password"]) == 0
     lines = capsys.readouterr().out.splitlines()
