@@ -312,7 +312,10 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except Exception as err:  # a store that cannot be opened: say why, no traceback
         parser.error(f"cannot open the store: {err}")
     print("\n".join(lines), flush=True)
-    options = {"host": args.host, "port": args.port, "log_level": args.log_level, "timeout_graceful_shutdown": 5}
+    # proxy_headers off: uvicorn otherwise takes X-Forwarded-For from loopback peers as the
+    # client's address, and a device's last_ip_used is the TCP peer only (docs/semantics.md).
+    options = {"host": args.host, "port": args.port, "log_level": args.log_level, "timeout_graceful_shutdown": 5,
+               "proxy_headers": False}
     if app is not None:
         uvicorn.run(app, **options)
     else:

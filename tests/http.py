@@ -92,7 +92,7 @@ def serving(
         client = authflow.Client(clock=clock, entropy=SeededEntropy(seed), messenger=outbox,
                                  region=REGION, config=config)
     app = create_app(client, Signing(secrets), public_url=url)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", proxy_headers=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
