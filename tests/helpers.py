@@ -19,6 +19,11 @@ def store_contents(store: MemoryStore) -> dict[str, Any]:
             "indexes": {
                 name: index.scan(limit=len(index) + 1) for name, index in pool_users.indexes.items() if len(index)
             },
+            "devices": dict(pool_users.devices),
+            "devices_of": dict(pool_users.devices_of),
+            "groups": dict(pool_users.groups),
+            "members": dict(pool_users.members),
+            "groups_of": dict(pool_users.groups_of),
         }
     auth = {
         pool_id: {

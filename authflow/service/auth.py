@@ -44,6 +44,7 @@ from authflow.errors import (
 )
 from authflow.service import devices
 from authflow.service.engine import Engine
+from authflow.service.groups import groups_of
 from authflow.service.keys import current_keys
 from authflow.service.messages import customized_messages
 from authflow.service.verifiers import with_verifier
@@ -302,6 +303,7 @@ def _issue(
         pool, client, user,
         issuer=engine.issuer(pool.id), now=now, auth_time=family.auth_time,
         origin_jti=family.origin_jti, entropy=engine.entropy, device_key=family.device_key,
+        groups=groups_of(tx, pool, user),  # read now: a refresh shows today's membership
     )
     result["AccessToken"] = sign(claims.access, engine.signing_key(keys["access"]), keys["access"].kid)
     result["ExpiresIn"] = claims.expires_in
