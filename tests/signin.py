@@ -211,10 +211,3 @@ def devices_of(env: Env, pool: str) -> dict:
     users = env.client.store.snapshot().users.get(pool)
     return dict(users.devices) if users else {}
 
-
-def contents_with_devices(env: Env) -> dict:
-    """`store_contents` and every pool's device records: what a refused device operation
-    must leave exactly as it was."""
-    contents = store_contents(env.client.store)
-    contents["devices"] = {pool: dict(users.devices) for pool, users in env.client.store.snapshot().users.items()}
-    return contents

@@ -27,7 +27,6 @@ from tests.signin import (
     Env,
     answer_device_challenges,
     confirm_new_device,
-    contents_with_devices,
     devices_of,
     refused,
     secret_hash,
@@ -47,9 +46,9 @@ INVALID_REFRESH = "Invalid Refresh Token"
 
 def unchanged(env: Env, exception, message: str, call, *args, **kwargs):
     """Refused with exactly `exception` and `message`; the store, devices included, as it was."""
-    before = contents_with_devices(env)
+    before = env.snapshot()
     err = refused(exception, message, call, *args, **kwargs)
-    assert contents_with_devices(env) == before
+    assert env.snapshot() == before
     return err
 
 
@@ -346,10 +345,10 @@ def test_a_wrong_device_proof_is_refused_counted_and_leaves_the_step_answerable(
     started, srp = _device_proof_step(pool, device)
     wrong = DeviceSrpClient(device.group, device.key, "not the device password", srp.a)
     answer = wrong.answer(started["ChallengeParameters"], "alice", pool.env.clock.now())
-    before = contents_with_devices(pool.env)
+    before = pool.env.snapshot()
     refused(NotAuthorizedException, INCORRECT, pool.env.respond, pool.app, started["Session"], answer,
             name="DEVICE_PASSWORD_VERIFIER")
-    after = contents_with_devices(pool.env)
+    after = pool.env.snapshot()
     # Only the lockout counter moved.
     assert [c.count for c in after["auth"][pool.id]["failed_sign_ins"].values()] == [1]
     after["auth"][pool.id]["failed_sign_ins"] = before["auth"][pool.id]["failed_sign_ins"]
@@ -357,7 +356,7 @@ def test_a_wrong_device_proof_is_refused_counted_and_leaves_the_step_answerable(
     right = srp.answer(started["ChallengeParameters"], "alice", pool.env.clock.now())
     done = pool.env.respond(pool.app, started["Session"], right, name="DEVICE_PASSWORD_VERIFIER")
     assert claims(done["AuthenticationResult"]["AccessToken"])["device_key"] == device.key
-    assert contents_with_devices(pool.env)["auth"][pool.id]["failed_sign_ins"] == {}  # a right proof resets
+    assert pool.env.snapshot()["auth"][pool.id]["failed_sign_ins"] == {}  # a right proof resets
 
 
 def test_wrong_device_proofs_lock_the_user_out_like_wrong_passwords():

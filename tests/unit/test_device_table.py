@@ -24,7 +24,6 @@ from tests.signin import (
     Env,
     answer_device_challenges,
     confirm_new_device,
-    contents_with_devices,
     devices_of,
     tracking,
 )
@@ -100,11 +99,11 @@ class Device:
     def refusable(self, call, *args, **kwargs):
         """`call`'s response; `Refused` when it raises a CognitoError, which must have
         changed nothing."""
-        before = contents_with_devices(self.env)
+        before = self.env.snapshot()
         try:
             return call(*args, **kwargs)
         except CognitoError:
-            assert contents_with_devices(self.env) == before
+            assert self.env.snapshot() == before
             raise Refused from None
 
 

@@ -27,7 +27,6 @@ from tests.signin import (
     Env,
     answer_device_challenges,
     confirm_new_device,
-    contents_with_devices,
     devices_of,
     refused,
     tracking,
@@ -44,9 +43,9 @@ UNKNOWN_KEY = "us-east-1_0badc0de-0000-4000-8000-000000000000"
 def unchanged(env: Env, exception, message: str, call, *args, **kwargs):
     """`call(*args, **kwargs)` is refused with exactly `exception` and `message`, and the store,
     device records included, is exactly as it was."""
-    before = contents_with_devices(env)
+    before = env.snapshot()
     err = refused(exception, message, call, *args, **kwargs)
-    assert contents_with_devices(env) == before
+    assert env.snapshot() == before
     return err
 
 
@@ -198,11 +197,11 @@ def test_confirm_device_with_a_wrong_shaped_key_is_refused(key):
     pool = Pool()
     tokens = pool.sign_in()
     verifier = device_registration("-group", key, DEVICE_PASSWORD, DEVICE_SALT)
-    before = contents_with_devices(pool.env)
+    before = pool.env.snapshot()
     with pytest.raises(InvalidParameterException, match="deviceKey|Invalid device key given"):
         pool.client.confirm_device(AccessToken=tokens["AccessToken"], DeviceKey=key,
                                    DeviceSecretVerifierConfig=verifier)
-    assert contents_with_devices(pool.env) == before
+    assert pool.env.snapshot() == before
 
 
 def test_confirm_device_with_an_expired_or_revoked_access_token_is_refused():
