@@ -45,8 +45,8 @@ from authflow.core.records import (
     Group,
     PendingCode,
     RefreshToken,
-    SoftwareToken,
     SigningKey,
+    SoftwareToken,
     User,
     UserPool,
 )

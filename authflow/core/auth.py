@@ -67,7 +67,7 @@ NOT_YET = frozenset({"USER_AUTH"})
 PASSWORD_FLOWS = frozenset({"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"})
 REFRESH_FLOWS = frozenset({"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
 #: Challenges this engine can issue and answer.
-ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA", "SOFTWARE_TOKEN_MFA", "SELECT_MFA_TYPE", "MFA_SETUP",
+ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP", "SELECT_MFA_TYPE", "MFA_SETUP",
                         "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER", "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"})
 
 SESSION_BYTES = 32
@@ -401,11 +401,18 @@ def mask_phone(phone: str) -> str:
     return phone[0] + "*" * (len(phone) - 5) + phone[-4:]
 
 
-def new_code(entropy: EntropySource) -> str:
+def mask_email(email: str) -> str:
+    """Cognito's form: the first character of the local part and of the domain, each
+    followed by three stars, whatever their lengths (`test@test.com` is `t***@t***`)."""
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain[:1]}***"
+
+
+def new_code(entropy: EntropySource, length: int = CODE_DIGITS) -> str:
     digits: list[str] = []
-    while len(digits) < CODE_DIGITS:
-        for b in entropy.random_bytes(CODE_DIGITS * 2):
-            if b < 250 and len(digits) < CODE_DIGITS:  # 250 = 25 * 10: no modulo bias
+    while len(digits) < length:
+        for b in entropy.random_bytes(length * 2):
+            if b < 250 and len(digits) < length:  # 250 = 25 * 10: no modulo bias
                 digits.append(str(b % 10))
     return "".join(digits)
 
@@ -422,9 +429,12 @@ def code_matches(pool_secret: bytes, session: AuthSession, code: str) -> bool:
 
 
 def check_challenge_possible(state: str, user: User) -> None:
-    """Refuse a challenge the user cannot answer (SMS_MFA without a phone number)."""
+    """Refuse a challenge the user cannot answer (SMS_MFA without a phone number, EMAIL_OTP
+    without an address)."""
     if state == "SMS_MFA" and not user.attributes.get("phone_number"):
         raise InvalidParameterException("User does not have delivery config set to turn on SMS_MFA")
+    if state == mfa.EMAIL and not user.attributes.get("email"):
+        raise InvalidParameterException("User does not have delivery config set to turn on EMAIL_OTP")
 
 
 def sms_challenge(
@@ -448,6 +458,25 @@ def sms_challenge(
     parameters = {
         "CODE_DELIVERY_DELIVERY_MEDIUM": "SMS",
         "CODE_DELIVERY_DESTINATION": mask_phone(phone),
+        "USER_ID_FOR_SRP": user.username,
+    }
+    return session, message, parameters
+
+
+def email_challenge(
+    pool: UserPool, user: User, session: AuthSession, *, pool_secret: bytes, entropy: EntropySource
+) -> tuple[AuthSession, Message, dict[str, str]]:
+    """The EMAIL_OTP step (e-mail as an MFA factor): as SMS_MFA, an 8-digit code by e-mail."""
+    check_challenge_possible(mfa.EMAIL, user)
+    email = user.attributes["email"]
+    code = new_code(entropy, mfa.EMAIL_CODE_DIGITS)
+    session = replace(session, code_hash=code_hash(pool_secret, session, code))
+    subject, body = mfa.email_template(pool.config)
+    message = Message(medium="EMAIL", destination=email, subject=subject, body=body.replace("{####}", code),
+                      kind="mfa_code", username=user.username, pool_id=pool.id, code=code)
+    parameters = {
+        "CODE_DELIVERY_DELIVERY_MEDIUM": "EMAIL",
+        "CODE_DELIVERY_DESTINATION": mask_email(email),
         "USER_ID_FOR_SRP": user.username,
     }
     return session, message, parameters

@@ -26,7 +26,7 @@ from typing import Any
 
 from authflow.core import pool_config as pc
 from authflow.core.attributes import is_true
-from authflow.core.auth import mask_phone, new_code
+from authflow.core.auth import mask_email, mask_phone, new_code
 from authflow.core.effects import Message
 from authflow.core.records import CodeRequests, PendingCode, User
 from authflow.errors import (
@@ -162,13 +162,6 @@ def check(user: User, purpose: str, code: str, *, pool_secret: bytes, now: datet
 
 
 # -- delivery ------------------------------------------------------------------------------------
-
-
-def mask_email(email: str) -> str:
-    """Cognito's form: the first character of the local part and of the domain, each
-    followed by three stars, whatever their lengths (`test@test.com` is `t***@t***`)."""
-    local, _, domain = email.partition("@")
-    return f"{local[:1]}***@{domain[:1]}***"
 
 
 def mask_destination(attribute: str, value: str) -> str:

@@ -33,6 +33,7 @@ GUARDS: dict[str, str] = {
     "must_change_password": "the user signed in with a temporary password (FORCE_CHANGE_PASSWORD)",
     "mfa_required": "MFA is to be asked by SMS (the user's SMS factor, or SMS the pool requires of everyone)",
     "software_token_mfa_required": "MFA is to be asked with the user's authenticator app (a verified software token)",
+    "email_otp_mfa_required": "MFA is to be asked with a code sent to the user's email address (EMAIL_OTP)",
     "mfa_type_to_select": "the user has several MFA factors and prefers none: they choose (SELECT_MFA_TYPE)",
     "mfa_setup_required": "MFA is ON and the user has no factor yet: they set up an authenticator app first",
     "fail_authentication": "the DefineAuthChallenge function failed the sign-in (or it named no user)",

@@ -105,15 +105,17 @@ def get_config(config: Mapping) -> dict[str, Any]:
 
 SMS = "SMS_MFA"
 SOFTWARE_TOKEN = "SOFTWARE_TOKEN_MFA"
+EMAIL = "EMAIL_OTP"
 SELECT = "SELECT_MFA_TYPE"
 SETUP = "MFA_SETUP"
 #: The user's factors, in the order MFAS_CAN_CHOOSE lists them.
-FACTORS = (SMS, SOFTWARE_TOKEN)
+FACTORS = (SMS, SOFTWARE_TOKEN, EMAIL)
 
 
 def enabled_factors(user: User) -> list[str]:
-    """The user's factors that can be asked: SMS once turned on (a missing phone number is
-    refused when the code would be sent, never skipped), a software token once verified."""
+    """The user's factors that can be asked: SMS and e-mail once turned on (a missing phone
+    number or address is refused when the code would be sent, never skipped), a software
+    token once verified."""
     return [f for f in FACTORS if f in user.mfa_settings and (f != SOFTWARE_TOKEN or user.software_token)]
 
 
@@ -143,6 +145,7 @@ def mfa_facts(pool: UserPool, user: User | None, *, chosen: str | None = None) -
     return {
         "mfa_required": step == SMS,
         "software_token_mfa_required": step == SOFTWARE_TOKEN,
+        "email_otp_mfa_required": step == EMAIL,
         "mfa_type_to_select": step == SELECT,
         "mfa_setup_required": step == SETUP,
     }
@@ -222,7 +225,7 @@ def used_step(user: User, step: int) -> User:
 
 # -- preferences -----------------------------------------------------------------------------------
 
-_SETTINGS = (("SMSMfaSettings", SMS), ("SoftwareTokenMfaSettings", SOFTWARE_TOKEN))
+_SETTINGS = (("SMSMfaSettings", SMS), ("SoftwareTokenMfaSettings", SOFTWARE_TOKEN), ("EmailMfaSettings", EMAIL))
 
 
 def set_preference(pool: UserPool, user: User, request: Mapping[str, Any], now: datetime) -> User:
@@ -230,9 +233,8 @@ def set_preference(pool: UserPool, user: User, request: Mapping[str, Any], now: 
     as it is; a factor is turned on only when it can be used (a phone number, a verified
     software token); one factor at most is preferred; under MFA ON the last factor cannot
     be turned off."""
-    for member in ("EmailMfaSettings", "WebAuthnMfaSettings"):
-        if (request.get(member) or {}).get("Enabled"):
-            raise InvalidParameterException(f"{member} is not supported by this version of authflow yet.")
+    if (request.get("WebAuthnMfaSettings") or {}).get("Enabled"):
+        raise InvalidParameterException("WebAuthnMfaSettings is not supported by this version of authflow yet.")
     given = [(member, factor, request[member]) for member, factor in _SETTINGS if request.get(member) is not None]
     if not given:
         return user
@@ -246,6 +248,11 @@ def set_preference(pool: UserPool, user: User, request: Mapping[str, Any], now: 
                 raise InvalidParameterException("User does not have delivery config set to turn on SMS_MFA")
             if factor == SOFTWARE_TOKEN and user.software_token is None:
                 raise InvalidParameterException("User does not have delivery config set to turn on SOFTWARE_TOKEN_MFA")
+            if factor == EMAIL:
+                if not user.attributes.get("email"):
+                    raise InvalidParameterException("User does not have delivery config set to turn on EMAIL_OTP")
+                if EMAIL not in pc.mfa_factors(pool.config):
+                    raise InvalidParameterException("Email MFA is not enabled for the user pool.")
             settings.add(factor)
         elif "Enabled" in setting:
             settings.discard(factor)
@@ -269,3 +276,17 @@ def set_legacy_settings(pool: UserPool, user: User, options: list[Mapping[str, A
         raise InvalidParameterException("Only phone_number via SMS can be set for MFAOptions.")
     sms = {"Enabled": bool(options)}
     return set_preference(pool, user, {"SMSMfaSettings": sms}, now) if options or SMS in user.mfa_settings else user
+
+
+# -- e-mail codes (EMAIL_OTP as an MFA factor) ---------------------------------------------------------
+
+#: EMAIL_OTP codes have 8 digits (observed for passwordless codes; one length for both uses).
+EMAIL_CODE_DIGITS = 8
+DEFAULT_EMAIL_SUBJECT = "Your sign-in code"
+
+
+def email_template(config: Mapping) -> tuple[str, str]:
+    """(subject, message) of an EMAIL_OTP message: the pool's EmailMfaConfiguration, `{####}`
+    standing for the code."""
+    block = config.get("EmailMfaConfiguration") or {}
+    return block.get("Subject") or DEFAULT_EMAIL_SUBJECT, block.get("Message") or "Your sign-in code is {####}"

@@ -39,7 +39,8 @@ DEVICES = {
     "skips_mfa": {"device_remembered": True, "device_skips_mfa": True},
 }
 #: The MFA steps other than SMS_MFA are not driven by this table yet: their guards are false.
-OTHER_MFA = {"software_token_mfa_required": False, "mfa_type_to_select": False, "mfa_setup_required": False}
+OTHER_MFA = {"software_token_mfa_required": False, "email_otp_mfa_required": False, "mfa_type_to_select": False,
+             "mfa_setup_required": False}
 FACTS = [
     {"must_change_password": must, "mfa_required": mfa, **OTHER_MFA, "fail_authentication": False,
      "issue_tokens": False, **DEVICES["no_device"]}
