@@ -26,3 +26,7 @@ class EngineConfig:
     #: signing keys). Required with a durable store; with the in-memory store, None
     #: means a random KEK that lives as long as the engine (and the store) does.
     kek: Keyring | None = None
+    #: Refuse a NEW_PASSWORD_REQUIRED answer whose new password is the temporary one
+    #: (ASVS 2.3.1: an initial password must not become the long-term one). Off by default,
+    #: because Cognito accepts it (tests run against AWS show it); turn it on to harden.
+    refuse_temporary_password_reuse: bool = False

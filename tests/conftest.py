@@ -7,6 +7,7 @@ insecure Argon2id profile everywhere in tests, and pools share a few pre-made RS
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from datetime import datetime, timezone
 
@@ -62,7 +63,12 @@ def make_client(seed: int = 1, **kwargs) -> CheckedClient:
     kwargs.setdefault("entropy", SeededEntropy(seed))
     kwargs.setdefault("messenger", MemoryOutbox())
     kwargs.setdefault("store", MemoryStore())
-    return CheckedClient(authflow.Client(config=TEST_CONFIG, **kwargs))
+    kwargs.setdefault("config", TEST_CONFIG)
+    return CheckedClient(authflow.Client(**kwargs))
+
+
+#: TEST_CONFIG with the optional hardening: a new password equal to the temporary one refused.
+HARDENED_CONFIG = dataclasses.replace(TEST_CONFIG, refuse_temporary_password_reuse=True)
 
 
 @pytest.fixture

@@ -261,6 +261,13 @@ def after_step(
         messages = customized_messages(
             engine, pool, (message,), source="CustomMessage_Authentication", users=(user,), client_id=client.id
         )
+    elif state == mfa.EMAIL:
+        session, message, parameters = auth.email_challenge(
+            pool, user, session, pool_secret=engine.pool_secret(pool), entropy=engine.entropy
+        )
+        messages = customized_messages(
+            engine, pool, (message,), source="CustomMessage_Authentication", users=(user,), client_id=client.id
+        )
     elif state == mfa.SOFTWARE_TOKEN:
         parameters = mfa.software_token_parameters(user)
     elif state == mfa.SELECT:
@@ -398,7 +405,10 @@ def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool)
         auth.check_new_password_session(user, record)
         answer = auth.prepare_new_password(pool, client, user, responses)
     # Slow steps outside the transaction: compare with the temporary password, hash.
-    same = engine.check_password(answer.password, user.credential.password_hash) if user.credential else False
+    same = (
+        engine.check_password(answer.password, user.credential.password_hash)
+        if user.credential and engine.config.refuse_temporary_password_reuse else False
+    )
     password_hash = engine.hasher(answer.password)
     with engine.store.transaction() as tx:
         pool, client, record, current, responses = open_session(engine, tx, request, admin, now)
@@ -427,13 +437,19 @@ def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool)
     return response
 
 
+#: The answer member of each sent-code MFA challenge.
+CODE_ANSWERS = {"SMS_MFA": "SMS_MFA_CODE", mfa.EMAIL: "EMAIL_OTP_CODE"}
+
+
 def answer_sms_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+    """SMS_MFA or EMAIL_OTP answered with the code that was sent."""
     now = engine.now()
+    challenge = request["ChallengeName"]
     error: CognitoError | None = None
     with engine.store.transaction() as tx:
         pool, client, record, user, responses = open_session(engine, tx, request, admin, now)
         auth.check_sign_in_still_holds(user, record)
-        code = auth.require_param(responses, "SMS_MFA_CODE")
+        code = auth.require_param(responses, CODE_ANSWERS[challenge])
         device = devices.attempt_device(tx, pool, user, devices.device_key_of(responses), record.device_key)
         attempt = lockout.begin_attempt(
             tx.get_failed_sign_ins(pool.id, user.sub), pool_id=pool.id, key=user.sub, now=now
@@ -443,14 +459,14 @@ def answer_sms_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> d
             error = NotAuthorizedException(lockout.LOCKED_MESSAGE)
         elif not auth.code_matches(engine.pool_secret(pool), record, code):
             # Wrong MFA codes count like wrong passwords; the session stays usable.
-            auth.next_challenge("SMS_MFA", "answer_rejected", pool, user)
+            auth.next_challenge(challenge, "answer_rejected", pool, user)
             tx.put_failed_sign_ins(attempt.record)
             error = CodeMismatchException("Invalid code received for user")
         else:
             if tx.get_failed_sign_ins(pool.id, user.sub) is not None:
                 tx.delete_failed_sign_ins(pool.id, user.sub)
             tx.put_session(auth.used(record))
-            state = auth.next_challenge("SMS_MFA", "mfa_code_verified", pool, user, device)
+            state = auth.next_challenge(challenge, "mfa_code_verified", pool, user, device)
             response, _ = after_step(engine, tx, pool, client, user, state, record.typed_username, now,
                                      device=device)
     if error is not None:

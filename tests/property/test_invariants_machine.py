@@ -66,7 +66,7 @@ from authflow.adapters import CallableTriggers, ManualClock
 from authflow.conformance.srp_client import SrpClient
 from authflow.errors import CognitoError
 from authflow.invariants import Checker
-from tests.conftest import START, make_client
+from tests.conftest import HARDENED_CONFIG, START, make_client
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
 STEPS_PER_RUN = {"ci": 50, "thorough": 100}.get(PROFILE, 30)
@@ -367,7 +367,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         super().__init__()
         self.clock = ManualClock(START)
         triggers = CallableTriggers({ARN.format(name): f for name, f in QUIZ_FUNCTIONS.items()})
-        self.client = make_client(clock=self.clock, triggers=triggers)
+        # Hardened: the model refuses a new password equal to the temporary one.
+        self.client = make_client(clock=self.clock, triggers=triggers, config=HARDENED_CONFIG)
         self.pool = self.client.create_user_pool(
             PoolName="m", AliasAttributes=["email"], MfaConfiguration="OPTIONAL", SmsConfiguration=SMS_CONFIG,
             AutoVerifiedAttributes=["email"], LambdaConfig={name: ARN.format(name) for name in QUIZ_FUNCTIONS},

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import make_client
+from tests.conftest import HARDENED_CONFIG, make_client
 
 TEMP = "Temp-pass-1"
 
 
 def setup():
-    client = make_client()
+    # Hardened: the engine compares new passwords with the temporary one, which is what
+    # made a stale session able to tell a right guess from a wrong one.
+    client = make_client(config=HARDENED_CONFIG)
     pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
     app = client.create_user_pool_client(UserPoolId=pool, ClientName="c",
                                          ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH"])["UserPoolClient"]["ClientId"]
