@@ -6,9 +6,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 
+import jwt
+import pyotp
 import pytest
 
 from authflow.adapters import ManualClock, MemoryOutbox
@@ -211,3 +215,74 @@ def devices_of(env: Env, pool: str) -> dict:
     users = env.client.store.snapshot().users.get(pool)
     return dict(users.devices) if users else {}
 
+
+
+# -- tokens, MFA beyond SMS ---------------------------------------------------------------
+
+#: An SmsConfiguration (the SNS role Cognito would send texts with).
+SMS_CONFIG = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"}
+PHONE = "+12065554567"
+TOTP_STEP = 30
+
+
+def token_claims(token: str) -> dict:
+    """The payload of an ID or access token, unverified (for reading claims; the signature
+    is test_tokens.py's business)."""
+    return jwt.decode(token, options={"verify_signature": False})
+
+
+def totp_code(secret: str, when: datetime, steps: int = 0) -> str:
+    """What an authenticator app shows at `when`, `steps` 30-second steps later (or earlier):
+    pyotp's RFC 6238 code, never authflow's own."""
+    return pyotp.TOTP(secret).at(int(when.timestamp()) + TOTP_STEP * steps)
+
+
+def next_step_code(env: Env, secret: str) -> str:
+    """Moves the clock to the start of the next time step and returns that step's code: a
+    code no earlier answer can have used."""
+    now = int(env.clock.now().timestamp())
+    env.clock.advance(timedelta(seconds=TOTP_STEP - now % TOTP_STEP))
+    return totp_code(secret, env.clock.now())
+
+
+def mfa_config(env: Env, pool: str, mode: str = "OPTIONAL", *, totp: bool = True, sms: bool = False) -> dict:
+    """SetUserPoolMfaConfig with the TOTP and/or SMS factor."""
+    request: dict = {"UserPoolId": pool, "MfaConfiguration": mode}
+    if totp:
+        request["SoftwareTokenMfaConfiguration"] = {"Enabled": True}
+    if sms:
+        request["SmsMfaConfiguration"] = {"SmsAuthenticationMessage": "Your code is {####}",
+                                          "SmsConfiguration": SMS_CONFIG}
+    return env.client.set_user_pool_mfa_config(**request)
+
+
+def enrol_totp(env: Env, access_token: str, *, name: str | None = None, prefer: bool = True) -> str:
+    """AssociateSoftwareToken and VerifySoftwareToken by access token with the current code
+    (which is then used), and, with `prefer`, SetUserMFAPreference turning TOTP on as the
+    preferred factor; the SecretCode."""
+    secret = env.client.associate_software_token(AccessToken=access_token)["SecretCode"]
+    request = {"AccessToken": access_token, "UserCode": totp_code(secret, env.clock.now())}
+    if name is not None:
+        request["FriendlyDeviceName"] = name
+    assert env.client.verify_software_token(**request)["Status"] == "SUCCESS"
+    if prefer:
+        env.client.set_user_mfa_preference(AccessToken=access_token,
+                                           SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+    return secret
+
+
+def sms_code(env: Env) -> str:
+    """The six digits of the last message sent."""
+    return re.search(r"\d{6}", env.outbox.last().body).group()
+
+
+def mfa_fields(user: dict) -> dict:
+    """The MFA members of a GetUser / AdminGetUser answer (absent ones left out)."""
+    return {k: user[k] for k in ("MFAOptions", "UserMFASettingList", "PreferredMfaSetting") if k in user}
+
+
+def unchecked(env: Env):
+    """The Client without the suite's output-shape check, for the operations the installed
+    botocore's model predates (AdminDeleteSoftwareToken: authflow's model is botocore
+    1.44.18's, the test environment has an older botocore)."""
+    return env.client._client
