@@ -107,18 +107,29 @@ def check_key(text: Any) -> str:
 
 
 def owned(device: Device | None, user: User) -> Device:
-    """The user's own device (any status). Another user's key, an unknown key and a
-    forgotten one are all the same answer, so a key says nothing about its owner."""
-    if device is None or device.sub != user.sub:
+    """The user's own device (any status), for sign-in: an unknown or forgotten key is
+    `Device does not exist.` (the answer amazon-cognito-identity-js retries without the
+    key), another user's key `Invalid device key given.` (reference §4.5)."""
+    if device is None:
         raise ResourceNotFoundException(DEVICE_NOT_FOUND)
+    if device.sub != user.sub:
+        raise InvalidParameterException(INVALID_KEY)
+    return device
+
+
+def confirmable(device: Device | None, user: User) -> Device:
+    """The device ConfirmDevice may confirm: a key issued to this user. Any other key is
+    `Invalid device key given.`, the answer observed from ConfirmDevice."""
+    if device is None or device.sub != user.sub:
+        raise InvalidParameterException(INVALID_KEY)
     return device
 
 
 def visible(device: Device | None, user: User) -> Device:
-    """A device the device operations show: the user's, and confirmed. An unconfirmed key
-    is known only to ConfirmDevice and to sign-in."""
-    device = owned(device, user)
-    if device.status == "NEW":
+    """A device the device operations show: the user's, and confirmed (an unconfirmed key
+    is known only to ConfirmDevice and to sign-in). Any other key, another user's
+    included, is `Device does not exist.`"""
+    if device is None or device.sub != user.sub or device.status == "NEW":
         raise ResourceNotFoundException(DEVICE_NOT_FOUND)
     return device
 

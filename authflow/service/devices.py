@@ -52,8 +52,8 @@ def device_key_of(values: Mapping[str, Any] | None) -> str | None:
 def attempt_device(tx, pool: UserPool, user: User | None, given: str | None, carried: str | None = None) -> Device | None:
     """The user's device whose DEVICE_KEY the attempt carries (given now, or carried by its
     session), in a pool that tracks devices; None when there is none. A key of the wrong
-    shape is `Invalid device key given.`; an unknown, forgotten or another user's key is
-    `Device does not exist.` (the error amazon-cognito-identity-js retries without it)."""
+    shape, or another user's, is `Invalid device key given.`; an unknown or forgotten key
+    is `Device does not exist.` (the error amazon-cognito-identity-js retries without it)."""
     key = given or carried
     if core.tracking(pool) is None or user is None or not key:
         return None
@@ -111,7 +111,7 @@ def confirm_device(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]
         _tracking(pool)
         key = core.check_key(request["DeviceKey"])
         config = core.parse_verifier_config(request.get("DeviceSecretVerifierConfig"))
-        device = core.owned(tx.get_device(pool.id, key), user)
+        device = core.confirmable(tx.get_device(pool.id, key), user)
         sealed = engine.seal(config.verifier.to_bytes(384, "big"), verifier_context(pool.id, key, config.salt))
         confirmed = core.confirm(pool, device, salt=config.salt, sealed_verifier=sealed,
                                  name=request.get("DeviceName"), ip=context.client_address(), now=now)

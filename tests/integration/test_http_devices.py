@@ -311,15 +311,15 @@ def test_bad_device_input_over_http():
         assert error_of(err) == {"Code": "InvalidParameterException", "Message": "Invalid device key given."}
         assert api.list_devices(AccessToken=result["AccessToken"])["Devices"] == []  # nothing was confirmed
 
-        # Another user's device key is "Device does not exist." to this one.
+        # Another user's device key is an invalid key to this one (reference §4.5, §1.3).
         api.admin_create_user(UserPoolId=pool.id, Username="bob", MessageAction="SUPPRESS")
         api.admin_set_user_password(UserPoolId=pool.id, Username="bob", Password=PASSWORD, Permanent=True)
         bob = api.initiate_auth(ClientId=pool.client_id, AuthFlow="USER_PASSWORD_AUTH",
                                 AuthParameters={"USERNAME": "bob", "PASSWORD": PASSWORD})["AuthenticationResult"]
-        with pytest.raises(api.exceptions.ResourceNotFoundException):
+        with pytest.raises(api.exceptions.InvalidParameterException, match="Invalid device key given."):
             api.confirm_device(AccessToken=bob["AccessToken"], DeviceKey=key,
                                DeviceSecretVerifierConfig=device_registration("-g", key, DEVICE_PASSWORD, SALT))
-        with pytest.raises(api.exceptions.ResourceNotFoundException):
+        with pytest.raises(api.exceptions.InvalidParameterException, match="Invalid device key given."):
             api.initiate_auth(ClientId=pool.client_id, AuthFlow="USER_PASSWORD_AUTH",
                               AuthParameters={"USERNAME": "bob", "PASSWORD": PASSWORD, "DEVICE_KEY": key})
 

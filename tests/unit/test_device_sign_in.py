@@ -548,10 +548,12 @@ def test_a_device_key_in_custom_auth_leads_to_the_device_proof():
 def test_an_unknown_or_wrong_shaped_device_key_is_refused_after_the_password():
     pool = Pool(tracking(), users=("alice", "bob"))
     bobs, _ = pool.new_device("bob")
-    for key in ("us-east-1_0badc0de-0000-4000-8000-000000000000", bobs.key):
-        unchanged(pool.env, ResourceNotFoundException, NOT_EXIST, pool.env.initiate, pool.app, DEVICE_KEY=key)
-    unchanged(pool.env, InvalidParameterException, "Invalid device key given.", pool.env.initiate, pool.app,
-              DEVICE_KEY="not-a-key")
+    unchanged(pool.env, ResourceNotFoundException, NOT_EXIST, pool.env.initiate, pool.app,
+              DEVICE_KEY="us-east-1_0badc0de-0000-4000-8000-000000000000")
+    # Wrong-shaped, or another user's: an invalid key (reference §4.5).
+    for key in ("not-a-key", bobs.key):
+        unchanged(pool.env, InvalidParameterException, "Invalid device key given.", pool.env.initiate, pool.app,
+                  DEVICE_KEY=key)
     # A wrong password is refused as such: the key says nothing to someone without it.
     refused(NotAuthorizedException, INCORRECT, pool.env.initiate, pool.app, password="Wrong1234!",
             DEVICE_KEY=bobs.key)

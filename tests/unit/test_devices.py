@@ -180,14 +180,15 @@ def test_confirm_device_with_a_malformed_verifier_config_is_refused(verifier, sa
               DeviceSecretVerifierConfig={"PasswordVerifier": verifier, "Salt": salt})
 
 
-def test_confirm_device_of_another_users_key_is_refused_as_unknown():
+def test_confirm_device_of_another_users_key_or_an_unknown_one_is_an_invalid_key():
+    # The text observed from ConfirmDevice (reference §1.3).
     pool = Pool(users=("alice", "bob"))
     alices = pool.sign_in("alice")
     bobs = pool.sign_in("bob")
     key = alices["NewDeviceMetadata"]["DeviceKey"]
     verifier = device_registration(bobs["NewDeviceMetadata"]["DeviceGroupKey"], key, DEVICE_PASSWORD, DEVICE_SALT)
-    for device_key in (key, UNKNOWN_KEY):  # another user's key answers as a key nobody has
-        unchanged(pool.env, ResourceNotFoundException, NOT_EXIST, pool.client.confirm_device,
+    for device_key in (key, UNKNOWN_KEY):
+        unchanged(pool.env, InvalidParameterException, "Invalid device key given.", pool.client.confirm_device,
                   AccessToken=bobs["AccessToken"], DeviceKey=device_key, DeviceSecretVerifierConfig=verifier)
     confirm_new_device(pool.env, alices)  # still hers to confirm
 
