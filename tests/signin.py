@@ -216,7 +216,6 @@ def devices_of(env: Env, pool: str) -> dict:
     return dict(users.devices) if users else {}
 
 
-
 # -- tokens, MFA beyond SMS ---------------------------------------------------------------
 
 #: An SmsConfiguration (the SNS role Cognito would send texts with).
