@@ -21,8 +21,14 @@ What it does, step by step:
 3. starts `python -m authflow serve --region us-west-2 --credentials FILE` with a fresh
    SQLite database, where FILE holds the fake keys moto's `mock_aws` puts in the environment
    (FOOBARKEY / FOOBARSECRET), so every admin call is SigV4-signed and checked as on AWS;
+   and, since some tests need another service first (the MFA ones create an IAM role for
+   the pool's SmsConfiguration), a `moto_server` for everything else, behind a small
+   router on the endpoint the tests use: cognito-idp requests (their `X-Amz-Target`, the
+   pools' `/.well-known/` documents) go to authflow, all other requests to moto_server;
 4. runs `pytest -p no:cacheprovider --timeout=N` over the test files with
-   `TEST_SERVER_MODE=true`, plus a small plugin of this tool's that, before each test,
+   `TEST_SERVER_MODE=true` (and `MOTO_TEST_ALLOW_AWS_REQUEST=true` with boto3's
+   `AWS_ENDPOINT_URL` on the endpoint, so the `aws_verified` tests run as against AWS:
+   their own waits for a fresh TOTP code and for IAM included), plus a small plugin of this tool's that, before each test,
    deletes every user pool on the server: moto's server mode resets its own server through
    `POST /moto-api/reset` (turned off here with `MOTO_CALL_RESET_API=false`), which authflow
    does not serve; the plugin also records each test's outcome and markers;
@@ -59,6 +65,7 @@ MOTO_VERSION = "5.2.5"
 DEFAULT_FILES = ("test_cognitoidp.py", "test_cognitoidp_exceptions.py", "test_cognitoidp_replay.py",
                  "test_cognitoidp_utils.py")
 TEST_DEPS = ("pycognito", "pyotp", "pytest", "pytest-timeout", "requests")
+COGNITO_TARGET = "AWSCognitoIdentityProviderService."
 REGION = "us-west-2"  # the region nearly every test's clients name
 ACCESS_KEY, SECRET_KEY = "FOOBARKEY", "FOOBARSECRET"  # what moto's mock_aws exports
 
@@ -167,13 +174,55 @@ def test_python(workdir: Path, version: str, current_env: bool) -> str:
         return sys.executable
     venv = workdir / "venv"
     python = venv / "bin" / "python"
-    stamp = venv / f".moto-{version}"
+    stamp = venv / f".moto-{version}-server"
     if not stamp.exists():
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q", f"moto[cognitoidp]=={version}", *TEST_DEPS],
-                       check=True)
+        subprocess.run([str(python), "-m", "pip", "install", "-q", f"moto[cognitoidp,server,iam]=={version}",
+                        *TEST_DEPS], check=True)
         stamp.touch()
     return str(python)
+
+
+def start_router(authflow: str, other: str) -> tuple[str, object]:
+    """An HTTP router on a free loopback port: cognito-idp requests to `authflow`, the rest
+    to `other`, each forwarded byte for byte (the Host header too, which SigV4 signs)."""
+    import http.client
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import urlsplit
+
+    class Route(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def _forward(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            to_authflow = (self.headers.get("X-Amz-Target", "").startswith(COGNITO_TARGET)
+                           or "/.well-known/" in self.path or self.path == "/health")
+            target = urlsplit(authflow if to_authflow else other)
+            connection = http.client.HTTPConnection(target.hostname, target.port, timeout=120)
+            connection.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
+            for name, value in self.headers.items():
+                connection.putheader(name, value)
+            connection.endheaders(body)
+            answer = connection.getresponse()
+            data = answer.read()
+            self.send_response(answer.status)
+            for name, value in answer.getheaders():
+                if name.lower() not in ("content-length", "transfer-encoding", "connection"):
+                    self.send_header(name, value)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            connection.close()
+
+        do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _forward
+
+        def log_message(self, *args) -> None:  # quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Route)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_address[1]}", server
 
 
 def run(args: argparse.Namespace) -> dict:
@@ -191,12 +240,23 @@ def run(args: argparse.Namespace) -> dict:
         proc = stack.enter_context(running(
             [sys.executable, "-m", "authflow", "serve", "--port", str(port), "--db", str(tmp / "authflow.db"),
              "--region", REGION, "--credentials", str(creds), "--log-level", "warning"], log))
-        endpoint = f"http://127.0.0.1:{port}"
-        wait_until_up(proc, f"{endpoint}/health", log, lambda: True)
+        authflow_url = f"http://127.0.0.1:{port}"
+        wait_until_up(proc, f"{authflow_url}/health", log, lambda: True)
+        moto_port = free_port()
+        moto_log = workdir / "moto-server.log"
+        moto = stack.enter_context(running(
+            [str(Path(python).parent / "moto_server"), "-p", str(moto_port)], moto_log))
+        wait_until_up(moto, f"http://127.0.0.1:{moto_port}/moto-api/", moto_log, lambda: True)
+        endpoint, router = start_router(authflow_url, f"http://127.0.0.1:{moto_port}")
+        stack.callback(router.shutdown)
         results_file = tmp / "results.json"
         env = {
             **{k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "MOTO_"))},
             "TEST_SERVER_MODE": "true", "TEST_SERVER_MODE_ENDPOINT": endpoint, "MOTO_CALL_RESET_API": "false",
+            # The aws_verified tests run exactly as their authors ran them against AWS: outside
+            # mock_aws, with the waits AWS needs (a fresh TOTP code, IAM propagation), every
+            # client pointed at the endpoint by boto3's own AWS_ENDPOINT_URL.
+            "MOTO_TEST_ALLOW_AWS_REQUEST": "true", "AWS_ENDPOINT_URL": endpoint,
             "AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": ACCESS_KEY, "AWS_SECRET_ACCESS_KEY": SECRET_KEY,
             "MOTO_SUITE_REGION": REGION, "MOTO_SUITE_KEY": ACCESS_KEY, "MOTO_SUITE_SECRET": SECRET_KEY,
             "MOTO_SUITE_RESULTS": str(results_file),
