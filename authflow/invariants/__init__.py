@@ -8,10 +8,10 @@ the clock, the messages the engine delivered during the request, and the `Histor
 of what the caller has seen so far (which sessions it answered successfully, which
 refresh tokens it revoked or lost to a sign-out or a deletion, which ValidationData
 values it sent, which verification codes reached it and where, which users were
-deleted). Invariants about a state alone ("usernames
-are unique") read `step.after`; invariants about a step ("a refused request
-changes nothing") compare `before` and `after`. Each returns None when the law
-holds, or a sentence saying how it broke.
+deleted, which devices were issued to it and which it forgot). Invariants about a
+state alone ("usernames are unique") read `step.after`; invariants about a step ("a
+refused request changes nothing") compare `before` and `after`. Each returns None when
+the law holds, or a sentence saying how it broke.
 
 The checks are deliberately independent of the engine's own decisions: they read
 configuration through the pool-config accessors and name records with the core's
@@ -42,9 +42,16 @@ verifier is stored sealed and the server's secret travels sealed in the block);
 `custom_challenge_secrets_sealed` and `unknown_users_never_sign_in` are the laws of
 CUSTOM_AUTH and of the simulated challenges of names no user has.
 
+Device tracking: `forgotten_device_never_signs_in`, `device_single_owner`,
+`mfa_skipped_only_on_remembered_devices`, `device_sign_in_tokens_carry_its_key` and
+`new_device_metadata_only_for_unknown_devices` read the attempt's device from the
+request's DEVICE_KEY (or the one its session carried), the device tokens are bound to
+from the access token's `device_key`, and whose a device is and which devices are gone
+from what the caller saw (`History.device_owners`, `History.forgotten_devices`).
+
 The package: `records` and `step` hold what an invariant reads (`Records`, `History`,
 `Step`), `reading` how the laws read a step; the laws themselves are grouped by subject
-(`users`, `sign_in`, `failures`, `lockout`, `codes`, `custom_auth`), and `registry` lists
+(`users`, `sign_in`, `failures`, `lockout`, `codes`, `custom_auth`, `devices`), and `registry` lists
 them in the order `check` runs them. `bookkeeping` holds `observe`, `checker` the
 `Checker`. Every public name of the single module this package replaced (the laws, the
 flow and code constants) stays importable from the package.
@@ -70,6 +77,13 @@ from authflow.invariants.custom_auth import (  # noqa: F401 -- re-exported
     SIMULATING_FLOWS,
     custom_challenge_secrets_sealed,
     unknown_users_never_sign_in,
+)
+from authflow.invariants.devices import (  # noqa: F401 -- re-exported
+    device_sign_in_tokens_carry_its_key,
+    device_single_owner,
+    forgotten_device_never_signs_in,
+    mfa_skipped_only_on_remembered_devices,
+    new_device_metadata_only_for_unknown_devices,
 )
 from authflow.invariants.failures import no_internal_error, refusal_changes_nothing  # noqa: F401 -- re-exported
 from authflow.invariants.lockout import SECRET_ANSWERS, lockout_within_schedule  # noqa: F401 -- re-exported

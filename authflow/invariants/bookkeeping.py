@@ -1,6 +1,7 @@
 """The caller's bookkeeping: `observe(history, step)` is the `History` after a step, what
 the caller learned from it (sessions that succeeded, tokens it holds and tokens it lost,
-the ValidationData and ANSWERs it sent, codes that reached it, users deleted), read from
+the ValidationData and ANSWERs it sent, codes that reached it, users deleted, devices
+issued to it and devices it forgot or lost with their owner), read from
 the request and the delivered messages rather than the engine's records wherever the
 request says enough."""
 
@@ -12,6 +13,7 @@ from authflow.core.auth import session_id
 from authflow.core.tokens import token_hash
 from authflow.invariants.codes import codes_in
 from authflow.invariants.custom_auth import custom_answers
+from authflow.invariants.devices import devices_gone_with, forgotten_by, issued_device
 from authflow.invariants.reading import RESPOND, access_owner, claim_block_id, token_owner
 from authflow.invariants.step import History, Step
 from authflow.invariants.users import validation_values
@@ -43,7 +45,7 @@ def _sent_codes(step: Step) -> list[tuple[str, str, str, str, str]]:
 def observe(history: History, step: Step) -> History:
     """`history` after `step`: what the caller learned (sessions that succeeded,
     tokens it holds and tokens it can no longer use, ValidationData and custom
-    ANSWERs it sent, codes that reached it, users deleted)."""
+    ANSWERs it sent, codes that reached it, users deleted, devices issued and forgotten)."""
     values = validation_values(step.request)
     if values:
         history = dataclasses.replace(history, validation_values=history.validation_values | values)
@@ -68,6 +70,12 @@ def observe(history: History, step: Step) -> History:
     if owner and result.get("RefreshToken"):
         entry = (token_hash(result["RefreshToken"]), *owner)
         history = dataclasses.replace(history, refresh_tokens=history.refresh_tokens | {entry})
+    issued = issued_device(step)
+    if issued is not None:
+        history = dataclasses.replace(history, device_owners=history.device_owners | {issued})
+    forgotten = forgotten_by(step)
+    if forgotten is not None:
+        history = dataclasses.replace(history, forgotten_devices=history.forgotten_devices | {forgotten})
     if step.operation == "RevokeToken" and isinstance(request.get("Token"), str):
         history = dataclasses.replace(history, revoked_tokens=history.revoked_tokens | {token_hash(request["Token"])})
     lost: tuple[str, str] | None = None
@@ -78,7 +86,10 @@ def observe(history: History, step: Step) -> History:
         if user is not None:
             lost = (user.pool_id, user.sub)
     if lost is not None and step.operation in ("DeleteUser", "AdminDeleteUser"):
-        history = dataclasses.replace(history, deleted_users=history.deleted_users | {lost})
+        history = dataclasses.replace(
+            history, deleted_users=history.deleted_users | {lost},
+            forgotten_devices=history.forgotten_devices | devices_gone_with(step, *lost),  # they go with it
+        )
     if lost is not None:
         gone = {h for h, pool_id, sub in history.refresh_tokens if (pool_id, sub) == lost}
         history = dataclasses.replace(history, revoked_tokens=history.revoked_tokens | gone)

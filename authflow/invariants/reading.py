@@ -1,7 +1,7 @@
 """How the invariants read a step, shared by the laws of every subject: which pool a
 request acts on, which user a sign-in, an SRP proof or an access token is about, whose
-tokens an AuthenticationResult holds, which block a PASSWORD_CLAIM_SECRET_BLOCK names, and
-which records a step wrote and the strings they hold (to search them for secrets). Read
+tokens an AuthenticationResult holds (and what a token's claims say), which block a
+PASSWORD_CLAIM_SECRET_BLOCK names, and which records a step wrote and the strings they hold (to search them for secrets). Read
 from the request and the records, never from the engine's own decisions."""
 
 from __future__ import annotations
@@ -30,7 +30,8 @@ def pool_config_of(records: Records, pool_id: str) -> Mapping[str, Any]:
     return pool.config if pool is not None else {}
 
 
-def _claims(token: Any) -> dict[str, Any]:
+def claims_of(token: Any) -> dict[str, Any]:
+    """The (unverified) claims of a token; {} for anything unreadable."""
     try:
         return unverified_claims(token) if isinstance(token, str) else {}
     except Exception:  # noqa: BLE001 -- an unreadable token names nobody
@@ -40,7 +41,7 @@ def _claims(token: Any) -> dict[str, Any]:
 def token_owner(result: Mapping[str, Any]) -> tuple[str, str] | None:
     """(pool id, sub) of an AuthenticationResult, read from its (unverified) tokens."""
     for key in ("IdToken", "AccessToken"):
-        claims = _claims(result.get(key))
+        claims = claims_of(result.get(key))
         iss, sub = claims.get("iss"), claims.get("sub")
         if isinstance(iss, str) and isinstance(sub, str):
             return iss.rsplit("/", 1)[-1], sub
@@ -62,7 +63,8 @@ def pool_of_request(step: Step) -> str | None:
 
 def signed_in_user(step: Step, records: Records) -> User | None:
     """The user a successful sign-in step is about: the challenge's USER_ID_FOR_SRP,
-    or the subject of the tokens it returned."""
+    or the subject of the tokens it returned; for a challenge that names nobody
+    (DEVICE_SRP_AUTH's parameters are empty), the USERNAME the request began with."""
     response = step.response or {}
     result = response.get("AuthenticationResult")
     if result:
@@ -70,6 +72,8 @@ def signed_in_user(step: Step, records: Records) -> User | None:
         return records.user_by_sub(*owner) if owner else None
     pool_id = pool_of_request(step)
     name = (response.get("ChallengeParameters") or {}).get("USER_ID_FOR_SRP")
+    if not name and step.operation in INITIATE:
+        name = (step.request.get("AuthParameters") or {}).get("USERNAME")
     if pool_id and name:
         return records.user_named(pool_id, name)
     return None
@@ -116,7 +120,7 @@ def strings_in(value: Any) -> Iterable[str]:
 
 def access_owner(request: Mapping[str, Any]) -> tuple[str, str] | None:
     """(pool id, sub) named by the request's AccessToken, if it has a readable one."""
-    claims = _claims(request.get("AccessToken"))
+    claims = claims_of(request.get("AccessToken"))
     iss, sub = claims.get("iss"), claims.get("sub")
     if isinstance(iss, str) and isinstance(sub, str):
         return iss.rsplit("/", 1)[-1], sub

@@ -14,6 +14,7 @@ from authflow.core.auth import session_id
 from authflow.core.records import (
     AppClient,
     AuthSession,
+    Device,
     FailedSignIns,
     RefreshToken,
     SigningKey,
@@ -35,6 +36,7 @@ class Records:
     users: tuple[User, ...] = ()
     sessions: tuple[AuthSession, ...] = ()
     refresh_tokens: tuple[RefreshToken, ...] = ()
+    devices: tuple[Device, ...] = ()  # by (pool, key)
     failed_sign_ins: tuple[FailedSignIns, ...] = ()
     signing_keys: tuple[SigningKey, ...] = ()
     indexes: tuple[Any, ...] = ()
@@ -43,10 +45,11 @@ class Records:
     def of(cls, source: Any) -> Records:
         """The records of a `MemoryStore`, or of one of its `snapshot()`s."""
         state = source.snapshot() if hasattr(source, "snapshot") else source
-        users, indexes, failed, keys = [], [], [], []
+        users, indexes, failed, keys, devices = [], [], [], [], []
         for pool_id in sorted(state.users):
             pool_users = state.users[pool_id]
             users.extend(pool_users.by_key[k] for k in sorted(pool_users.by_key))
+            devices.extend(pool_users.devices[k] for k in sorted(pool_users.devices))
             indexes.append((
                 pool_id,
                 tuple(sorted(pool_users.by_alias.items())),
@@ -55,6 +58,7 @@ class Records:
                     (name, tuple(index.scan(limit=len(index) + 1)))
                     for name, index in sorted(pool_users.indexes.items()) if len(index)
                 ),
+                tuple(sorted(pool_users.devices_of.items())),
             ))
         for pool_id in sorted(state.auth):
             auth = state.auth[pool_id]
@@ -67,6 +71,7 @@ class Records:
             users=tuple(users),
             sessions=tuple(state.sessions[k] for k in sorted(state.sessions)),
             refresh_tokens=tuple(state.refresh_tokens[k] for k in sorted(state.refresh_tokens)),
+            devices=tuple(devices),
             failed_sign_ins=tuple(failed),
             signing_keys=tuple(keys),
             indexes=tuple(indexes),
@@ -136,3 +141,11 @@ class Records:
     def refresh_token(self, token: str) -> RefreshToken | None:
         wanted = token_hash(token)
         return next((t for t in self.refresh_tokens if t.token_hash == wanted), None)
+
+    def device(self, pool_id: str, key: str | None) -> Device | None:
+        if not key:
+            return None
+        return next((d for d in self.devices if d.pool_id == pool_id and d.key == key), None)
+
+    def devices_of(self, pool_id: str, sub: str) -> tuple[Device, ...]:
+        return tuple(d for d in self.devices if d.pool_id == pool_id and d.sub == sub)

@@ -13,6 +13,13 @@ from authflow.invariants.custom_auth import (
     custom_challenge_secrets_sealed,
     unknown_users_never_sign_in,
 )
+from authflow.invariants.devices import (
+    device_sign_in_tokens_carry_its_key,
+    device_single_owner,
+    forgotten_device_never_signs_in,
+    mfa_skipped_only_on_remembered_devices,
+    new_device_metadata_only_for_unknown_devices,
+)
 from authflow.invariants.failures import no_internal_error, refusal_changes_nothing
 from authflow.invariants.lockout import lockout_within_schedule
 from authflow.invariants.sign_in import (
@@ -76,6 +83,11 @@ INVARIANTS: dict[str, Invariant] = {fn.__name__: Invariant(fn.__name__, fn) for 
     deleted_users_stay_out,
     custom_challenge_secrets_sealed,
     unknown_users_never_sign_in,
+    forgotten_device_never_signs_in,
+    device_single_owner,
+    mfa_skipped_only_on_remembered_devices,
+    device_sign_in_tokens_carry_its_key,
+    new_device_metadata_only_for_unknown_devices,
     no_internal_error,
 )}
 

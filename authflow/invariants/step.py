@@ -41,6 +41,12 @@ class History:
     srp_claims: frozenset[tuple[str, str]] = frozenset()
     #: Every ANSWER sent to a CUSTOM_CHALLENGE (right or wrong: an answer is a secret).
     custom_answers: frozenset[str] = frozenset()
+    #: (pool id, device key, sub): every device issued to the caller as NewDeviceMetadata,
+    #: and the user whose tokens came with it (device tracking).
+    device_owners: frozenset[tuple[str, str, str]] = frozenset()
+    #: (pool id, device key) of every device the caller forgot (ForgetDevice,
+    #: AdminForgetDevice) or whose owner was deleted: keys that must never sign in again.
+    forgotten_devices: frozenset[tuple[str, str]] = frozenset()
 
     def signed(self, signature: str, password: str) -> History:
         """This history, knowing that the caller signed the SRP claim `signature` with `password`."""
@@ -49,6 +55,10 @@ class History:
     def claim_password(self, signature: str) -> str | None:
         """The password the caller signed the SRP claim `signature` with, if it said."""
         return next((p for s, p in self.srp_claims if s == signature), None)
+
+    def device_owner(self, pool_id: str, key: str) -> str | None:
+        """The sub the device `key` was issued to, if the caller saw it issued."""
+        return next((sub for p, k, sub in self.device_owners if (p, k) == (pool_id, key)), None)
 
     def latest_code(self, pool_id: str, sub: str, purpose: str) -> tuple[str, str] | None:
         """(code, destination) of the latest code of `purpose` sent to the user, if any."""

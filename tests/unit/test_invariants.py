@@ -13,7 +13,7 @@ from datetime import timedelta
 
 import pytest
 
-from authflow.conformance.srp_client import SrpClient
+from authflow.conformance.srp_client import DeviceSrpClient, SrpClient, device_registration
 from authflow.core.codes import MAX_ATTEMPTS
 from authflow.core.lifecycle import IllegalTransition
 from authflow.core.records import FailedSignIns
@@ -37,11 +37,13 @@ from authflow.invariants import (
     token_hash,
 )
 from tests.conftest import START
-from tests.signin import NEW, TEMP, Env
+from tests.signin import DEVICE_SALT, NEW, TEMP, DeviceCredentials, Env, tracking
 from tests.unit.test_custom_auth import QUESTIONS, SrpQuiz
 from tests.unit.test_triggers import TriggerEnv
 
 MARKER = "never-store-this-value"
+SMS_CONFIG = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"}
+PHONE = "+12065554567"
 
 
 class Scenario:
@@ -171,6 +173,61 @@ class Flows(Scenario):
         return self.step("respond_to_auth_challenge", "RespondToAuthChallenge",
                          ClientId=self.hidden if hidden else self.app, ChallengeName="CUSTOM_CHALLENGE",
                          Session=challenged.response["Session"], ChallengeResponses={"USERNAME": name, "ANSWER": answer})
+
+
+class Devices(Scenario):
+    """A pool that tracks devices (a confirmed device is remembered at once and stands in
+    for MFA when `challenge_required`), with SMS MFA a user may turn on, its app client,
+    and CONFIRMED users with phone numbers; devices confirmed and answered through the
+    reference client (authflow/conformance/srp_client.py)."""
+
+    def __init__(self, *, challenge_required: bool = True) -> None:
+        self.env = Env()
+        self.client = self.env.client
+        self.pool = self.env.pool(DeviceConfiguration=tracking(challenge_required=challenge_required),
+                                  MfaConfiguration="OPTIONAL", SmsConfiguration=SMS_CONFIG)
+        self.app = self.env.app_id(self.pool)
+        self.history = History()
+
+    def confirmed(self, name="alice") -> None:
+        self.step("admin_create_user", "AdminCreateUser", UserPoolId=self.pool, Username=name, TemporaryPassword=TEMP,
+                  MessageAction="SUPPRESS", UserAttributes=[{"Name": "phone_number", "Value": PHONE}])
+        self.step("admin_set_user_password", "AdminSetUserPassword", UserPoolId=self.pool, Username=name,
+                  Password=NEW, Permanent=True)
+
+    def sign_in(self, name="alice", device: DeviceCredentials | None = None) -> Step:
+        parameters = {"USERNAME": name, "PASSWORD": NEW}
+        if device is not None:
+            parameters["DEVICE_KEY"] = device.key
+        return self.step("initiate_auth", "InitiateAuth", ClientId=self.app, AuthFlow="USER_PASSWORD_AUTH",
+                         AuthParameters=parameters)
+
+    def with_device(self, name="alice") -> tuple[DeviceCredentials, dict]:
+        """`name` signed in and its new device confirmed (remembered): the device, and the tokens."""
+        result = self.sign_in(name).response["AuthenticationResult"]
+        metadata = result["NewDeviceMetadata"]
+        device = DeviceCredentials(metadata["DeviceKey"], metadata["DeviceGroupKey"])
+        confirmed = self.step("confirm_device", "ConfirmDevice", AccessToken=result["AccessToken"], DeviceKey=device.key,
+                              DeviceSecretVerifierConfig=device_registration(device.group, device.key, device.password,
+                                                                             DEVICE_SALT))
+        assert confirmed.ok, confirmed.error
+        return device, result
+
+    def device_answers(self, started: Step, device: DeviceCredentials, name="alice", *, password=None) -> Step:
+        """DEVICE_SRP_AUTH, then DEVICE_PASSWORD_VERIFIER (signed with `password`, the device's by default)."""
+        assert started.response["ChallengeName"] == "DEVICE_SRP_AUTH", started.response
+        srp = DeviceSrpClient(device.group, device.key, password or device.password, 0xD1CE)
+        verifier = self.step("respond_to_auth_challenge", "RespondToAuthChallenge", ClientId=self.app,
+                             ChallengeName="DEVICE_SRP_AUTH", Session=started.response["Session"],
+                             ChallengeResponses={"USERNAME": name, "DEVICE_KEY": device.key, "SRP_A": srp.srp_a})
+        return self.step("respond_to_auth_challenge", "RespondToAuthChallenge", ClientId=self.app,
+                         ChallengeName="DEVICE_PASSWORD_VERIFIER", Session=verifier.response["Session"],
+                         ChallengeResponses=srp.answer(verifier.response["ChallengeParameters"], name,
+                                                       self.env.clock.now()))
+
+    def mfa_on(self, name="alice") -> None:
+        assert self.step("admin_set_user_mfa_preference", "AdminSetUserMFAPreference", UserPoolId=self.pool,
+                         Username=name, SMSMfaSettings={"Enabled": True, "PreferredMfa": True}).ok
 
 
 def names(step: Step, only: str) -> list[str]:
@@ -351,12 +408,70 @@ def unknown_users_never_sign_in():
     return good, replace(good, response={"AuthenticationResult": {"AccessToken": "x"}, "ChallengeParameters": {}})
 
 
+def forgotten_device_never_signs_in():
+    s = Devices()
+    s.confirmed()
+    device, _ = s.with_device()
+    good = s.sign_in(device=device)
+    assert good.response["ChallengeName"] == "DEVICE_SRP_AUTH"
+    # the same step, had the caller forgotten the device before
+    forgotten = replace(good.history, forgotten_devices=frozenset({(s.pool, device.key)}))
+    return good, replace(good, history=forgotten)
+
+
+def device_single_owner():
+    s = Devices()
+    s.confirmed("alice")
+    s.confirmed("bob")
+    device, _ = s.with_device("alice")
+    good = s.sign_in("alice", device=device)
+    bob = user_in(good.before, "bob")
+    # the same sign-in, had the device been issued to bob
+    issued = replace(good.history, device_owners=frozenset({(s.pool, device.key, bob.sub)}))
+    return good, replace(good, history=issued)
+
+
+def mfa_skipped_only_on_remembered_devices():
+    s = Devices()
+    s.confirmed()
+    device, _ = s.with_device()
+    s.mfa_on()
+    good = s.sign_in(device=device)
+    assert good.response["ChallengeName"] == "DEVICE_SRP_AUTH"  # the remembered device stands in for SMS_MFA
+    devices = tuple(replace(d, status="NOT_REMEMBERED") for d in good.before.devices)
+    return good, replace(good, before=replace(good.before, devices=devices))
+
+
+def device_sign_in_tokens_carry_its_key():
+    s = Devices()
+    s.confirmed()
+    device, _ = s.with_device()
+    good = s.device_answers(s.sign_in(device=device), device)
+    assert "AuthenticationResult" in good.response and "NewDeviceMetadata" not in good.response["AuthenticationResult"]
+    # the same tokens, had the answer carried another device's key
+    other = {**good.request["ChallengeResponses"], "DEVICE_KEY": device.key[:-4] + "0000"}
+    return good, replace(good, request={**good.request, "ChallengeResponses": other})
+
+
+def new_device_metadata_only_for_unknown_devices():
+    s = Devices()
+    s.confirmed()
+    device, _ = s.with_device()
+    good = s.sign_in()  # no device key: a new device
+    assert good.response["AuthenticationResult"]["NewDeviceMetadata"]["DeviceKey"] != device.key
+    # the same NewDeviceMetadata, had the sign-in carried alice's known device
+    carried = {**good.request["AuthParameters"], "DEVICE_KEY": device.key}
+    return good, replace(good, request={**good.request, "AuthParameters": carried})
+
+
 CASES = {case.__name__: case for case in (
     status_declared, verified_alias_single_holder, unique_usernames_and_subs, tokens_only_to_signed_in_users,
     temporary_password_expires, password_must_match, session_single_use, validation_data_never_stored,
     refusal_changes_nothing, revoked_refresh_token_yields_nothing, lockout_within_schedule, no_internal_error,
     codes_never_stored, codes_within_limits, code_must_match, deleted_users_stay_out,
-    custom_challenge_secrets_sealed, unknown_users_never_sign_in,
+    custom_challenge_secrets_sealed, unknown_users_never_sign_in, forgotten_device_never_signs_in,
+    device_single_owner, mfa_skipped_only_on_remembered_devices, device_sign_in_tokens_carry_its_key,
+    new_device_metadata_only_for_unknown_devices,
 )}
 
 
@@ -812,3 +927,106 @@ def test_a_refused_custom_answer_may_only_end_its_own_round():
     wrong = s.initiate("alice", "Wrong1234!")
     planted = replace(wrong, after=replace(wrong.after, sessions=(*wrong.after.sessions, ended)))
     assert names(planted, "refusal_changes_nothing") == ["refusal_changes_nothing"]
+
+
+# -- device tracking -------------------------------------------------------------------------------
+
+
+def test_a_device_life_through_the_engine_keeps_every_invariant():
+    """Issue, confirm, device sign-in (right and wrong proof), refresh with and without the
+    key, stop remembering (MFA asked again), remember, forget (its key and its refresh
+    token refused from then on), and the owner's deletion: every step of the real engine
+    keeps every invariant, and the history learns whose devices are and which are gone."""
+    s = Devices()
+    s.confirmed("alice")
+    s.confirmed("bob")
+    device, first = s.with_device()
+    alice = user_in(Records.of(s.client.store), "alice")
+    assert s.history.device_owners == {(s.pool, device.key, alice.sub)}
+    assert "NewDeviceMetadata" in first
+    s.mfa_on()
+    steps = [s.sign_in(device=device)]
+    assert steps[-1].response["ChallengeName"] == "DEVICE_SRP_AUTH"  # a remembered device stands in for SMS_MFA
+    steps.append(s.device_answers(s.sign_in(device=device), device, password="not-the-device-password"))
+    assert steps[-1].error.code == "NotAuthorizedException"
+    steps.append(s.device_answers(s.sign_in(device=device), device))
+    tokens = steps[-1].response["AuthenticationResult"]
+    steps.append(s.refresh(tokens["RefreshToken"]))  # without the key: refused
+    assert steps[-1].error.message == "Invalid Refresh Token"
+    with_key = {"REFRESH_TOKEN": tokens["RefreshToken"], "DEVICE_KEY": device.key}
+    steps.append(s.step("initiate_auth", "InitiateAuth", ClientId=s.app, AuthFlow="REFRESH_TOKEN_AUTH",
+                        AuthParameters=with_key))
+    assert steps[-1].ok
+    status = {"AccessToken": tokens["AccessToken"], "DeviceKey": device.key}
+    steps.append(s.step("update_device_status", "UpdateDeviceStatus", DeviceRememberedStatus="not_remembered",
+                        **status))
+    steps.append(s.sign_in(device=device))
+    assert steps[-1].response["ChallengeName"] == "SMS_MFA"  # not remembered: MFA as usual
+    steps.append(s.sign_in("bob", device=device))  # alice's device: "Invalid device key given."
+    assert steps[-1].error.code == "InvalidParameterException"
+    steps.append(s.step("update_device_status", "UpdateDeviceStatus", DeviceRememberedStatus="remembered", **status))
+    steps.append(s.step("forget_device", "ForgetDevice", **status))
+    assert s.history.forgotten_devices == {(s.pool, device.key)}
+    steps.append(s.sign_in(device=device))
+    steps.append(s.step("initiate_auth", "InitiateAuth", ClientId=s.app, AuthFlow="REFRESH_TOKEN_AUTH",
+                        AuthParameters=with_key))
+    assert [step.error.code for step in steps[-2:]] == ["ResourceNotFoundException", "NotAuthorizedException"]
+    other, _ = s.with_device("bob")
+    steps.append(s.step("admin_delete_user", "AdminDeleteUser", UserPoolId=s.pool, Username="bob"))
+    assert (s.pool, other.key) in s.history.forgotten_devices and steps[-1].after.devices == ()  # gone with bob
+    for step in steps:
+        assert check(step) == [], (step.operation, check(step))
+
+
+def test_the_records_hold_devices_so_a_refused_device_operation_that_writes_is_seen():
+    s = Devices()
+    s.confirmed()
+    device, result = s.with_device()
+    twice = s.step("confirm_device", "ConfirmDevice", AccessToken=result["AccessToken"], DeviceKey=device.key,
+                   DeviceSecretVerifierConfig=device_registration(device.group, device.key, "other", DEVICE_SALT))
+    assert twice.error.code == "DeviceKeyExistsException" and check(twice) == []
+    assert [d.status for d in twice.after.devices] == ["REMEMBERED"]
+    changed = tuple(replace(d, status="NOT_REMEMBERED") for d in twice.after.devices)
+    assert names(replace(twice, after=replace(twice.after, devices=changed)), "refusal_changes_nothing")
+
+
+def test_a_device_that_outlives_its_owner_and_a_refresh_of_a_forgotten_device_are_violations():
+    s = Devices()
+    s.confirmed()
+    device, result = s.with_device()
+    refreshed = s.step("initiate_auth", "InitiateAuth", ClientId=s.app, AuthFlow="REFRESH_TOKEN_AUTH",
+                       AuthParameters={"REFRESH_TOKEN": result["RefreshToken"], "DEVICE_KEY": device.key})
+    assert refreshed.ok and check(refreshed) == []
+    orphan = replace(refreshed.after, users=())
+    assert names(replace(refreshed, after=orphan), "device_single_owner") == ["device_single_owner"]
+    # the same refresh, had the caller forgotten the device (by key, or by the family it is bound to)
+    forgotten = replace(refreshed.history, forgotten_devices=frozenset({(s.pool, device.key)}))
+    assert names(replace(refreshed, history=forgotten), "forgotten_device_never_signs_in")
+    keyless = {"REFRESH_TOKEN": result["RefreshToken"]}
+    assert names(replace(refreshed, history=forgotten, request={**refreshed.request, "AuthParameters": keyless}),
+                 "forgotten_device_never_signs_in")
+    # a refresh bound to another device than its family's
+    family = tuple(replace(t, device_key=device.key[:-4] + "0000") for t in refreshed.before.refresh_tokens)
+    assert names(replace(refreshed, before=replace(refreshed.before, refresh_tokens=family)),
+                 "device_sign_in_tokens_carry_its_key")
+
+
+def test_mfa_first_when_the_device_does_not_stand_in_for_it():
+    s = Devices(challenge_required=False)
+    s.confirmed()
+    device, _ = s.with_device()
+    s.mfa_on()
+    asked = s.sign_in(device=device)
+    assert asked.response["ChallengeName"] == "SMS_MFA" and check(asked) == []
+    # had the engine gone to DEVICE_SRP_AUTH at once, MFA would have been skipped on a device that may not skip it
+    skipped = replace(asked, response={"ChallengeName": "DEVICE_SRP_AUTH", "Session": "x", "ChallengeParameters": {}})
+    assert names(skipped, "mfa_skipped_only_on_remembered_devices") == ["mfa_skipped_only_on_remembered_devices"]
+    # and tokens with no device at all, likewise
+    plain = s.sign_in()
+    assert plain.response["ChallengeName"] == "SMS_MFA"
+    tokens = s.step("respond_to_auth_challenge", "RespondToAuthChallenge", ClientId=s.app, ChallengeName="SMS_MFA",
+                    Session=plain.response["Session"],
+                    ChallengeResponses={"USERNAME": "alice", "SMS_MFA_CODE": s.last_code()})
+    assert "NewDeviceMetadata" in tokens.response["AuthenticationResult"] and check(tokens) == []
+    as_password = replace(tokens, operation="InitiateAuth", request=plain.request)
+    assert names(as_password, "mfa_skipped_only_on_remembered_devices") == ["mfa_skipped_only_on_remembered_devices"]
