@@ -36,6 +36,21 @@ session) of each user also after answering it, so replays are explored. Also an 
 because of its cost (docs/semantics.md); without it the alphabet, the set-up and the
 counts are what they were.
 
+`flows=("devices",)` (`--flows devices`) is the device family: the pool tracks devices
+(`DEVICE_CONFIGURATION`: a confirmed device is remembered at once and stands in for MFA,
+unless the pool configuration brings its own DeviceConfiguration; without a pool
+configuration, also SMS MFA a user may turn on), the set-up creates every user CONFIRMED
+with the new password (so that a whole device sign-in, tokens, ConfirmDevice and the
+three requests of a device sign-in, is five levels deep), and for each user the caller
+may sign in with the temporary or the new password carrying its own or another user's
+device key, answer DEVICE_SRP_AUTH and DEVICE_PASSWORD_VERIFIER (rightly, or with a
+wrong device password), ConfirmDevice the device it was issued (the verifier made by the
+reference client), UpdateDeviceStatus it remembered or not, ForgetDevice it, and refresh
+with the device key. The caller keeps each user's latest NewDeviceMetadata; the plain
+requests carry no device key (the REFRESH_TOKEN_AUTH without one is refused, since every
+refresh token of a tracking pool is bound to a device). Not in the default run: it
+roughly doubles its cost (docs/benchmarks.md).
+
 Exploration is breadth-first from one set-up state (a pool and an app client). A
 state is the engine's storage (a MemoryStore snapshot) plus the clock, the entropy
 position and what the caller holds (each user's latest Session and tokens, and the
@@ -73,7 +88,13 @@ still influence a later request of the alphabet and drops the rest:
   the user's pending one (the digits are random);
 - an SRP block the caller holds is (whether the store records it used, its remaining
   lifetime, whether it still proves its user's current password, custom or not): B,
-  the salt and the block's bytes are random.
+  the salt and the block's bytes are random;
+- a device (one the caller holds, one a held session or refresh token is bound to) is
+  which user's held key it is, its owner and status, and whether the caller forgot it:
+  its key, group key, verifier, name, dates and address are random or unread; a held
+  device challenge is its device's pending record (challenge, used, remaining lifetime,
+  whether the held Session is still its latest, whether its password is still its
+  user's).
 
 The counts (`states`, `transitions`) are therefore counts of distinct behaviours,
 and are the same on every run with the same arguments.
@@ -90,7 +111,7 @@ engines, nor outside tests.
 The package
 -----------
 `universe` holds the finite world and the explorer's defaults, `caller` what the caller
-holds, `actions`, `alphabet`, `self_service` and `flows` the requests, `engine` the run of
+holds, `actions`, `alphabet`, `self_service`, `flows` and `devices` the requests, `engine` the run of
 one request against a state, `digest` how a state is seen (projection, digest, label),
 `search` the breadth-first exploration (`explore`), `results` what it returns, and `dot`
 the state graph as Graphviz DOT. Every public name of the single module this package
@@ -100,7 +121,8 @@ replaced stays importable from the package.
 from __future__ import annotations
 
 from authflow.explore.actions import ADVANCE, Action  # noqa: F401 -- re-exported
-from authflow.explore.caller import Caller, Challenge, HeldCode, Tokens
+from authflow.explore.caller import Caller, Challenge, HeldCode, HeldDevice, Tokens
+from authflow.explore.devices import DEVICE_CONFIGURATION  # noqa: F401 -- re-exported
 from authflow.explore.dot import write_dot
 from authflow.explore.engine import RewindableEntropy
 from authflow.explore.flows import (  # noqa: F401 -- re-exported
@@ -127,6 +149,6 @@ from authflow.explore.universe import (  # noqa: F401 -- re-exported
 )
 
 __all__ = [
-    "Action", "Caller", "Challenge", "Graph", "HeldCode", "Progress", "Result", "RewindableEntropy", "Tokens",
+    "Action", "Caller", "Challenge", "Graph", "HeldCode", "HeldDevice", "Progress", "Result", "RewindableEntropy", "Tokens",
     "TraceStep", "Universe", "explore", "write_dot",
 ]

@@ -2,8 +2,8 @@
 create (plain, with a shared email verified or not, with ForceAliasCreation), re-invite,
 sign in by login or email with each password, answer the latest challenge well or badly,
 refresh, sign out, revoke, disable, enable, give or delete an email, turn on SMS MFA,
-delete; then the self-service and other-flow requests where asked for, and the clock
-jumps."""
+delete; then the self-service, other-flow and device requests where asked for, and the
+clock jumps."""
 
 from __future__ import annotations
 
@@ -12,9 +12,21 @@ from datetime import datetime
 
 from authflow.explore.actions import ADVANCE, Action, const, with_tokens
 from authflow.explore.caller import Caller
+from authflow.explore.devices import device_actions
 from authflow.explore.flows import flow_actions
 from authflow.explore.self_service import self_service_actions
 from authflow.explore.universe import Universe
+
+
+def base_attributes(u: Universe, i: int) -> list[dict[str, str]]:
+    """The attributes user i is created with: a personal, unverified email in a plain or
+    alias pool, and a phone number where the pool asks for SMS MFA."""
+    attributes = []
+    if u.logins[i] == u.names[i]:
+        attributes.append({"Name": "email", "Value": f"{u.names[i]}@example.net"})
+    if u.phones and not u.logins[i].startswith("+"):
+        attributes.append({"Name": "phone_number", "Value": f"+1555020{i:04d}"})
+    return attributes
 
 
 def build_alphabet(
@@ -25,12 +37,7 @@ def build_alphabet(
     marker = [{"Name": "explore", "Value": u.validation_value}]
 
     def base(i: int) -> list[dict[str, str]]:
-        attributes = []
-        if u.logins[i] == u.names[i]:  # a plain or alias pool: a personal, unverified email
-            attributes.append({"Name": "email", "Value": f"{u.names[i]}@example.net"})
-        if u.phones and not u.logins[i].startswith("+"):
-            attributes.append({"Name": "phone_number", "Value": f"+1555020{i:04d}"})
-        return attributes
+        return base_attributes(u, i)
 
     def with_email(i: int, email: str, verified: bool) -> list[dict[str, str]]:
         attributes = [a for a in base(i) if a["Name"] != "email"]
@@ -98,6 +105,8 @@ def build_alphabet(
     if u.flows:
         assert clock is not None and claims is not None
         actions.extend(flow_actions(u, pool_id, client_id, hidden_id, clock, claims))
+    if "devices" in u.flows:
+        actions.extend(device_actions(u, client_id, clock))
     for seconds in u.clock_steps:
         actions.append(Action(f"advance the clock {seconds} s", const(ADVANCE, {"seconds": seconds})))
     return actions

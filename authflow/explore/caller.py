@@ -1,6 +1,6 @@
 """What the caller holds between requests, per universe user: the latest `Challenge`, the
-`Tokens`, a `HeldCode` of each purpose, and the invariants' `History`, kept to what the
-caller can still present (`pruned`)."""
+`Tokens`, a `HeldCode` of each purpose, the latest device it was issued (`HeldDevice`),
+and the invariants' `History`, kept to what the caller can still present (`pruned`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,15 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from authflow.invariants import History, block_id, session_id, token_hash
+
+
+@dataclass(frozen=True, slots=True)
+class HeldDevice:
+    """A device the caller was issued (NewDeviceMetadata) for universe user `slot`."""
+
+    key: str
+    group: str
+    slot: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +35,8 @@ class Challenge:
     credential: str | None = None
     custom: bool = False  # begun by CUSTOM_AUTH (Define decides after the proof)
     hidden: bool = False  # through the client that hides unknown users
+    # DEVICE_SRP_AUTH / DEVICE_PASSWORD_VERIFIER: the device the attempt carried.
+    device: HeldDevice | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,17 +53,19 @@ class Tokens:
     access: str
     refresh: str
     access_expires: datetime
+    device_key: str | None = None  # the device the family is bound to (the access token's claim)
 
 
 @dataclass(frozen=True, slots=True)
 class Caller:
-    """Per universe user: the latest challenge, tokens and code of each purpose; and the
-    invariants' History."""
+    """Per universe user: the latest challenge, tokens, code of each purpose and device;
+    and the invariants' History."""
 
     challenges: tuple[Challenge | None, ...]
     tokens: tuple[Tokens | None, ...]
     history: History = field(default_factory=History)
     codes: tuple[tuple[tuple[str, HeldCode], ...], ...] = ()  # per user: sorted (purpose, code)
+    devices: tuple[HeldDevice | None, ...] = ()  # per user, with the "devices" flows
 
     def code(self, i: int, purpose: str) -> HeldCode | None:
         return dict(self.codes[i]).get(purpose) if self.codes else None
@@ -60,10 +73,11 @@ class Caller:
 
 def pruned(
     history: History, challenges: Sequence[Challenge | None], tokens: Sequence[Tokens | None],
-    codes: Sequence[tuple[tuple[str, HeldCode], ...]],
+    codes: Sequence[tuple[tuple[str, HeldCode], ...]], devices: Sequence[HeldDevice | None] = (),
 ) -> History:
     """Only what the caller can still present matters for later checks. (Deleted users
-    stay: a handful of subs, and a deleted sub must never come back.)"""
+    stay: a handful of subs, and a deleted sub must never come back.) A device matters
+    while the caller holds its key or tokens bound to it."""
     sessions = {session_id(c.session) for c in challenges if c is not None}
     blocks = {block_id(c.session) for c in challenges if c is not None and c.name == "PASSWORD_VERIFIER"}
     refresh = {token_hash(t.refresh) for t in tokens if t is not None}
@@ -75,4 +89,15 @@ def pruned(
         refresh_tokens=frozenset(h for h in history.refresh_tokens if h[0] in refresh),
         revoked_tokens=history.revoked_tokens & refresh,
         sent_codes=frozenset(e for e in history.sent_codes if e[3] in held),
+        **_devices_pruned(history, tokens, devices),
     )
+
+
+def _devices_pruned(history: History, tokens: Sequence[Tokens | None], devices: Sequence[HeldDevice | None]) -> dict:
+    if not history.device_owners and not history.forgotten_devices:
+        return {}
+    keys = {d.key for d in devices if d is not None} | {t.device_key for t in tokens if t is not None and t.device_key}
+    return {
+        "device_owners": frozenset(e for e in history.device_owners if e[1] in keys),
+        "forgotten_devices": frozenset(e for e in history.forgotten_devices if e[1] in keys),
+    }

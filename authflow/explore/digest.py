@@ -1,7 +1,8 @@
 """How the explorer sees a state: the projection that keeps what can still influence a
 later request of the alphabet and drops the rest (random values replaced by what they
 refer to, times made relative to the clock and clamped, unreachable records left out; the
-package docstring lists the rules), its canonical digest, by which states are
+package docstring lists the rules; with the device flows, each held device as its owner,
+status and whether the caller forgot it), its canonical digest, by which states are
 de-duplicated, and the short label of a state in the graph (`StateDigest`)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from authflow.core.auth import credential_tag
 from authflow.core.codes import REQUEST_WINDOW
+from authflow.core.device_srp import pending_id
 from authflow.core.lockout import IDLE_RESET
 from authflow.crypto.passwords import verify_password
 from authflow.explore.caller import Caller
@@ -105,12 +107,38 @@ class StateDigest:
             locked = max(0, _ms(r.locked_until - now)) if r.locked_until is not None else 0
             counters.append((owner, r.count, locked, _ms(age)))
         history = caller.history
+
+        def device_state(key: str | None) -> tuple[Any, ...] | None:
+            """A device as a later request can tell it: which user's held key it is, its
+            owner and status (absent once forgotten), and whether the caller forgot it."""
+            if key is None:
+                return None
+            held = next((j for j, d in enumerate(caller.devices) if d is not None and d.key == key), "unheld")
+            device = records.device(self.pool_id, key)
+            return (held, None if device is None else (names.get(device.sub), device.status),
+                    (self.pool_id, key) in history.forgotten_devices)
+
         challenges = []
         for c in caller.challenges:
             if c is None:
                 challenges.append(None)
                 continue
             named = records.user_named(self.pool_id, c.username)
+            if c.device is not None and c.name in ("DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"):
+                # One pending record per device, found by its key; a Session is its latest one or stale.
+                record = records.session_by_id(pending_id(self.pool_id, c.device.key))
+                holder = by_sub.get(record.sub) if record else None
+                challenges.append((
+                    c.name, names.get(named.sub) if named else None, device_state(c.device.key),
+                    None if record is None else (
+                        record.challenge, record.used, max(0, _ms(record.expires - now)),
+                        names.get(holder.sub) if holder else None,
+                        record.code_hash == hashlib.sha256(c.session.encode()).hexdigest(),
+                        bool(holder and record.credential_tag == credential_tag(holder.credential)),
+                    ),
+                    session_id(c.session) in history.succeeded_sessions,
+                ))
+                continue
             if c.name == "PASSWORD_VERIFIER":  # a block: no session record until it is used
                 holder = by_sub.get(c.sub) if c.sub else None
                 current = bool(holder and holder.credential and holder.credential.password_hash == c.credential)
@@ -135,6 +163,8 @@ class StateDigest:
                 ),
                 session_id(c.session) in history.succeeded_sessions,
                 *((c.hidden,) if c.hidden else ()),
+                *((device_state(c.device.key if c.device else None),
+                   device_state(record.device_key if record else None)) if caller.devices else ()),
             ))
         held = []
         for t in caller.tokens:
@@ -151,6 +181,7 @@ class StateDigest:
                 ),
                 max(0, _ms(t.access_expires - now)),
                 token_hash(t.refresh) in history.revoked_tokens,
+                *((device_state(family.device_key if family else t.device_key),) if caller.devices else ()),
             ))
         by_name = {names[u.sub]: u for u in users}
         codes = []
@@ -163,6 +194,7 @@ class StateDigest:
         return (
             tuple(sorted(projected_users)), tuple(sorted(counters)), tuple(challenges), tuple(held),
             tuple(sorted(history.validation_values)), tuple(codes),
+            *((tuple(device_state(d.key if d else None) for d in caller.devices),) if caller.devices else ()),
         )
 
     def digest(self, records: Records, now: datetime, caller: Caller) -> bytes:
@@ -195,6 +227,10 @@ class StateDigest:
                 if challenge.name == "PASSWORD_VERIFIER":
                     used = records.session_by_id(block_id(challenge.session)) is not None
                     spent = used or challenge.expires is None or now >= challenge.expires
+                elif challenge.device is not None and challenge.name.startswith("DEVICE_"):
+                    session = records.session_by_id(pending_id(self.pool_id, challenge.device.key))
+                    spent = (session is None or session.used or now >= session.expires
+                             or session.code_hash != hashlib.sha256(challenge.session.encode()).hexdigest())
                 else:
                     session = records.session(challenge.session)
                     spent = session is None or session.used or now >= session.expires
@@ -203,6 +239,11 @@ class StateDigest:
             if caller.tokens[i] is not None:
                 revoked = token_hash(caller.tokens[i].refresh) in caller.history.revoked_tokens
                 facts.append("holds tokens" + (" (revoked)" if revoked else ""))
+            device = caller.devices[i] if caller.devices else None
+            if device is not None:
+                stored = records.device(self.pool_id, device.key)
+                forgotten = (self.pool_id, device.key) in caller.history.forgotten_devices
+                facts.append(f"holds a device ({'forgotten' if forgotten else stored.status if stored else 'gone'})")
             for purpose, held in caller.codes[i] if caller.codes else ():
                 current = user is not None and purpose in user.codes and user.codes[purpose].code_hash == held.code_hash
                 facts.append(f"holds a {purpose} code" + ("" if current else " (stale)"))

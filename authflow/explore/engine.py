@@ -1,4 +1,5 @@
-"""The engine under exploration: `Explorer` sets up a pool and its app clients through an
+"""The engine under exploration: `Explorer` sets up a pool and its app clients (and, with
+the device flows, its users) through an
 `authflow.Client` over a MemoryStore, a ManualClock and `RewindableEntropy`; its `apply`
 runs one alphabet entry against a state (its snapshot restored, the clock set, the entropy
 rewound) and returns the checked `Step`, the `TraceStep` and the next state (`Node`), with
@@ -23,13 +24,14 @@ from authflow.crypto.keys import TEST_KEYS
 from authflow.crypto.passwords import FAST_INSECURE
 from authflow.errors import CognitoError
 from authflow.explore.actions import ADVANCE, Action
-from authflow.explore.alphabet import build_alphabet
-from authflow.explore.caller import Caller, Challenge, HeldCode, Tokens, pruned
+from authflow.explore.alphabet import base_attributes, build_alphabet
+from authflow.explore.caller import Caller, Challenge, HeldCode, HeldDevice, Tokens, pruned
 from authflow.explore.digest import StateDigest
 from authflow.explore.flows import CUSTOM_FUNCTIONS, FUNCTION_ARN, HIDDEN_CLIENT_REQUEST
 from authflow.explore.results import TraceStep
 from authflow.explore.universe import CLIENT_REQUEST, FLOWS, START, build_universe
 from authflow.invariants import Records, Step, observe, token_owner
+from authflow.invariants.reading import claims_of
 from authflow.service.registry import load_all
 
 
@@ -66,7 +68,8 @@ class Node:
 
 def _client_request(flows: Iterable[str]) -> dict[str, Any]:
     """The app client's CreateUserPoolClient request: the default one, with the flows' own."""
-    extra = [{"srp": "ALLOW_USER_SRP_AUTH", "custom": "ALLOW_CUSTOM_AUTH"}[f] for f in FLOWS if f in flows]
+    allowed = {"srp": "ALLOW_USER_SRP_AUTH", "custom": "ALLOW_CUSTOM_AUTH"}
+    extra = [allowed[f] for f in FLOWS if f in flows and f in allowed]
     return {**CLIENT_REQUEST, "ExplicitAuthFlows": [*CLIENT_REQUEST["ExplicitAuthFlows"], *extra]}
 
 
@@ -106,6 +109,8 @@ class Explorer(StateDigest):
             ),)
         self.universe = build_universe(users, aliases, pool, app, self_service, flows)
         self.by_login = dict(zip(self.universe.logins, range(users), strict=True))
+        if "devices" in flows:
+            self._set_up_users()
         #: The password each SRP claim the alphabet signed was signed with (by signature).
         self.claims: dict[str, str] = {}
         self.alphabet = build_alphabet(self.universe, self.pool_id, self.client_id, hidden_id=self.hidden_id,
@@ -113,8 +118,27 @@ class Explorer(StateDigest):
         self._password_ids: dict[str, str] = {}
         self.root = Node(
             0, 0, self.store.snapshot(), self.clock.now(), self.entropy.position,
-            Caller(challenges=(None,) * users, tokens=(None,) * users, codes=((),) * users),
+            Caller(challenges=(None,) * users, tokens=(None,) * users, codes=((),) * users,
+                   devices=(None,) * users if "devices" in flows else ()),
         )
+
+    def _set_up_users(self) -> None:
+        """With the device flows, every universe user starts CONFIRMED with the new
+        password (AdminCreateUser, then AdminSetUserPassword Permanent), so that the
+        device steps (tokens, ConfirmDevice, a device sign-in of three requests) are
+        within a few levels; deleting and re-creating a user still explores the rest."""
+        u = self.universe
+        for i, login in enumerate(u.logins):
+            create = {"UserPoolId": self.pool_id, "Username": login, "TemporaryPassword": u.temporary,
+                      "MessageAction": "SUPPRESS", "UserAttributes": base_attributes(u, i)}
+            created = self.client.admin_create_user(**create)
+            permanent = {"UserPoolId": self.pool_id, "Username": login, "Password": u.new, "Permanent": True}
+            self.client.admin_set_user_password(**permanent)
+            self.setup += (
+                TraceStep("set-up", "AdminCreateUser", create, {"User": {"Username": created["User"]["Username"]}},
+                          None),
+                TraceStep("set-up", "AdminSetUserPassword", permanent, {}, None),
+            )
 
     # -- running one request ------------------------------------------------------------------------
 
@@ -159,16 +183,40 @@ class Explorer(StateDigest):
         caller = self._caller_after(node.caller, replace(step, history=node.caller.history), after)
         return step, trace, Node(-1, node.depth + 1, state, now, self.entropy.position, caller)
 
+    @staticmethod
+    def _carried(caller: Caller, step: Step, slot: int | None) -> HeldDevice | None:
+        """The held device a sign-in step carried: by the DEVICE_KEY it sent, or, for an
+        answer, the device of the challenge it answered."""
+        if not caller.devices:
+            return None
+        given = step.request.get("AuthParameters") or step.request.get("ChallengeResponses") or {}
+        key = given.get("DEVICE_KEY")
+        if key:
+            return next((d for d in caller.devices if d is not None and d.key == key), None)
+        previous = caller.challenges[slot] if slot is not None else None
+        if previous is not None and previous.session == step.request.get("Session"):
+            return previous.device
+        return None
+
     def _caller_after(self, caller: Caller, step: Step, after: Records) -> Caller:
         history = observe(caller.history, step)
-        challenges, tokens = list(caller.challenges), list(caller.tokens)
+        challenges, tokens, devices = list(caller.challenges), list(caller.tokens), list(caller.devices)
         response = step.response or {}
         if step.ok and "ChallengeName" in response:
             parameters = response.get("ChallengeParameters") or {}
             named = parameters.get("USER_ID_FOR_SRP") or parameters.get("USERNAME", "")
+            given = step.request.get("AuthParameters") or step.request.get("ChallengeResponses") or {}
+            if response["ChallengeName"] == "DEVICE_SRP_AUTH":  # its parameters name nobody
+                named = given.get("USERNAME", "")
             user = after.user_named(self.pool_id, named)
             slot = self._slot(user) if user is not None else self.by_login.get(named)  # a name no user has
-            if slot is not None and response["ChallengeName"] == "PASSWORD_VERIFIER":
+            device = self._carried(caller, step, slot)
+            if slot is not None and response["ChallengeName"] in ("DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"):
+                challenges[slot] = Challenge(
+                    session=response["Session"], name=response["ChallengeName"], username=named,
+                    parameters=tuple(sorted(parameters.items())), device=device,
+                )
+            elif slot is not None and response["ChallengeName"] == "PASSWORD_VERIFIER":
                 challenges[slot] = Challenge(
                     session=parameters["SECRET_BLOCK"], name="PASSWORD_VERIFIER", username=named,
                     parameters=tuple(sorted(parameters.items())),
@@ -189,6 +237,7 @@ class Explorer(StateDigest):
                     username=named, code=found.group() if found else None,
                     required=tuple(required),
                     hidden=self.hidden_id is not None and step.request.get("ClientId") == self.hidden_id,
+                    device=device,
                 )
         result = response.get("AuthenticationResult") if step.ok else None
         if result:
@@ -197,7 +246,11 @@ class Explorer(StateDigest):
             if slot is not None:
                 expires = step.now + timedelta(seconds=int(result.get("ExpiresIn", 0)))
                 if result.get("RefreshToken"):
-                    tokens[slot] = Tokens(result["AccessToken"], result["RefreshToken"], expires)
+                    tokens[slot] = Tokens(result["AccessToken"], result["RefreshToken"], expires,
+                                          claims_of(result["AccessToken"]).get("device_key"))
+                metadata = result.get("NewDeviceMetadata")
+                if metadata and devices:
+                    devices[slot] = HeldDevice(metadata["DeviceKey"], metadata["DeviceGroupKey"], slot)
                 elif tokens[slot] is not None:
                     tokens[slot] = replace(tokens[slot], access=result["AccessToken"], access_expires=expires)
         codes = [dict(held) for held in caller.codes]
@@ -207,4 +260,5 @@ class Explorer(StateDigest):
             if slot is not None and purpose in user.codes:
                 codes[slot][purpose] = HeldCode(code, user.codes[purpose].code_hash)
         held = tuple(tuple(sorted(c.items())) for c in codes)
-        return Caller(tuple(challenges), tuple(tokens), pruned(history, challenges, tokens, held), held)
+        return Caller(tuple(challenges), tuple(tokens), pruned(history, challenges, tokens, held, devices), held,
+                      tuple(devices))

@@ -107,7 +107,8 @@ def flow_actions(
                     f"answer {name}'s custom challenge" + ("" if good else " wrongly"),
                     _custom_answer(client_id, hidden_id, i, good=good),
                 ))
-        for password in (u.temporary, u.new, u.wrong):  # a block of either flow
+        proofs = (u.temporary, u.new, u.wrong) if {"srp", "custom"} & set(u.flows) else ()
+        for password in proofs:  # a block of either flow
             actions.append(Action(
                 f"prove {name}'s SRP challenge with the {u.password_name(password)} password",
                 _srp_answer(pool_id, client_id, i, a, password, clock, claims),

@@ -16,6 +16,7 @@ from authflow.invariants import Violation
 _SECRET_KEYS = frozenset({
     "AccessToken", "IdToken", "RefreshToken", "Session", "Token", "REFRESH_TOKEN",
     "SRP_A", "SRP_B", "SALT", "SECRET_BLOCK", "PASSWORD_CLAIM_SECRET_BLOCK", "PASSWORD_CLAIM_SIGNATURE",
+    "PasswordVerifier", "Salt",
 })
 #: Request members every call of a trace carries (shown once, in the set-up).
 _IMPLIED = ("UserPoolId", "ClientId")

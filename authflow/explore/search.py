@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from authflow.explore.devices import DEVICE_CONFIGURATION, SMS_CONFIGURATION
 from authflow.explore.engine import Explorer, Node
 from authflow.explore.flows import CUSTOM_FUNCTIONS, FUNCTION_ARN
 from authflow.explore.results import Graph, Progress, Result, TraceStep
@@ -78,8 +79,11 @@ def explore(
     the package docstring. `self_service=True` adds the self-service operations to the
     alphabet (see the package docstring); the default pool then also auto-verifies
     emails (`AutoVerifiedAttributes=["email"]`), so that SignUp sends a code.
-    `flows` adds other sign-in flows (any of `FLOWS`: "srp", "custom"; see the package
-    docstring); with "custom" the pool's LambdaConfig names the explorer's functions.
+    `flows` adds other sign-in flows (any of `FLOWS`: "srp", "custom", "devices"; see the
+    package docstring); with "custom" the pool's LambdaConfig names the explorer's
+    functions; with "devices" the pool tracks devices (`DEVICE_CONFIGURATION` unless
+    `pool_config` has a DeviceConfiguration; without `pool_config`, also SMS MFA a user
+    may turn on) and the set-up creates every user CONFIRMED.
     """
     if not 1 <= users <= MAX_USERS:
         raise ValueError(f"users must be between 1 and {MAX_USERS}")
@@ -103,6 +107,10 @@ def explore(
         request["AliasAttributes"] = ["email"]
     if pool_config is None and self_service:
         request["AutoVerifiedAttributes"] = ["email"]
+    if "devices" in chosen:
+        request.setdefault("DeviceConfiguration", dict(DEVICE_CONFIGURATION))
+        if pool_config is None:  # MFA where it is cheap: SMS MFA a user may turn on
+            request.update(MfaConfiguration="OPTIONAL", SmsConfiguration=dict(SMS_CONFIGURATION))
     if "custom" in chosen:
         request["LambdaConfig"] = {
             **(request.get("LambdaConfig") or {}), **{name: FUNCTION_ARN.format(name) for name in CUSTOM_FUNCTIONS},

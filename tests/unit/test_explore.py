@@ -329,3 +329,130 @@ def test_cli_explores_the_other_flows(capsys):
     with pytest.raises(SystemExit) as exit_:
         main(["explore", "--depth", "1", "--quiet", "--flows", "nope"])
     assert exit_.value.code == 2
+
+
+# -- device tracking (--flows devices) ----------------------------------------------------------------
+
+
+def forget_that_keeps(real):
+    """A planted bug: ForgetDevice checks its request and answers as usual, but the device stays."""
+
+    def forget(engine, request):
+        kept = engine.store.snapshot()
+        response = real(engine, request)
+        engine.store.restore(kept)
+        return response
+
+    return forget
+
+
+def test_device_flows_keep_every_invariant_with_stable_counts():
+    runs = [explore(users=1, aliases=0, depth=3, progress=False, flows=["devices"], seed=seed) for seed in (0, 7)]
+    assert all(r.ok for r in runs) and runs[0].universe.flows == ("devices",)
+    assert len({(r.states, r.transitions) for r in runs}) == 1
+    # the pool tracks devices (and has SMS MFA a user may turn on); the users start CONFIRMED
+    assert [step.operation for step in runs[0].setup] == [
+        "CreateUserPool", "CreateUserPoolClient", "AdminCreateUser", "AdminSetUserPassword"]
+    assert runs[0].setup[0].request["DeviceConfiguration"] == {
+        "ChallengeRequiredOnNewDevice": True, "DeviceOnlyRememberedOnUserPrompt": False}
+    assert runs[0].setup[0].request["MfaConfiguration"] == "OPTIONAL"
+
+
+def test_a_device_sign_in_is_explored_to_its_tokens():
+    result = explore(users=1, aliases=0, depth=5, progress=False, flows=["devices"], graph=True)
+    assert result.ok
+    labels = set(result.graph.labels)
+    # sign in, confirm the device, sign in with it, DEVICE_SRP_AUTH, DEVICE_PASSWORD_VERIFIER: tokens
+    assert "alice: CONFIRMED, holds a DEVICE_PASSWORD_VERIFIER session (spent), holds tokens, holds a device (REMEMBERED)" \
+        in labels
+    assert any("holds a device (NOT_REMEMBERED)" in label for label in labels)  # UpdateDeviceStatus
+    assert any("holds a device (forgotten)" in label for label in labels)  # ForgetDevice
+    edges = {label for _, _, label in result.graph.edges}
+    assert {"answer alice's device challenge wrongly", "refresh alice's tokens with the device key",
+            "sign in as alice with the new password and alice's device", "turn on SMS MFA for alice"} <= edges
+
+
+def test_a_forgotten_device_that_still_signs_in_is_found():
+    faults = {"ForgetDevice": forget_that_keeps}
+    result = explore(users=1, aliases=0, depth=4, progress=False, flows=["devices"], faults=faults)
+    assert result.violation is not None and result.violation.invariant == "forgotten_device_never_signs_in"
+    assert [step.operation for step in result.trace] == ["InitiateAuth", "ConfirmDevice", "ForgetDevice", "InitiateAuth"]
+    assert result.trace[-1].request["AuthParameters"]["DEVICE_KEY"] == result.trace[2].request["DeviceKey"]
+    # Minimal: an unconfirmed device cannot be forgotten, so no three requests break it.
+    assert explore(users=1, aliases=0, depth=3, progress=False, flows=["devices"], faults=faults).ok
+    assert OPERATIONS["ForgetDevice"].__module__ == "authflow.service.devices"
+
+
+def test_a_device_of_another_user_that_signs_in_is_found(monkeypatch):
+    import authflow.core.devices as device_core
+    from authflow.errors import ResourceNotFoundException
+
+    def anyones(device, user):  # the planted bug: a device of any user of the pool will do
+        if device is None:
+            raise ResourceNotFoundException(device_core.DEVICE_NOT_FOUND)
+        return device
+
+    monkeypatch.setattr(device_core, "owned", anyones)
+    result = explore(users=2, aliases=0, depth=2, progress=False, flows=["devices"])
+    assert result.violation is not None and result.violation.invariant == "device_single_owner"
+    assert [step.label for step in result.trace] == [
+        "sign in as alice with the new password", "sign in as bob with the new password and alice's device"]
+    assert explore(users=2, aliases=0, depth=1, progress=False, flows=["devices"]).ok
+
+
+def test_mfa_skipped_on_a_device_that_is_not_remembered_is_found(monkeypatch):
+    import authflow.core.devices as device_core
+
+    def skips(pool, device):  # the planted bug: any device the user has stands in for MFA
+        return device is not None and bool((device_core.tracking(pool) or {}).get("ChallengeRequiredOnNewDevice"))
+
+    monkeypatch.setattr(device_core, "skips_mfa", skips)
+    result = explore(users=1, aliases=0, depth=3, progress=False, flows=["devices"])
+    assert result.violation is not None and result.violation.invariant == "mfa_skipped_only_on_remembered_devices"
+    assert [step.label for step in result.trace] == [
+        "sign in as alice with the new password", "turn on SMS MFA for alice",
+        "sign in as alice with the new password and alice's device"]
+    assert "AuthenticationResult" in result.trace[-1].response  # no SMS_MFA on an unconfirmed device
+    assert explore(users=1, aliases=0, depth=2, progress=False, flows=["devices"]).ok
+
+
+def test_device_tokens_without_the_device_key_are_found(monkeypatch):
+    import authflow.service.devices as device_service
+
+    real = device_service.bind_tokens
+
+    def unbound(engine, tx, pool, user, device, **kwargs):  # the planted bug: a carried device binds nothing
+        return (None, None) if device is not None else real(engine, tx, pool, user, device, **kwargs)
+
+    monkeypatch.setattr(device_service, "bind_tokens", unbound)
+    result = explore(users=1, aliases=0, depth=2, progress=False, flows=["devices"])
+    assert result.violation is not None and result.violation.invariant == "device_sign_in_tokens_carry_its_key"
+    assert [step.label for step in result.trace] == [
+        "sign in as alice with the new password", "sign in as alice with the new password and alice's device"]
+    assert explore(users=1, aliases=0, depth=1, progress=False, flows=["devices"]).ok
+
+
+def test_new_device_metadata_for_a_known_device_is_found(monkeypatch):
+    import authflow.service.devices as device_service
+
+    real = device_service.bind_tokens
+
+    def issuing(engine, tx, pool, user, device, **kwargs):  # the planted bug: a new device at every sign-in
+        _, metadata = real(engine, tx, pool, user, None, **kwargs)
+        key, _ = real(engine, tx, pool, user, device, **kwargs) if device is not None else (metadata["DeviceKey"], None)
+        return key, metadata
+
+    monkeypatch.setattr(device_service, "bind_tokens", issuing)
+    result = explore(users=1, aliases=0, depth=2, progress=False, flows=["devices"])
+    assert result.violation is not None
+    assert result.violation.invariant == "new_device_metadata_only_for_unknown_devices"
+    assert [step.label for step in result.trace] == [
+        "sign in as alice with the new password", "sign in as alice with the new password and alice's device"]
+    assert explore(users=1, aliases=0, depth=1, progress=False, flows=["devices"]).ok
+
+
+def test_cli_explores_the_device_flows(capsys):
+    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "2", "--quiet", "--flows", "devices"]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"explored \d+ distinct states", out) and out.splitlines()[-1] == "no invariant violated"
+    assert f"checking {len(INVARIANTS)} invariants" in out
