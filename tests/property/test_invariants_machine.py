@@ -34,6 +34,21 @@ expiry of blocks and sessions, and the statuses that refuse each flow. The Check
 told which password each SRP claim was signed with, so that `password_must_match`
 judges the proofs.
 
+Device tracking too: each run's pool tracks devices or not (a DeviceConfiguration drawn
+by the set-up, ChallengeRequiredOnNewDevice and DeviceOnlyRememberedOnUserPrompt either
+way). The model issues a NEW device with every sign-in that ends in tokens carrying no
+device key (NewDeviceMetadata), binds the tokens to it (their `device_key`), and knows
+ConfirmDevice (the verifier made by the reference client), UpdateDeviceStatus,
+ForgetDevice, a password sign-in carrying a device key (its own; a forgotten one: "Device
+does not exist."; another user's: "Invalid device key given."), DEVICE_SRP_AUTH and DEVICE_PASSWORD_VERIFIER
+(right or wrong device proof, counted like a wrong password; one pending sign-in per
+device, a newer one replacing it; stale, used and expired sessions), a remembered device
+standing in for SMS MFA or proving itself after it, REFRESH_TOKEN_AUTH with and without
+the device key (a family bound to a device refreshes only with its key, once the device
+is confirmed and not forgotten), and devices that go with their deleted user. After every
+step each user's confirmed devices and their remembered status are compared
+(AdminListDevices).
+
 Every call goes through `authflow.invariants.Checker`, so every invariant is checked
 after every step. Each outcome (tokens, which challenge, or which error) is compared
 with what the model below predicts; the model is written from Cognito's documented
@@ -63,9 +78,10 @@ from hypothesis.stateful import (
 )
 
 from authflow.adapters import CallableTriggers, ManualClock
-from authflow.conformance.srp_client import SrpClient
+from authflow.conformance.srp_client import DeviceSrpClient, SrpClient, device_registration
 from authflow.errors import CognitoError
 from authflow.invariants import Checker
+from authflow.invariants.reading import claims_of
 from tests.conftest import HARDENED_CONFIG, START, make_client
 
 PROFILE = os.environ.get("HYPOTHESIS_PROFILE", "default")
@@ -127,6 +143,13 @@ MAX_CODE_ATTEMPTS = 5
 #: GetUserAttributeVerificationCode); codes an administrator's request sends count too. The
 #: hour runs from the first code of a run of codes that replaced one another.
 REQUEST_LIMIT, REQUEST_WINDOW = 5, timedelta(hours=1)
+#: The set-up's DeviceConfiguration: none (no tracking) in a third of the runs.
+DEVICE_CONFIGS = [None, None, *({"ChallengeRequiredOnNewDevice": required, "DeviceOnlyRememberedOnUserPrompt": prompt}
+                                for required in (True, False) for prompt in (True, False))]
+NO_DEVICE = ("ResourceNotFoundException", "Device does not exist.")
+INVALID_KEY = ("InvalidParameterException", "Invalid device key given.")
+DEVICE_PASSWORD, WRONG_DEVICE_PASSWORD = "device-password-as-a-client-draws-it", "not-the-device-password"
+DEVICE_SALT = bytes([0xC3]) + bytes(range(1, 16))
 
 
 class Outcome:
@@ -210,6 +233,7 @@ class ModelSession:
     code: str | None = None
     used: bool = False
     issue: int = 0  # the password issue the sign-in proved
+    device: str | None = None  # the device key the attempt carries
 
 
 @dataclass
@@ -222,6 +246,33 @@ class ModelTokens:
     expires: datetime
     access_expires: datetime
     revoked: bool = False
+    device: str | None = None  # the device the family is bound to (device tracking)
+
+
+@dataclass
+class ModelDevice:
+    """A device the engine holds: whose, and in which state of specs/device.yaml."""
+
+    key: str
+    group: str
+    username: str
+    incarnation: int
+    status: str = "NEW"  # NEW, REMEMBERED, NOT_REMEMBERED (forgotten: gone from the model)
+
+
+@dataclass
+class ModelPending:
+    """A device's pending sign-in (one per device): its latest Session, which step it
+    waits for, and the sign-in it stands on."""
+
+    session: str
+    stage: str  # DEVICE_SRP_AUTH or DEVICE_PASSWORD_VERIFIER
+    username: str
+    incarnation: int
+    issue: int
+    expires: datetime
+    used: bool = False
+    block: str | None = None  # the SECRET_BLOCK of the latest DEVICE_PASSWORD_VERIFIER
 
 
 @dataclass
@@ -229,6 +280,38 @@ class Model:
     now: datetime = START
     users: dict[str, ModelUser] = field(default_factory=dict)
     incarnations: int = 0
+    tracking: dict | None = None  # the pool's DeviceConfiguration, when it tracks devices
+    devices: dict[str, ModelDevice] = field(default_factory=dict)
+    pending: dict[str, ModelPending] = field(default_factory=dict)  # by device key
+
+    def own_device(self, key: str | None, name: str, user: ModelUser) -> ModelDevice | None:
+        """The user's device of that key (None: unknown, forgotten or another user's)."""
+        device = self.devices.get(key) if key else None
+        if device is None or (device.username, device.incarnation) != (name, user.incarnation):
+            return None
+        return device
+
+    def device_refusal(self, key: str, name: str, user: ModelUser) -> tuple | None:
+        """Why a sign-in may not carry this device key: unknown or forgotten ("Device does
+        not exist.", the answer clients retry without the key), or another user's."""
+        device = self.devices.get(key)
+        if device is None:
+            return error(NO_DEVICE)
+        if (device.username, device.incarnation) != (name, user.incarnation):
+            return error(INVALID_KEY)
+        return None
+
+    def remembered(self, device: ModelDevice | None) -> bool:
+        return self.tracking is not None and device is not None and device.status == "REMEMBERED"
+
+    def stands_in_for_mfa(self, device: ModelDevice | None) -> bool:
+        return self.remembered(device) and bool(self.tracking.get("ChallengeRequiredOnNewDevice"))
+
+    def user_deleted(self, name: str) -> None:
+        """A deleted user's devices go with it (their pending sign-ins stay, unanswerable)."""
+        user = self.users.pop(name)
+        for key in [k for k, d in self.devices.items() if (d.username, d.incarnation) == (name, user.incarnation)]:
+            del self.devices[key]
 
     def holder(self, email: str) -> str | None:
         """Who a verified email signs in as (at most one holder)."""
@@ -356,6 +439,29 @@ QUIZ_FUNCTIONS = {"DefineAuthChallenge": quiz_define, "CreateAuthChallenge": qui
                   "VerifyAuthChallengeResponse": quiz_verify}
 
 
+@dataclass
+class HeldDevice:
+    """A device the caller was issued (NewDeviceMetadata), as a client keeps it."""
+
+    key: str
+    group: str
+    username: str
+    incarnation: int
+
+
+@dataclass
+class DeviceChallenge:
+    """DEVICE_SRP_AUTH or DEVICE_PASSWORD_VERIFIER as the caller holds it."""
+
+    session: str
+    stage: str
+    key: str
+    group: str
+    typed: str  # what the answers send as USERNAME
+    parameters: dict = field(default_factory=dict)
+    a: int = 0  # the secret exponent of the SRP_A sent (DEVICE_PASSWORD_VERIFIER)
+
+
 def wrong_code(held: ModelCode | None) -> str:
     return "000000" if held is None else f"{(int(held.code) + 1) % 1_000_000:06d}"
 
@@ -369,26 +475,14 @@ class LifecycleMachine(RuleBasedStateMachine):
         triggers = CallableTriggers({ARN.format(name): f for name, f in QUIZ_FUNCTIONS.items()})
         # Hardened: the model refuses a new password equal to the temporary one.
         self.client = make_client(clock=self.clock, triggers=triggers, config=HARDENED_CONFIG)
-        self.pool = self.client.create_user_pool(
-            PoolName="m", AliasAttributes=["email"], MfaConfiguration="OPTIONAL", SmsConfiguration=SMS_CONFIG,
-            AutoVerifiedAttributes=["email"], LambdaConfig={name: ARN.format(name) for name in QUIZ_FUNCTIONS},
-        )["UserPool"]["Id"]
-        self.app = self.client.create_user_pool_client(
-            UserPoolId=self.pool, ClientName="c",
-            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH",
-                               *SRP_FLOWS],
-        )["UserPoolClient"]["ClientId"]
-        # Only names no user has sign in through it (what it changes for real users, the
-        # errors of refused statuses, is the unit tests' concern).
-        self.hidden = self.client.create_user_pool_client(
-            UserPoolId=self.pool, ClientName="h", ExplicitAuthFlows=SRP_FLOWS, PreventUserExistenceErrors="ENABLED",
-        )["UserPoolClient"]["ClientId"]
         self.checker = Checker(self.client)
         self.model = Model()
         self.sessions: list[ModelSession] = []
         self.tokens: list[ModelTokens] = []
         self.blocks: list[ModelBlock] = []
         self.rounds: list[ModelRound] = []
+        self.devices: list[HeldDevice] = []
+        self.device_challenges: list[DeviceChallenge] = []
         self._a = 0x5EED
 
     def teardown(self) -> None:
@@ -441,36 +535,80 @@ class LifecycleMachine(RuleBasedStateMachine):
                 return re.search(r"\d{6}", message.body).group()
         return None
 
-    def challenge_or_tokens(self, response: dict, name: str, user: ModelUser) -> None:
-        """Record what a successful sign-in step returned, as the model expects it."""
+    def challenge_or_tokens(self, response: dict, name: str, user: ModelUser, device: ModelDevice | None = None,
+                            typed: str | None = None) -> None:
+        """Record what a successful sign-in step returned, as the model expects it.
+        `device`: the user's device the attempt carried; `typed`: the name it began with."""
+        m = self.model
         if "AuthenticationResult" in response:
             result = response["AuthenticationResult"]
+            metadata = result.get("NewDeviceMetadata")
+            bound = device.key if device else None
+            if m.tracking is not None and device is None:  # a new device, issued now
+                assert metadata and metadata["DeviceGroupKey"].startswith("-"), result
+                bound = metadata["DeviceKey"]
+                m.devices[bound] = ModelDevice(bound, metadata["DeviceGroupKey"], name, user.incarnation)
+                self.devices.append(HeldDevice(bound, metadata["DeviceGroupKey"], name, user.incarnation))
+            else:
+                assert metadata is None, result
+            assert claims_of(result["AccessToken"]).get("device_key") == bound
             self.tokens.append(ModelTokens(
                 refresh=result["RefreshToken"], access=result["AccessToken"], username=name,
-                incarnation=user.incarnation, generation=user.generation, expires=self.model.now + REFRESH_LIFETIME,
-                access_expires=self.model.now + ACCESS_LIFETIME,
+                incarnation=user.incarnation, generation=user.generation, expires=m.now + REFRESH_LIFETIME,
+                access_expires=m.now + ACCESS_LIFETIME, device=bound,
+            ))
+        elif response["ChallengeName"] == "DEVICE_SRP_AUTH":  # a newer device sign-in replaces the pending one
+            assert response["ChallengeParameters"] == {}
+            m.pending[device.key] = ModelPending(
+                session=response["Session"], stage="DEVICE_SRP_AUTH", username=name, incarnation=user.incarnation,
+                issue=user.issue, expires=m.now + SESSION_LIFETIME,
+            )
+            self.device_challenges.append(DeviceChallenge(
+                session=response["Session"], stage="DEVICE_SRP_AUTH", key=device.key, group=device.group,
+                typed=typed or name,
             ))
         else:
             challenge = response["ChallengeName"]
             self.sessions.append(ModelSession(
                 session=response["Session"], username=name, incarnation=user.incarnation, challenge=challenge,
-                expires=self.model.now + SESSION_LIFETIME,
+                expires=m.now + SESSION_LIFETIME,
                 code=self.sms_code(name) if challenge == "SMS_MFA" else None,
-                issue=user.issue,
+                issue=user.issue, device=device.key if device else None,
             ))
 
-    def next_step(self, user: ModelUser) -> tuple:
-        """After a correct password or answer: NEW_PASSWORD_REQUIRED, SMS_MFA or tokens."""
+    def next_step(self, user: ModelUser, device: ModelDevice | None = None, *, after_mfa: bool = False) -> tuple:
+        """After a correct password or answer: NEW_PASSWORD_REQUIRED, SMS_MFA (unless a
+        remembered device stands in for it), the device's own proof, or tokens."""
         if user.status == "FORCE_CHANGE_PASSWORD":
             return ("challenge", "NEW_PASSWORD_REQUIRED")
-        if user.sms_mfa:
+        if user.sms_mfa and not after_mfa and not self.model.stands_in_for_mfa(device):
             return ("challenge", "SMS_MFA")
+        if self.model.remembered(device):
+            return ("challenge", "DEVICE_SRP_AUTH")
         return ("tokens",)
 
     # -- AdminCreateUser ------------------------------------------------------------------------------
 
-    @initialize()
-    def two_users(self):
+    @initialize(devices=st.sampled_from(DEVICE_CONFIGS))
+    def set_up(self, devices):
+        """The pool (tracking devices or not), its app clients, and two users."""
+        tracking = {"DeviceConfiguration": devices} if devices else {}
+        self.pool = self.client.create_user_pool(
+            PoolName="m", AliasAttributes=["email"], MfaConfiguration="OPTIONAL", SmsConfiguration=SMS_CONFIG,
+            AutoVerifiedAttributes=["email"], LambdaConfig={name: ARN.format(name) for name in QUIZ_FUNCTIONS},
+            **tracking,
+        )["UserPool"]["Id"]
+        self.model.tracking = devices
+        self.app = self.client.create_user_pool_client(
+            UserPoolId=self.pool, ClientName="c",
+            ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH",
+                               *SRP_FLOWS],
+        )["UserPoolClient"]["ClientId"]
+        # Only names no user has sign in through it (what it changes for real users, the
+        # errors of refused statuses, is the unit tests' concern).
+        self.hidden = self.client.create_user_pool_client(
+            UserPoolId=self.pool, ClientName="h", ExplicitAuthFlows=SRP_FLOWS, PreventUserExistenceErrors="ENABLED",
+        )["UserPoolClient"]["ClientId"]
         self.create(0, EMAILS[0], verified=True, force=False, invite=False)
         self.create(0, None, verified=False, force=False, invite=True)
 
@@ -534,14 +672,16 @@ class LifecycleMachine(RuleBasedStateMachine):
     @rule(who=WHO, by_email=st.booleans(), password=st.sampled_from(["right", "right", TEMP, NEW, WRONG]),
           admin=st.booleans())
     def sign_in(self, who, by_email, password, admin):
+        self.signing_in(self.login_of(who, by_email), password, admin)
+
+    def signing_in(self, login: str, password: str, admin: bool, held: HeldDevice | None = None) -> None:
+        """A password sign-in, carrying the key of `held` if given."""
         m = self.model
-        login = self.existing(who)
-        if by_email:
-            login = m.users[login].email if login in m.users and m.users[login].email else EMAILS[who % len(EMAILS)]
         name = m.named(login)
         if password == "right":
             password = m.users[name].password if name else NEW
         user = m.users.get(name) if name else None
+        device = None
         if user is None:
             expected = error(NO_USER)
         elif not user.enabled:
@@ -560,9 +700,14 @@ class LifecycleMachine(RuleBasedStateMachine):
                 expected = error(NOT_CONFIRMED)
             elif user.status == "RESET_REQUIRED":
                 expected = error(RESET_NEEDED)
+            elif held is not None and m.tracking is not None and m.device_refusal(held.key, name, user):
+                expected = m.device_refusal(held.key, name, user)  # checked after the password
             else:
-                expected = self.next_step(user)
+                device = m.own_device(held.key, name, user) if held is not None and m.tracking else None
+                expected = self.next_step(user, device)
         parameters = {"USERNAME": login, "PASSWORD": password}
+        if held is not None:
+            parameters["DEVICE_KEY"] = held.key
         if admin:
             response = self.run(
                 "admin_initiate_auth", expected, UserPoolId=self.pool, ClientId=self.app,
@@ -573,7 +718,7 @@ class LifecycleMachine(RuleBasedStateMachine):
                 "initiate_auth", expected, ClientId=self.app, AuthFlow="USER_PASSWORD_AUTH", AuthParameters=parameters,
             )
         if response is not None:
-            self.challenge_or_tokens(response, name, user)
+            self.challenge_or_tokens(response, name, user, device, typed=login)
 
     @rule(who=WHO, admin=st.booleans())
     def complete_sign_in(self, who, admin):
@@ -598,6 +743,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         m = self.model
         session = self.sessions[-1 - pick % len(self.sessions)]
         user = m.current(session.username, session.incarnation)
+        device = m.own_device(session.device, session.username, user) if user else None
+        gone = session.device is not None and device is None  # the device the attempt carries is gone
         responses = {"USERNAME": session.username}
         if session.challenge == "NEW_PASSWORD_REQUIRED":
             responses["NEW_PASSWORD"] = {"weak": WEAK, "same": TEMP}.get(answer, NEW)
@@ -621,15 +768,19 @@ class LifecycleMachine(RuleBasedStateMachine):
                 expected = error_code("InvalidPasswordException")
             elif responses["NEW_PASSWORD"] == user.password:
                 expected = error_code("InvalidPasswordException")  # the same as the temporary password
+            elif gone:
+                expected = error(NO_DEVICE)  # and the new password is not set
             else:
                 user.status, user.password = "CONFIRMED", NEW
                 user.issue += 1
                 session.used = True
-                expected = self.next_step(user)
+                expected = self.next_step(user, device)
         elif session.issue != user.issue or user.status != "CONFIRMED":
             # The sign-in no longer holds: its password was replaced, or the user may no
             # longer hold tokens (reset); refused before the code says anything.
             expected = error(INVALID_SESSION)
+        elif gone:
+            expected = error(NO_DEVICE)  # before the code is compared or counted
         elif m.locked(user):
             user.last_attempt = m.now
             expected = error(LOCKED)
@@ -639,7 +790,7 @@ class LifecycleMachine(RuleBasedStateMachine):
         else:
             m.reset_failures(user)
             session.used = True
-            expected = ("tokens",)
+            expected = self.next_step(user, device, after_mfa=True)
         method = "admin_respond_to_auth_challenge" if admin else "respond_to_auth_challenge"
         ids = {"UserPoolId": self.pool} if admin else {}
         response = self.run(
@@ -647,7 +798,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             ChallengeResponses=responses,
         )
         if response is not None:
-            self.challenge_or_tokens(response, session.username, user)
+            self.challenge_or_tokens(response, session.username, user, device)
 
     # -- SRP and custom sign-in ------------------------------------------------------------------------
 
@@ -844,8 +995,8 @@ class LifecycleMachine(RuleBasedStateMachine):
 
     # -- tokens ---------------------------------------------------------------------------------------
 
-    def family_state(self, tokens: ModelTokens) -> tuple | None:
-        """Why a refresh with this family fails, or None when it works."""
+    def family_state(self, tokens: ModelTokens, key: str | None = None) -> tuple | None:
+        """Why a refresh with this family (and DEVICE_KEY `key`) fails, or None when it works."""
         m = self.model
         user = m.current(tokens.username, tokens.incarnation)
         if user is None:
@@ -856,6 +1007,10 @@ class LifecycleMachine(RuleBasedStateMachine):
             return error(REFRESH_REVOKED)
         if m.now >= tokens.expires:
             return error(REFRESH_EXPIRED)
+        if tokens.device is not None:  # bound to a device: only with its key, confirmed and not forgotten
+            device = m.devices.get(tokens.device)
+            if key != tokens.device or device is None or device.status == "NEW":
+                return error(REFRESH_INVALID)
         if user.status == "UNCONFIRMED":
             return error(NOT_CONFIRMED)
         if user.status == "RESET_REQUIRED":
@@ -865,11 +1020,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         return None
 
     @precondition(lambda self: self.tokens)
-    @rule(pick=RECENT, admin=st.booleans())
-    def refresh(self, pick, admin):
+    @rule(pick=RECENT, admin=st.booleans(), with_key=st.sampled_from([True, True, True, False]))
+    def refresh(self, pick, admin, with_key):
+        """REFRESH_TOKEN_AUTH, with the key of the device the family is bound to (mostly) or without."""
         tokens = self.tokens[-1 - pick % len(self.tokens)]
-        expected = self.family_state(tokens) or ("tokens",)
-        parameters = {"REFRESH_TOKEN": tokens.refresh}
+        key = tokens.device if with_key else None
+        expected = self.family_state(tokens, key) or ("tokens",)
+        parameters = {"REFRESH_TOKEN": tokens.refresh, **({"DEVICE_KEY": key} if key else {})}
         if admin:
             response = self.run(
                 "admin_initiate_auth", expected, UserPoolId=self.pool, ClientId=self.app,
@@ -881,7 +1038,8 @@ class LifecycleMachine(RuleBasedStateMachine):
             )
         if response is not None:
             result = response["AuthenticationResult"]
-            assert "RefreshToken" not in result
+            assert "RefreshToken" not in result and "NewDeviceMetadata" not in result
+            assert claims_of(result["AccessToken"]).get("device_key") == tokens.device
             tokens.access, tokens.access_expires = result["AccessToken"], self.model.now + ACCESS_LIFETIME
 
     @precondition(lambda self: self.tokens)
@@ -979,7 +1137,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def delete(self, who):
         name = self.existing(who)
         if self.admin("admin_delete_user", name):
-            del self.model.users[name]
+            self.model.user_deleted(name)
 
     # -- self-service sign-up -------------------------------------------------------------------------
 
@@ -1298,12 +1456,229 @@ class LifecycleMachine(RuleBasedStateMachine):
         expected = self.access_refusal(tokens)
         self.run("delete_user", expected or ("ok",), AccessToken=tokens.access)
         if expected is None:
-            del self.model.users[tokens.username]
+            self.model.user_deleted(tokens.username)
 
     @rule(seconds=st.sampled_from([1, 2, 30, 181, 899, 901, 3601, 86400, 7 * 86400]))
     def advance(self, seconds):
         self.checker.advance(self.clock, timedelta(seconds=seconds))
         self.model.now += timedelta(seconds=seconds)
+
+    # -- device tracking ---------------------------------------------------------------------------------
+
+    def held_device(self, pick: int) -> HeldDevice:
+        return self.devices[-1 - pick % len(self.devices)]
+
+    def owners_tokens(self, held: HeldDevice, pick: int, own: bool) -> ModelTokens:
+        """The latest tokens of the device's owner (mostly), or any tokens the caller holds."""
+        mine = [t for t in self.tokens if (t.username, t.incarnation) == (held.username, held.incarnation)]
+        return mine[-1] if own and mine else self.tokens[-1 - pick % len(self.tokens)]
+
+    def device_refusal(self, tokens: ModelTokens, held: HeldDevice, *, tracking_checked: bool,
+                       visible: bool) -> tuple | None:
+        """Why a device operation with this access token on this device is refused, or
+        None: the token, then (ConfirmDevice, UpdateDeviceStatus) the pool's tracking, then
+        the device, which must be the token user's, and confirmed where `visible`."""
+        m = self.model
+        refused = self.access_refusal(tokens)
+        if refused is not None:
+            return refused
+        if tracking_checked and m.tracking is None:
+            return error_code("InvalidUserPoolConfigurationException")
+        device = m.devices.get(held.key)
+        if device is None or (device.username, device.incarnation) != (tokens.username, tokens.incarnation):
+            # ConfirmDevice confirms only a key issued to the token's user; the other
+            # operations do not tell another user's key from an unknown one
+            return error(NO_DEVICE) if visible else error(INVALID_KEY)
+        if visible and device.status == "NEW":
+            return error(NO_DEVICE)  # unconfirmed keys are unknown to the device operations
+        return None
+
+    @precondition(lambda self: self.devices and self.tokens)
+    @rule(pick=RECENT, tokens_pick=RECENT, own=st.sampled_from([True, True, True, False]))
+    def confirm_device(self, pick, tokens_pick, own):
+        """ConfirmDevice, with a verifier the reference client made for the device."""
+        m = self.model
+        held = self.held_device(pick)
+        tokens = self.owners_tokens(held, tokens_pick, own)
+        expected = self.device_refusal(tokens, held, tracking_checked=True, visible=False)
+        if expected is None and m.devices[held.key].status != "NEW":
+            expected = error_code("DeviceKeyExistsException")
+        response = self.run(
+            "confirm_device", expected or ("ok",), AccessToken=tokens.access, DeviceKey=held.key, DeviceName="laptop",
+            DeviceSecretVerifierConfig=device_registration(held.group, held.key, DEVICE_PASSWORD, DEVICE_SALT),
+        )
+        if expected is None:
+            on_prompt = bool(m.tracking.get("DeviceOnlyRememberedOnUserPrompt"))
+            assert response["UserConfirmationNecessary"] is on_prompt
+            m.devices[held.key].status = "NOT_REMEMBERED" if on_prompt else "REMEMBERED"
+
+    @precondition(lambda self: self.devices and self.tokens)
+    @rule(pick=RECENT, tokens_pick=RECENT, own=st.sampled_from([True, True, True, False]),
+          status=st.sampled_from(["remembered", "remembered", "not_remembered"]))
+    def update_device_status(self, pick, tokens_pick, own, status):
+        held = self.held_device(pick)
+        tokens = self.owners_tokens(held, tokens_pick, own)
+        expected = self.device_refusal(tokens, held, tracking_checked=True, visible=True)
+        self.run("update_device_status", expected or ("ok",), AccessToken=tokens.access, DeviceKey=held.key,
+                 DeviceRememberedStatus=status)
+        if expected is None:
+            self.model.devices[held.key].status = status.upper()
+
+    @precondition(lambda self: self.devices and self.tokens)
+    @rule(pick=RECENT, tokens_pick=RECENT, own=st.sampled_from([True, True, True, False]))
+    def forget_device(self, pick, tokens_pick, own):
+        m = self.model
+        held = self.held_device(pick)
+        tokens = self.owners_tokens(held, tokens_pick, own)
+        expected = self.device_refusal(tokens, held, tracking_checked=False, visible=True)
+        self.run("forget_device", expected or ("ok",), AccessToken=tokens.access, DeviceKey=held.key)
+        if expected is None:  # the record goes, and any sign-in of it under way
+            del m.devices[held.key]
+            m.pending.pop(held.key, None)
+
+    @precondition(lambda self: self.devices)
+    @rule(pick=RECENT, who=WHO, password=st.sampled_from(["right", "right", "right", TEMP, WRONG]),
+          admin=st.booleans(), own=st.sampled_from([True, True, True, False]))
+    def device_sign_in(self, pick, who, password, admin, own):
+        """A password sign-in carrying a device key: as the device's owner (mostly), or as anyone."""
+        held = self.held_device(pick)
+        self.signing_in(held.username if own else self.existing(who), password, admin, held)
+
+    @precondition(lambda self: self.device_challenges)
+    @rule(pick=RECENT, right=st.sampled_from([True, True, True, False]), admin=st.booleans(),
+          with_session=st.sampled_from([True, True, True, False]))
+    def device_answer(self, pick, right, admin, with_session):
+        """DEVICE_SRP_AUTH answered with the device's SRP_A, or DEVICE_PASSWORD_VERIFIER with
+        its proof (signed with the device password, or a wrong one); with the challenge's
+        Session, or without one (pycognito), when the device's pending sign-in stands for it."""
+        m = self.model
+        held = self.device_challenges[-1 - pick % len(self.device_challenges)]
+        pending = m.pending.get(held.key)
+        user = m.current(pending.username, pending.incarnation) if pending else None
+        device = m.own_device(held.key, pending.username, user) if user else None
+        if pending is None or (with_session and pending.session != held.session):
+            expected = error(INVALID_SESSION)  # forgotten (its pending sign-in with it), replaced, or answered
+        elif pending.used:
+            expected = error(SESSION_USED)
+        elif m.now >= pending.expires:
+            expected = error(SESSION_EXPIRED)
+        elif pending.stage != held.stage:
+            expected = error_code("InvalidParameterException")
+        elif user is None:
+            expected = error(INVALID_SESSION)
+        elif not user.enabled:
+            expected = error(DISABLED)
+        elif pending.issue != user.issue or user.status != "CONFIRMED":
+            expected = error(INVALID_SESSION)  # the sign-in it stands on no longer holds
+        elif not m.remembered(device):
+            expected = error(NO_DEVICE)  # gone, or no longer remembered
+        elif held.stage == "DEVICE_SRP_AUTH":
+            expected = ("challenge", "DEVICE_PASSWORD_VERIFIER")
+        elif held.parameters["SECRET_BLOCK"] != pending.block:
+            expected = error(INCORRECT)  # a block a later DEVICE_SRP_AUTH answer replaced: not counted
+        elif m.locked(user):
+            user.last_attempt = m.now
+            expected = error(LOCKED)
+        elif not right:
+            m.count_failure(user)  # a wrong device proof counts as a wrong password
+            expected = error(INCORRECT)
+        else:
+            m.reset_failures(user)
+            pending.used = True
+            expected = ("tokens",)
+        if held.stage == "DEVICE_SRP_AUTH":
+            self._a += 1
+            a = self._a
+            responses = {"USERNAME": held.typed, "DEVICE_KEY": held.key,
+                         "SRP_A": DeviceSrpClient(held.group, held.key, DEVICE_PASSWORD, a).srp_a}
+        else:
+            a = held.a
+            password = DEVICE_PASSWORD if right else WRONG_DEVICE_PASSWORD
+            responses = DeviceSrpClient(held.group, held.key, password, a).answer(held.parameters, held.typed, m.now)
+        method = "admin_respond_to_auth_challenge" if admin else "respond_to_auth_challenge"
+        ids = {"UserPoolId": self.pool} if admin else {}
+        session = {"Session": held.session} if with_session else {}
+        response = self.run(method, expected, **ids, ClientId=self.app, ChallengeName=held.stage, **session,
+                            ChallengeResponses=responses)
+        if response is None:
+            return
+        if response.get("ChallengeName") == "DEVICE_PASSWORD_VERIFIER":
+            parameters = response["ChallengeParameters"]
+            assert parameters["DEVICE_KEY"] == held.key and parameters["SALT"] == ("00" + DEVICE_SALT.hex())
+            pending.session, pending.block = response["Session"], parameters["SECRET_BLOCK"]
+            pending.stage = "DEVICE_PASSWORD_VERIFIER"
+            self.device_challenges.append(DeviceChallenge(
+                session=response["Session"], stage="DEVICE_PASSWORD_VERIFIER", key=held.key, group=held.group,
+                typed=parameters["USERNAME"], parameters=parameters, a=a,
+            ))
+        else:
+            self.challenge_or_tokens(response, pending.username, user, device)
+
+    @precondition(lambda self: self.devices)
+    @rule(pick=RECENT, admin=st.booleans(), right=st.sampled_from([True, True, True, False]))
+    def device_complete_sign_in(self, pick, admin, right):
+        """A sign-in with its owner's device answered to the end (SMS_MFA first where the
+        device does not stand in for it): the common path."""
+        held = self.held_device(pick)
+        sessions, challenges = len(self.sessions), len(self.device_challenges)
+        self.signing_in(held.username, "right", admin, held)
+        if len(self.sessions) > sessions:
+            self.respond(0, "good", admin)
+        for _ in range(2):
+            if len(self.device_challenges) == challenges:
+                return
+            challenges = len(self.device_challenges)
+            self.device_answer(0, right, admin, with_session=True)
+
+    @rule(who=WHO, then=st.sampled_from(["sign in", "sign in", "wrong proof", "no session", "refresh",
+                                          "forget", "stop remembering", "another user"]),
+          admin=st.booleans())
+    def device_story(self, who, then, admin):
+        """A device confirmed (and remembered) after a completed sign-in, then at once: a
+        device sign-in to the end, one with a wrong device proof, one answered without
+        Sessions, a refresh with its key, a sign-in after forgetting it or after it stopped
+        being remembered, or another user's sign-in carrying it (such sequences are
+        otherwise rare by the time the rules pick them)."""
+        devices = len(self.devices)
+        self.confirm_new_device(who, remember=True)
+        if len(self.devices) == devices or self.model.devices.get(self.devices[-1].key) is None:
+            return
+        if then in ("sign in", "wrong proof"):
+            self.device_complete_sign_in(0, admin, right=then == "sign in")
+        elif then == "no session":
+            challenges = len(self.device_challenges)
+            self.signing_in(self.devices[-1].username, "right", admin, self.devices[-1])
+            for _ in range(2):
+                if len(self.device_challenges) == challenges:
+                    return
+                challenges = len(self.device_challenges)
+                self.device_answer(0, True, admin, with_session=False)
+        elif then == "refresh":
+            self.refresh(0, admin, with_key=True)
+        elif then in ("forget", "stop remembering"):
+            if then == "forget":
+                self.forget_device(0, 0, own=True)
+            else:
+                self.update_device_status(0, 0, own=True, status="not_remembered")
+            self.device_complete_sign_in(0, admin, right=True)
+            self.refresh(0, admin, with_key=True)
+        else:
+            others = [n for n in sorted(self.model.users) if n != self.devices[-1].username]
+            if others:
+                self.signing_in(others[0], "right", admin, self.devices[-1])
+
+    @rule(who=WHO, remember=st.sampled_from([True, True, False]))
+    def confirm_new_device(self, who, remember):
+        """A completed sign-in, then ConfirmDevice with its tokens (and UpdateDeviceStatus
+        remembered where the pool waits for the user's word): devices to sign in with."""
+        count = len(self.tokens)
+        self.complete_sign_in(who, admin=False)
+        if len(self.tokens) == count or not self.devices or self.tokens[-1].device != self.devices[-1].key:
+            return
+        self.confirm_device(0, 0, own=True)
+        device = self.model.devices.get(self.devices[-1].key)
+        if remember and device is not None and device.status == "NOT_REMEMBERED":
+            self.update_device_status(0, 0, own=True, status="remembered")
 
     # -- agreement after every step ---------------------------------------------------------------------
 
@@ -1323,6 +1698,17 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert attributes.get("email") == model.email
             assert (attributes.get("email_verified") == "true") == model.verified
             assert ("SMS_MFA" in got.get("UserMFASettingList", [])) == model.sms_mfa
+
+    @invariant()
+    def devices_agree(self):
+        """Each user's confirmed devices, and whether each is remembered (NEW ones are unlisted)."""
+        for name, user in self.model.users.items():
+            listed = self.client.admin_list_devices(UserPoolId=self.pool, Username=name)["Devices"]
+            got = {d["DeviceKey"]: {a["Name"]: a["Value"] for a in d["DeviceAttributes"]}["dev:device_remembered_status"]
+                   for d in listed}
+            expected = {k: d.status.lower() for k, d in self.model.devices.items()
+                        if (d.username, d.incarnation) == (name, user.incarnation) and d.status != "NEW"}
+            assert got == expected, (name, got, expected)
 
     @invariant()
     def aliases_agree(self):
