@@ -4,10 +4,13 @@ public Client ends where `specs/auth-session.yaml` says, or raises a CognitoErro
 when the spec has no such transition.
 
 A fact varies only where it can matter: DefineAuthChallenge's answers where a state
-asks Define, the attempt's device (`device_remembered`, `device_skips_mfa`, which
-implies it) where the spec's answer depends on it. A remembered device is a real one:
+asks Define, the MFA step the user's factors call for (exactly one MFA guard at a time,
+or none) and the attempt's device (`device_remembered`, `device_skips_mfa`, which
+implies it) where the spec's answer depends on them. A remembered device is a real one:
 confirmed with the reference client's verifier, answering the device steps with its
-own SRP proof."""
+own SRP proof; an authenticator is a real one too (pyotp's codes, at the manual clock's
+time). In SELECT_MFA_TYPE the MFA facts are the factor the answer chooses: the spec
+evaluates its guards for that factor alone, and the user has all three."""
 
 from __future__ import annotations
 
@@ -22,15 +25,18 @@ from authflow.conformance.srp_client import DeviceSrpClient, SrpClient, timestam
 from authflow.core.lifecycle import IllegalTransition, auth_session
 from authflow.errors import CognitoError, InvalidParameterException, NotAuthorizedException
 from tests.conftest import make_client
-from tests.signin import NEW, TEMP, Env, confirm_new_device, tracking
+from tests.signin import NEW, TEMP, Env, confirm_new_device, totp_code, tracking
 
 MACHINE = auth_session()
 PHONE = "+12065554567"
 SMS_CONFIG = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"}
 #: The device steps: a remembered device's own SRP proof.
 DEVICE_STATES = ("DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER")
+#: The MFA steps.
+MFA_STATES = ("SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP", "SELECT_MFA_TYPE", "MFA_SETUP")
 #: States a request can start from: the pseudo-state, and the challenges a session holds.
-STARTS = ("INITIATED", "NEW_PASSWORD_REQUIRED", "SMS_MFA", "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER", *DEVICE_STATES)
+STARTS = ("INITIATED", "NEW_PASSWORD_REQUIRED", *MFA_STATES, "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER",
+          *DEVICE_STATES)
 #: The attempt's device: none (a pool without device tracking), a remembered one, a
 #: remembered one in a pool whose ChallengeRequiredOnNewDevice lets it stand in for MFA.
 DEVICES = {
@@ -38,13 +44,29 @@ DEVICES = {
     "remembered": {"device_remembered": True, "device_skips_mfa": False},
     "skips_mfa": {"device_remembered": True, "device_skips_mfa": True},
 }
-#: The MFA steps other than SMS_MFA are not driven by this table yet: their guards are false.
-OTHER_MFA = {"software_token_mfa_required": False, "email_otp_mfa_required": False, "mfa_type_to_select": False,
-             "mfa_setup_required": False}
+#: The MFA guards: at most one holds (authflow/core/mfa.py `mfa_step` names one step).
+MFA_GUARDS = ("mfa_required", "software_token_mfa_required", "email_otp_mfa_required", "mfa_type_to_select",
+              "mfa_setup_required")
+#: What the user's factors make the MFA step: none (MFA off), SMS the pool requires of
+#: everyone, a verified and preferred authenticator, e-mail codes, all three factors and
+#: no preference (SELECT_MFA_TYPE), no factor under MFA ON with TOTP to set up.
+MFA = {
+    name: {guard: guard == named for guard in MFA_GUARDS}
+    for name, named in (("no_mfa", None), ("sms", "mfa_required"), ("totp", "software_token_mfa_required"),
+                        ("email", "email_otp_mfa_required"), ("select", "mfa_type_to_select"),
+                        ("setup", "mfa_setup_required"))
+}
+#: SELECT_MFA_TYPE's answer for each of the factors' guards.
+CHOICES = {"mfa_required": "SMS_MFA", "software_token_mfa_required": "SOFTWARE_TOKEN_MFA",
+           "email_otp_mfa_required": "EMAIL_OTP"}
+SES = {"EmailSendingAccount": "DEVELOPER", "From": "no-reply@example.com",
+       "SourceArn": "arn:aws:ses:us-east-1:123456789012:identity/no-reply@example.com"}
+EMAIL_MFA = {"Message": "Your code is {####}", "Subject": "Sign-in code"}
 FACTS = [
-    {"must_change_password": must, "mfa_required": mfa, **OTHER_MFA, "fail_authentication": False,
-     "issue_tokens": False, **DEVICES["no_device"]}
-    for must, mfa in itertools.product((False, True), repeat=2)
+    {"must_change_password": must, **mfa, "fail_authentication": False, "issue_tokens": False,
+     **DEVICES["no_device"]}
+    for must in (False, True)
+    for mfa in MFA.values()
 ]
 #: The DefineAuthChallenge answers matter only where the machine asks Define.
 CUSTOM_FACTS = [
@@ -54,6 +76,16 @@ CUSTOM_FACTS = [
 ]
 #: The device challenge a device trigger's answer is for.
 DEVICE_ANSWERS = {"device_srp_started": "DEVICE_SRP_AUTH", "device_verified": "DEVICE_PASSWORD_VERIFIER"}
+#: The MFA_SETUP steps that are calls of their own, with the setup session.
+SETUP_STEPS = ("software_token_associated", "software_token_verified")
+#: The challenge the answer of an MFA trigger is for.
+MFA_ANSWERS = {"mfa_type_selected": "SELECT_MFA_TYPE", "mfa_setup_completed": "MFA_SETUP"}
+#: The answers each challenge state is driven through.
+ANSWERED = {("NEW_PASSWORD_REQUIRED", "new_password_set"), ("SMS_MFA", "mfa_code_verified"),
+            ("SOFTWARE_TOKEN_MFA", "mfa_code_verified"), ("EMAIL_OTP", "mfa_code_verified"),
+            ("SELECT_MFA_TYPE", "mfa_type_selected"), ("MFA_SETUP", "mfa_setup_completed"),
+            ("PASSWORD_VERIFIER", "password_verified"), ("DEVICE_SRP_AUTH", "device_srp_started"),
+            ("DEVICE_PASSWORD_VERIFIER", "device_verified")}
 #: A DEVICE_KEY of the right shape that no device has.
 UNKNOWN_KEY = "us-east-1_0badc0de-0000-4000-8000-000000000000"
 ARN = "arn:aws:lambda:us-east-1:123456789012:function:{}"
@@ -66,36 +98,91 @@ def outcome(response) -> str:
     return response["ChallengeName"]
 
 
+def mfa_setup_of(state: str, facts) -> str:
+    """The user's factors a case needs (a name of MFA): SELECT_MFA_TYPE's facts are the
+    choice, so that state needs the user with every factor."""
+    if state == "SELECT_MFA_TYPE":
+        return "select"
+    return next((name for name, guards in MFA.items() if guards == {g: facts[g] for g in MFA_GUARDS}), "no_mfa")
+
+
 class Attempt:
-    """A pool whose MFA setting and a user whose status make the facts true, and
+    """A pool whose MFA setting, a user whose factors and status make the facts true, and
     custom-auth functions whose Define answers with the DefineAuthChallenge facts once
     `decide` is set (until then it asks a CUSTOM_CHALLENGE). With `device_remembered`,
     the pool tracks devices and the user has a remembered device (from a sign-in before
-    the facts were put in place) whose DEVICE_KEY every request and answer carries."""
+    the facts were put in place) whose DEVICE_KEY every request and answer carries.
+    `state`: where the case starts (SELECT_MFA_TYPE's facts are the factor chosen)."""
 
-    def __init__(self, facts):
+    def __init__(self, facts, state: str = "INITIATED"):
         self.env = env = Env()
         self.facts, self.decide = facts, False
+        self.setup = mfa_setup_of(state, facts)
+        chosen = [CHOICES[g] for g in CHOICES if facts[g]] if state == "SELECT_MFA_TYPE" else []
+        self.choice = chosen[0] if chosen else "SOFTWARE_TOKEN_MFA"
+        self.secret, self.totp_step = None, None
         functions = {"DefineAuthChallenge": self._define, "CreateAuthChallenge": self._create,
                      "VerifyAuthChallengeResponse": self._verify}
         env.client = make_client(1, clock=env.clock, messenger=env.outbox,
                                  triggers=CallableTriggers({ARN.format(k): f for k, f in functions.items()}))
-        extra = {"MfaConfiguration": "ON", "SmsConfiguration": SMS_CONFIG} if facts["mfa_required"] else {}
+        extra = {"MfaConfiguration": "ON", "SmsConfiguration": SMS_CONFIG} if self.setup == "sms" else {}
+        if self.setup in ("email", "select"):
+            extra["EmailConfiguration"] = SES
         extra["LambdaConfig"] = {k: ARN.format(k) for k in functions}
         if facts["device_remembered"]:
             extra["DeviceConfiguration"] = tracking(challenge_required=facts["device_skips_mfa"])
         self.pool = env.pool(**extra)
         self.app = env.app_id(self.pool)
-        env.user(self.pool, attributes=[{"Name": "phone_number", "Value": PHONE}])
+        attributes = [{"Name": "phone_number", "Value": PHONE}]
+        if self.setup in ("email", "select"):
+            attributes.append({"Name": "email", "Value": "alice@example.com"})
+        env.user(self.pool, attributes=attributes)
         self.password = TEMP
         self.device = None
+        env.place(self.pool, "alice", status="CONFIRMED")
         if facts["device_remembered"]:
-            env.place(self.pool, "alice", status="CONFIRMED")
             self.device = self._remembered_device()
-            if facts["must_change_password"]:
-                env.place(self.pool, "alice", status="FORCE_CHANGE_PASSWORD")
-        elif not facts["must_change_password"]:
-            env.place(self.pool, "alice", status="CONFIRMED")
+        self._set_up_factors()
+        if facts["must_change_password"]:
+            env.place(self.pool, "alice", status="FORCE_CHANGE_PASSWORD")
+
+    def _set_up_factors(self):
+        """The pool's MFA configuration and the user's factors (after the remembered
+        device's sign-in, which they would otherwise change): SMS_MFA's pool was made so."""
+        client, setup = self.env.client, self.setup
+        if setup in ("no_mfa", "sms"):
+            return
+        request = {"UserPoolId": self.pool, "MfaConfiguration": "ON" if setup == "setup" else "OPTIONAL"}
+        if setup in ("totp", "select", "setup"):
+            request["SoftwareTokenMfaConfiguration"] = {"Enabled": True}
+        if setup in ("email", "select"):
+            request["EmailMfaConfiguration"] = EMAIL_MFA
+        if setup == "select":
+            request["SmsMfaConfiguration"] = {"SmsAuthenticationMessage": "Your code is {####}",
+                                              "SmsConfiguration": SMS_CONFIG}
+        client.set_user_pool_mfa_config(**request)
+        if setup in ("totp", "select"):  # an authenticator, verified by access token
+            tokens = self.env.admin_initiate(self.pool, self.app)["AuthenticationResult"]
+            self.secret = client.associate_software_token(AccessToken=tokens["AccessToken"])["SecretCode"]
+            client.verify_software_token(AccessToken=tokens["AccessToken"], UserCode=self._totp_code())
+        on, preferred = {"Enabled": True}, {"Enabled": True, "PreferredMfa": True}
+        factors = {"totp": {"SoftwareTokenMfaSettings": preferred}, "email": {"EmailMfaSettings": preferred},
+                   "select": {"SMSMfaSettings": on, "SoftwareTokenMfaSettings": on, "EmailMfaSettings": on}}
+        if setup in factors:
+            client.admin_set_user_mfa_preference(UserPoolId=self.pool, Username="alice", **factors[setup])
+
+    def _totp_code(self) -> str:
+        """The authenticator's current code, in a time step no earlier code was accepted in
+        (the clock moves to the next step when it must: each code signs in once)."""
+        now = int(self.env.clock.now().timestamp())
+        if self.totp_step is not None and now // 30 <= self.totp_step:
+            self.env.clock.advance(timedelta(seconds=(self.totp_step + 1) * 30 - now))
+        self.totp_step = int(self.env.clock.now().timestamp()) // 30
+        return totp_code(self.secret, self.env.clock.now())
+
+    def _wrong_totp_code(self) -> str:
+        near = {totp_code(self.secret, self.env.clock.now(), s) for s in (-1, 0, 1)}
+        return next(c for c in ("000000", "111111", "222222", "333333") if c not in near)
 
     def _remembered_device(self):
         """A first sign-in (a new device: no device steps) and ConfirmDevice of the
@@ -130,6 +217,15 @@ class Attempt:
     def _verify(self, event):
         event["response"]["answerCorrect"] = event["request"]["challengeAnswer"] == "42"
         return event
+
+    def set_up_authenticator(self, response, *, verify: bool = True) -> dict:
+        """AssociateSoftwareToken by the MFA_SETUP Session, then VerifySoftwareToken by the
+        Session it handed out: the last answer."""
+        associated = self.env.client.associate_software_token(Session=response["Session"])
+        if not verify:
+            return associated
+        self.secret = associated["SecretCode"]
+        return self.env.client.verify_software_token(Session=associated["Session"], UserCode=self._totp_code())
 
     def initiate(self, password=None):
         return self.env.initiate(self.app, password=password or self.password,
@@ -185,6 +281,17 @@ class Attempt:
             srp = self.device_srp if good else DeviceSrpClient(self.device.group, self.device.key, "wrong",
                                                                self.device_srp.a)
             responses = srp.answer(response["ChallengeParameters"], "alice", self.env.clock.now())
+        elif challenge == "SOFTWARE_TOKEN_MFA":
+            responses = {"USERNAME": "alice",
+                         "SOFTWARE_TOKEN_MFA_CODE": self._totp_code() if good else self._wrong_totp_code()}
+        elif challenge == "EMAIL_OTP":
+            code = re.search(r"\d{8}", self.env.outbox.last().body).group() if good else "00000000"
+            responses = {"USERNAME": "alice", "EMAIL_OTP_CODE": code}
+        elif challenge == "SELECT_MFA_TYPE":  # a bad answer: no factor's name
+            responses = {"USERNAME": "alice", "ANSWER": self.choice if good else "NOT_A_FACTOR"}
+        elif challenge == "MFA_SETUP":  # a bad answer: a Session no verification handed out
+            session = self.set_up_authenticator(response)["Session"] if good else response["Session"]
+            return self.env.respond(self.app, session, self._with_device({"USERNAME": "alice"}), name=challenge)
         else:
             code = re.search(r"\d{6}", self.env.outbox.last().body).group() if good else "000000"
             responses = {"USERNAME": "alice", "SMS_MFA_CODE": code}
@@ -230,11 +337,22 @@ def drive(attempt: Attempt, state: str, trigger: str) -> str:
             attempt.answer(session, state, good=False)
         attempt.answer(session, state)  # the same session still takes a good answer
         return state
-    if (state, trigger) in (("NEW_PASSWORD_REQUIRED", "new_password_set"), ("SMS_MFA", "mfa_code_verified"),
-                            ("PASSWORD_VERIFIER", "password_verified"), ("DEVICE_SRP_AUTH", "device_srp_started"),
-                            ("DEVICE_PASSWORD_VERIFIER", "device_verified")):
+    if (state, trigger) in ANSWERED:
         return outcome(attempt.answer(session, state))
+    if state == "MFA_SETUP" and trigger in SETUP_STEPS:
+        step = attempt.set_up_authenticator(session, verify=trigger == "software_token_verified")
+        assert step["Session"] != session["Session"]
+        return _state_of(attempt, step["Session"])
     return _wrong_step(attempt, session, state, trigger)
+
+
+def _state_of(attempt: Attempt, session: str) -> str:
+    """The challenge a Session waits for, as an answer to another one is told (a
+    refusal, which changes nothing)."""
+    with pytest.raises(InvalidParameterException) as err:
+        attempt.env.respond(attempt.app, session, {"USERNAME": "alice", "SMS_MFA_CODE": "000000"}, name="SMS_MFA")
+    return re.fullmatch(r"Invalid challenge name SMS_MFA: the session expects an answer to (\w+)",
+                        err.value.message).group(1)
 
 
 def _defined(call) -> str:
@@ -263,14 +381,31 @@ def _wrong_step(attempt: Attempt, session, state: str, trigger: str) -> str:
     session at all): that must be refused."""
     if session is not None and "Session" not in session:
         session = None  # PASSWORD_VERIFIER gives no Session to answer another challenge with
+    if trigger in SETUP_STEPS:
+        return _wrong_setup_step(attempt, session, trigger)
     if state in DEVICE_STATES or trigger in DEVICE_ANSWERS:
         return _wrong_device_step(attempt, session, state, trigger)
-    other = "SMS_MFA" if state == "NEW_PASSWORD_REQUIRED" else "NEW_PASSWORD_REQUIRED"
+    other = MFA_ANSWERS.get(trigger) or ("SMS_MFA" if state == "NEW_PASSWORD_REQUIRED" else "NEW_PASSWORD_REQUIRED")
     # A well-formed answer to the other challenge (no SMS code exists yet before
-    # SMS_MFA, so any six digits): refused for the mismatch, not for its content.
+    # SMS_MFA, so any six digits; MFA_SETUP with the Session at hand): refused for the
+    # mismatch, not for its content.
     expected = InvalidParameterException if session else NotAuthorizedException
     with pytest.raises(expected, match="challenge name" if session else "Invalid session"):
-        attempt.answer(session or {"Session": "s" * 40}, other, good=other == "NEW_PASSWORD_REQUIRED")
+        attempt.answer(session or {"Session": "s" * 40}, other,
+                       good=other in ("NEW_PASSWORD_REQUIRED", "SELECT_MFA_TYPE"))
+    return "REFUSED"
+
+
+def _wrong_setup_step(attempt: Attempt, session, trigger: str) -> str:
+    """AssociateSoftwareToken or VerifySoftwareToken with a Session that is not an
+    MFA_SETUP one (or none a sign-in handed out): refused, nothing continues."""
+    given = session["Session"] if session else "s" * 40
+    client = attempt.env.client
+    with pytest.raises(NotAuthorizedException, match="^Invalid session for the user.$"):
+        if trigger == "software_token_associated":
+            client.associate_software_token(Session=given)
+        else:
+            client.verify_software_token(Session=given, UserCode="123456")
     return "REFUSED"
 
 
@@ -299,11 +434,16 @@ def _wrong_device_step(attempt: Attempt, session, state: str, trigger: str) -> s
 
 
 def reachable(state: str, facts) -> bool:
-    """A challenge is only ever asked when its fact holds (SMS_MFA: and no device stands
-    in for it)."""
+    """A challenge is only ever asked when its fact holds (an MFA step: and no device
+    stands in for MFA; SELECT_MFA_TYPE's fact is a factor to choose)."""
+    mfa_asked = not facts["device_skips_mfa"]
     return {
         "NEW_PASSWORD_REQUIRED": facts["must_change_password"],
-        "SMS_MFA": facts["mfa_required"] and not facts["device_skips_mfa"],
+        "SMS_MFA": facts["mfa_required"] and mfa_asked,
+        "SOFTWARE_TOKEN_MFA": facts["software_token_mfa_required"] and mfa_asked,
+        "EMAIL_OTP": facts["email_otp_mfa_required"] and mfa_asked,
+        "SELECT_MFA_TYPE": any(facts[g] for g in CHOICES) and mfa_asked,
+        "MFA_SETUP": facts["mfa_setup_required"] and mfa_asked,
         "DEVICE_SRP_AUTH": facts["device_remembered"],
         "DEVICE_PASSWORD_VERIFIER": facts["device_remembered"],
     }.get(state, True)
@@ -316,19 +456,34 @@ def _expected(state: str, trigger: str, facts) -> str:
         return "REFUSED"
 
 
+def _device_variants(state: str, trigger: str, facts) -> list[dict]:
+    """The device variants of `facts` that reach `state`: all where the spec's answer
+    depends on them, else the first (a device step needs a remembered device)."""
+    if state in DEVICE_STATES:
+        variants = [{**facts, **DEVICES["remembered"]}]
+    else:
+        variants = [{**facts, **device} for device in DEVICES.values()]
+    variants = [v for v in variants if reachable(state, v)]
+    if len({_expected(state, trigger, v) for v in variants}) <= 1:
+        variants = variants[:1]
+    return variants
+
+
 def fact_sets(state: str, trigger: str):
     """The fact combinations (state, trigger) is driven with: Define's answers where the
-    state asks Define; the device variants where the spec's answer depends on them (a
-    device step needs a remembered device to be reached at all)."""
+    state asks Define; for each of them and each must_change_password, the MFA steps
+    where the spec's answer depends on them, else the first that reaches the state;
+    then the device variants where the answer depends on them."""
     base = CUSTOM_FACTS if MACHINE.allowed(state, "challenge_defined") and trigger == "challenge_defined" else FACTS
-    for facts in base:
-        if state in DEVICE_STATES:
-            variants = [{**facts, **DEVICES["remembered"]}]
-        else:
-            variants = [{**facts, **device} for device in DEVICES.values()]
-            if len({_expected(state, trigger, v) for v in variants if reachable(state, v)}) <= 1:
-                variants = variants[:1]
-        yield from (v for v in variants if reachable(state, v))
+    outer = {}
+    for facts in base:  # grouped by everything but the MFA facts, MFA in MFA's order
+        outer.setdefault(tuple((k, v) for k, v in facts.items() if k not in MFA_GUARDS), []).append(facts)
+    for group in outer.values():
+        by_mfa = [variants for variants in (_device_variants(state, trigger, f) for f in group) if variants]
+        answers = {tuple((_expected(state, trigger, v), v["device_remembered"], v["device_skips_mfa"])
+                         for v in variants) for variants in by_mfa}
+        for variants in by_mfa if len(answers) > 1 else by_mfa[:1]:
+            yield from variants
 
 
 def _case_id(state: str, trigger: str, facts) -> str:
@@ -346,7 +501,7 @@ CASES = [
 
 @pytest.mark.parametrize(("state", "trigger", "facts"), CASES)
 def test_every_state_trigger_and_fact_combination(state, trigger, facts):
-    assert drive(Attempt(facts), state, trigger) == _expected(state, trigger, facts)
+    assert drive(Attempt(facts, state), state, trigger) == _expected(state, trigger, facts)
 
 
 def test_the_table_covers_every_state_a_session_can_hold():
@@ -367,5 +522,28 @@ def test_every_device_variant_is_driven_where_it_changes_the_outcome():
     for device in DEVICES.values():
         assert ("INITIATED", "password_verified", tuple(device.values())) in driven
     for state, trigger in (("NEW_PASSWORD_REQUIRED", "new_password_set"), ("SMS_MFA", "mfa_code_verified"),
-                           ("PASSWORD_VERIFIER", "password_verified"), ("CUSTOM_CHALLENGE", "challenge_defined")):
+                           ("SOFTWARE_TOKEN_MFA", "mfa_code_verified"), ("EMAIL_OTP", "mfa_code_verified"),
+                           ("MFA_SETUP", "mfa_setup_completed"), ("PASSWORD_VERIFIER", "password_verified"),
+                           ("CUSTOM_CHALLENGE", "challenge_defined")):
         assert (state, trigger, (True, False)) in driven
+
+
+def test_exactly_one_mfa_guard_holds_at_a_time():
+    assert all(sum(guards.values()) == (name != "no_mfa") for name, guards in MFA.items())
+    assert all(sum(facts[g] for g in MFA_GUARDS) <= 1 for *_, facts in (case.values for case in CASES))
+
+
+def test_every_mfa_step_is_driven_where_it_changes_the_outcome():
+    """Each MFA step the user's factors can call for is reached from every step that can
+    lead to it, with and without a device that stands in for it; SELECT_MFA_TYPE is
+    answered with each factor."""
+    driven = {(state, trigger, mfa_setup_of("INITIATED", facts), facts["device_skips_mfa"])
+              for state, trigger, facts in (case.values for case in CASES)}
+    for state, trigger in (("INITIATED", "password_verified"), ("PASSWORD_VERIFIER", "password_verified"),
+                           ("NEW_PASSWORD_REQUIRED", "new_password_set"), ("INITIATED", "challenge_defined"),
+                           ("CUSTOM_CHALLENGE", "challenge_defined")):
+        for name in MFA:
+            assert (state, trigger, name, False) in driven, (state, trigger, name)
+            assert (state, trigger, name, True) in driven or name == "no_mfa", (state, trigger, name)
+    for name in ("sms", "totp", "email"):
+        assert ("SELECT_MFA_TYPE", "mfa_type_selected", name, False) in driven
