@@ -89,7 +89,8 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
                              "to the alphabet (the default pool then auto-verifies emails)")
     parser.add_argument("--flows", metavar="FLOW[,FLOW]", default="",
                         help="add other sign-in flows to the alphabet: srp (USER_SRP_AUTH), custom (CUSTOM_AUTH with "
-                             "a one-question quiz, with or without SRP_A); they multiply the states explored")
+                             "a one-question quiz, with or without SRP_A), devices (device tracking: confirm, remember, "
+                             "forget, device SRP sign-in, refresh with the device key); they multiply the states explored")
     parser.add_argument("--pool-config", metavar="FILE",
                         help="a JSON CreateUserPool request: check your own pool settings (MFA, aliases, validity days)")
     parser.add_argument("--invariant", action="append", choices=list(INVARIANTS), metavar="NAME",
