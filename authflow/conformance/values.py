@@ -20,6 +20,13 @@
   of DEVICE_PASSWORD_VERIFIER (USERNAME from the challenge unless `username:` is given;
   `password:` signs with another device password, to send a wrong proof), dated as
   `$srp_answer` is.
+- `{$totp: {secret: S, step_offset: N, as: NAME}}` is the code an authenticator app shows
+  for the SecretCode S (a variable's name, or the code itself): RFC 6238 (HMAC-SHA1, 6
+  digits, 30-second steps from the Unix epoch), computed here from the RFC (standard
+  library only, nothing of authflow's own TOTP), dated by the target's clock as
+  `$srp_answer` is; `step_offset` takes the code of N steps later (or earlier: -1), and
+  `as` also keeps the code in the variable NAME, so a later step can send the very same
+  code again (`"${NAME}"`) whatever time it has become.
 
 A variable that was never captured is an authoring mistake (`UnboundVariable`), not a
 divergence of the target.
@@ -32,6 +39,7 @@ import hashlib
 import hmac
 import re
 import secrets
+import struct
 from datetime import datetime, timezone
 from typing import Any
 
@@ -95,6 +103,8 @@ def render(template: Any, variables: dict[str, Any]) -> Any:
             return _device_srp_a(str(render(template["$device_srp_a"], variables)), variables)
         if len(template) == 1 and "$device_answer" in template:
             return _device_answer(render(template["$device_answer"], variables), variables)
+        if len(template) == 1 and "$totp" in template:
+            return _totp(render(template["$totp"], variables), variables)
         out = {key: render(value, variables) for key, value in template.items() if key != "$merge"}
         if "$merge" in template:
             extra = render(template["$merge"], variables)
@@ -169,6 +179,50 @@ def _device_answer(spec: Any, variables: dict[str, Any]) -> dict[str, str]:
                                         str(spec.get("password") or device["password"]), device["a"])
     now = variables.get(NOW) or datetime.now(timezone.utc)
     return client.answer(challenge, str(spec.get("username") or challenge.get("USERNAME", "")), now)
+
+
+TOTP_STEP_SECONDS = 30
+
+
+def hotp(key: bytes, counter: int, digits: int = 6) -> str:
+    """RFC 4226 HOTP with HMAC-SHA1: the dynamically truncated HMAC of the 8-byte
+    big-endian counter, modulo 10^digits, zero-padded."""
+    mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()
+    offset = mac[-1] & 0x0F
+    binary = struct.unpack(">I", mac[offset:offset + 4])[0] & 0x7FFFFFFF
+    return str(binary % 10 ** digits).zfill(digits)
+
+
+def totp(key: bytes, unix_time: float, digits: int = 6, step_offset: int = 0) -> str:
+    """RFC 6238 TOTP (T0 = 0, X = 30 s, SHA-1): the HOTP of floor(time / 30) + step_offset."""
+    return hotp(key, int(unix_time // TOTP_STEP_SECONDS) + step_offset, digits)
+
+
+def base32_key(secret: str) -> bytes:
+    """The key of a SecretCode: RFC 4648 base32, case-blind, the padding Cognito leaves off restored."""
+    text = secret.strip().upper()
+    try:
+        return base64.b32decode(text + "=" * (-len(text) % 8))
+    except ValueError:
+        raise ScenarioError(f"$totp: {secret!r} is not a base32 SecretCode") from None
+
+
+def _totp(spec: Any, variables: dict[str, Any]) -> str:
+    if not isinstance(spec, dict) or "secret" not in spec or set(spec) - {"secret", "step_offset", "as"}:
+        raise ScenarioError("$totp needs secret (and takes step_offset and as)")
+    secret = spec["secret"]
+    if isinstance(secret, str) and secret in variables:
+        secret = variables[secret]
+    if not isinstance(secret, str) or not secret:
+        raise ScenarioError("$totp: secret must be a SecretCode or the name of a variable holding one")
+    offset = spec.get("step_offset") or 0
+    if not isinstance(offset, int) or isinstance(offset, bool):
+        raise ScenarioError("$totp: step_offset must be a whole number of 30-second steps")
+    now = variables.get(NOW) or datetime.now(timezone.utc)
+    code = totp(base32_key(secret), now.timestamp(), step_offset=offset)
+    if spec.get("as"):
+        variables[str(spec["as"])] = code
+    return code
 
 
 def _text(value: Any) -> str:

@@ -424,3 +424,99 @@ def test_suite_variables_have_defaults_that_a_run_may_override(tmp_path):
     target = InProcessTarget(TEST_CONFIG)
     assert run_suite(suite, suite.scenarios, target)[0].status == FAILED  # "hello" != "hi"
     assert run_suite(suite, suite.scenarios, target, variables={"greeting": "hi"})[0].status == PASSED
+
+
+# -- $totp -----------------------------------------------------------------------------------
+
+#: RFC 6238 Appendix B's SHA-1 seed, and its base32 form (a SecretCode as Cognito hands it out).
+RFC_6238_KEY = b"12345678901234567890"
+RFC_6238_SECRET = base64.b32encode(RFC_6238_KEY).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(("unix_time", "eight_digits"), [
+    (59, "94287082"), (1111111109, "07081804"), (1111111111, "14050471"),
+    (1234567890, "89005924"), (2000000000, "69279037"), (20000000000, "65353130"),
+])
+def test_totp_matches_the_published_test_vectors_of_rfc_6238(unix_time, eight_digits):
+    from authflow.conformance.values import totp
+
+    assert totp(RFC_6238_KEY, unix_time, digits=8) == eight_digits
+    assert totp(RFC_6238_KEY, unix_time) == eight_digits[-6:]  # Cognito's 6 digits: the same value mod 10^6
+
+
+def test_the_totp_value_is_dated_by_the_targets_clock_and_keeps_its_code():
+    at_59 = datetime.fromtimestamp(59, tz=timezone.utc)
+    variables = {"$now": at_59, "secret": RFC_6238_SECRET}
+    assert render({"$totp": {"secret": "${secret}"}}, variables) == "287082"
+    assert render({"$totp": {"secret": "secret"}}, variables) == "287082"  # a variable's name
+    assert render({"$totp": {"secret": RFC_6238_SECRET.lower()}}, variables) == "287082"  # case-blind
+    # step_offset moves by 30-second steps: the step after T=29 is T=59's.
+    earlier = {"$now": datetime.fromtimestamp(29, tz=timezone.utc)}
+    assert render({"$totp": {"secret": RFC_6238_SECRET, "step_offset": 1}}, earlier) == "287082"
+    assert render({"$totp": {"secret": RFC_6238_SECRET}}, earlier) != "287082"
+    # `as:` keeps the code, so a later step can send it again whatever the time.
+    render({"UserCode": {"$totp": {"secret": RFC_6238_SECRET, "as": "kept"}}}, variables)
+    assert variables["kept"] == "287082"
+
+
+def test_the_totp_value_agrees_with_pyotp_for_a_cognito_sized_secret():
+    import secrets
+
+    import pyotp
+
+    secret = base64.b32encode(secrets.token_bytes(32)).decode().rstrip("=")  # 52 characters, as authflow's
+    now = datetime(2026, 3, 5, 9, 7, 1, tzinfo=timezone.utc)
+    for offset in (-1, 0, 1):
+        code = render({"$totp": {"secret": secret, "step_offset": offset}}, {"$now": now})
+        assert code == pyotp.TOTP(secret).at(now.timestamp() + 30 * offset)
+
+
+def test_the_totp_value_refuses_what_is_not_a_secret():
+    with pytest.raises(ScenarioError, match="needs secret"):
+        render({"$totp": {"step_offset": 1}}, {})
+    with pytest.raises(ScenarioError, match="needs secret"):
+        render({"$totp": {"secret": "ABC", "offset": 1}}, {})
+    with pytest.raises(ScenarioError, match="not a base32 SecretCode"):
+        render({"$totp": {"secret": "not base32!"}}, {})
+    with pytest.raises(ScenarioError, match="step_offset"):
+        render({"$totp": {"secret": RFC_6238_SECRET, "step_offset": "1"}}, {})
+    with pytest.raises(UnboundVariable):
+        render({"$totp": {"secret": "${never_captured}"}}, {})
+
+
+def test_a_totp_sign_in_runs_end_to_end_and_a_reused_code_diverges(tmp_path):
+    # After two hours of time travel a wall-clock code would be refused: the codes are dated
+    # by the target's clock. The sign-in needs the next step's code (the clock moves 30 s);
+    # sending the verification's own code again is refused as used, a divergence here.
+    body = """\
+    area: area
+    scenarios:
+      - name: totp
+        doc: d
+        evidence: D
+        steps:
+          - use: totp-pool
+          - clock: {advance: 2h}
+          - use: totp-user
+          - clock: {advance: 30s}
+          - call: InitiateAuth
+            request:
+              ClientId: "${client_id}"
+              AuthFlow: USER_PASSWORD_AUTH
+              AuthParameters: {USERNAME: alice, PASSWORD: Correct-Horse-9}
+            expect: {ChallengeName: SOFTWARE_TOKEN_MFA}
+            capture: {session: Session}
+          - call: RespondToAuthChallenge
+            request:
+              ClientId: "${client_id}"
+              ChallengeName: SOFTWARE_TOKEN_MFA
+              Session: "${session}"
+              ChallengeResponses: {USERNAME: alice, SOFTWARE_TOKEN_MFA_CODE: THE-CODE}
+            expect: {AuthenticationResult.TokenType: Bearer}
+    """
+    results, _ = run(tmp_path, body.replace("THE-CODE", "{$totp: {secret: secret}}"))
+    assert [r.status for r in results] == [PASSED], results[0].problems
+    results, _ = run(tmp_path, body.replace("THE-CODE", '"${verify_code}"'))
+    assert results[0].status == FAILED
+    assert results[0].problems == ["expected success, got ExpiredCodeException: "
+                                   "Your software token has already been used once."]
