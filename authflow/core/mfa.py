@@ -238,6 +238,8 @@ def set_preference(pool: UserPool, user: User, request: Mapping[str, Any], now: 
     given = [(member, factor, request[member]) for member, factor in _SETTINGS if request.get(member) is not None]
     if not given:
         return user
+    if sum(bool(setting.get("PreferredMfa")) for _, _, setting in given) > 1:
+        raise InvalidParameterException("Only one MFA method can be preferred.")
     user_lifecycle().next_status(user.status, "set_mfa_preference")
     settings, preferred = set(user.mfa_settings), user.preferred_mfa
     for _, factor, setting in given:

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from authflow.core import attributes as attrs
-from authflow.core import codes, identity
+from authflow.core import codes, identity, mfa
 from authflow.core import pool_config as pc
 from authflow.core.effects import Decision
 from authflow.core.invitations import invitation_messages
@@ -339,7 +339,7 @@ def user_type(user: User, attribute_names: Sequence[str] | None = None) -> dict[
     }
 
 
-def admin_get_user_response(user: User) -> dict[str, Any]:
+def admin_get_user_response(user: User, pool: UserPool | None = None) -> dict[str, Any]:
     response: dict[str, Any] = {
         "Username": user.username,
         "UserAttributes": attrs.as_attribute_list(user.attributes),
@@ -348,14 +348,19 @@ def admin_get_user_response(user: User) -> dict[str, Any]:
         "Enabled": user.enabled,
         "UserStatus": user.status,
     }
-    return {**response, **mfa_members(user)}
+    return {**response, **mfa_members(user, pool)}
 
 
-def mfa_members(user: User) -> dict[str, Any]:
-    """The MFA members of AdminGetUser / GetUser (only when the user has settings)."""
-    if not user.mfa_settings:
+def mfa_members(user: User, pool: UserPool | None = None) -> dict[str, Any]:
+    """The MFA members of AdminGetUser / GetUser (only when the user has a factor). The
+    effective state: a user a pool under MFA ON asks for SMS without their turning it on
+    lists SMS_MFA (reference §4.17; AWS was seen to list nothing)."""
+    settings = list(user.mfa_settings)
+    if not settings and pool is not None and user.attributes.get("phone_number") and mfa.mfa_step(pool, user) == mfa.SMS:
+        settings = [mfa.SMS]
+    if not settings:
         return {}
-    out: dict[str, Any] = {"UserMFASettingList": list(user.mfa_settings)}
+    out: dict[str, Any] = {"UserMFASettingList": settings}
     if user.preferred_mfa:
         out["PreferredMfaSetting"] = user.preferred_mfa
     return out

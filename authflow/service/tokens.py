@@ -91,7 +91,7 @@ def get_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "Username": user.username,
         "UserAttributes": attrs.as_attribute_list(shown),
-        **core_users.mfa_members(user),
+        **core_users.mfa_members(user, pool),
     }
 
 

@@ -82,7 +82,7 @@ def admin_get_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
         user = core.require_user(tx, pool, request["Username"])
-    return core.admin_get_user_response(user)
+    return core.admin_get_user_response(user, pool)
 
 
 @operation("AdminDeleteUser")

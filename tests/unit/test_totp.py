@@ -315,9 +315,8 @@ def test_the_admin_preference_works_as_the_users_own():
     assert users.sign_in()["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
 
 
-@pytest.mark.xfail(strict=True, reason="reference §4.17 decides UserMFASettingList shows the effective state for "
-                                       "a user a pool under MFA ON asks for SMS; authflow shows nothing (reported)")
 def test_a_user_an_on_pool_asks_for_sms_lists_sms_mfa():
+    # reference §4.17: UserMFASettingList shows the effective state.
     env = Env()
     pool = env.pool(MfaConfiguration="ON", SmsConfiguration={"SnsCallerArn": "arn:aws:iam::123456789012:role/s",
                                                              "ExternalId": "x"})
@@ -513,3 +512,15 @@ def test_a_sqlite_file_holds_no_secret_in_clear(tmp_path):
     for secret in (verified, pending):
         for form in forms(secret):
             assert form not in data
+
+
+def test_only_one_factor_can_be_preferred():
+    users = Users(sms=True, phone=True)
+    enrol_totp(users.env, users.access(), prefer=False)
+    both = {"Enabled": True, "PreferredMfa": True}
+    unchanged(users.env, InvalidParameterException, "Only one MFA method can be preferred.",
+              users.client.set_user_mfa_preference, AccessToken=users.access(), SMSMfaSettings=both,
+              SoftwareTokenMfaSettings=both)
+    users.client.set_user_mfa_preference(AccessToken=users.access(), SMSMfaSettings={"Enabled": True},
+                                         SoftwareTokenMfaSettings=both)
+    assert users.fields()["PreferredMfaSetting"] == "SOFTWARE_TOKEN_MFA"
