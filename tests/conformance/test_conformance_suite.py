@@ -15,7 +15,7 @@ from tests.integration.test_serve_command import clean_env, module_command, serv
 #: The areas issue 9 asks the suite to cover, and those added since, each in its own file.
 AREAS = {"admin-create-user", "admin-users", "list-users", "pool-config", "new-password", "sessions",
          "temporary-password-expiry", "sign-in-errors", "tokens", "sign-up", "recovery",
-         "srp", "mfa", "attributes", "aliases", "app-clients", "aws-verified"}
+         "srp", "mfa", "attributes", "aliases", "app-clients", "aws-verified", "groups", "mfa-totp"}
 
 
 def test_the_suite_covers_the_areas_with_at_least_120_documented_scenarios():
@@ -50,7 +50,8 @@ def test_every_seed_operation_and_parameter_is_exercised():
         assert parameters <= used[operation], (operation, parameters - used[operation])
     challenges = {str((step.body.get("request") or {}).get("ChallengeName")) for scenario in suite.scenarios
                   for step in suite.expand(scenario.steps) if step.kind == "call"}
-    assert {"NEW_PASSWORD_REQUIRED", "PASSWORD_VERIFIER", "SMS_MFA"} <= challenges
+    assert {"NEW_PASSWORD_REQUIRED", "PASSWORD_VERIFIER", "SMS_MFA", "SOFTWARE_TOKEN_MFA", "MFA_SETUP",
+            "SELECT_MFA_TYPE"} <= challenges
 
 
 def test_authflow_in_process_passes_every_scenario():
