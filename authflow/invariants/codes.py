@@ -10,6 +10,7 @@ import hashlib
 import re
 from typing import Any
 
+from authflow.core.attributes import is_true
 from authflow.core.codes import LIFETIMES, MAX_ATTEMPTS
 from authflow.core.records import User
 from authflow.errors import CodeMismatchException
@@ -142,7 +143,7 @@ def code_must_match(step: Step) -> str | None:
     after = step.after.user_by_sub(user.pool_id, user.sub)
     for attribute in _VERIFIABLE if after is not None else ():
         flag = f"{attribute}_verified"
-        newly = after.attributes.get(flag) == "true" and user.attributes.get(flag) != "true"
+        newly = is_true(after.attributes.get(flag)) and not is_true(user.attributes.get(flag))
         if newly and after.attributes.get(attribute) != destination:
             return (
                 f"{step.operation} verified {user.username!r}'s {attribute} {after.attributes.get(attribute)!r} "

@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from authflow.core import pool_config as pc
+from authflow.core.attributes import is_true
 from authflow.core.lifecycle import user_lifecycle
 from authflow.invariants.reading import (
     RESPOND,
@@ -64,7 +65,7 @@ def verified_alias_single_holder(step: Step) -> str | None:
             elif kind == "preferred_username":
                 active = user.status != "UNCONFIRMED"
             else:
-                active = user.attributes.get(f"{kind}_verified") == "true"
+                active = is_true(user.attributes.get(f"{kind}_verified"))
             if active:
                 key = value.casefold() if insensitive and kind != "phone_number" else value
                 holders[(user.pool_id, kind, key)].add(user.username)
