@@ -49,9 +49,21 @@ request's DEVICE_KEY (or the one its session carried), the device tokens are bou
 from the access token's `device_key`, and whose a device is and which devices are gone
 from what the caller saw (`History.device_owners`, `History.forgotten_devices`).
 
+Groups: `tokens_name_the_users_groups` recomputes the claims (cognito:groups in claim
+order, cognito:roles, cognito:preferred_role) from the records' memberships at minting;
+`removed_members_lose_the_group` reads which memberships ended from what the caller did
+(`History.group_departures`).
+
+MFA and software tokens (TOTP): `tokens_only_after_the_configured_factor`,
+`totp_code_accepted_once` and `totp_secrets_never_stored` judge codes with `rfc6238` (the
+RFC's TOTP with the standard library, not the engine's) against the secrets the caller
+was handed and saw verified (`History.totp_secrets`, `History.totp_verified`,
+`History.totp_accepted`).
+
 The package: `records` and `step` hold what an invariant reads (`Records`, `History`,
 `Step`), `reading` how the laws read a step; the laws themselves are grouped by subject
-(`users`, `sign_in`, `failures`, `lockout`, `codes`, `custom_auth`, `devices`), and `registry` lists
+(`users`, `sign_in`, `failures`, `lockout`, `codes`, `custom_auth`, `devices`, `groups`,
+`totp`), and `registry` lists
 them in the order `check` runs them. `bookkeeping` holds `observe`, `checker` the
 `Checker`. Every public name of the single module this package replaced (the laws, the
 flow and code constants) stays importable from the package.
@@ -86,6 +98,10 @@ from authflow.invariants.devices import (  # noqa: F401 -- re-exported
     new_device_metadata_only_for_unknown_devices,
 )
 from authflow.invariants.failures import no_internal_error, refusal_changes_nothing  # noqa: F401 -- re-exported
+from authflow.invariants.groups import (  # noqa: F401 -- re-exported
+    removed_members_lose_the_group,
+    tokens_name_the_users_groups,
+)
 from authflow.invariants.lockout import SECRET_ANSWERS, lockout_within_schedule  # noqa: F401 -- re-exported
 from authflow.invariants.reading import INITIATE, PASSWORD_FLOWS, RESPOND, token_owner  # noqa: F401 -- re-exported
 from authflow.invariants.records import Records
@@ -100,6 +116,11 @@ from authflow.invariants.sign_in import (  # noqa: F401 -- re-exported
     tokens_only_to_signed_in_users,
 )
 from authflow.invariants.step import History, Step
+from authflow.invariants.totp import (  # noqa: F401 -- re-exported
+    tokens_only_after_the_configured_factor,
+    totp_code_accepted_once,
+    totp_secrets_never_stored,
+)
 from authflow.invariants.users import (  # noqa: F401 -- re-exported
     deleted_users_stay_out,
     status_declared,

@@ -1,7 +1,8 @@
 """The caller's bookkeeping: `observe(history, step)` is the `History` after a step, what
 the caller learned from it (sessions that succeeded, tokens it holds and tokens it lost,
 the ValidationData and ANSWERs it sent, codes that reached it, users deleted, devices
-issued to it and devices it forgot or lost with their owner), read from
+issued to it and devices it forgot or lost with their owner, the group memberships it
+ended, the TOTP secrets it was handed, verified and whose codes were accepted), read from
 the request and the delivered messages rather than the engine's records wherever the
 request says enough."""
 
@@ -14,8 +15,10 @@ from authflow.core.tokens import token_hash
 from authflow.invariants.codes import codes_in
 from authflow.invariants.custom_auth import custom_answers
 from authflow.invariants.devices import devices_gone_with, forgotten_by, issued_device
+from authflow.invariants.groups import departures
 from authflow.invariants.reading import RESPOND, access_owner, claim_block_id, token_owner
 from authflow.invariants.step import History, Step
+from authflow.invariants.totp import accepted_code, handed_secrets
 from authflow.invariants.users import validation_values
 
 
@@ -76,6 +79,7 @@ def observe(history: History, step: Step) -> History:
     forgotten = forgotten_by(step)
     if forgotten is not None:
         history = dataclasses.replace(history, forgotten_devices=history.forgotten_devices | {forgotten})
+    history = _groups_and_totp(history, step)
     if step.operation == "RevokeToken" and isinstance(request.get("Token"), str):
         history = dataclasses.replace(history, revoked_tokens=history.revoked_tokens | {token_hash(request["Token"])})
     lost: tuple[str, str] | None = None
@@ -93,4 +97,27 @@ def observe(history: History, step: Step) -> History:
     if lost is not None:
         gone = {h for h, pool_id, sub in history.refresh_tokens if (pool_id, sub) == lost}
         history = dataclasses.replace(history, revoked_tokens=history.revoked_tokens | gone)
+    return history
+
+
+def _groups_and_totp(history: History, step: Step) -> History:
+    """What a successful step taught about groups and software tokens."""
+    ended, renewed = departures(step)
+    if ended or renewed:
+        history = dataclasses.replace(history, group_departures=(history.group_departures | ended) - renewed)
+    handed = handed_secrets(step)
+    if handed:
+        history = dataclasses.replace(history, totp_secrets=history.totp_secrets | handed)
+    accepted = accepted_code(step)
+    if accepted is not None:
+        history = dataclasses.replace(history, totp_accepted=history.totp_accepted | {accepted})
+        if step.operation == "VerifySoftwareToken":  # the new authenticator replaces the old
+            pool_id, sub, secret, _ = accepted
+            kept = {e for e in history.totp_verified if e[:2] != (pool_id, sub)}
+            history = dataclasses.replace(history, totp_verified=frozenset(kept | {(pool_id, sub, secret)}))
+    if step.operation == "AdminDeleteSoftwareToken":
+        user = step.before.user_named(str(step.request.get("UserPoolId")), str(step.request.get("Username")))
+        if user is not None:
+            history = dataclasses.replace(history, totp_verified=frozenset(
+                e for e in history.totp_verified if e[:2] != (user.pool_id, user.sub)))
     return history

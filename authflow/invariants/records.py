@@ -16,6 +16,7 @@ from authflow.core.records import (
     AuthSession,
     Device,
     FailedSignIns,
+    Group,
     RefreshToken,
     SigningKey,
     User,
@@ -37,6 +38,9 @@ class Records:
     sessions: tuple[AuthSession, ...] = ()
     refresh_tokens: tuple[RefreshToken, ...] = ()
     devices: tuple[Device, ...] = ()  # by (pool, key)
+    groups: tuple[Group, ...] = ()  # by (pool, name)
+    #: (pool id, group name, username key) of every membership.
+    memberships: tuple[tuple[str, str, str], ...] = ()
     failed_sign_ins: tuple[FailedSignIns, ...] = ()
     signing_keys: tuple[SigningKey, ...] = ()
     indexes: tuple[Any, ...] = ()
@@ -45,11 +49,14 @@ class Records:
     def of(cls, source: Any) -> Records:
         """The records of a `MemoryStore`, or of one of its `snapshot()`s."""
         state = source.snapshot() if hasattr(source, "snapshot") else source
-        users, indexes, failed, keys, devices = [], [], [], [], []
+        users, indexes, failed, keys, devices, groups, members = [], [], [], [], [], [], []
         for pool_id in sorted(state.users):
             pool_users = state.users[pool_id]
             users.extend(pool_users.by_key[k] for k in sorted(pool_users.by_key))
             devices.extend(pool_users.devices[k] for k in sorted(pool_users.devices))
+            groups.extend(pool_users.groups[k] for k in sorted(pool_users.groups))
+            members.extend((pool_id, name, key) for name in sorted(pool_users.members)
+                           for key in sorted(pool_users.members[name]))
             indexes.append((
                 pool_id,
                 tuple(sorted(pool_users.by_alias.items())),
@@ -59,6 +66,7 @@ class Records:
                     for name, index in sorted(pool_users.indexes.items()) if len(index)
                 ),
                 tuple(sorted(pool_users.devices_of.items())),
+                tuple(sorted((k, tuple(sorted(v))) for k, v in pool_users.groups_of.items() if v)),
             ))
         for pool_id in sorted(state.auth):
             auth = state.auth[pool_id]
@@ -72,6 +80,8 @@ class Records:
             sessions=tuple(state.sessions[k] for k in sorted(state.sessions)),
             refresh_tokens=tuple(state.refresh_tokens[k] for k in sorted(state.refresh_tokens)),
             devices=tuple(devices),
+            groups=tuple(groups),
+            memberships=tuple(members),
             failed_sign_ins=tuple(failed),
             signing_keys=tuple(keys),
             indexes=tuple(indexes),
@@ -146,6 +156,14 @@ class Records:
         if not key:
             return None
         return next((d for d in self.devices if d.pool_id == pool_id and d.key == key), None)
+
+    def group(self, pool_id: str, name: str) -> Group | None:
+        return next((g for g in self.groups if g.pool_id == pool_id and g.name == name), None)
+
+    def groups_of(self, pool_id: str, username_key: str) -> tuple[Group, ...]:
+        """The groups a user (by username key) is a member of, by name."""
+        names = {name for p, name, key in self.memberships if (p, key) == (pool_id, username_key)}
+        return tuple(g for g in self.groups if g.pool_id == pool_id and g.name in names)
 
     def devices_of(self, pool_id: str, sub: str) -> tuple[Device, ...]:
         return tuple(d for d in self.devices if d.pool_id == pool_id and d.sub == sub)

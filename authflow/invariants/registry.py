@@ -21,6 +21,7 @@ from authflow.invariants.devices import (
     new_device_metadata_only_for_unknown_devices,
 )
 from authflow.invariants.failures import no_internal_error, refusal_changes_nothing
+from authflow.invariants.groups import removed_members_lose_the_group, tokens_name_the_users_groups
 from authflow.invariants.lockout import lockout_within_schedule
 from authflow.invariants.sign_in import (
     password_must_match,
@@ -30,6 +31,11 @@ from authflow.invariants.sign_in import (
     tokens_only_to_signed_in_users,
 )
 from authflow.invariants.step import Step
+from authflow.invariants.totp import (
+    tokens_only_after_the_configured_factor,
+    totp_code_accepted_once,
+    totp_secrets_never_stored,
+)
 from authflow.invariants.users import (
     deleted_users_stay_out,
     status_declared,
@@ -88,6 +94,11 @@ INVARIANTS: dict[str, Invariant] = {fn.__name__: Invariant(fn.__name__, fn) for 
     mfa_skipped_only_on_remembered_devices,
     device_sign_in_tokens_carry_its_key,
     new_device_metadata_only_for_unknown_devices,
+    tokens_name_the_users_groups,
+    removed_members_lose_the_group,
+    tokens_only_after_the_configured_factor,
+    totp_code_accepted_once,
+    totp_secrets_never_stored,
     no_internal_error,
 )}
 

@@ -47,6 +47,16 @@ class History:
     #: (pool id, device key) of every device the caller forgot (ForgetDevice,
     #: AdminForgetDevice) or whose owner was deleted: keys that must never sign in again.
     forgotten_devices: frozenset[tuple[str, str]] = frozenset()
+    #: (pool id, sub, group name): memberships the caller ended (AdminRemoveUserFromGroup,
+    #: or DeleteGroup of a group the user was in) and has not renewed (AdminAddUserToGroup).
+    group_departures: frozenset[tuple[str, str, str]] = frozenset()
+    #: (pool id, sub, SecretCode): every TOTP secret AssociateSoftwareToken handed the caller.
+    totp_secrets: frozenset[tuple[str, str, str]] = frozenset()
+    #: (pool id, sub, SecretCode): the secret of each user's verified authenticator, as
+    #: the caller saw it verified (the one its VerifySoftwareToken code was of).
+    totp_verified: frozenset[tuple[str, str, str]] = frozenset()
+    #: (pool id, sub, SecretCode, time step): every TOTP code the caller saw accepted.
+    totp_accepted: frozenset[tuple[str, str, str, int]] = frozenset()
 
     def signed(self, signature: str, password: str) -> History:
         """This history, knowing that the caller signed the SRP claim `signature` with `password`."""
@@ -59,6 +69,14 @@ class History:
     def device_owner(self, pool_id: str, key: str) -> str | None:
         """The sub the device `key` was issued to, if the caller saw it issued."""
         return next((sub for p, k, sub in self.device_owners if (p, k) == (pool_id, key)), None)
+
+    def secrets_of(self, pool_id: str, sub: str) -> list[str]:
+        """The TOTP secrets handed to the caller for the user, in a stable order."""
+        return sorted(secret for p, s, secret in self.totp_secrets if (p, s) == (pool_id, sub))
+
+    def verified_secret(self, pool_id: str, sub: str) -> str | None:
+        """The secret of the user's authenticator, if the caller saw it verified."""
+        return next((secret for p, s, secret in self.totp_verified if (p, s) == (pool_id, sub)), None)
 
     def latest_code(self, pool_id: str, sub: str, purpose: str) -> tuple[str, str] | None:
         """(code, destination) of the latest code of `purpose` sent to the user, if any."""

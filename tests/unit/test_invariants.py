@@ -37,7 +37,7 @@ from authflow.invariants import (
     token_hash,
 )
 from tests.conftest import START
-from tests.signin import DEVICE_SALT, NEW, TEMP, DeviceCredentials, Env, tracking
+from tests.signin import DEVICE_SALT, NEW, TEMP, DeviceCredentials, Env, totp_code, tracking
 from tests.unit.test_custom_auth import QUESTIONS, SrpQuiz
 from tests.unit.test_triggers import TriggerEnv
 
@@ -230,6 +230,69 @@ class Devices(Scenario):
                          Username=name, SMSMfaSettings={"Enabled": True, "PreferredMfa": True}).ok
 
 
+ROLE = "arn:aws:iam::123456789012:role/staff"
+
+
+class Groups(Scenario):
+    """A pool with two groups whose claim order is not their name order ("staff",
+    precedence 1 with a role; "admins", precedence 5), its app client, CONFIRMED users."""
+
+    def __init__(self) -> None:
+        self.env = Env()
+        self.client = self.env.client
+        self.pool = self.env.pool()
+        self.app = self.env.app_id(self.pool)
+        self.history = History()
+        for name, extra in (("staff", {"Precedence": 1, "RoleArn": ROLE}), ("admins", {"Precedence": 5})):
+            assert self.step("create_group", "CreateGroup", UserPoolId=self.pool, GroupName=name, **extra).ok
+
+    def confirmed(self, name="alice") -> None:
+        self.create(name)
+        assert self.step("admin_set_user_password", "AdminSetUserPassword", UserPoolId=self.pool, Username=name,
+                         Password=NEW, Permanent=True).ok
+
+    def member(self, group: str, name="alice", *, join: bool = True) -> Step:
+        method, operation = ("admin_add_user_to_group", "AdminAddUserToGroup") if join else (
+            "admin_remove_user_from_group", "AdminRemoveUserFromGroup")
+        return self.step(method, operation, UserPoolId=self.pool, Username=name, GroupName=group)
+
+
+class Totp(Scenario):
+    """A pool offering TOTP (SetUserPoolMfaConfig `mode`), its app client, CONFIRMED users;
+    codes from pyotp on the manual clock."""
+
+    def __init__(self, mode: str = "OPTIONAL") -> None:
+        self.env = Env()
+        self.client = self.env.client
+        self.pool = self.env.pool()
+        self.client.set_user_pool_mfa_config(UserPoolId=self.pool, MfaConfiguration=mode,
+                                             SoftwareTokenMfaConfiguration={"Enabled": True})
+        self.app = self.env.app_id(self.pool)
+        self.history = History()
+
+    def confirmed(self, name="alice") -> None:
+        self.create(name)
+        self.step("admin_set_user_password", "AdminSetUserPassword", UserPoolId=self.pool, Username=name,
+                  Password=NEW, Permanent=True)
+
+    def enrolled(self, name="alice") -> str:
+        """`name` CONFIRMED, signed in, its authenticator verified and preferred: the secret."""
+        self.confirmed(name)
+        access = self.initiate(name, NEW).response["AuthenticationResult"]["AccessToken"]
+        secret = self.step("associate_software_token", "AssociateSoftwareToken", AccessToken=access).response["SecretCode"]
+        assert self.step("verify_software_token", "VerifySoftwareToken", AccessToken=access,
+                         UserCode=totp_code(secret, self.env.clock.now())).ok
+        assert self.step("set_user_mfa_preference", "SetUserMFAPreference", AccessToken=access,
+                         SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True}).ok
+        self.env.clock.advance(timedelta(seconds=30))  # the verification used this step's code
+        return secret
+
+    def answer_code(self, session: str, code: str, name="alice") -> Step:
+        return self.step("respond_to_auth_challenge", "RespondToAuthChallenge", ClientId=self.app,
+                         ChallengeName="SOFTWARE_TOKEN_MFA", Session=session,
+                         ChallengeResponses={"USERNAME": name, "SOFTWARE_TOKEN_MFA_CODE": code})
+
+
 def names(step: Step, only: str) -> list[str]:
     return [v.invariant for v in check(step, [only])]
 
@@ -248,6 +311,10 @@ def with_code(records: Records, username: str, purpose: str, **changes) -> Recor
     codes = dict(user_in(records, username).codes)
     codes[purpose] = replace(codes[purpose], **changes)
     return with_user(records, username, codes=codes)
+
+
+def jwt_claims(token: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(token.split(".")[1] + "=="))
 
 
 def wrong(code: str) -> str:
@@ -464,6 +531,61 @@ def new_device_metadata_only_for_unknown_devices():
     return good, replace(good, request={**good.request, "AuthParameters": carried})
 
 
+def tokens_name_the_users_groups():
+    s = Groups()
+    s.confirmed()
+    s.member("admins")
+    s.member("staff")
+    good = s.initiate("alice", NEW)
+    claims = jwt_claims(good.response["AuthenticationResult"]["IdToken"])
+    assert claims["cognito:groups"] == ["staff", "admins"] and claims["cognito:preferred_role"] == ROLE
+    # the same tokens, had admins ranked first (precedence 0): the claim order is wrong
+    groups = tuple(replace(g, precedence=0) if g.name == "admins" else g for g in good.after.groups)
+    return good, replace(good, after=replace(good.after, groups=groups))
+
+
+def removed_members_lose_the_group():
+    s = Groups()
+    s.confirmed()
+    s.member("staff")
+    member = s.initiate("alice", NEW)
+    s.member("staff", join=False)
+    good = s.initiate("alice", NEW)
+    assert "cognito:groups" not in jwt_claims(good.response["AuthenticationResult"]["IdToken"])
+    # the member's tokens, had the caller removed it before they were minted
+    return good, replace(member, history=good.history)
+
+
+def tokens_only_after_the_configured_factor():
+    s = Totp()
+    secret = s.enrolled()
+    started = s.initiate("alice", NEW)
+    assert started.response["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    good = s.answer_code(started.response["Session"], totp_code(secret, s.env.clock.now()))
+    assert "AuthenticationResult" in good.response
+    # the password sign-in, had it given the tokens itself
+    return good, replace(started, response=good.response)
+
+
+def totp_code_accepted_once():
+    s = Totp()
+    secret = s.enrolled()
+    good = s.answer_code(s.initiate("alice", NEW).response["Session"], totp_code(secret, s.env.clock.now()))
+    assert good.ok
+    # the same answer, had the caller seen this step's code accepted before
+    (accepted,) = s.history.totp_accepted - good.history.totp_accepted  # what the answer taught the caller
+    return good, replace(good, history=replace(good.history, totp_accepted=good.history.totp_accepted | {accepted}))
+
+
+def totp_secrets_never_stored():
+    s = Totp()
+    s.confirmed()
+    access = s.initiate("alice", NEW).response["AuthenticationResult"]["AccessToken"]
+    good = s.step("associate_software_token", "AssociateSoftwareToken", AccessToken=access)
+    secret = good.response["SecretCode"]
+    return good, replace(good, after=with_user(good.after, "alice", pending_software_token=secret.encode()))
+
+
 CASES = {case.__name__: case for case in (
     status_declared, verified_alias_single_holder, unique_usernames_and_subs, tokens_only_to_signed_in_users,
     temporary_password_expires, password_must_match, session_single_use, validation_data_never_stored,
@@ -471,7 +593,8 @@ CASES = {case.__name__: case for case in (
     codes_never_stored, codes_within_limits, code_must_match, deleted_users_stay_out,
     custom_challenge_secrets_sealed, unknown_users_never_sign_in, forgotten_device_never_signs_in,
     device_single_owner, mfa_skipped_only_on_remembered_devices, device_sign_in_tokens_carry_its_key,
-    new_device_metadata_only_for_unknown_devices,
+    new_device_metadata_only_for_unknown_devices, tokens_name_the_users_groups, removed_members_lose_the_group,
+    tokens_only_after_the_configured_factor, totp_code_accepted_once, totp_secrets_never_stored,
 )}
 
 
@@ -1030,3 +1153,134 @@ def test_mfa_first_when_the_device_does_not_stand_in_for_it():
     assert "NewDeviceMetadata" in tokens.response["AuthenticationResult"] and check(tokens) == []
     as_password = replace(tokens, operation="InitiateAuth", request=plain.request)
     assert names(as_password, "mfa_skipped_only_on_remembered_devices") == ["mfa_skipped_only_on_remembered_devices"]
+
+
+# -- groups, MFA and software tokens (TOTP) ---------------------------------------------------------------
+
+
+def test_group_life_through_the_engine_keeps_every_invariant():
+    """Join both groups, sign in and refresh, leave one, delete the other with the member in
+    it, re-create it: every step keeps every invariant, the history learns which
+    memberships ended, and re-joining renews one."""
+    s = Groups()
+    s.confirmed()
+    steps = [s.member("admins"), s.member("staff"), s.initiate("alice", NEW)]
+    tokens = steps[-1].response["AuthenticationResult"]
+    steps += [s.member("staff", join=False), s.refresh(tokens["RefreshToken"])]
+    alice = user_in(steps[-1].after, "alice")
+    assert s.history.group_departures == {(s.pool, alice.sub, "staff")}
+    assert jwt_claims(steps[-1].response["AuthenticationResult"]["IdToken"])["cognito:groups"] == ["admins"]
+    steps.append(s.step("delete_group", "DeleteGroup", UserPoolId=s.pool, GroupName="admins"))
+    assert s.history.group_departures == {(s.pool, alice.sub, "staff"), (s.pool, alice.sub, "admins")}
+    steps.append(s.refresh(tokens["RefreshToken"]))
+    assert "cognito:groups" not in jwt_claims(steps[-1].response["AuthenticationResult"]["AccessToken"])
+    steps += [s.step("create_group", "CreateGroup", UserPoolId=s.pool, GroupName="admins", Precedence=5),
+              s.member("admins"), s.initiate("alice", NEW)]
+    assert s.history.group_departures == {(s.pool, alice.sub, "staff")}
+    for step in steps:
+        assert check(step) == [], (step.operation, check(step))
+    # the last sign-in, had the records kept alice in staff: its tokens lack a group she is in
+    kept = (*steps[-1].after.memberships, (s.pool, "staff", alice.username_key))
+    assert names(replace(steps[-1], after=replace(steps[-1].after, memberships=kept)), "tokens_name_the_users_groups")
+
+
+def test_roles_and_the_preferred_role_are_judged_too():
+    s = Groups()
+    s.confirmed()
+    s.member("staff")
+    good = s.initiate("alice", NEW)
+    claims = jwt_claims(good.response["AuthenticationResult"]["IdToken"])
+    assert claims["cognito:roles"] == [ROLE] and claims["cognito:preferred_role"] == ROLE
+    # a tie at precedence 1 with another role: no preferred role
+    tied = (*good.after.groups, replace(good.after.groups[0], name="auditors", precedence=1,
+                                        role_arn="arn:aws:iam::123456789012:role/audit"))
+    members = (*good.after.memberships, (s.pool, "auditors", user_in(good.after, "alice").username_key))
+    assert names(replace(good, after=replace(good.after, groups=tied, memberships=members)),
+                 "tokens_name_the_users_groups") == ["tokens_name_the_users_groups"]
+
+
+def test_a_totp_life_through_the_engine_keeps_every_invariant():
+    """Enrol by access token, sign in with the current code; the same code again, the
+    previous step's code after it, and a wrong code refused; the next step's code after
+    a 30-second step accepted: every step keeps every invariant, and the history holds
+    the secret, its verification and each accepted step."""
+    s = Totp()
+    secret = s.enrolled()
+    alice = user_in(Records.of(s.client.store), "alice")
+    assert s.history.totp_verified == {(s.pool, alice.sub, secret)}
+    now = s.env.clock.now()
+    steps = [s.initiate("alice", NEW)]
+    session = steps[-1].response["Session"]
+    steps.append(s.answer_code(session, wrong(totp_code(secret, now))))
+    assert steps[-1].error.code == "CodeMismatchException"
+    steps.append(s.answer_code(session, totp_code(secret, now)))
+    assert "AuthenticationResult" in steps[-1].response
+    for code in (totp_code(secret, now), totp_code(secret, now, -1)):  # replayed, the previous step's
+        steps.append(s.answer_code(s.initiate("alice", NEW).response["Session"], code))
+        assert steps[-1].error.code == "ExpiredCodeException", steps[-1].error
+    s.env.clock.advance(timedelta(seconds=30))
+    steps.append(s.answer_code(s.initiate("alice", NEW).response["Session"], totp_code(secret, s.env.clock.now())))
+    assert steps[-1].ok
+    step_of = int(now.timestamp()) // 30
+    assert {e[3] for e in s.history.totp_accepted} == {step_of - 1, step_of, step_of + 1}
+    for step in steps:
+        assert check(step) == [], (step.operation, check(step))
+
+
+def test_mfa_setup_by_session_keeps_every_invariant_and_a_wrong_code_accepted_is_a_violation():
+    s = Totp("ON")
+    s.confirmed()
+    started = s.initiate("alice", NEW)
+    assert started.response["ChallengeName"] == "MFA_SETUP"
+    associated = s.step("associate_software_token", "AssociateSoftwareToken", Session=started.response["Session"])
+    secret = associated.response["SecretCode"]
+    verified = s.step("verify_software_token", "VerifySoftwareToken", Session=associated.response["Session"],
+                      UserCode=totp_code(secret, s.env.clock.now()))
+    done = s.step("respond_to_auth_challenge", "RespondToAuthChallenge", ClientId=s.app, ChallengeName="MFA_SETUP",
+                  Session=verified.response["Session"], ChallengeResponses={"USERNAME": "alice"})
+    assert "AuthenticationResult" in done.response
+    for step in (started, associated, verified, done):
+        assert check(step) == [], (step.operation, check(step))
+    alice = user_in(done.after, "alice")
+    assert s.history.totp_verified == {(s.pool, alice.sub, secret)}
+    # an MFA_SETUP answer on a session that is no MFA_SETUP session
+    assert names(replace(done, before=replace(done.before, sessions=tuple(
+        replace(x, challenge="NEW_PASSWORD_REQUIRED") for x in done.before.sessions))),
+        "tokens_only_after_the_configured_factor")
+    s.env.clock.advance(timedelta(seconds=30))
+    challenged = s.initiate("alice", NEW)
+    assert challenged.response["ChallengeName"] == "SOFTWARE_TOKEN_MFA"
+    right = s.answer_code(challenged.response["Session"], totp_code(secret, s.env.clock.now()))
+    assert right.ok and check(right) == []
+    # the same tokens for a wrong code; and a code accepted again (the verify code's step)
+    bad = {**right.request["ChallengeResponses"], "SOFTWARE_TOKEN_MFA_CODE": wrong(totp_code(secret, s.env.clock.now()))}
+    assert names(replace(right, request={**right.request, "ChallengeResponses": bad}),
+                 "tokens_only_after_the_configured_factor")
+    again = {**right.request["ChallengeResponses"], "SOFTWARE_TOKEN_MFA_CODE": totp_code(secret, s.env.clock.now(), -1)}
+    assert names(replace(right, request={**right.request, "ChallengeResponses": again}), "totp_code_accepted_once")
+
+
+def test_a_totp_secret_in_a_session_or_in_any_case_is_a_violation():
+    s = Totp("ON")
+    s.confirmed()
+    started = s.initiate("alice", NEW)
+    associated = s.step("associate_software_token", "AssociateSoftwareToken", Session=started.response["Session"])
+    secret = associated.response["SecretCode"]
+    assert check(associated) == []
+    for leaked in (secret, secret.lower()):
+        sessions = tuple(replace(x, progress=leaked) for x in associated.after.sessions)
+        assert names(replace(associated, after=replace(associated.after, sessions=sessions)),
+                     "totp_secrets_never_stored")
+
+
+def test_verification_flags_are_read_in_any_case():
+    """email_verified "True" (the engine keeps the case it was given) is verified for the alias law."""
+    s = Scenario()
+    s.create("alice", "shared@example.com")
+    good = s.create("bob")
+    bob = {**user_in(good.after, "bob").attributes, "email": "shared@example.com", "email_verified": "True"}
+    assert names(replace(good, after=with_user(good.after, "bob", attributes=bob)), "verified_alias_single_holder")
+    created = s.step("admin_create_user", "AdminCreateUser", UserPoolId=s.pool, Username="carol", TemporaryPassword=TEMP,
+                     MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": "carol@example.com"},
+                                                               {"Name": "email_verified", "Value": "TRUE"}])
+    assert created.ok and check(created) == []
