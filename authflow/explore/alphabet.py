@@ -2,8 +2,8 @@
 create (plain, with a shared email verified or not, with ForceAliasCreation), re-invite,
 sign in by login or email with each password, answer the latest challenge well or badly,
 refresh, sign out, revoke, disable, enable, give or delete an email, turn on SMS MFA,
-delete; then the self-service, other-flow and device requests where asked for, and the
-clock jumps."""
+delete; then the self-service, other-flow, device, group and TOTP requests where asked
+for, and the clock jumps."""
 
 from __future__ import annotations
 
@@ -14,7 +14,9 @@ from authflow.explore.actions import ADVANCE, Action, const, with_tokens
 from authflow.explore.caller import Caller
 from authflow.explore.devices import device_actions
 from authflow.explore.flows import flow_actions
+from authflow.explore.groups import group_actions
 from authflow.explore.self_service import self_service_actions
+from authflow.explore.totp import totp_actions
 from authflow.explore.universe import Universe
 
 
@@ -107,6 +109,10 @@ def build_alphabet(
         actions.extend(flow_actions(u, pool_id, client_id, hidden_id, clock, claims))
     if "devices" in u.flows:
         actions.extend(device_actions(u, client_id, clock))
+    if "groups" in u.flows:
+        actions.extend(group_actions(u, pool_id))
+    if "totp" in u.flows:
+        actions.extend(totp_actions(u, client_id, clock))
     for seconds in u.clock_steps:
         actions.append(Action(f"advance the clock {seconds} s", const(ADVANCE, {"seconds": seconds})))
     return actions

@@ -1,5 +1,6 @@
 """What the caller holds between requests, per universe user: the latest `Challenge`, the
-`Tokens`, a `HeldCode` of each purpose, the latest device it was issued (`HeldDevice`),
+`Tokens`, a `HeldCode` of each purpose, the latest device it was issued (`HeldDevice`), the
+latest TOTP secret it was handed (`HeldTotp`),
 and the invariants' `History`, kept to what the caller can still present (`pruned`)."""
 
 from __future__ import annotations
@@ -18,6 +19,16 @@ class HeldDevice:
     key: str
     group: str
     slot: int
+
+
+@dataclass(frozen=True, slots=True)
+class HeldTotp:
+    """The latest TOTP secret the caller was handed for a user (AssociateSoftwareToken),
+    and the last code of it the caller saw accepted, with that code's time step."""
+
+    secret: str
+    used: str | None = None
+    used_step: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +77,7 @@ class Caller:
     history: History = field(default_factory=History)
     codes: tuple[tuple[tuple[str, HeldCode], ...], ...] = ()  # per user: sorted (purpose, code)
     devices: tuple[HeldDevice | None, ...] = ()  # per user, with the "devices" flows
+    totp: tuple[HeldTotp | None, ...] = ()  # per user, with the "totp" flows
 
     def code(self, i: int, purpose: str) -> HeldCode | None:
         return dict(self.codes[i]).get(purpose) if self.codes else None

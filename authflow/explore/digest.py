@@ -3,7 +3,9 @@ later request of the alphabet and drops the rest (random values replaced by what
 refer to, times made relative to the clock and clamped, unreachable records left out; the
 package docstring lists the rules; with the device flows, each held device as its owner,
 status and whether the caller forgot it), its canonical digest, by which states are
-de-duplicated, and the short label of a state in the graph (`StateDigest`)."""
+de-duplicated, and the short label of a state in the graph (`StateDigest`). With the group
+flows, the pool's groups and memberships, and the memberships the caller ended; with the
+TOTP flows, how the held secret stands to the stored ones and time steps relative to now."""
 
 from __future__ import annotations
 
@@ -18,7 +20,15 @@ from authflow.core.device_srp import pending_id
 from authflow.core.lockout import IDLE_RESET
 from authflow.crypto.passwords import verify_password
 from authflow.explore.caller import Caller
-from authflow.invariants import Records, block_id, session_id, token_hash
+from authflow.invariants import Records, block_id, rfc6238, session_id, token_hash
+from authflow.service.mfa import open_secret, setup_progress
+
+
+class _PoolRef:
+    """What opening a sealed secret reads of a pool: its id (the sealing context)."""
+
+    def __init__(self, pool_id: str) -> None:
+        self.id = pool_id
 
 
 def _ms(delta: timedelta) -> int:
@@ -46,7 +56,7 @@ def _pending_code(code: Any, now: datetime) -> tuple[Any, ...]:
 
 class StateDigest:
     """How the explorer sees a state; mixed into `Explorer`, whose `universe`, `pool_id`,
-    `by_login` and `_password_ids` it reads."""
+    `by_login`, `_password_ids`, `_opened` (opened TOTP secrets) and `client` it reads."""
 
     def _slot(self, user: Any) -> int | None:
         """The universe user a stored user is (by username, or by its login attribute)."""
@@ -195,7 +205,60 @@ class StateDigest:
             tuple(sorted(projected_users)), tuple(sorted(counters)), tuple(challenges), tuple(held),
             tuple(sorted(history.validation_values)), tuple(codes),
             *((tuple(device_state(d.key if d else None) for d in caller.devices),) if caller.devices else ()),
+            *((self._groups_state(records, users, names, history),) if "groups" in self.universe.flows else ()),
+            *((self._totp_state(records, now, caller, by_name),) if caller.totp else ()),
         )
+
+    def _groups_state(self, records: Records, users: Any, names: dict[str, str], history: Any) -> tuple[Any, ...]:
+        """The pool's groups (name, precedence, role), its memberships by universe name, and
+        the memberships the caller ended (of users still there)."""
+        by_key = {u.username_key: names[u.sub] for u in users}
+        return (
+            tuple(sorted((g.name, g.precedence, g.role_arn) for g in records.groups if g.pool_id == self.pool_id)),
+            tuple(sorted((by_key.get(k, k), g) for p, g, k in records.memberships if p == self.pool_id)),
+            tuple(sorted((names[sub], g) for p, sub, g in history.group_departures if p == self.pool_id and sub in names)),
+        )
+
+    def _secret(self, user: Any, sealed: bytes) -> str | None:
+        """The SecretCode a sealed software token holds (opened with the engine's key; cached)."""
+        opened = self._opened.get(sealed)
+        if opened is None:
+            opened = self._opened[sealed] = open_secret(self.client.engine, _PoolRef(user.pool_id), user, sealed)
+        return opened
+
+    def _totp_state(self, records: Records, now: datetime, caller: Caller, by_name: dict[str, Any]) -> tuple[Any, ...]:
+        """Per user, what a later TOTP request can tell: whether the held secret is the
+        verified authenticator's, the pending one's or an MFA_SETUP session's (and that
+        session's progress), and time steps (the token's last used one, the held code's, the
+        latest the caller saw accepted) relative to now, clamped at two steps back (no code
+        within the one-step skew is told apart by an older one)."""
+        current = rfc6238.time_step(now.timestamp())
+
+        def relative(step: int | None) -> int | None:
+            return None if step is None else max(-2, step - current)
+
+        out = []
+        for i, held in enumerate(caller.totp):
+            user = by_name.get(self.universe.names[i])
+            secret = held.secret if held else None
+            token = pending = setup = None
+            if user is not None and user.software_token is not None:
+                token = (self._secret(user, user.software_token.secret) == secret, relative(user.software_token.last_step))
+            if user is not None and user.pending_software_token is not None:
+                pending = self._secret(user, user.pending_software_token) == secret
+            challenge = caller.challenges[i]
+            record = records.session(challenge.session) if challenge and challenge.name == "MFA_SETUP" else None
+            if record is not None and record.progress:
+                progress = setup_progress(self.client.engine, record)
+                setup = (progress.get("secret") == secret if progress.get("secret") else None, bool(progress.get("verified")))
+            seen = None
+            if user is not None and secret is not None:
+                accepted = [s for p, sub, k, s in caller.history.totp_accepted if (p, sub, k) == (user.pool_id, user.sub, secret)]
+                seen = (caller.history.verified_secret(user.pool_id, user.sub) == secret,
+                        relative(max(accepted)) if accepted else None)
+            out.append((token, pending, setup, None if held is None else (relative(held.used_step), held.used is not None),
+                        seen))
+        return tuple(out)
 
     def digest(self, records: Records, now: datetime, caller: Caller) -> bytes:
         return hashlib.blake2b(repr(self.projection(records, now, caller)).encode(), digest_size=16).digest()

@@ -25,13 +25,23 @@ from authflow.crypto.passwords import FAST_INSECURE
 from authflow.errors import CognitoError
 from authflow.explore.actions import ADVANCE, Action
 from authflow.explore.alphabet import base_attributes, build_alphabet
-from authflow.explore.caller import Caller, Challenge, HeldCode, HeldDevice, Tokens, pruned
+from authflow.explore.caller import (
+    Caller,
+    Challenge,
+    HeldCode,
+    HeldDevice,
+    HeldTotp,
+    Tokens,
+    pruned,
+)
 from authflow.explore.digest import StateDigest
 from authflow.explore.flows import CUSTOM_FUNCTIONS, FUNCTION_ARN, HIDDEN_CLIENT_REQUEST
+from authflow.explore.groups import GROUPS
 from authflow.explore.results import TraceStep
+from authflow.explore.totp import PREFER_TOTP, code_now
 from authflow.explore.universe import CLIENT_REQUEST, FLOWS, START, build_universe
-from authflow.invariants import Records, Step, observe, token_owner
-from authflow.invariants.reading import claims_of
+from authflow.invariants import History, Records, Step, observe, rfc6238, token_owner
+from authflow.invariants.reading import access_owner, claims_of
 from authflow.service.registry import load_all
 
 
@@ -76,7 +86,7 @@ def _client_request(flows: Iterable[str]) -> dict[str, Any]:
 class Explorer(StateDigest):
     def __init__(
         self, users: int, aliases: int, pool_request: Mapping[str, Any], seed: int, self_service: bool = False,
-        flows: tuple[str, ...] = (),
+        flows: tuple[str, ...] = (), totp_mode: str = "OPTIONAL",
     ) -> None:
         self.clock = ManualClock(START)
         self.entropy = RewindableEntropy(seed)
@@ -91,11 +101,22 @@ class Explorer(StateDigest):
         self.operations = {method_name(op): op for op in load_all()}
         pool = self.client.create_user_pool(**pool_request)["UserPool"]
         self.pool_id = pool["Id"]
+        self.setup = (
+            TraceStep("set-up", "CreateUserPool", dict(pool_request), {"UserPool": {"Id": self.pool_id}}, None),
+        )
+        if "totp" in flows:
+            mfa = {"UserPoolId": self.pool_id, "MfaConfiguration": totp_mode,
+                   "SoftwareTokenMfaConfiguration": {"Enabled": True}}
+            self.setup += (TraceStep("set-up", "SetUserPoolMfaConfig", mfa,
+                                     self.client.set_user_pool_mfa_config(**mfa), None),)
+        for group in GROUPS if "groups" in flows else ():
+            created = {"UserPoolId": self.pool_id, **group}
+            self.client.create_group(**created)
+            self.setup += (TraceStep("set-up", "CreateGroup", created, {}, None),)
         client_request = _client_request(flows)
         app = self.client.create_user_pool_client(UserPoolId=self.pool_id, **client_request)["UserPoolClient"]
         self.client_id = app["ClientId"]
-        self.setup = (
-            TraceStep("set-up", "CreateUserPool", dict(pool_request), {"UserPool": {"Id": self.pool_id}}, None),
+        self.setup += (
             TraceStep("set-up", "CreateUserPoolClient", {"UserPoolId": self.pool_id, **client_request},
                       {"UserPoolClient": {"ClientId": self.client_id}}, None),
         )
@@ -109,21 +130,27 @@ class Explorer(StateDigest):
             ),)
         self.universe = build_universe(users, aliases, pool, app, self_service, flows)
         self.by_login = dict(zip(self.universe.logins, range(users), strict=True))
-        if "devices" in flows:
+        history = History()
+        held_totp: list[HeldTotp | None] = [None] * users
+        if {"devices", "groups", "totp"} & set(flows):
             self._set_up_users()
+        if "totp" in flows and totp_mode != "ON":
+            history = self._enrol_users(held_totp)
         #: The password each SRP claim the alphabet signed was signed with (by signature).
         self.claims: dict[str, str] = {}
         self.alphabet = build_alphabet(self.universe, self.pool_id, self.client_id, hidden_id=self.hidden_id,
                                   clock=self.clock.now, claims=self.claims)
         self._password_ids: dict[str, str] = {}
+        self._opened: dict[bytes, str] = {}
         self.root = Node(
             0, 0, self.store.snapshot(), self.clock.now(), self.entropy.position,
-            Caller(challenges=(None,) * users, tokens=(None,) * users, codes=((),) * users,
-                   devices=(None,) * users if "devices" in flows else ()),
+            Caller(challenges=(None,) * users, tokens=(None,) * users, codes=((),) * users, history=history,
+                   devices=(None,) * users if "devices" in flows else (),
+                   totp=tuple(held_totp) if "totp" in flows else ()),
         )
 
     def _set_up_users(self) -> None:
-        """With the device flows, every universe user starts CONFIRMED with the new
+        """With the device, group or TOTP flows, every universe user starts CONFIRMED with the new
         password (AdminCreateUser, then AdminSetUserPassword Permanent), so that the
         device steps (tokens, ConfirmDevice, a device sign-in of three requests) are
         within a few levels; deleting and re-creating a user still explores the rest."""
@@ -139,6 +166,41 @@ class Explorer(StateDigest):
                           None),
                 TraceStep("set-up", "AdminSetUserPassword", permanent, {}, None),
             )
+
+    def _enrol_users(self, held: list[HeldTotp | None]) -> History:
+        """With the TOTP flows of an OPTIONAL pool, every universe user has a verified
+        authenticator it prefers (a sign-in, AssociateSoftwareToken, VerifySoftwareToken with
+        the current code, SetUserMFAPreference), so that a SOFTWARE_TOKEN_MFA sign-in is two
+        requests deep; the caller holds each secret, and the history knows it verified and
+        its code used. (Under MFA ON nobody is enrolled: MFA_SETUP is what is explored.)"""
+        u, history = self.universe, History()
+        for i, login in enumerate(u.logins):
+            calls = [("InitiateAuth", "initiate_auth", {"ClientId": self.client_id, "AuthFlow": "USER_PASSWORD_AUTH",
+                                                        "AuthParameters": {"USERNAME": login, "PASSWORD": u.new}})]
+            records = Records.of(self.store)
+            response = self.client.initiate_auth(**calls[0][2])
+            steps = [(calls[0], response, records)]
+            access = response["AuthenticationResult"]["AccessToken"]
+            secret = None
+            for operation, method, request in (
+                ("AssociateSoftwareToken", "associate_software_token", {"AccessToken": access}),
+                ("VerifySoftwareToken", "verify_software_token", {"AccessToken": access}),
+                ("SetUserMFAPreference", "set_user_mfa_preference", {"AccessToken": access, **PREFER_TOTP}),
+            ):
+                if operation == "VerifySoftwareToken":
+                    code, step = code_now(secret, self.clock.now())
+                    request = {**request, "UserCode": code}
+                records = Records.of(self.store)
+                response = getattr(self.client, method)(**request)
+                secret = response.get("SecretCode", secret)
+                steps.append(((operation, method, request), response, records))
+            for (operation, _, request), response, before in steps:
+                history = observe(history, Step(operation=operation, request=request, response=response, error=None,
+                                                before=before, after=Records.of(self.store), now=self.clock.now(),
+                                                history=history))
+                self.setup += (TraceStep("set-up", operation, request, {}, None),)
+            held[i] = HeldTotp(secret, code, step)
+        return replace(history, refresh_tokens=frozenset())  # the set-up's tokens are not the caller's
 
     # -- running one request ------------------------------------------------------------------------
 
@@ -253,6 +315,9 @@ class Explorer(StateDigest):
                     devices[slot] = HeldDevice(metadata["DeviceKey"], metadata["DeviceGroupKey"], slot)
                 elif tokens[slot] is not None:
                     tokens[slot] = replace(tokens[slot], access=result["AccessToken"], access_expires=expires)
+        totp = list(caller.totp)
+        if totp and step.ok:
+            self._totp_after(step, after, challenges, totp)
         codes = [dict(held) for held in caller.codes]
         for pool_id, sub, purpose, code, _ in history.sent_codes - caller.history.sent_codes:
             user = after.user_by_sub(pool_id, sub)
@@ -261,4 +326,28 @@ class Explorer(StateDigest):
                 codes[slot][purpose] = HeldCode(code, user.codes[purpose].code_hash)
         held = tuple(tuple(sorted(c.items())) for c in codes)
         return Caller(tuple(challenges), tuple(tokens), pruned(history, challenges, tokens, held, devices), held,
-                      tuple(devices))
+                      tuple(devices), tuple(totp))
+
+    def _totp_after(self, step: Step, after: Records, challenges: list, totp: list) -> None:
+        """What a successful TOTP step gives the caller: the secret handed out, the code it
+        saw accepted (and its time step), the next MFA_SETUP Session."""
+        request, response = step.request, step.response or {}
+        answer = step.operation in ("RespondToAuthChallenge", "AdminRespondToAuthChallenge") and \
+            request.get("ChallengeName") == "SOFTWARE_TOKEN_MFA"
+        if step.operation not in ("AssociateSoftwareToken", "VerifySoftwareToken") and not answer:
+            return
+        owner = access_owner(request) if request.get("AccessToken") else None
+        record = step.before.session(request["Session"]) if isinstance(request.get("Session"), str) else None
+        if owner is None and record is not None:
+            owner = (record.pool_id, record.sub)
+        slot = self._slot(after.user_by_sub(*owner)) if owner else None
+        if slot is None:
+            return
+        if step.operation == "AssociateSoftwareToken":
+            totp[slot] = HeldTotp(response["SecretCode"])
+        elif totp[slot] is not None:
+            code = request.get("UserCode") or (request.get("ChallengeResponses") or {}).get("SOFTWARE_TOKEN_MFA_CODE")
+            steps = rfc6238.steps_of(totp[slot].secret, code, rfc6238.time_step(step.now.timestamp()))
+            totp[slot] = replace(totp[slot], used=code, used_step=steps[0] if steps else None)
+        if response.get("Session") and challenges[slot] is not None:
+            challenges[slot] = replace(challenges[slot], session=response["Session"])

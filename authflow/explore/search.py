@@ -111,6 +111,7 @@ def explore(
         request.setdefault("DeviceConfiguration", dict(DEVICE_CONFIGURATION))
         if pool_config is None:  # MFA where it is cheap: SMS MFA a user may turn on
             request.update(MfaConfiguration="OPTIONAL", SmsConfiguration=dict(SMS_CONFIGURATION))
+    totp_mode = "ON" if "totp" in chosen and request.pop("MfaConfiguration", None) == "ON" else "OPTIONAL"
     if "custom" in chosen:
         request["LambdaConfig"] = {
             **(request.get("LambdaConfig") or {}), **{name: FUNCTION_ARN.format(name) for name in CUSTOM_FUNCTIONS},
@@ -118,7 +119,7 @@ def explore(
     report = _stderr_progress if progress is True else (progress or None)
     started = time.monotonic()
     with _faults_installed(faults):
-        explorer = Explorer(users, aliases, request, seed, self_service, chosen)
+        explorer = Explorer(users, aliases, request, seed, self_service, chosen, totp_mode)
         return _search(explorer, depth, names, report, graph, started)
 
 

@@ -29,7 +29,7 @@ CLIENT_REQUEST = {
     "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
 }
 #: The sign-in flows `flows` may add to the alphabet.
-FLOWS = ("srp", "custom", "devices")
+FLOWS = ("srp", "custom", "devices", "groups", "totp")
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +89,8 @@ def build_universe(
         wrong=_password("Wrong-Guess-Pass-3", length),
         weak="weak",
         validation_value="explore-validation-data-marker",
-        clock_steps=(60 * int(client.get("AuthSessionValidity") or 3), 86400 * days),
+        # the first is a session's lifetime (an SRP block's); "totp" adds one time step
+        clock_steps=(60 * int(client.get("AuthSessionValidity") or 3), 86400 * days, *((30,) if "totp" in flows else ())),
         temporary_window=timedelta(days=days),
         phones=mfa != "OFF" or username_kinds == {"phone_number"},
         mfa_optional=mfa == "OPTIONAL",

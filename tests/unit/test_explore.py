@@ -456,3 +456,157 @@ def test_cli_explores_the_device_flows(capsys):
     out = capsys.readouterr().out
     assert re.search(r"explored \d+ distinct states", out) and out.splitlines()[-1] == "no invariant violated"
     assert f"checking {len(INVARIANTS)} invariants" in out
+
+
+# -- groups and TOTP (--flows groups, --flows totp) ---------------------------------------------------
+
+ON = {"MfaConfiguration": "ON"}
+
+
+def test_group_and_totp_flows_keep_every_invariant_with_stable_counts():
+    for flows, config in ((["groups"], None), (["totp"], None), (["totp"], ON)):
+        runs = [explore(users=1, aliases=0, depth=3, progress=False, flows=flows, pool_config=config, seed=seed)
+                for seed in (0, 7)]
+        assert all(r.ok for r in runs), [r.violation for r in runs]
+        assert len({(r.states, r.transitions) for r in runs}) == 1, flows
+    groups = explore(users=1, aliases=0, depth=1, progress=False, flows=["groups"])
+    assert [(s.operation, s.request.get("GroupName")) for s in groups.setup[:3]] == [
+        ("CreateUserPool", None), ("CreateGroup", "staff"), ("CreateGroup", "admins")]
+    totp = explore(users=1, aliases=0, depth=1, progress=False, flows=["totp"])
+    assert totp.setup[1].request["MfaConfiguration"] == "OPTIONAL" and totp.universe.clock_steps[-1] == 30
+    # an OPTIONAL pool's users start enrolled (a verified, preferred authenticator); under ON nobody is
+    assert [s.operation for s in totp.setup[-3:]] == ["AssociateSoftwareToken", "VerifySoftwareToken",
+                                                      "SetUserMFAPreference"]
+    on = explore(users=1, aliases=0, depth=1, progress=False, flows=["totp"], pool_config=ON)
+    assert on.setup[1].request["MfaConfiguration"] == "ON" and on.setup[-1].operation == "AdminSetUserPassword"
+
+
+def test_totp_sign_ins_and_mfa_setup_are_explored_to_their_tokens():
+    optional = explore(users=1, aliases=0, depth=5, progress=False, flows=["totp"], graph=True)
+    on = explore(users=1, aliases=0, depth=4, progress=False, flows=["totp"], pool_config=ON, graph=True)
+    assert optional.ok and on.ok
+    edges = {label for _, _, label in optional.graph.edges}
+    assert {f"answer alice's SOFTWARE_TOKEN_MFA with the {which} code" for which in
+            ("current", "previous", "replayed", "wrong")} <= edges
+    assert {"advance the clock 30 s", "associate an authenticator with alice's access token",
+            "verify alice's authenticator with the access token", "turn off TOTP MFA for alice",
+            "turn on TOTP MFA for alice"} <= edges
+    assert {"associate an authenticator in alice's MFA_SETUP session", "verify alice's authenticator in the MFA_SETUP session",
+            "answer alice's MFA_SETUP"} <= {label for _, _, label in on.graph.edges}
+    assert any("holds tokens" in label for label in on.graph.labels)  # MFA_SETUP completed within four requests
+
+
+def lenient_codes(monkeypatch, *, replays: bool):
+    """A planted bug in the TOTP decision: wrong codes accepted at sign-in (`replays`
+    False), or used codes accepted again (`replays` True)."""
+    import authflow.core.mfa as mfa_core
+    from authflow.crypto import totp
+    from authflow.errors import CodeMismatchException
+
+    real = mfa_core.accepted_step
+
+    def accepted(secret, code, *, now, last_step, setup):
+        if replays:
+            return real(secret, code, now=now, last_step=None, setup=setup)
+        try:
+            return real(secret, code, now=now, last_step=last_step, setup=setup)
+        except CodeMismatchException:
+            if setup:
+                raise
+            return totp.step_of(now)
+
+    monkeypatch.setattr(mfa_core, "accepted_step", accepted)
+
+
+def test_a_wrong_totp_code_that_signs_in_is_found(monkeypatch):
+    lenient_codes(monkeypatch, replays=False)
+    result = explore(users=1, aliases=0, depth=2, progress=False, flows=["totp"])
+    assert result.violation is not None and result.violation.invariant == "tokens_only_after_the_configured_factor"
+    assert [step.label for step in result.trace] == [
+        "sign in as alice with the new password", "answer alice's SOFTWARE_TOKEN_MFA with the wrong code"]
+    assert explore(users=1, aliases=0, depth=1, progress=False, flows=["totp"]).ok
+
+
+def test_a_replayed_totp_code_that_signs_in_is_found(monkeypatch):
+    lenient_codes(monkeypatch, replays=True)
+    result = explore(users=1, aliases=0, depth=2, progress=False, flows=["totp"])
+    assert result.violation is not None and result.violation.invariant == "totp_code_accepted_once"
+    # the set-up's VerifySoftwareToken used this step's code: the sign-in's "current" code is a replay
+    assert [step.label for step in result.trace] == [
+        "sign in as alice with the new password", "answer alice's SOFTWARE_TOKEN_MFA with the current code"]
+    assert explore(users=1, aliases=0, depth=1, progress=False, flows=["totp"]).ok
+
+
+def test_a_sign_in_that_skips_the_authenticator_is_found(monkeypatch):
+    import authflow.core.mfa as mfa_core
+
+    real = mfa_core.mfa_step
+    monkeypatch.setattr(mfa_core, "mfa_step", lambda pool, user, *, chosen=None: (
+        None if real(pool, user, chosen=chosen) == "SOFTWARE_TOKEN_MFA" else real(pool, user, chosen=chosen)))
+    only = ["tokens_only_after_the_configured_factor"]
+    result = explore(users=1, aliases=0, depth=1, progress=False, flows=["totp"], invariants=only)
+    assert result.violation is not None and result.violation.invariant == only[0]
+    assert [step.label for step in result.trace] == ["sign in as alice with the new password"]
+
+
+def clear_secret(real):
+    """A planted bug: AssociateSoftwareToken also keeps the SecretCode it hands out, in the clear."""
+    from authflow.core.auth import session_id
+
+    def associate(engine, request):
+        response = real(engine, request)
+        with engine.store.transaction() as tx:
+            record = tx.get_session(session_id(request["Session"]))  # the explored path: by MFA_SETUP Session
+            user = tx.get_user(record.pool_id, record.username_key)
+            tx.put_user(replace(user, pending_software_token=response["SecretCode"].encode(), version=user.version + 1))
+        return response
+
+    return associate
+
+
+def test_a_totp_secret_stored_in_the_clear_is_found():
+    faults = {"AssociateSoftwareToken": clear_secret}
+    result = explore(users=1, aliases=0, depth=2, progress=False, flows=["totp"], pool_config=ON, faults=faults)
+    assert result.violation is not None and result.violation.invariant == "totp_secrets_never_stored"
+    assert [step.label for step in result.trace] == [
+        "sign in as alice with the new password", "associate an authenticator in alice's MFA_SETUP session"]
+    assert explore(users=1, aliases=0, depth=1, progress=False, flows=["totp"], pool_config=ON, faults=faults).ok
+    assert OPERATIONS["AssociateSoftwareToken"].__module__ == "authflow.service.mfa"
+
+
+def test_group_claims_out_of_precedence_order_are_found(monkeypatch):
+    import authflow.core.groups as group_core
+
+    monkeypatch.setattr(group_core, "claim_order", lambda groups: sorted(groups, key=lambda g: g.name))
+    result = explore(users=1, aliases=0, depth=3, progress=False, flows=["groups"])
+    assert result.violation is not None and result.violation.invariant == "tokens_name_the_users_groups"
+    assert [step.label for step in result.trace] == [
+        "add alice to staff", "add alice to admins", "sign in as alice with the new password"]
+    assert explore(users=1, aliases=0, depth=2, progress=False, flows=["groups"]).ok
+
+
+def keep_member(real):
+    """A planted bug: AdminRemoveUserFromGroup checks its request and answers as usual, but the member stays."""
+
+    def remove(engine, request):
+        kept = engine.store.snapshot()
+        response = real(engine, request)
+        engine.store.restore(kept)
+        return response
+
+    return remove
+
+
+def test_a_removed_member_whose_tokens_keep_the_group_is_found():
+    faults = {"AdminRemoveUserFromGroup": keep_member}
+    result = explore(users=1, aliases=0, depth=3, progress=False, flows=["groups"], faults=faults)
+    assert result.violation is not None and result.violation.invariant == "removed_members_lose_the_group"
+    assert [step.label for step in result.trace] == [
+        "add alice to staff", "remove alice from staff", "sign in as alice with the new password"]
+    assert explore(users=1, aliases=0, depth=2, progress=False, flows=["groups"], faults=faults).ok
+
+
+def test_cli_explores_the_group_and_totp_flows(capsys):
+    for flows in ("groups", "totp", "groups,totp"):
+        assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "2", "--quiet", "--flows", flows]) == 0
+        assert capsys.readouterr().out.splitlines()[-1] == "no invariant violated"
