@@ -49,6 +49,19 @@ is confirmed and not forgotten), and devices that go with their deleted user. Af
 step each user's confirmed devices and their remembered status are compared
 (AdminListDevices).
 
+Groups and TOTP too: the set-up gives the pool two groups whose claim order is not their
+name order (precedence 1 with a role, precedence 5) and offers TOTP beside SMS
+(SetUserPoolMfaConfig OPTIONAL); the rules add and remove members, delete and re-create
+groups (GroupExistsException, "Group not found.", UserNotFoundException predicted), and
+every token minted (sign-in or refresh) is checked to name exactly the model's groups of
+its user in claim order. A user enrols an authenticator (AssociateSoftwareToken,
+VerifySoftwareToken with the current code, SetUserMFAPreference preferring TOTP) or turns
+TOTP off; the model then predicts SOFTWARE_TOKEN_MFA instead of SMS_MFA, and its answers
+with the current, the previous step's, a replayed and a wrong code (pyotp's codes: a code
+of a step at or before the last accepted one is ExpiredCodeException, a wrong one
+CodeMismatchException, both counted like wrong passwords). Memberships (AdminListGroupsForUser)
+and the TOTP setting are compared after every step.
+
 Every call goes through `authflow.invariants.Checker`, so every invariant is checked
 after every step. Each outcome (tokens, which challenge, or which error) is compared
 with what the model below predicts; the model is written from Cognito's documented
@@ -66,6 +79,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import pyotp
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -150,6 +164,17 @@ NO_DEVICE = ("ResourceNotFoundException", "Device does not exist.")
 INVALID_KEY = ("InvalidParameterException", "Invalid device key given.")
 DEVICE_PASSWORD, WRONG_DEVICE_PASSWORD = "device-password-as-a-client-draws-it", "not-the-device-password"
 DEVICE_SALT = bytes([0xC3]) + bytes(range(1, 16))
+#: The set-up's groups: name -> (precedence, role ARN); claim order staff, admins.
+GROUPS = {"staff": (1, "arn:aws:iam::123456789012:role/staff"), "admins": (5, None)}
+GROUP_NOT_FOUND = ("ResourceNotFoundException", "Group not found.")
+TOTP_MISMATCH = ("CodeMismatchException", "Invalid code received for user.")
+TOTP_USED = ("ExpiredCodeException", "Your software token has already been used once.")
+
+
+def totp_steps(secret: str, code: str, now: datetime) -> list[int]:
+    """The time steps within one of `now` whose pyotp code is `code` (Cognito's skew)."""
+    current = int(now.timestamp()) // 30
+    return [s for s in range(current - 1, current + 2) if pyotp.TOTP(secret).at(s * 30) == code]
 
 
 class Outcome:
@@ -203,6 +228,10 @@ class ModelUser:
     codes: dict[str, ModelCode] = field(default_factory=dict)
     # purpose -> (codes sent in the hour, when that hour began): outlives the codes
     requests: dict[str, tuple[int, datetime]] = field(default_factory=dict)
+    totp_secret: str | None = None  # the verified authenticator's secret
+    totp_on: bool = False  # TOTP MFA enabled (and then preferred)
+    totp_last: int | None = None  # the time step of the last code accepted
+    totp_code: str | None = None  # that code (for replays)
 
     def void(self, purpose: str) -> None:
         if purpose in self.codes:
@@ -283,6 +312,13 @@ class Model:
     tracking: dict | None = None  # the pool's DeviceConfiguration, when it tracks devices
     devices: dict[str, ModelDevice] = field(default_factory=dict)
     pending: dict[str, ModelPending] = field(default_factory=dict)  # by device key
+    groups: dict[str, tuple[int, str | None]] = field(default_factory=dict)  # name -> (precedence, role)
+    members: set[tuple[str, str, int]] = field(default_factory=set)  # (group, username, incarnation)
+
+    def groups_of(self, name: str, incarnation: int) -> list[str]:
+        """The user's groups in claim order (precedence, then name)."""
+        mine = [g for g, u, i in self.members if (u, i) == (name, incarnation) and g in self.groups]
+        return sorted(mine, key=lambda g: (self.groups[g][0], g))
 
     def own_device(self, key: str | None, name: str, user: ModelUser) -> ModelDevice | None:
         """The user's device of that key (None: unknown, forgotten or another user's)."""
@@ -552,6 +588,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             else:
                 assert metadata is None, result
             assert claims_of(result["AccessToken"]).get("device_key") == bound
+            self.groups_claimed(result, name, user.incarnation)
             self.tokens.append(ModelTokens(
                 refresh=result["RefreshToken"], access=result["AccessToken"], username=name,
                 incarnation=user.incarnation, generation=user.generation, expires=m.now + REFRESH_LIFETIME,
@@ -581,6 +618,8 @@ class LifecycleMachine(RuleBasedStateMachine):
         remembered device stands in for it), the device's own proof, or tokens."""
         if user.status == "FORCE_CHANGE_PASSWORD":
             return ("challenge", "NEW_PASSWORD_REQUIRED")
+        if user.totp_on and not after_mfa and not self.model.stands_in_for_mfa(device):
+            return ("challenge", "SOFTWARE_TOKEN_MFA")  # enabled and preferred
         if user.sms_mfa and not after_mfa and not self.model.stands_in_for_mfa(device):
             return ("challenge", "SMS_MFA")
         if self.model.remembered(device):
@@ -609,6 +648,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         self.hidden = self.client.create_user_pool_client(
             UserPoolId=self.pool, ClientName="h", ExplicitAuthFlows=SRP_FLOWS, PreventUserExistenceErrors="ENABLED",
         )["UserPoolClient"]["ClientId"]
+        self.client.set_user_pool_mfa_config(
+            UserPoolId=self.pool, MfaConfiguration="OPTIONAL", SoftwareTokenMfaConfiguration={"Enabled": True},
+            SmsMfaConfiguration={"SmsConfiguration": SMS_CONFIG})
+        for group, (precedence, role) in GROUPS.items():
+            self.client.create_group(UserPoolId=self.pool, GroupName=group, Precedence=precedence,
+                                     **({"RoleArn": role} if role else {}))
+        self.model.groups = dict(GROUPS)
         self.create(0, EMAILS[0], verified=True, force=False, invite=False)
         self.create(0, None, verified=False, force=False, invite=True)
 
@@ -742,6 +788,9 @@ class LifecycleMachine(RuleBasedStateMachine):
     def respond(self, pick, answer, admin):
         m = self.model
         session = self.sessions[-1 - pick % len(self.sessions)]
+        if session.challenge == "SOFTWARE_TOKEN_MFA":
+            self.totp_answer(pick, "wrong" if answer == "wrong_code" else "current", admin)
+            return
         user = m.current(session.username, session.incarnation)
         device = m.own_device(session.device, session.username, user) if user else None
         gone = session.device is not None and device is None  # the device the attempt carries is gone
@@ -1040,6 +1089,7 @@ class LifecycleMachine(RuleBasedStateMachine):
             result = response["AuthenticationResult"]
             assert "RefreshToken" not in result and "NewDeviceMetadata" not in result
             assert claims_of(result["AccessToken"]).get("device_key") == tokens.device
+            self.groups_claimed(result, tokens.username, tokens.incarnation)
             tokens.access, tokens.access_expires = result["AccessToken"], self.model.now + ACCESS_LIFETIME
 
     @precondition(lambda self: self.tokens)
@@ -1680,6 +1730,164 @@ class LifecycleMachine(RuleBasedStateMachine):
         if remember and device is not None and device.status == "NOT_REMEMBERED":
             self.update_device_status(0, 0, own=True, status="remembered")
 
+    # -- groups ---------------------------------------------------------------------------------------
+
+    def groups_claimed(self, result: dict, name: str, incarnation: int) -> None:
+        """Both tokens name exactly the model's groups of the user, in claim order; the ID
+        token the roles of those groups (only staff has one)."""
+        expected = self.model.groups_of(name, incarnation)
+        for key in ("IdToken", "AccessToken"):
+            assert claims_of(result[key]).get("cognito:groups") == (expected or None), (key, expected)
+        roles = [self.model.groups[g][1] for g in expected if self.model.groups[g][1]]
+        assert claims_of(result["IdToken"]).get("cognito:roles") == (roles or None)
+
+    @rule(who=WHO, group=st.sampled_from([*GROUPS, "nobody"]), join=st.sampled_from([True, True, False]))
+    def membership(self, who, group, join):
+        """AdminAddUserToGroup (idempotent) or AdminRemoveUserFromGroup."""
+        m = self.model
+        name = self.existing(who)
+        user = m.users.get(name)
+        # the user is looked up first, then the group
+        expected = error(NO_USER) if user is None else error(GROUP_NOT_FOUND) if group not in m.groups else ("ok",)
+        method = "admin_add_user_to_group" if join else "admin_remove_user_from_group"
+        if self.run(method, expected, UserPoolId=self.pool, Username=name, GroupName=group) is not None:
+            entry = (group, name, user.incarnation)
+            m.members.add(entry) if join else m.members.discard(entry)
+
+    @rule(group=st.sampled_from(list(GROUPS)), delete=st.booleans())
+    def group_life(self, group, delete):
+        """DeleteGroup (its memberships go with it) or CreateGroup again (GroupExistsException while it exists)."""
+        m = self.model
+        if delete:
+            expected = error(GROUP_NOT_FOUND) if group not in m.groups else ("ok",)
+            if self.run("delete_group", expected, UserPoolId=self.pool, GroupName=group) is not None:
+                del m.groups[group]
+                m.members = {e for e in m.members if e[0] != group}
+            return
+        precedence, role = GROUPS[group]
+        expected = error_code("GroupExistsException") if group in m.groups else ("ok",)
+        if self.run("create_group", expected, UserPoolId=self.pool, GroupName=group, Precedence=precedence,
+                    **({"RoleArn": role} if role else {})) is not None:
+            m.groups[group] = GROUPS[group]
+
+    @rule(who=WHO, admin=st.booleans(), group=st.sampled_from(list(GROUPS)))
+    def group_story(self, who, admin, group):
+        """Join a group, sign in (the tokens name it), leave it, refresh (they no longer do)."""
+        self.membership(who, group, True)
+        count = len(self.tokens)
+        self.complete_sign_in(who, admin)
+        self.membership(who, group, False)
+        if len(self.tokens) > count:
+            self.refresh(0, admin, with_key=True)
+
+    # -- TOTP -----------------------------------------------------------------------------------------
+
+    @precondition(lambda self: self.tokens)
+    @rule(pick=RECENT, prefer=st.sampled_from([True, True, False]))
+    def enrol_totp(self, pick, prefer):
+        """AssociateSoftwareToken and VerifySoftwareToken by access token with pyotp's current
+        code, then SetUserMFAPreference turning TOTP on (preferred) or off."""
+        m = self.model
+        tokens = self.tokens[-1 - pick % len(self.tokens)]
+        refused = self.access_refusal(tokens)
+        response = self.run("associate_software_token", refused or ("ok",), AccessToken=tokens.access)
+        if response is None:
+            return
+        user, secret = m.users[tokens.username], response["SecretCode"]
+        code = pyotp.TOTP(secret).at(int(m.now.timestamp()))
+        self.run("verify_software_token", ("ok",), AccessToken=tokens.access, UserCode=code)
+        user.totp_secret, user.totp_last, user.totp_code = secret, int(m.now.timestamp()) // 30, code
+        self.set_totp(tokens, prefer)
+
+    def set_totp(self, tokens: ModelTokens, on: bool) -> None:
+        settings_ = {"Enabled": True, "PreferredMfa": True} if on else {"Enabled": False}
+        user = self.model.current(tokens.username, tokens.incarnation)
+        refused = self.access_refusal(tokens)
+        if refused is None and on and user.totp_secret is None:
+            refused = error_code("InvalidParameterException")
+        if self.run("set_user_mfa_preference", refused or ("ok",), AccessToken=tokens.access,
+                    SoftwareTokenMfaSettings=settings_) is not None:
+            user.totp_on = on
+
+    @precondition(lambda self: self.tokens)
+    @rule(pick=RECENT, on=st.booleans())
+    def totp_preference(self, pick, on):
+        self.set_totp(self.tokens[-1 - pick % len(self.tokens)], on)
+
+    @precondition(lambda self: any(s.challenge == "SOFTWARE_TOKEN_MFA" for s in self.sessions))
+    @rule(pick=RECENT, which=st.sampled_from(["current", "current", "previous", "replayed", "wrong"]),
+          admin=st.booleans())
+    def totp_answer(self, pick, which, admin):
+        """SOFTWARE_TOKEN_MFA with the current step's code, the previous step's, the last
+        code accepted (a replay) or a wrong one."""
+        m = self.model
+        waiting = [s for s in self.sessions if s.challenge == "SOFTWARE_TOKEN_MFA"]
+        session = waiting[-1 - pick % len(waiting)]
+        user = m.current(session.username, session.incarnation)
+        device = m.own_device(session.device, session.username, user) if user else None
+        secret = user.totp_secret if user else None
+        now = int(m.now.timestamp())
+        if secret is None:
+            code = "123456"
+        elif which == "replayed" and user.totp_code:
+            code = user.totp_code
+        elif which == "wrong":
+            current = pyotp.TOTP(secret).at(now)
+            code = "000000" if current != "000000" else "111111"
+        else:
+            code = pyotp.TOTP(secret).at(now - (30 if which == "previous" else 0))
+        if session.used:
+            expected = error(SESSION_USED)
+        elif m.now >= session.expires:
+            expected = error(SESSION_EXPIRED)
+        elif user is None:
+            expected = error(INVALID_SESSION)
+        elif not user.enabled:
+            expected = error(DISABLED)
+        elif session.issue != user.issue or user.status != "CONFIRMED":
+            expected = error(INVALID_SESSION)
+        elif session.device is not None and device is None:
+            expected = error(NO_DEVICE)
+        elif m.locked(user):
+            user.last_attempt = m.now
+            expected = error(LOCKED)
+        else:
+            steps = totp_steps(secret, code, m.now)
+            if not steps or (user.totp_last is not None and steps[0] <= user.totp_last):
+                m.count_failure(user)  # wrong and used codes count like wrong passwords
+                expected = error(TOTP_USED if steps else TOTP_MISMATCH)
+            else:
+                m.reset_failures(user)
+                session.used = True
+                user.totp_last, user.totp_code = steps[0], code
+                expected = self.next_step(user, device, after_mfa=True)
+        method = "admin_respond_to_auth_challenge" if admin else "respond_to_auth_challenge"
+        ids = {"UserPoolId": self.pool} if admin else {}
+        response = self.run(method, expected, **ids, ClientId=self.app, ChallengeName="SOFTWARE_TOKEN_MFA",
+                            Session=session.session,
+                            ChallengeResponses={"USERNAME": session.username, "SOFTWARE_TOKEN_MFA_CODE": code})
+        if response is not None:
+            self.challenge_or_tokens(response, session.username, user, device)
+
+    @rule(who=WHO, then=st.sampled_from(["current", "replayed", "previous", "wrong", "next step", "next step"]),
+          admin=st.booleans())
+    def totp_story(self, who, then, admin):
+        """A completed sign-in, an authenticator enrolled and preferred, then a TOTP sign-in
+        answered at once (a replay of the verification code, the previous step's, a wrong
+        one, or the next step's after 30 s): such sequences are otherwise rare."""
+        count = len(self.tokens)
+        self.complete_sign_in(who, admin)
+        if len(self.tokens) == count:
+            return
+        self.enrol_totp(0, True)
+        if then == "next step":
+            self.advance(30)
+            then = "current"
+        sessions = len(self.sessions)
+        self.sign_in(who, by_email=False, password="right", admin=admin)
+        if len(self.sessions) > sessions and self.sessions[-1].challenge == "SOFTWARE_TOKEN_MFA":
+            self.totp_answer(0, then, admin)
+
     # -- agreement after every step ---------------------------------------------------------------------
 
     @invariant()
@@ -1698,6 +1906,9 @@ class LifecycleMachine(RuleBasedStateMachine):
             assert attributes.get("email") == model.email
             assert (attributes.get("email_verified") == "true") == model.verified
             assert ("SMS_MFA" in got.get("UserMFASettingList", [])) == model.sms_mfa
+            assert ("SOFTWARE_TOKEN_MFA" in got.get("UserMFASettingList", [])) == model.totp_on
+            listed = self.client.admin_list_groups_for_user(UserPoolId=self.pool, Username=name)["Groups"]
+            assert [g["GroupName"] for g in listed] == self.model.groups_of(name, model.incarnation)
 
     @invariant()
     def devices_agree(self):
