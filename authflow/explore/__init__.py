@@ -52,6 +52,27 @@ refresh token of a tracking pool is bound to a device). Not in the default run: 
 the default's depth 6 is about 95,000 states and 950,000 transitions, four times the
 default's (docs/benchmarks.md); on its own its default depth is 5 (about 21,000 states).
 
+`flows=("groups",)` (`--flows groups`) is the group family: the set-up creates two groups
+(`GROUPS`: "staff", precedence 1 with a RoleArn, and "admins", precedence 5, so that the
+claim order is not the name order) and every user CONFIRMED; the alphabet adds DeleteGroup
+and CreateGroup (re-creating) for each group and AdminAddUserToGroup /
+AdminRemoveUserFromGroup for each user and group. Sign-in and refresh are the default
+alphabet's, so the claims of every token minted after a membership change are checked.
+
+`flows=("totp",)` (`--flows totp`) is the TOTP family: SetUserPoolMfaConfig offers TOTP
+(SoftwareTokenMfaConfiguration) with MfaConfiguration OPTIONAL, where the set-up also
+enrols every (CONFIRMED) user: AssociateSoftwareToken, VerifySoftwareToken with the current
+code, SetUserMFAPreference preferring TOTP; or ON when the pool configuration says
+`"MfaConfiguration": "ON"`, where nobody is enrolled and sign-ins meet MFA_SETUP. Per user:
+AssociateSoftwareToken and VerifySoftwareToken by access token and by the MFA_SETUP
+Session, the MFA_SETUP answer, SetUserMFAPreference turning TOTP on or off, and
+SOFTWARE_TOKEN_MFA answered with the current step's code, the previous step's, the last
+code the caller saw accepted (a replay) and a wrong one; the clock also moves by 30 s (one
+time step). Codes come from `authflow.invariants.rfc6238`, written from the RFC. The
+caller keeps each user's latest SecretCode. Both families stay out of the default run
+(docs/benchmarks.md has their cost: at depth 5, about 56,500 states for groups and
+15,300 for TOTP with two users).
+
 Exploration is breadth-first from one set-up state (a pool and an app client). A
 state is the engine's storage (a MemoryStore snapshot) plus the clock, the entropy
 position and what the caller holds (each user's latest Session and tokens, and the
@@ -95,7 +116,13 @@ still influence a later request of the alphabet and drops the rest:
   its key, group key, verifier, name, dates and address are random or unread; a held
   device challenge is its device's pending record (challenge, used, remaining lifetime,
   whether the held Session is still its latest, whether its password is still its
-  user's).
+  user's);
+- with the group flows, the pool's groups (name, precedence, role), its memberships by
+  universe name, and the memberships the caller ended; with the TOTP flows, per user,
+  whether the held secret is the verified authenticator's, the pending one's or a held
+  MFA_SETUP session's (and whether that session verified it), and the time steps that
+  decide whether a code is used (the token's last accepted step, the held code's, the
+  latest the caller saw accepted) relative to now, clamped two steps back.
 
 The counts (`states`, `transitions`) are therefore counts of distinct behaviours,
 and are the same on every run with the same arguments.
@@ -112,7 +139,7 @@ engines, nor outside tests.
 The package
 -----------
 `universe` holds the finite world and the explorer's defaults, `caller` what the caller
-holds, `actions`, `alphabet`, `self_service`, `flows` and `devices` the requests, `engine` the run of
+holds, `actions`, `alphabet`, `self_service`, `flows`, `devices`, `groups` and `totp` the requests, `engine` the run of
 one request against a state, `digest` how a state is seen (projection, digest, label),
 `search` the breadth-first exploration (`explore`), `results` what it returns, and `dot`
 the state graph as Graphviz DOT. Every public name of the single module this package
@@ -122,7 +149,7 @@ replaced stays importable from the package.
 from __future__ import annotations
 
 from authflow.explore.actions import ADVANCE, Action  # noqa: F401 -- re-exported
-from authflow.explore.caller import Caller, Challenge, HeldCode, HeldDevice, Tokens
+from authflow.explore.caller import Caller, Challenge, HeldCode, HeldDevice, HeldTotp, Tokens
 from authflow.explore.devices import DEVICE_CONFIGURATION  # noqa: F401 -- re-exported
 from authflow.explore.dot import write_dot
 from authflow.explore.engine import RewindableEntropy
@@ -134,6 +161,7 @@ from authflow.explore.flows import (  # noqa: F401 -- re-exported
     QUESTION,
     WRONG_ANSWER,
 )
+from authflow.explore.groups import GROUPS  # noqa: F401 -- re-exported
 from authflow.explore.results import Graph, Progress, Result, TraceStep
 from authflow.explore.search import PROGRESS_INTERVAL, explore  # noqa: F401 -- re-exported
 from authflow.explore.universe import (  # noqa: F401 -- re-exported
@@ -150,6 +178,6 @@ from authflow.explore.universe import (  # noqa: F401 -- re-exported
 )
 
 __all__ = [
-    "Action", "Caller", "Challenge", "Graph", "HeldCode", "HeldDevice", "Progress", "Result", "RewindableEntropy", "Tokens",
+    "Action", "Caller", "Challenge", "Graph", "HeldCode", "HeldDevice", "HeldTotp", "Progress", "Result", "RewindableEntropy", "Tokens",
     "TraceStep", "Universe", "explore", "write_dot",
 ]
