@@ -90,7 +90,9 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--flows", metavar="FLOW[,FLOW]", default="",
                         help="add other sign-in flows to the alphabet: srp (USER_SRP_AUTH), custom (CUSTOM_AUTH with "
                              "a one-question quiz, with or without SRP_A), devices (device tracking: confirm, remember, "
-                             "forget, device SRP sign-in, refresh with the device key); they multiply the states explored")
+                             "forget, device SRP sign-in, refresh with the device key), groups (membership and the "
+                             "tokens' group claims), totp (software tokens: enrol, MFA_SETUP, codes once); they "
+                             "multiply the states explored")
     parser.add_argument("--pool-config", metavar="FILE",
                         help="a JSON CreateUserPool request: check your own pool settings (MFA, aliases, validity days)")
     parser.add_argument("--invariant", action="append", choices=list(INVARIANTS), metavar="NAME",
