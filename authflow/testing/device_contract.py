@@ -54,7 +54,7 @@ def _keys(devices: list[Device]) -> list[str]:
     return [d.key for d in devices]
 
 
-def _race(*workers: Callable[[], str]) -> list[str]:
+def race(*workers: Callable[[], str]) -> list[str]:
     """Run the workers in threads let go at once; their answers, in order."""
     barrier = threading.Barrier(len(workers))
     answers: list[Any] = [None] * len(workers)
@@ -372,7 +372,7 @@ def _confirm_twice(store: Store, key: str, read: str) -> None:
 
         return run
 
-    answers = _race(confirm(0), confirm(1))
+    answers = race(confirm(0), confirm(1))
     assert sorted(answers) in (["conflict", "won"], ["already confirmed", "won"]), answers
     winner = written[answers.index("won")]
     with store.transaction() as tx:
@@ -408,7 +408,7 @@ def _forget_while_signing_in(store: Store, key: str, read: str) -> None:
         except TransientConflict:  # VersionConflict is one
             return "conflict"
 
-    forgot, signed_in = _race(forget, sign_in)
+    forgot, signed_in = race(forget, sign_in)
     assert forgot == "forgot"
     assert signed_in in ({"updated", "conflict"} if read == "before" else {"updated", "conflict", "gone"})
     with store.transaction() as tx:

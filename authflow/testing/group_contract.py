@@ -36,7 +36,7 @@ import pytest
 
 from authflow.core.records import Group
 from authflow.ports import Store, TransientConflict, VersionConflict
-from authflow.testing.device_contract import RACE_ROUNDS, RETRIES, _race
+from authflow.testing.device_contract import RACE_ROUNDS, RETRIES, race
 from authflow.testing.models import ALL, Abort
 from authflow.testing.records import (
     NO_POOL,
@@ -439,7 +439,7 @@ def _add_while_deleting_group(store: Store, name: str, read: str) -> None:
 
         return _retrying(store, work)
 
-    added_alice, deleted, added_bob = _race(add("alice"), delete, add("bob"))
+    added_alice, deleted, added_bob = race(add("alice"), delete, add("bob"))
     assert deleted == "deleted"
     assert {added_alice, added_bob} <= {"added", "no group"}, (added_alice, added_bob)
     with store.transaction() as tx:
@@ -470,7 +470,7 @@ def _create_twice(store: Store, name: str, read: str) -> None:
 
         return run
 
-    answers = _race(create(0), create(1))
+    answers = race(create(0), create(1))
     assert sorted(answers) == (["exists", "won"] if read == "inside" else ["refused", "won"]), answers
     with store.transaction() as tx:
         assert tx.get_group(P1, name) == written[answers.index("won")]
@@ -497,7 +497,7 @@ def _add_while_deleting_user(store: Store, username_key: str) -> None:
 
         return _retrying(store, work)
 
-    added, deleted = _race(add, delete)
+    added, deleted = race(add, delete)
     assert (added in {"added", "no user"}, deleted) == (True, "deleted"), (added, deleted)
     with store.transaction() as tx:
         assert tx.get_user(P1, username_key) is None
