@@ -1,8 +1,8 @@
 """Sign-in with a password, and the steps every sign-in flow shares: the password flows
 (USER_PASSWORD_AUTH, ADMIN_USER_PASSWORD_AUTH), REFRESH_TOKEN_AUTH, and the answers to
-NEW_PASSWORD_REQUIRED and SMS_MFA. The operations that dispatch to these, to SRP
-(`authflow.service.srp`) and to CUSTOM_AUTH (`authflow.service.custom_auth`) are in
-`authflow.service.sign_in`.
+NEW_PASSWORD_REQUIRED and the sent-code MFA steps (SMS_MFA, EMAIL_OTP). The operations
+that dispatch to these, to SRP (`authflow.service.srp`) and to CUSTOM_AUTH
+(`authflow.service.custom_auth`) are in `authflow.service.sign_in`.
 
 Theory of operation: a password sign-in runs in three steps. The first transaction
 loads the client and the user and counts the attempt against the lockout schedule
@@ -218,6 +218,10 @@ def audit(outcome: str, client: AppClient, user: User | None) -> None:
     events.info("sign-in %s: pool=%s client=%s sub=%s", outcome, client.pool_id, client.id, user.sub if user else "-")
 
 
+#: The sent-code MFA challenges: the step that sends the code (`authflow.core.auth`).
+CODE_CHALLENGES = {mfa.SMS: auth.sms_challenge, mfa.EMAIL: auth.email_challenge}
+
+
 def after_step(
     engine: Engine,
     tx,
@@ -253,18 +257,11 @@ def after_step(
     messages: tuple[Message, ...] = ()
     if state == "NEW_PASSWORD_REQUIRED":
         parameters = auth.new_password_parameters(pool, user)
-    elif state == "SMS_MFA":
-        session, message, parameters = auth.sms_challenge(
+    elif state in CODE_CHALLENGES:
+        session, message, parameters = CODE_CHALLENGES[state](
             pool, user, session, pool_secret=engine.pool_secret(pool), entropy=engine.entropy
         )
         # ClientMetadata does not reach CustomMessage from sign-in (Cognito's documented rule).
-        messages = customized_messages(
-            engine, pool, (message,), source="CustomMessage_Authentication", users=(user,), client_id=client.id
-        )
-    elif state == mfa.EMAIL:
-        session, message, parameters = auth.email_challenge(
-            pool, user, session, pool_secret=engine.pool_secret(pool), entropy=engine.entropy
-        )
         messages = customized_messages(
             engine, pool, (message,), source="CustomMessage_Authentication", users=(user,), client_id=client.id
         )
@@ -438,10 +435,10 @@ def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool)
 
 
 #: The answer member of each sent-code MFA challenge.
-CODE_ANSWERS = {"SMS_MFA": "SMS_MFA_CODE", mfa.EMAIL: "EMAIL_OTP_CODE"}
+CODE_ANSWERS = {mfa.SMS: "SMS_MFA_CODE", mfa.EMAIL: "EMAIL_OTP_CODE"}
 
 
-def answer_sms_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def answer_code_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     """SMS_MFA or EMAIL_OTP answered with the code that was sent."""
     now = engine.now()
     challenge = request["ChallengeName"]

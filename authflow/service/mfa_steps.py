@@ -3,7 +3,7 @@ SOFTWARE_TOKEN_MFA (a code of the user's authenticator), SELECT_MFA_TYPE (the fa
 user picks) and MFA_SETUP (the Session of a successful VerifySoftwareToken).
 
 Theory of operation: each answer is checked and written in one transaction, as the
-SMS_MFA answer is (`authflow.service.auth.answer_sms_mfa`): a wrong TOTP code counts
+SMS_MFA answer is (`authflow.service.auth.answer_code_mfa`): a wrong TOTP code counts
 against the lockout schedule like a wrong password and leaves the session usable until
 it expires; the time step of a right code is stored with the token, so no code signs in
 twice. The next step is the auth-session machine's answer, through the shared

@@ -51,7 +51,7 @@ def _initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
 def _respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     challenge = request["ChallengeName"]
     if challenge in ("SMS_MFA", "EMAIL_OTP"):
-        return auth.answer_sms_mfa(engine, request, admin)
+        return auth.answer_code_mfa(engine, request, admin)
     if challenge == "CUSTOM_CHALLENGE":
         return custom_auth.answer(engine, request, admin)
     if challenge == "PASSWORD_VERIFIER":
