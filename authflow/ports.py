@@ -19,6 +19,8 @@ from authflow.core.records import (
     Device,
     FailedSignIns,
     Group,
+    OutboxEntry,
+    PoolResource,
     RefreshToken,
     SigningKey,
     User,
@@ -34,7 +36,9 @@ class UniqueViolation(StoreError):
     """A write would break a uniqueness rule the store enforces.
 
     `constraint` is one of "username", "sub", "alias", "pool", "client", "session",
-    "refresh_token", "origin_jti", "device"; for aliases `kind` names the alias kind (email,
+    "refresh_token", "origin_jti", "device", "domain" (a `PoolResource` of a kind in
+    `GLOBAL_RESOURCE_KINDS` whose name another pool holds: `kind` is the resource kind),
+    "outbox"; for aliases `kind` names the alias kind (email,
     phone_number, preferred_username). (A second group of a name is a `VersionConflict`,
     as `put_group` says, never a `UniqueViolation`.)
     """
@@ -141,6 +145,49 @@ class Transaction(Protocol):
 
     def members(self, pool_id: str, name: str, *, after: str | None, limit: int) -> list[str]:
         """Username keys of the group's members, in key order, strictly after `after`."""
+        ...
+
+    # pool resources (domains, resource servers, identity providers, identity links;
+    # per pool, kind and name; deleted with the pool)
+    def get_resource(self, pool_id: str, kind: str, name: str) -> PoolResource | None: ...
+    def find_resource(self, kind: str, name: str) -> PoolResource | None:
+        """The resource of a kind in `GLOBAL_RESOURCE_KINDS` (unique across pools) of that
+        name, in whichever pool holds it."""
+        ...
+
+    def list_resources(self, pool_id: str, kind: str, *, after: str | None, limit: int) -> list[PoolResource]:
+        """The pool's resources of a kind by name (code point order), strictly after `after`."""
+        ...
+
+    def put_resource(self, resource: PoolResource) -> None:
+        """Insert or update (optimistic version; an insert over an existing record is a
+        `VersionConflict`). The pool must exist (`KeyError` otherwise, as a foreign key). A
+        name of a `GLOBAL_RESOURCE_KINDS` kind that another pool holds is a
+        `UniqueViolation("domain", kind)`."""
+        ...
+
+    def delete_resource(self, pool_id: str, kind: str, name: str) -> None:
+        """`KeyError` if absent."""
+        ...
+
+    # the outbox (messages on their way out; global, kept after delivery and after the pool)
+    def put_outbox(self, entry: OutboxEntry) -> None:
+        """Insert or update (optimistic version; a new id that exists is a
+        `UniqueViolation("outbox")`)."""
+        ...
+
+    def get_outbox(self, entry_id: str) -> OutboxEntry | None: ...
+    def due_outbox(self, now: datetime, *, limit: int) -> list[OutboxEntry]:
+        """PENDING entries whose `next_attempt` is at or before `now`, oldest
+        `next_attempt` first (then by id)."""
+        ...
+
+    def list_outbox(
+        self, *, pool_id: str | None = None, destination: str | None = None,
+        before: tuple[datetime, str] | None = None, limit: int,
+    ) -> list[OutboxEntry]:
+        """Entries newest first (by `created`, then id, both descending), optionally of one
+        pool and/or one destination, strictly before the position `before` = (created, id)."""
         ...
 
     # signing keys (per pool; deleted with the pool)

@@ -31,11 +31,14 @@ from typing import TypeVar
 from authflow.adapters.sorted_index import SortedIndex
 from authflow.core.listing import index_values
 from authflow.core.records import (
+    GLOBAL_RESOURCE_KINDS,
     AppClient,
     AuthSession,
     Device,
     FailedSignIns,
     Group,
+    OutboxEntry,
+    PoolResource,
     RefreshToken,
     SigningKey,
     User,
@@ -45,7 +48,8 @@ from authflow.ports import UniqueViolation, VersionConflict
 
 _PRIMARY = "username"
 
-_Versioned = UserPool | AppClient | User | SigningKey | AuthSession | RefreshToken | FailedSignIns | Device | Group
+_Versioned = (UserPool | AppClient | User | SigningKey | AuthSession | RefreshToken | FailedSignIns | Device
+              | Group | PoolResource | OutboxEntry)
 _R = TypeVar("_R", SigningKey, FailedSignIns)
 
 
@@ -133,16 +137,18 @@ def _index_values(user: User) -> dict[str, str]:
 class _PoolAuth:
     """A pool's sign-in records, and the ids of its globally keyed ones."""
 
-    __slots__ = ("signing_keys", "failed_sign_ins", "session_ids", "refresh_by_origin")
+    __slots__ = ("signing_keys", "failed_sign_ins", "session_ids", "refresh_by_origin", "resources")
 
     def __init__(self) -> None:
         self.signing_keys: dict[str, SigningKey] = {}
         self.failed_sign_ins: dict[str, FailedSignIns] = {}
         self.session_ids: set[str] = set()
         self.refresh_by_origin: dict[str, str] = {}  # origin_jti -> token hash
+        self.resources: dict[tuple[str, str], PoolResource] = {}  # (kind, name) -> resource
 
     def copy(self) -> _PoolAuth:
         other = _PoolAuth()
+        other.resources = dict(self.resources)
         other.signing_keys = dict(self.signing_keys)
         other.failed_sign_ins = dict(self.failed_sign_ins)
         other.session_ids = set(self.session_ids)
@@ -151,9 +157,12 @@ class _PoolAuth:
 
 
 class _State:
-    __slots__ = ("pools", "clients", "users", "auth", "sessions", "refresh_tokens")
+    __slots__ = ("pools", "clients", "users", "auth", "sessions", "refresh_tokens", "global_names", "outbox")
 
     def __init__(self) -> None:
+        # (kind, name) -> pool id, for the resource kinds unique across pools (domains).
+        self.global_names: dict[tuple[str, str], str] = {}
+        self.outbox: dict[str, OutboxEntry] = {}
         self.pools: dict[str, UserPool] = {}
         self.clients: dict[str, AppClient] = {}
         self.users: dict[str, _PoolUsers] = {}
@@ -169,6 +178,8 @@ class _State:
         other.auth = {k: v.copy() for k, v in self.auth.items()}
         other.sessions = dict(self.sessions)
         other.refresh_tokens = dict(self.refresh_tokens)
+        other.global_names = dict(self.global_names)
+        other.outbox = dict(self.outbox)
         return other
 
 
@@ -260,8 +271,13 @@ class _MemoryTransaction:
         auth = self._s.auth.pop(pool_id, _PoolAuth())
         sessions = {i: self._s.sessions.pop(i) for i in auth.session_ids}
         tokens = {h: self._s.refresh_tokens.pop(h) for h in auth.refresh_by_origin.values()}
+        names = {(r.kind, r.name) for r in auth.resources.values() if r.kind in GLOBAL_RESOURCE_KINDS}
+        for name in names:
+            del self._s.global_names[name]
 
         def undo() -> None:
+            for name in names:
+                self._s.global_names[name] = pool_id
             self._s.pools[pool_id] = pool
             self._s.users[pool_id] = users
             self._s.clients.update(clients)
@@ -527,6 +543,93 @@ class _MemoryTransaction:
         keys = self._pool_auth(pool_id).signing_keys
         old = keys.pop(kid)
         self._undo.append(lambda: keys.__setitem__(kid, old))
+
+    # -- pool resources ----------------------------------------------------------------
+
+    def get_resource(self, pool_id: str, kind: str, name: str) -> PoolResource | None:
+        auth = self._s.auth.get(pool_id)
+        return auth.resources.get((kind, name)) if auth else None
+
+    def find_resource(self, kind: str, name: str) -> PoolResource | None:
+        pool_id = self._s.global_names.get((kind, name))
+        return self._s.auth[pool_id].resources[(kind, name)] if pool_id is not None else None
+
+    def list_resources(self, pool_id: str, kind: str, *, after: str | None, limit: int) -> list[PoolResource]:
+        auth = self._s.auth.get(pool_id)
+        if not auth:
+            return []
+        names = sorted(n for k, n in auth.resources if k == kind and (after is None or n > after))
+        return [auth.resources[(kind, n)] for n in names[:limit]]
+
+    def put_resource(self, resource: PoolResource) -> None:
+        self._check_open()
+        resources = self._pool_auth(resource.pool_id).resources
+        key = (resource.kind, resource.name)
+        old = resources.get(key)
+        _check_version(old, resource)
+        is_global = resource.kind in GLOBAL_RESOURCE_KINDS
+        if is_global and self._s.global_names.get(key, resource.pool_id) != resource.pool_id:
+            raise UniqueViolation("domain", resource.kind)
+        resources[key] = resource
+        if is_global:
+            self._s.global_names[key] = resource.pool_id
+
+        def undo() -> None:
+            if old is None:
+                del resources[key]
+                if is_global:
+                    del self._s.global_names[key]
+            else:
+                resources[key] = old
+
+        self._undo.append(undo)
+
+    def delete_resource(self, pool_id: str, kind: str, name: str) -> None:
+        self._check_open()
+        resources = self._pool_auth(pool_id).resources
+        key = (kind, name)
+        old = resources.pop(key)
+        if kind in GLOBAL_RESOURCE_KINDS:
+            del self._s.global_names[key]
+
+        def undo() -> None:
+            resources[key] = old
+            if kind in GLOBAL_RESOURCE_KINDS:
+                self._s.global_names[key] = pool_id
+
+        self._undo.append(undo)
+
+    # -- the outbox ----------------------------------------------------------------------
+
+    def put_outbox(self, entry: OutboxEntry) -> None:
+        self._check_open()
+        old = self._s.outbox.get(entry.id)
+        if old is not None and entry.version == 1:
+            raise UniqueViolation("outbox")
+        _check_version(old, entry)
+        self._s.outbox[entry.id] = entry
+        self._undo.append(_restore_item(self._s.outbox, entry.id, old))
+
+    def get_outbox(self, entry_id: str) -> OutboxEntry | None:
+        return self._s.outbox.get(entry_id)
+
+    def due_outbox(self, now: datetime, *, limit: int) -> list[OutboxEntry]:
+        due = [e for e in self._s.outbox.values() if e.state == "PENDING" and e.next_attempt <= now]
+        due.sort(key=lambda e: (e.next_attempt, e.id))
+        return due[:limit]
+
+    def list_outbox(
+        self, *, pool_id: str | None = None, destination: str | None = None,
+        before: tuple[datetime, str] | None = None, limit: int,
+    ) -> list[OutboxEntry]:
+        chosen = [
+            e for e in self._s.outbox.values()
+            if (pool_id is None or e.message.pool_id == pool_id)
+            and (destination is None or e.message.destination == destination)
+            and (before is None or (e.created, e.id) < before)
+        ]
+        chosen.sort(key=lambda e: (e.created, e.id), reverse=True)
+        return chosen[:limit]
 
     def get_session(self, session_id: str) -> AuthSession | None:
         return self._s.sessions.get(session_id)

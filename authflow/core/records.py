@@ -18,7 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # effects imports the records
+    from authflow.core.effects import Message
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -277,4 +280,45 @@ class Group:
     precedence: int | None = None
     created: datetime
     modified: datetime
+    version: int = 1
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolResource:
+    """A named configuration object of a pool that the engine stores and looks up by name
+    but never needs columns of: a domain (`kind` "domain", `name` the prefix or the custom
+    FQDN; unique across pools), a resource server ("resource_server", its Identifier), an
+    identity provider ("identity_provider", its ProviderName), a federated identity linked
+    to a user ("identity_link", `<ProviderName>:<subject>`). `body` holds what Cognito
+    returns for it (JSON data as boto3 passes it). Deleted with the pool."""
+
+    pool_id: str
+    kind: str
+    name: str
+    body: Mapping[str, Any]
+    created: datetime
+    modified: datetime
+    version: int = 1
+
+
+#: The kinds of `PoolResource` whose names are unique across every pool, not just one.
+GLOBAL_RESOURCE_KINDS = frozenset({"domain"})
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class OutboxEntry:
+    """A message on its way out: written in the same transaction as the change that caused
+    it, so a crash after the commit loses nothing; a sender delivers it after the commit and
+    marks it. `id` is stable for the message's whole life (SMTP's Message-ID derives from
+    it), so a resend after a crash is recognisable as the same message. Kept after delivery
+    (the console's messages page lists them); not deleted with the pool."""
+
+    id: str
+    message: Message
+    created: datetime
+    state: str  # "PENDING" (to send, at `next_attempt`), "SENT", "FAILED" (gave up)
+    next_attempt: datetime
+    attempts: int = 0
+    sent: datetime | None = None
+    last_error: str | None = None
     version: int = 1
