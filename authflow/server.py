@@ -38,6 +38,7 @@ from authflow.adapters.outbox import MemoryOutbox
 from authflow.client import Client
 from authflow.conformance.targets import CLOCK_PATH, HOOKS_PATH, OUTBOX_PATH, messages_for
 from authflow.service import keys
+from authflow.web import app as web
 from authflow.wire import protocol, sigv4
 from authflow.wire.protocol import MAX_BODY_BYTES, Signing
 
@@ -185,13 +186,18 @@ def create_app(
             Route(OUTBOX_PATH, outbox, methods=["GET"]),
             Route(CLOCK_PATH, clock, methods=["POST"]),
         ]
+    routes += web.routes(web.WebContext(client=client, public_url=public_url, signing=signing,
+                                        outbox=hooks.outbox if hooks is not None else None))
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         yield
         if on_shutdown is not None:
             on_shutdown()
 
-    return Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
+    app.add_middleware(web.DomainHosts, engine=engine)
+    return app
 
 
 async def _read_body(request: Request) -> bytes | int:

@@ -425,6 +425,7 @@ def refresh_token_to_row(token: RefreshToken) -> Row:
             "generation": token.generation,
             "revoked": token.revoked,
             "device_key": token.device_key,
+            "scope": token.scope,
         }),
     }
 
@@ -443,6 +444,7 @@ def refresh_token_from_row(row: Mapping[str, Any]) -> RefreshToken:
         generation=doc["generation"],
         revoked=doc["revoked"],
         device_key=doc.get("device_key"),  # absent in rows written before devices existed
+        scope=doc.get("scope"),  # absent in rows written before the OAuth endpoints existed
         version=row["version"],
     )
 

@@ -221,6 +221,10 @@ class RefreshToken:
     # device that authenticated). Such a family refreshes only with that key, and
     # forgetting the device revokes it.
     device_key: str | None = None
+    # The OAuth scopes the family was granted at a domain's token endpoint (space-separated,
+    # as the access token's `scope` claim); None for families of the API flows, whose access
+    # tokens carry only aws.cognito.signin.user.admin.
+    scope: str | None = None
     version: int = 1
 
 
