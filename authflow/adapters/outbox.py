@@ -1,13 +1,48 @@
-"""Messengers: where invitations and codes go."""
+"""Messengers: where invitations and codes go, and the outbox's retry policy.
+
+Theory of operation: every message is first an `OutboxEntry`, written in the transaction
+of the change that caused it (`Engine.enqueue`). An in-process messenger (the classes
+here) is called by `Engine.deliver` right after the commit. A *queued* messenger
+(`queued = True`, with `wake()`: SMTP, the SMS webhook) is driven by a sender thread that
+claims due entries (`authflow.adapters.outbox_sender`). Both mark entries the same way:
+SENT, or PENDING again after `retry_after(attempts)`, FAILED after `MAX_ATTEMPTS`.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import timedelta
 
 from authflow.core.effects import Message
+from authflow.ports import Entropy
 
 log = logging.getLogger("authflow.messages")
+
+#: How long a claimed entry is the claimer's: a sender that has not marked it by then is
+#: taken to have died, and another one sends it again.
+CLAIM_LEASE = timedelta(seconds=60)
+#: Retries back off exponentially from BACKOFF_BASE, capped at BACKOFF_CAP, with up to a
+#: quarter of jitter (so that many entries failed together do not retry together).
+BACKOFF_BASE = timedelta(seconds=2)
+BACKOFF_CAP = timedelta(minutes=15)
+#: Attempts before an entry is FAILED: with the cap, about 24 hours of trying.
+MAX_ATTEMPTS = 100
+
+
+def retry_after(attempts: int, entropy: Entropy, *, lease: bool = False) -> timedelta:
+    """The wait before the next attempt after `attempts` failed ones (or, `lease`, the
+    claim's lease)."""
+    if lease:
+        return CLAIM_LEASE
+    wait = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** min(attempts - 1, 20)))
+    jitter = int.from_bytes(entropy.random_bytes(2), "big") / 65536 / 4
+    return wait * (1 - jitter)
+
+
+def is_queued(messenger: object) -> bool:
+    """Whether the messenger sends from the outbox by its own sender (not when called)."""
+    return bool(getattr(messenger, "queued", False))
 
 
 class MemoryOutbox:

@@ -28,9 +28,16 @@ from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
 from authflow.core import tokens as core_tokens
 from authflow.core import trigger_events as te
-from authflow.core.effects import Message
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
-from authflow.core.records import AppClient, AuthSession, Device, RefreshToken, User, UserPool
+from authflow.core.records import (
+    AppClient,
+    AuthSession,
+    Device,
+    OutboxEntry,
+    RefreshToken,
+    User,
+    UserPool,
+)
 from authflow.core.users import find_user
 from authflow.crypto.passwords import needs_rehash
 from authflow.crypto.signing import sign
@@ -116,7 +123,7 @@ def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) ->
 
     error: CognitoError | None = None
     response: dict[str, Any] = {}
-    messages: tuple[Message, ...] = ()
+    messages: tuple[OutboxEntry, ...] = ()
     with engine.store.transaction() as tx:
         pool, client = load_client(engine, tx, request, admin)
         current = tx.get_user(pool.id, user.username_key)
@@ -198,7 +205,7 @@ def post_authentication(
 
 def conclude(
     engine: Engine, pool: UserPool, client: AppClient, user: User, *, error: CognitoError | None,
-    response: dict[str, Any] | None, messages: tuple[Message, ...], metadata: Mapping[str, Any], step: str,
+    response: dict[str, Any] | None, messages: tuple[OutboxEntry, ...], metadata: Mapping[str, Any], step: str,
 ) -> dict[str, Any]:
     """How every sign-in step ends once its transaction has committed: the refusal it
     decided (raised only now, so that what it wrote, such as a reset lockout counter,
@@ -235,7 +242,7 @@ def after_step(
     auth_time: datetime | None = None,
     device: Device | None = None,
     proved: bool = False,
-) -> tuple[dict[str, Any], tuple[Message, ...]]:
+) -> tuple[dict[str, Any], tuple[OutboxEntry, ...]]:
     """Tokens when the attempt is AUTHENTICATED, otherwise the next challenge. `device`:
     the user's device the attempt carries (device tracking); `proved` once it has passed
     its own SRP proof."""
@@ -254,7 +261,7 @@ def after_step(
         pool, client, user, challenge=state, typed_username=typed_username, now=now, entropy=engine.entropy,
         device_key=device.key if device else None,
     )
-    messages: tuple[Message, ...] = ()
+    messages: tuple[OutboxEntry, ...] = ()
     if state == "NEW_PASSWORD_REQUIRED":
         parameters = auth.new_password_parameters(pool, user)
     elif state in CODE_CHALLENGES:
@@ -262,9 +269,9 @@ def after_step(
             pool, user, session, pool_secret=engine.pool_secret(pool), entropy=engine.entropy
         )
         # ClientMetadata does not reach CustomMessage from sign-in (Cognito's documented rule).
-        messages = customized_messages(
+        messages = engine.enqueue(tx, customized_messages(
             engine, pool, (message,), source="CustomMessage_Authentication", users=(user,), client_id=client.id
-        )
+        ))
     elif state == mfa.SOFTWARE_TOKEN:
         parameters = mfa.software_token_parameters(user)
     elif state == mfa.SELECT:

@@ -1,17 +1,29 @@
-"""The engine: the ports wired together, shared by every service function."""
+"""The engine: the ports wired together, shared by every service function.
+
+Theory of operation (messages): a service function that sends something computes its
+`Message`s inside its transaction and `enqueue`s them there, one `OutboxEntry` each, so the
+message is committed with the change that caused it or not at all. After the commit it calls
+`deliver(entries)`. An in-process messenger (MemoryOutbox, LogMessenger, an embedder's own)
+is called at once, as before outboxes existed, and the entry is marked as the attempt went;
+a queued messenger (`queued = True`: SMTP, the SMS webhook) is only woken, and its sender
+drains the outbox (`authflow.adapters.outbox_sender`). Bodies and codes are sealed at rest.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
 import string
 import uuid
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import datetime
 
 from authflow.adapters.clocks import SystemClock
 from authflow.adapters.entropy import SystemEntropy, random_string
 from authflow.adapters.memory import MemoryStore
-from authflow.adapters.outbox import MemoryOutbox
+from authflow.adapters.outbox import MemoryOutbox, is_queued, retry_after
 from authflow.adapters.triggers import NoTriggers
 from authflow.config import EngineConfig
 from authflow.core.effects import Decision, Message
@@ -21,6 +33,7 @@ from authflow.core.records import (
     Device,
     FailedSignIns,
     Group,
+    OutboxEntry,
     RefreshToken,
     SigningKey,
     User,
@@ -30,12 +43,23 @@ from authflow.core.tokens import issuer
 from authflow.crypto.passwords import SALT_BYTES, hash_password, verify_password
 from authflow.crypto.sealing import KEK_BYTES, NONCE_BYTES, Keyring, seal, unseal
 from authflow.errors import CodeDeliveryFailureException, ResourceNotFoundException
-from authflow.ports import Clock, Entropy, Messenger, Store, Triggers, UniqueViolation
+from authflow.ports import (
+    Clock,
+    Entropy,
+    Messenger,
+    Store,
+    TransientConflict,
+    Triggers,
+    UniqueViolation,
+)
 
 log = logging.getLogger("authflow")
 
 _ALNUM = string.ascii_letters + string.digits
 _LOWER_ALNUM = string.ascii_lowercase + string.digits
+
+#: How a sealed message body starts in the outbox (the rest: base64url of the sealed JSON).
+SEALED_BODY = "sealed:v1:"
 
 
 class Engine:
@@ -176,19 +200,91 @@ class Engine:
         except UniqueViolation as err:
             raise _unique_error(err) from None
 
-    def deliver(self, messages: Iterable[Message]) -> None:
-        """Send after the commit. A failed delivery does not undo the operation: as
-        on Cognito, the caller gets CodeDeliveryFailureException and the records stay."""
-        failed = False
+    # -- messages ----------------------------------------------------------------------
+
+    def enqueue(self, tx, messages: Iterable[Message]) -> tuple[OutboxEntry, ...]:
+        """Write one outbox entry per message inside the open transaction; `deliver` them
+        after the commit. For an in-process messenger the entry starts claimed for
+        `CLAIM_LEASE` (the caller sends it at once; a sender elsewhere takes it over only
+        if this process dies before marking it); for a queued one it is due now."""
+        now = self.now()
+        due = now if is_queued(self.messenger) else now + retry_after(0, self.entropy, lease=True)
+        entries = []
         for message in messages:
+            entry_id = self.request_id()
+            entry = OutboxEntry(
+                id=entry_id, message=self._sealed_message(message, entry_id), created=now,
+                state="PENDING", next_attempt=due,
+            )
+            tx.put_outbox(entry)
+            entries.append(entry)
+        return tuple(entries)
+
+    def open_message(self, entry: OutboxEntry) -> Message:
+        """The entry's message with its body and code in the clear (to send it, or to show
+        it on the console)."""
+        message = entry.message
+        if not message.body.startswith(SEALED_BODY):
+            return message
+        sealed = base64.urlsafe_b64decode(message.body[len(SEALED_BODY):])
+        opened = json.loads(self.unseal(sealed, f"outbox:{entry.id}"))
+        return replace(message, body=opened["body"], code=opened["code"])
+
+    def _sealed_message(self, message: Message, entry_id: str) -> Message:
+        # The body carries temporary passwords and codes; the context binds the sealed text
+        # to its entry, so it cannot be moved to another one.
+        plain = json.dumps({"body": message.body, "code": message.code}).encode("utf-8")
+        sealed = self.seal(plain, f"outbox:{entry_id}")
+        return replace(message, body=SEALED_BODY + base64.urlsafe_b64encode(sealed).decode("ascii"), code="")
+
+    def deliver(self, entries: Iterable[OutboxEntry]) -> None:
+        """Send after the commit. A failed delivery does not undo the operation: as
+        on Cognito, the caller gets CodeDeliveryFailureException and the records stay
+        (the entry stays PENDING, to be retried by a sender). A queued messenger is
+        only woken: its sender sends."""
+        entries = tuple(entries)
+        if not entries:
+            return
+        if is_queued(self.messenger):
+            self.messenger.wake()  # type: ignore[attr-defined]
+            return
+        failed = False
+        for entry in entries:
+            message = self.open_message(entry)
             try:
                 self.messenger.send(message)
-            except Exception:
+            except Exception as err:
                 log.exception("delivery of %s by %s failed", message.kind, message.medium)
+                self.mark(entry, error=f"{type(err).__name__}: {err}")
                 failed = True
+            else:
+                self.mark(entry, error=None)
         if failed:
             raise CodeDeliveryFailureException("Unable to deliver code to user")
 
+    def mark(self, entry: OutboxEntry, *, error: str | None, attempts_bound: int | None = None) -> bool:
+        """Record how an attempt to send `entry` (as read when it was claimed) went: SENT,
+        or PENDING with a retry time (FAILED after `attempts_bound` attempts). False when
+        the entry changed meanwhile (another sender took it over after the lease ran out)."""
+        from authflow.adapters.outbox import MAX_ATTEMPTS
+
+        bound = MAX_ATTEMPTS if attempts_bound is None else attempts_bound
+        now = self.now()
+        attempts = entry.attempts + 1
+        if error is None:
+            marked = replace(entry, state="SENT", sent=now, attempts=attempts, version=entry.version + 1)
+        elif attempts >= bound:
+            marked = replace(entry, state="FAILED", attempts=attempts, last_error=error[:500],
+                             version=entry.version + 1)
+        else:
+            marked = replace(entry, attempts=attempts, last_error=error[:500], version=entry.version + 1,
+                             next_attempt=now + retry_after(attempts, self.entropy))
+        try:
+            with self.store.transaction() as tx:
+                tx.put_outbox(marked)
+        except TransientConflict:
+            return False
+        return True
 
 _PUT = {
     User: lambda tx, r: tx.put_user(r),
