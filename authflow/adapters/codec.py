@@ -22,6 +22,11 @@ Representation choices, made once:
   order. Configuration dicts (`UserPool.config`, `AppClient.config`) hold JSON data as
   boto3 passes it; a tuple inside them comes back as a list.
 
+A `PoolResource`'s `body` is JSON data like the configuration dicts. An `OutboxEntry`
+is one row of the message it carries: its pool and destination are columns (the
+console lists a pool's or a destination's messages), every other `Message` field,
+the body and the code included, is in the document, as are the delivery counters.
+
 Derived rows (a user's aliases and ListUsers index entries) are not part of a
 record's row: the store writes them from `User.aliases` and
 `authflow.core.listing.index_values`.
@@ -35,6 +40,7 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from authflow.core.effects import Message
 from authflow.core.records import (
     AppClient,
     AuthSession,
@@ -43,7 +49,9 @@ from authflow.core.records import (
     Device,
     FailedSignIns,
     Group,
+    OutboxEntry,
     PendingCode,
+    PoolResource,
     RefreshToken,
     SigningKey,
     SoftwareToken,
@@ -65,10 +73,14 @@ __all__ = [
     "group_to_row",
     "from_micros",
     "micros",
+    "outbox_from_row",
+    "outbox_to_row",
     "pool_from_row",
     "pool_to_row",
     "refresh_token_from_row",
     "refresh_token_to_row",
+    "resource_from_row",
+    "resource_to_row",
     "session_from_row",
     "session_to_row",
     "signing_key_from_row",
@@ -93,6 +105,10 @@ COLUMNS: dict[type, tuple[str, ...]] = {
     # `expires_us` is what purging compares (NULL once confirmed).
     Device: ("pool_id", "device_key", "sub", "listed", "expires_us", "version", "doc"),
     Group: ("pool_id", "name", "version", "doc"),
+    PoolResource: ("pool_id", "kind", "name", "version", "doc"),
+    # `state` and `next_attempt_us` are what the sender's query reads (PENDING entries
+    # due by now), `created_us` the order the console lists them in.
+    OutboxEntry: ("id", "pool_id", "destination", "state", "created_us", "next_attempt_us", "version", "doc"),
 }
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
@@ -548,6 +564,90 @@ def group_from_row(row: Mapping[str, Any]) -> Group:
     )
 
 
+# -- pool resources -----------------------------------------------------------------------
+
+
+def resource_to_row(resource: PoolResource) -> Row:
+    return {
+        "pool_id": resource.pool_id,
+        "kind": resource.kind,
+        "name": resource.name,
+        "version": resource.version,
+        "doc": _dump({
+            "body": dict(resource.body),
+            "created": micros(resource.created),
+            "modified": micros(resource.modified),
+        }),
+    }
+
+
+def resource_from_row(row: Mapping[str, Any]) -> PoolResource:
+    doc = _load(row["doc"])
+    return PoolResource(
+        pool_id=row["pool_id"],
+        kind=row["kind"],
+        name=row["name"],
+        body=doc["body"],
+        created=from_micros(doc["created"]),
+        modified=from_micros(doc["modified"]),
+        version=row["version"],
+    )
+
+
+# -- the outbox ---------------------------------------------------------------------------
+
+
+def outbox_to_row(entry: OutboxEntry) -> Row:
+    message = entry.message
+    return {
+        "id": entry.id,
+        "pool_id": message.pool_id,
+        "destination": message.destination,
+        "state": entry.state,
+        "created_us": micros(entry.created),
+        "next_attempt_us": micros(entry.next_attempt),
+        "version": entry.version,
+        "doc": _dump({
+            "medium": message.medium,
+            "subject": message.subject,
+            "body": message.body,
+            "kind": message.kind,
+            "username": message.username,
+            "code": message.code,
+            "shown_username": message.shown_username,
+            "attempts": entry.attempts,
+            "sent": _opt_micros(entry.sent),
+            "last_error": entry.last_error,
+        }),
+    }
+
+
+def outbox_from_row(row: Mapping[str, Any]) -> OutboxEntry:
+    doc = _load(row["doc"])
+    message = Message(
+        medium=doc["medium"],
+        destination=row["destination"],
+        subject=doc["subject"],
+        body=doc["body"],
+        kind=doc["kind"],
+        username=doc["username"],
+        pool_id=row["pool_id"],
+        code=doc["code"],
+        shown_username=doc["shown_username"],
+    )
+    return OutboxEntry(
+        id=row["id"],
+        message=message,
+        created=from_micros(row["created_us"]),
+        state=row["state"],
+        next_attempt=from_micros(row["next_attempt_us"]),
+        attempts=doc["attempts"],
+        sent=_opt_from_micros(doc["sent"]),
+        last_error=doc["last_error"],
+        version=row["version"],
+    )
+
+
 #: Each record type's pair of conversions: (to_row, from_row).
 CODECS: dict[type, tuple[Any, Any]] = {
     UserPool: (pool_to_row, pool_from_row),
@@ -559,4 +659,6 @@ CODECS: dict[type, tuple[Any, Any]] = {
     FailedSignIns: (failed_sign_ins_to_row, failed_sign_ins_from_row),
     Device: (device_to_row, device_from_row),
     Group: (group_to_row, group_from_row),
+    PoolResource: (resource_to_row, resource_from_row),
+    OutboxEntry: (outbox_to_row, outbox_from_row),
 }

@@ -14,6 +14,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from authflow.core.effects import Message
 from authflow.core.records import (
     AppClient,
     AuthSession,
@@ -22,7 +23,9 @@ from authflow.core.records import (
     Device,
     FailedSignIns,
     Group,
+    OutboxEntry,
     PendingCode,
+    PoolResource,
     RefreshToken,
     SigningKey,
     User,
@@ -35,6 +38,9 @@ P2 = "us-east-1_BBBBBBBBB"
 NO_POOL = "us-east-1_NOPOOLXXX"
 ALIAS_KINDS = ("email", "phone_number", "preferred_username")
 DEVICE_STATUSES = ("NEW", "REMEMBERED", "NOT_REMEMBERED")
+#: The kinds of `PoolResource` the engine stores (domains are unique across pools).
+RESOURCE_KINDS = ("domain", "resource_server", "identity_provider", "identity_link")
+OUTBOX_STATES = ("PENDING", "SENT", "FAILED")
 
 
 # -- records ------------------------------------------------------------------------------
@@ -148,6 +154,29 @@ def group_record(name, pool_id=P1, description=None, role_arn=None, precedence=N
                  created=NOW, modified=modified, version=version)
 
 
+def resource_record(name, kind="domain", pool_id=P1, body=None, version=1, modified=NOW) -> PoolResource:
+    """A pool resource; its body is what DescribeUserPoolDomain-like calls would return."""
+    return PoolResource(pool_id=pool_id, kind=kind, name=name,
+                        body={"Name": name, "Kind": kind} if body is None else body,
+                        created=NOW, modified=modified, version=version)
+
+
+def message_record(destination="a@example.com", pool_id=P1, medium="EMAIL", code="123456",
+                   kind="verification") -> Message:
+    """A message as a decision makes it: the body carries the code."""
+    return Message(medium=medium, destination=destination, subject="Your code" if medium == "EMAIL" else None,
+                   body=f"Your code is {code}", kind=kind, username="alice", pool_id=pool_id, code=code,
+                   shown_username="alice")
+
+
+def outbox_record(entry_id, destination="a@example.com", pool_id=P1, state="PENDING", created=NOW,
+                  next_attempt=None, attempts=0, sent=None, last_error=None, version=1) -> OutboxEntry:
+    """An outbox entry of `message_record`; due at its creation unless `next_attempt`."""
+    return OutboxEntry(id=entry_id, message=message_record(destination, pool_id), created=created, state=state,
+                       next_attempt=created if next_attempt is None else next_attempt, attempts=attempts,
+                       sent=sent, last_error=last_error, version=version)
+
+
 # -- Hypothesis strategies for records of every kind ---------------------------------------
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
@@ -163,14 +192,19 @@ _opt = st.none().__or__
 
 def records(pool_id: str) -> st.SearchStrategy[Any]:
     """Any record of any kind in pool `pool_id` (an app client, user, signing key,
-    session, refresh token, lockout counter, device or group), with arbitrary field values. A
-    device's owner (`sub`) is not made: a store test puts a user of that sub first."""
+    session, refresh token, lockout counter, device, group, pool resource or outbox
+    entry), with arbitrary field values. A device's owner (`sub`) is not made: a store
+    test puts a user of that sub first. An outbox entry's message names `pool_id` or,
+    as one outliving its pool may, any string."""
     credentials = st.builds(Credential, password_hash=_text, temporary=st.booleans(), issued_at=_instants,
                             srp_salt=_opt(_text), srp_verifier=_opt(st.binary(max_size=40)))
     common = {"pool_id": st.just(pool_id), "version": st.integers(1, 2**31)}
     pending_codes = st.builds(PendingCode, code_hash=_text, issued=_instants, expires=_instants,
                               attempts=st.integers(0, 2**31), attribute=_opt(_text), value=_opt(_text))
     code_requests = st.builds(CodeRequests, window_start=_instants, count=st.integers(0, 2**31))
+    messages = st.builds(Message, medium=st.sampled_from(("EMAIL", "SMS")), destination=_text,
+                         subject=_opt(_text), body=_text, kind=_text, username=_text,
+                         pool_id=st.just(pool_id) | _text, code=_text, shown_username=_text)
     return st.one_of(
         st.builds(AppClient, id=_text, config=_config, created=_instants, modified=_instants,
                   secret=_opt(st.binary(max_size=40)), **common),
@@ -201,6 +235,11 @@ def records(pool_id: str) -> st.SearchStrategy[Any]:
                   expires=_opt(_instants), **common),
         st.builds(Group, name=_text, description=_opt(_text), role_arn=_opt(_text),
                   precedence=_opt(st.integers(0, 2**31 - 1)), created=_instants, modified=_instants, **common),
+        st.builds(PoolResource, kind=st.sampled_from(RESOURCE_KINDS) | _text, name=_text, body=_config,
+                  created=_instants, modified=_instants, **common),
+        st.builds(OutboxEntry, id=_text, message=messages, created=_instants,
+                  state=st.sampled_from(OUTBOX_STATES), next_attempt=_instants, attempts=st.integers(0, 2**31),
+                  sent=_opt(_instants), last_error=_opt(_text), version=common["version"]),
     )
 
 
