@@ -76,9 +76,15 @@ def claims(
     entropy: EntropySource,
     device_key: str | None = None,
     groups: Sequence[Group] = (),
+    scope: str | None = None,
+    nonce: str | None = None,
 ) -> TokenClaims:
     """The claims of a new ID and access token pair. `groups`: the user's groups, which give
-    `cognito:groups` (both tokens) and `cognito:roles` / `cognito:preferred_role` (ID token)."""
+    `cognito:groups` (both tokens) and `cognito:roles` / `cognito:preferred_role` (ID token).
+    `scope` and `nonce` are for tokens of a domain's OAuth flows: the access token then
+    carries the granted scopes (space-separated) and `version: 2`, the ID token the
+    authorize request's `nonce` (the caller adds `at_hash` once the access token is signed).
+    Without them the claims are the API flows' own."""
     lifetimes = cc.token_validity_seconds(client.config)
     iat = int(now.timestamp())
     revocation = cc.token_revocation_enabled(client.config)
@@ -109,7 +115,7 @@ def claims(
         **family,
         "event_id": event_id,
         "token_use": "access",
-        "scope": API_SCOPE,
+        "scope": API_SCOPE if scope is None else scope,
         "auth_time": int(auth_time.timestamp()),
         "exp": iat + lifetimes["access"],
         "iat": iat,
@@ -121,14 +127,41 @@ def claims(
         # Device tracking: the device the sign-in is bound to (access tokens only).
         access_claims["device_key"] = device_key
     access_claims["username"] = user.username
+    if scope is not None:
+        access_claims["version"] = 2
+    if nonce is not None:
+        id_claims["nonce"] = nonce
     return TokenClaims(id=id_claims, access=access_claims, expires_in=lifetimes["access"])
+
+
+def machine_claims(
+    client: AppClient, *, issuer: str, now: datetime, scope: str, entropy: EntropySource,
+) -> dict[str, Any]:
+    """The access token of client_credentials (machine to machine): no user, so `sub` is
+    the client id; no `username`, `cognito:groups` or `aud` (§4.3 of the OAuth reference,
+    from live tokens)."""
+    iat = int(now.timestamp())
+    return {
+        "sub": client.id,
+        "token_use": "access",
+        "scope": scope,
+        "auth_time": iat,
+        "iss": issuer,
+        "exp": iat + cc.token_validity_seconds(client.config)["access"],
+        "iat": iat,
+        "version": 2,
+        "jti": new_uuid(entropy),
+        "client_id": client.id,
+    }
 
 
 def new_refresh_token(
     pool: UserPool, client: AppClient, user: User, *, now: datetime, entropy: EntropySource,
-    device_key: str | None = None,
+    device_key: str | None = None, scope: str | None = None, auth_time: datetime | None = None,
 ) -> tuple[str, RefreshToken]:
-    """A refresh token (256 random bits) and the record that keeps only its SHA-256."""
+    """A refresh token (256 random bits) and the record that keeps only its SHA-256.
+    `scope`: the OAuth scopes of a family begun at a domain's token endpoint; `auth_time`:
+    when the user authenticated, if not now (a code redeemed after the sign-in)."""
     token = base64.urlsafe_b64encode(entropy.random_bytes(REFRESH_TOKEN_BYTES)).decode().rstrip("=")
     lifetime = cc.token_validity_seconds(client.config)["refresh"]
     record = RefreshToken(
@@ -137,11 +170,12 @@ def new_refresh_token(
         origin_jti=new_uuid(entropy),
         client_id=client.id,
         sub=user.sub,
-        auth_time=now,
+        auth_time=now if auth_time is None else auth_time,
         created=now,
         expires=now + timedelta(seconds=lifetime),
         generation=user.token_generation,
         device_key=device_key,
+        scope=scope,
     )
     return token, record
 

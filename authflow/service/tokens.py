@@ -39,6 +39,9 @@ from authflow.service.registry import operation
 
 INVALID_ACCESS = "Invalid Access Token"
 REVOKED_ACCESS = "Access Token has been revoked"
+MISSING_SCOPE = "Access Token does not have required scopes"
+#: /oauth2/userInfo's refusal of a token (§5.5 of the OAuth reference).
+USERINFO_REFUSED = "Access token is expired, disabled, or deleted, or the user has globally signed out."
 
 
 def revoked(tx, user: User, claims: Mapping[str, Any]) -> bool:
@@ -50,14 +53,15 @@ def revoked(tx, user: User, claims: Mapping[str, Any]) -> bool:
     return family is None or family.revoked or family.generation < user.token_generation
 
 
-def authenticate(
-    engine: Engine, tx, token: str, now: datetime
-) -> tuple[UserPool, AppClient, User, dict[str, Any]]:
-    """The pool, app client, user and claims of a valid, unrevoked access token."""
+def verify_access(
+    engine: Engine, tx, token: str, now: datetime, *, pool_id: str | None = None
+) -> tuple[UserPool, AppClient, dict[str, Any]]:
+    """The pool, app client and verified claims of an access token (of pool `pool_id`, when
+    given); its user is not looked at yet (`token_user`)."""
     try:
         iss = unverified_claims(token).get("iss")
-        pool_id = iss.rsplit("/", 1)[-1] if isinstance(iss, str) else ""
-        pool = tx.get_pool(pool_id) if pool_id else None
+        named = iss.rsplit("/", 1)[-1] if isinstance(iss, str) else ""
+        pool = tx.get_pool(named) if named and (pool_id is None or named == pool_id) else None
         if pool is None:
             raise TokenRejected("invalid")
         claims = decode(
@@ -71,6 +75,12 @@ def authenticate(
     client = tx.get_client(str(claims.get("client_id")))
     if client is None or client.pool_id != pool.id:
         raise NotAuthorizedException(INVALID_ACCESS)
+    return pool, client, claims
+
+
+def token_user(tx, pool: UserPool, claims: Mapping[str, Any]) -> User:
+    """The user of verified access-token claims, if the token is not revoked and the user
+    may still use it."""
     user = tx.get_user_by_sub(pool.id, str(claims["sub"]))
     if user is None:
         raise UserNotFoundException("User does not exist.")
@@ -78,7 +88,20 @@ def authenticate(
         raise NotAuthorizedException(REVOKED_ACCESS)
     if not user.enabled:
         raise NotAuthorizedException("User is disabled.")
-    return pool, client, user, claims
+    return user
+
+
+def authenticate(
+    engine: Engine, tx, token: str, now: datetime
+) -> tuple[UserPool, AppClient, User, dict[str, Any]]:
+    """The pool, app client, user and claims of a valid, unrevoked access token that the
+    user-pool API accepts: one carrying aws.cognito.signin.user.admin. Tokens of a domain's
+    OAuth flows granted other scopes only (and every client_credentials token) are refused,
+    as Cognito refuses them."""
+    pool, client, claims = verify_access(engine, tx, token, now)
+    if core_tokens.API_SCOPE not in str(claims.get("scope") or "").split():
+        raise NotAuthorizedException(MISSING_SCOPE)
+    return pool, client, token_user(tx, pool, claims), claims
 
 
 @operation("GetUser")
