@@ -8,10 +8,12 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from authflow.core import oauth_resources
 from authflow.core import pool_config as pc
 from authflow.core.records import UserPool
 from authflow.core.schema import added_custom_attributes
 from authflow.errors import InvalidParameterException
+from authflow.service.domains import domains_of
 from authflow.service.engine import Engine
 from authflow.service.keys import new_keys
 from authflow.service.registry import operation
@@ -20,8 +22,10 @@ POOL_SECRET_BYTES = 32
 
 
 def describe(engine: Engine, tx, pool: UserPool) -> dict[str, Any]:
+    # Domain (the prefix) and CustomDomain (the FQDN) are the pool's domains as held now.
+    domains = oauth_resources.pool_domain_members(domains_of(tx, pool.id))
     return pc.render_user_pool(
-        pool.config,
+        {**pool.config, **domains},
         pool_id=pool.id,
         arn=pool.arn,
         created=pool.created,
@@ -92,6 +96,12 @@ def delete_user_pool(engine: Engine, request: Mapping[str, Any]) -> dict[str, An
         if pc.deletion_protection(pool.config):
             raise InvalidParameterException(
                 "The user pool cannot be deleted because deletion protection is activated."
+            )
+        if domains_of(tx, pool.id):
+            # As on Cognito: the domain goes first (DeleteUserPoolDomain); the pool's other
+            # resources (resource servers, identity providers, links) go with the pool.
+            raise InvalidParameterException(
+                "User pool cannot be deleted. It has a domain configured that should be deleted first."
             )
         tx.delete_pool(pool.id)
     return {}

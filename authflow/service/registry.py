@@ -28,6 +28,7 @@ def load_all() -> dict[str, Handler]:
         auth,
         clients,
         devices,
+        domains,
         groups,
         mfa,
         passwords,
