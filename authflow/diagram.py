@@ -17,10 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 from authflow.core.lifecycle import Lifecycle, auth_session, device_lifecycle, user_lifecycle
+from authflow.core.oauth import oauth_code
 
 #: Each machine by the name its doc page and `authflow diagram` use.
 MACHINES: dict[str, Callable[[], Lifecycle]] = {
     "lifecycle": user_lifecycle, "auth-session": auth_session, "device": device_lifecycle,
+    "oauth-code": oauth_code,
 }
 #: Other names `authflow diagram` accepts (the spec's own name).
 ALIASES = {"user-lifecycle": "lifecycle"}
@@ -31,6 +33,7 @@ _PSEUDO_STATES = {
     ("user-lifecycle", "ABSENT"): "`ABSENT` is the pseudo-state \"no such user\"",
     ("auth-session", "INITIATED"): "`INITIATED` is the pseudo-state \"request received, no session yet\"",
     ("device", "ABSENT"): "`ABSENT` is the pseudo-state \"no device has this key\"",
+    ("oauth-code", "ABSENT"): "`ABSENT` is the pseudo-state \"no such code\"",
 }
 
 

@@ -102,13 +102,10 @@ def create_app(
 
     def discovery(request: Request) -> Response:
         pool_id = request.path_params["pool_id"]
-        return _pool_document(pool_id, lambda tx: {
-            "issuer": engine.issuer(pool_id),
-            "jwks_uri": f"{public_url}/{pool_id}/.well-known/jwks.json",
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "subject_types_supported": ["public"],
-            "response_types_supported": ["token"],
-        })
+        return _pool_document(pool_id, lambda tx: discovery_document(
+            issuer=engine.issuer(pool_id), public_url=public_url, pool_id=pool_id,
+            domain=pool_domain(tx, pool_id),
+        ))
 
     def health(request: Request) -> Response:
         return JSONResponse({"status": "ok"}, headers={"x-amzn-RequestId": engine.request_id()})
@@ -198,6 +195,39 @@ def create_app(
     app = Starlette(routes=routes, exception_handlers={404: not_found, 405: not_found}, lifespan=lifespan)
     app.add_middleware(web.DomainHosts, engine=engine)
     return app
+
+
+def pool_domain(tx, pool_id: str) -> str | None:
+    """The pool's domain the discovery document lists: its prefix domain if it has one,
+    else its custom domain (an FQDN), else None."""
+    domains = sorted((r.name for r in tx.list_resources(pool_id, "domain", after=None, limit=10)),
+                     key=lambda name: ("." in name, name))
+    return domains[0] if domains else None
+
+
+def discovery_document(*, issuer: str, public_url: str, pool_id: str, domain: str | None) -> dict:
+    """`/.well-known/openid-configuration` (§5.8 of the OAuth reference): the endpoints of
+    the pool's domain at `/domains/<domain>/...`, or empty strings when the pool has no
+    domain, as AWS publishes them."""
+    base = web.domain_base(public_url, domain) if domain else None
+
+    def at(path: str) -> str:
+        return f"{base}{path}" if base else ""
+
+    return {
+        "authorization_endpoint": at("/oauth2/authorize"),
+        "end_session_endpoint": at("/logout"),
+        "id_token_signing_alg_values_supported": ["RS256"],
+        "issuer": issuer,
+        "jwks_uri": f"{public_url}/{pool_id}/.well-known/jwks.json",
+        "response_types_supported": ["code", "token"],
+        "revocation_endpoint": at("/oauth2/revoke"),
+        "scopes_supported": ["openid", "email", "phone", "profile"],
+        "subject_types_supported": ["public"],
+        "token_endpoint": at("/oauth2/token"),
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "userinfo_endpoint": at("/oauth2/userInfo"),
+    }
 
 
 async def _read_body(request: Request) -> bytes | int:

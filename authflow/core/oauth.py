@@ -28,7 +28,6 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import unquote, urlencode
 
 from authflow.core.attributes import VERIFIED_FLAGS, is_true
 from authflow.core.lifecycle import IllegalTransition, Lifecycle
@@ -122,17 +121,18 @@ class AuthorizeRefusal:
     to_error_page: bool  # True when the redirect URI is not trusted (never redirect to it)
 
 
-def error_page(base: str, error: str, client_id: str | None) -> str:
-    query = {"error": error, **({"client_id": client_id} if client_id else {})}
-    return f"{base.rstrip('/')}/error?{urlencode(query)}"
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Refused:
+    """An authorize request refused: to the domain's /error page (`redirect_uri` None: the
+    URI is not trusted), or to `redirect_uri` with `error` (in the fragment for
+    response_type=token), `state` echoed. The service turns it into an `AuthorizeRefusal`."""
 
-
-def with_parameters(uri: str, parameters: Mapping[str, str | None], *, fragment: bool = False) -> str:
-    """`uri` with `parameters` (None values left out) in its query, or in a fragment."""
-    encoded = urlencode({k: v for k, v in parameters.items() if v is not None})
-    if fragment:
-        return f"{uri}#{encoded}"
-    return f"{uri}{'&' if '?' in uri else '?'}{encoded}"
+    error: str
+    description: str | None = None
+    redirect_uri: str | None = None
+    fragment: bool = False
+    state: str | None = None
+    client_id: str | None = None
 
 
 def oauth_client(client: AppClient | None, pool_id: str) -> bool:
@@ -152,31 +152,25 @@ def registered_redirect(client: AppClient, given: str | None) -> str | None:
 
 
 def authorize(
-    params: Mapping[str, str], *, pool_id: str, domain: str, base: str, client: AppClient | None,
+    params: Mapping[str, str], *, pool_id: str, domain: str, client: AppClient | None,
     inactive_scopes: Collection[str], query: str,
-) -> AuthorizeRequest | AuthorizeRefusal:
+) -> AuthorizeRequest | Refused:
     """Check an authorize request; `client` is the record `client_id` names (None if none),
     `inactive_scopes` the client's resource-server scopes their server no longer has."""
     client_id = params.get("client_id") or None
     if client is None or not oauth_client(client, pool_id) or not _redirect_flows(client):
         # An unknown client, or one not allowed the browser flows: nothing can be trusted
         # yet, so the browser is shown the error page, as for an unregistered URI [U].
-        return AuthorizeRefusal(error="redirect_mismatch", location=error_page(base, "redirect_mismatch", client_id),
-                                to_error_page=True)
+        return Refused(error="redirect_mismatch", client_id=client_id)
     redirect_uri = registered_redirect(client, params.get("redirect_uri"))
     if redirect_uri is None:
-        return AuthorizeRefusal(error="redirect_mismatch", location=error_page(base, "redirect_mismatch", client_id),
-                                to_error_page=True)
+        return Refused(error="redirect_mismatch", client_id=client_id)
     response_type = params.get("response_type") or ""
     state = params.get("state")
 
-    def refusal(error: str, description: str | None = None) -> AuthorizeRefusal:
-        fragment = response_type == "token"
-        return AuthorizeRefusal(
-            error=error, to_error_page=False,
-            location=with_parameters(redirect_uri, {"error": error, "error_description": description,
-                                                    "state": state}, fragment=fragment),
-        )
+    def refusal(error: str, description: str | None = None) -> Refused:
+        return Refused(error=error, description=description, redirect_uri=redirect_uri,
+                       fragment=response_type == "token", state=state, client_id=client.id)
 
     if not response_type:
         return refusal("invalid_request", "response_type is required")
@@ -356,7 +350,7 @@ def client_credentials(form: Mapping[str, str], authorization: str | None) -> Cl
             raise OAuthError("invalid_client", "malformed Basic credentials") from None
         given_id, colon, secret = decoded.partition(":")
         # RFC 6749 §2.3.1: both parts are form-urlencoded before they are joined.
-        given_id, secret = unquote(given_id.replace("+", " ")), unquote(secret.replace("+", " "))
+        given_id, secret = _form_decoded(given_id), _form_decoded(secret)
         if not colon or not given_id:
             raise OAuthError("invalid_client", "malformed Basic credentials")
         if body_secret is not None:
@@ -367,6 +361,19 @@ def client_credentials(form: Mapping[str, str], authorization: str | None) -> Cl
     if body_id is None:
         raise OAuthError("invalid_client", "client authentication is required")
     return ClientCredentials(body_id, body_secret, False)
+
+
+def _form_decoded(text: str) -> str:
+    """application/x-www-form-urlencoded decoding ('+' and %XX); malformed escapes stay."""
+    raw, i, text = bytearray(), 0, text.replace("+", " ")
+    while i < len(text):
+        if text[i] == "%" and re.fullmatch(r"[0-9A-Fa-f]{2}", text[i + 1:i + 3]):
+            raw.append(int(text[i + 1:i + 3], 16))
+            i += 3
+        else:
+            raw.extend(text[i].encode("utf-8"))
+            i += 1
+    return raw.decode("utf-8", errors="replace")
 
 
 def check_client_secret(client: AppClient | None, expected: str | None, given: ClientCredentials, *,

@@ -77,6 +77,30 @@ def resolve_domain(engine: Engine, domain: str) -> str | None:
     return found.pool_id if found is not None else None
 
 
+def error_page(base: str, error: str, client_id: str | None) -> str:
+    query = {"error": error, **({"client_id": client_id} if client_id else {})}
+    return f"{base.rstrip('/')}/error?{urlencode(query)}"
+
+
+def with_parameters(uri: str, parameters: Mapping[str, str | None], *, fragment: bool = False) -> str:
+    """`uri` with `parameters` (None values left out) in its query, or in a fragment."""
+    encoded = urlencode({k: v for k, v in parameters.items() if v is not None})
+    if fragment:
+        return f"{uri}#{encoded}"
+    return f"{uri}{'&' if '?' in uri else '?'}{encoded}"
+
+
+def _refusal(refused: core.Refused, base: str) -> AuthorizeRefusal:
+    if refused.redirect_uri is None:  # never redirect to a URI that is not registered
+        return AuthorizeRefusal(error=refused.error, to_error_page=True,
+                                location=error_page(base, refused.error, refused.client_id))
+    location = with_parameters(
+        refused.redirect_uri, {"error": refused.error, "error_description": refused.description,
+                               "state": refused.state}, fragment=refused.fragment,
+    )
+    return AuthorizeRefusal(error=refused.error, location=location, to_error_page=False)
+
+
 def _inactive(tx, pool_id: str, scopes) -> frozenset[str]:
     servers: dict[str, Any] = {}
     for scope in scopes:
@@ -100,16 +124,17 @@ def authorize(engine: Engine, domain: str, params: Mapping[str, str], *, base: s
         client = tx.get_client(client_id) if client_id else None
         if found is None:
             return AuthorizeRefusal(error="invalid_request", to_error_page=True,
-                                    location=core.error_page(base, "invalid_request", client_id or None))
+                                    location=error_page(base, "invalid_request", client_id or None))
         inactive = _inactive(tx, found.pool_id, client.config.get("AllowedOAuthScopes") or ()) if client else frozenset()
-    return core.authorize(params, pool_id=found.pool_id, domain=domain, base=base, client=client,
-                          inactive_scopes=inactive, query=query)
+    decided = core.authorize(params, pool_id=found.pool_id, domain=domain, client=client,
+                             inactive_scopes=inactive, query=query)
+    return _refusal(decided, base) if isinstance(decided, core.Refused) else decided
 
 
 def refuse(request: AuthorizeRequest, error: str, description: str | None = None) -> str:
     """The Location of an error redirect for a valid request (login_required, access_denied,
     ...): in the query for code, in the fragment for token, `state` echoed."""
-    return core.with_parameters(
+    return with_parameters(
         request.redirect_uri, {"error": error, "error_description": description, "state": request.state},
         fragment=request.response_type == "token",
     )
@@ -150,7 +175,7 @@ def _complete(engine: Engine, request: AuthorizeRequest, *, sub: str, auth_time:
             progress = _seal_bindings(engine, record_id, bindings)
             tx.put_session(core.new_code_record(request, user, code=code, progress=progress, now=now))
             events.info("oauth code issued: pool=%s client=%s sub=%s", pool.id, client.id, user.sub)
-            return core.with_parameters(request.redirect_uri, {"code": code, "state": request.state})
+            return with_parameters(request.redirect_uri, {"code": code, "state": request.state})
         # Implicit: the tokens' family is stored (its refresh token is never handed out), so
         # that revocation and global sign-out reach these tokens too.
         _, family = core_tokens.new_refresh_token(
@@ -162,7 +187,7 @@ def _complete(engine: Engine, request: AuthorizeRequest, *, sub: str, auth_time:
     events.info("oauth implicit tokens issued: pool=%s client=%s sub=%s", pool.id, client.id, user.sub)
     fragment = {k: minted[k] for k in ("id_token", "access_token") if k in minted}
     fragment.update(token_type="Bearer", expires_in=str(minted["expires_in"]), state=request.state)
-    return core.with_parameters(request.redirect_uri, fragment, fragment=True)
+    return with_parameters(request.redirect_uri, fragment, fragment=True)
 
 
 def _seal_bindings(engine: Engine, record_id: str, bindings: CodeBindings) -> str:
