@@ -582,3 +582,27 @@ def new_link(
             "sub": sub, "username": username}
     return PoolResource(pool_id=pool_id, kind=IDENTITY_LINK, name=link_name(provider, value), body=body,
                         created=now, modified=now)
+
+
+def merging_refused() -> InvalidParameterException:
+    """The source identity has signed in already (its federated user exists)."""
+    return InvalidParameterException(MERGING_REFUSED, member="SourceUser")
+
+
+def linking_to_federated_user() -> InvalidParameterException:
+    return InvalidParameterException(
+        "DestinationUser must be a user of the user pool, not a federated (EXTERNAL_PROVIDER) user.",
+        member="DestinationUser",
+    )
+
+
+def check_disable_target(user: Mapping[str, Any]) -> tuple[str, str, str]:
+    """The external identity AdminDisableProviderForUser unlinks. A native user
+    (ProviderName Cognito) is not supported here: say so rather than half-do it."""
+    if user.get("ProviderName") == COGNITO_PROVIDER:
+        raise InvalidParameterException(
+            "AdminDisableProviderForUser with ProviderName Cognito (a native user) is not supported by authflow; "
+            "use AdminDisableUser.",
+            member="User",
+        )
+    return check_source(user)
