@@ -45,5 +45,6 @@ def code_request(engine: Engine, request: Mapping[str, Any], decide: Decide, *, 
         decision = decide(pool, client, user, typed=typed, code=code, pool_secret=engine.pool_secret(pool), now=now)
         decision = customized(engine, pool, decision, source=source, client_id=client.id, request=request)
         engine.apply(tx, decision)
-    engine.deliver(decision.messages)
+        entries = engine.enqueue(tx, decision.messages)
+    engine.deliver(entries)
     return decision.response

@@ -66,7 +66,8 @@ def admin_reset_user_password(engine: Engine, request: Mapping[str, Any]) -> dic
             engine, pool, decision, source="CustomMessage_ForgotPassword", client_id=None, request=request
         )
         engine.apply(tx, decision)
-    engine.deliver(decision.messages)
+        entries = engine.enqueue(tx, decision.messages)
+    engine.deliver(entries)
     return {}
 
 

@@ -59,7 +59,8 @@ def sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         decision = customized(engine, pool, decision, source="CustomMessage_SignUp", client_id=client.id, request=request)
         decision = verifiers.with_verifiers(engine, pool, decision, password=command.password, password_hash=password_hash)
         engine.apply(tx, decision)
-    engine.deliver(decision.messages)
+        entries = engine.enqueue(tx, decision.messages)
+    engine.deliver(entries)
     return decision.response
 
 

@@ -55,7 +55,8 @@ def admin_create_user(engine: Engine, request: Mapping[str, Any]) -> dict[str, A
         )
         decision = verifiers.with_verifiers(engine, pool, decision, password=password, password_hash=password_hash)
         engine.apply(tx, decision)
-    engine.deliver(decision.messages)
+        entries = engine.enqueue(tx, decision.messages)
+    engine.deliver(entries)
     return decision.response
 
 
@@ -132,7 +133,8 @@ def admin_update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> 
             engine, pool, decision, source="CustomMessage_UpdateUserAttribute", client_id=None, request=request
         )
         engine.apply(tx, decision)
-    engine.deliver(decision.messages)
+        entries = engine.enqueue(tx, decision.messages)
+    engine.deliver(entries)
     return {}
 
 

@@ -38,7 +38,8 @@ def update_user_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[s
             engine, pool, decision, source="CustomMessage_UpdateUserAttribute", client_id=client.id, request=request
         )
         engine.apply(tx, decision)
-    engine.deliver(decision.messages)
+        entries = engine.enqueue(tx, decision.messages)
+    engine.deliver(entries)
     return decision.response
 
 
@@ -56,7 +57,8 @@ def get_user_attribute_verification_code(engine: Engine, request: Mapping[str, A
             engine, pool, decision, source="CustomMessage_VerifyUserAttribute", client_id=client.id, request=request
         )
         engine.apply(tx, decision)
-    engine.deliver(decision.messages)
+        entries = engine.enqueue(tx, decision.messages)
+    engine.deliver(entries)
     return decision.response
 
 
