@@ -67,7 +67,7 @@ class OAuthError(CognitoError):
     `status` the HTTP status Cognito answers with."""
 
     def __init__(self, error: str, description: str | None = None, *, status: int = 400) -> None:
-        super().__init__(description or error)
+        super().__init__(f"{error}: {description}" if description else error)
         self.error = error
         self.description = description
         self.status = status
