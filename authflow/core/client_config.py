@@ -23,21 +23,33 @@ or share their arguments; refused requests raise and return nothing.
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from authflow.core.schema import AttributeDef, attribute_definitions
-from authflow.errors import InvalidOAuthFlowException, InvalidParameterException
+from authflow.errors import (
+    InvalidOAuthFlowException,
+    InvalidParameterException,
+    ScopeDoesNotExistException,
+)
+
+#: The scopes Cognito defines itself (every other scope is a resource server's).
+STANDARD_SCOPES = frozenset({"openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"})
 
 __all__ = [
     "DEFAULT_EXPLICIT_AUTH_FLOWS",
+    "STANDARD_SCOPES",
+    "PoolOAuth",
     "LEGACY_AUTH_FLOWS",
     "allowed_auth_flows",
     "auth_session_validity_minutes",
     "new_client_config",
     "prevent_user_existence_errors",
     "readable_attributes",
+    "redirect_url_problem",
     "render_client",
     "render_client_description",
     "token_revocation_enabled",
@@ -93,14 +105,25 @@ _CLIENT_MEMBER_ORDER = (
 )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolOAuth:
+    """What of the pool an app client's OAuth settings may name: the custom scopes its
+    resource servers define (``<Identifier>/<ScopeName>``) and its identity providers."""
+
+    pool_id: str
+    custom_scopes: frozenset[str]
+    providers: frozenset[str]
+
+
 # -- decisions -----------------------------------------------------------------------------
 
 
-def new_client_config(request: Mapping, *, pool_config: Mapping) -> dict:
+def new_client_config(request: Mapping, *, pool_config: Mapping, resources: PoolOAuth | None = None) -> dict:
     """The configuration a ``CreateUserPoolClient`` request creates.
 
     The secret itself is generated (or taken from ``ClientSecret``) by the service and never
-    stored here.
+    stored here. ``resources`` (the pool's custom scopes and identity providers) lets the
+    OAuth scopes and providers be checked; without it those two checks are skipped.
     """
     if request.get("GenerateSecret") and request.get("ClientSecret"):
         raise InvalidParameterException(
@@ -110,12 +133,13 @@ def new_client_config(request: Mapping, *, pool_config: Mapping) -> dict:
     has_secret = bool(request.get("GenerateSecret") or request.get("ClientSecret"))
     return {
         "ClientName": request["ClientName"],
-        **_updatable_members(request, pool_config, has_secret=has_secret, verb="creating"),
+        **_updatable_members(request, pool_config, has_secret=has_secret, verb="creating", resources=resources),
     }
 
 
 def updated_client_config(
-    current: Mapping, request: Mapping, *, pool_config: Mapping, has_secret: bool | None = None
+    current: Mapping, request: Mapping, *, pool_config: Mapping, has_secret: bool | None = None,
+    resources: PoolOAuth | None = None,
 ) -> dict:
     """The configuration after an ``UpdateUserPoolClient`` request (full replacement).
 
@@ -125,12 +149,12 @@ def updated_client_config(
     """
     return {
         "ClientName": request.get("ClientName") or current["ClientName"],
-        **_updatable_members(request, pool_config, has_secret=has_secret, verb="updating"),
+        **_updatable_members(request, pool_config, has_secret=has_secret, verb="updating", resources=resources),
     }
 
 
 def _updatable_members(
-    request: Mapping, pool_config: Mapping, *, has_secret: bool | None, verb: str
+    request: Mapping, pool_config: Mapping, *, has_secret: bool | None, verb: str, resources: PoolOAuth | None
 ) -> dict:
     config: dict[str, Any] = _token_validities(request)
     definitions = attribute_definitions(pool_config.get("SchemaAttributes") or ())
@@ -144,6 +168,9 @@ def _updatable_members(
         config["WriteAttributes"] = write
     config["ExplicitAuthFlows"] = _explicit_auth_flows(request.get("ExplicitAuthFlows"))
     _check_oauth(request, has_secret)
+    _check_redirect_urls(request)
+    if resources is not None:
+        _check_oauth_resources(request, resources)
     for key in _OPTIONAL_ECHO:
         if request.get(key) is not None:
             config[key] = copy.deepcopy(request[key])
@@ -270,6 +297,63 @@ def _check_oauth(request: Mapping, has_secret: bool | None) -> None:
         raise InvalidParameterException(
             "DefaultRedirectURI must be one of the CallbackURLs.", member="DefaultRedirectURI"
         )
+
+
+def _check_redirect_urls(request: Mapping) -> None:
+    """CallbackURLs and LogoutURLs: absolute, no fragment, HTTPS unless the host is the
+    loopback (http://localhost, http://127.0.0.1, http://[::1], any port); other schemes
+    (``myapp://callback``) are an app's own and allowed."""
+    for member in ("CallbackURLs", "LogoutURLs"):
+        for url in request.get(member) or ():
+            problem = redirect_url_problem(url)
+            if problem:
+                raise InvalidParameterException(f"{member} {problem}: {url}", member=member, url=url)
+
+
+def redirect_url_problem(url: str) -> str | None:
+    """Why ``url`` may not be a callback or sign-out URL, or None."""
+    match = _ABSOLUTE_URL.match(url)
+    if match is None:
+        return "must be absolute URLs (with a scheme)"
+    if "#" in url:
+        return "must not contain a fragment"
+    scheme, rest = match.group(1).lower(), match.group(2)
+    if scheme not in ("http", "https"):
+        return None
+    host = _host_of(rest)
+    if not host:
+        return "must name a host"
+    if scheme == "http" and host not in _LOOPBACK_HOSTS:
+        return "must use HTTPS unless the host is localhost, 127.0.0.1 or [::1]"
+    return None
+
+
+# RFC 3986 scheme, then the rest; the core parses by hand (no urllib in the pure core).
+_ABSOLUTE_URL = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):(.+)", re.DOTALL)
+_LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]"})
+
+
+def _host_of(rest: str) -> str:
+    """The host of an http(s) URL's part after the scheme (lower case, brackets kept for
+    IPv6, no user info or port); empty if there is no authority."""
+    if not rest.startswith("//"):
+        return ""
+    authority = re.split(r"[/?#]", rest[2:], maxsplit=1)[0].rpartition("@")[2]
+    if authority.startswith("["):
+        return authority[: authority.find("]") + 1].lower() if "]" in authority else ""
+    return authority.partition(":")[0].lower()
+
+
+def _check_oauth_resources(request: Mapping, resources: PoolOAuth) -> None:
+    for scope in request.get("AllowedOAuthScopes") or ():
+        if scope not in STANDARD_SCOPES and scope not in resources.custom_scopes:
+            raise ScopeDoesNotExistException(f"Invalid scope requested: {scope}", member="AllowedOAuthScopes")
+    for provider in request.get("SupportedIdentityProviders") or ():
+        if provider != "COGNITO" and provider not in resources.providers:
+            raise InvalidParameterException(
+                f"The provider {provider} does not exist for User Pool {resources.pool_id}",
+                member="SupportedIdentityProviders",
+            )
 
 
 # -- rendering -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from authflow.core import client_config
 from authflow.core.records import PoolResource
 from authflow.core.schema import attribute_definitions
 from authflow.errors import (
@@ -205,7 +206,7 @@ def pool_domain_members(domains: Iterable[PoolResource]) -> dict[str, str]:
 #: Quota: resource servers per user pool (not adjustable).
 MAX_RESOURCE_SERVERS = 25
 #: The scopes Cognito defines itself; every other scope is `<Identifier>/<ScopeName>`.
-STANDARD_SCOPES = frozenset({"openid", "email", "phone", "profile", "aws.cognito.signin.user.admin"})
+STANDARD_SCOPES = client_config.STANDARD_SCOPES
 #: ListResourceServers: MaxResults 1..50; 50 when absent.
 MAX_LIST_RESOURCE_SERVERS = 50
 

@@ -1,4 +1,10 @@
-"""Service functions for app clients."""
+"""Service functions for app clients.
+
+Theory of operation: the configuration rules are `authflow.core.client_config`; what
+they need of the pool besides its configuration (the custom scopes of its resource
+servers, its identity providers) is read in the same transaction (`pool_oauth`), so a
+client can never be saved naming a scope or provider deleted meanwhile.
+"""
 
 from __future__ import annotations
 
@@ -7,11 +13,14 @@ from dataclasses import replace
 from typing import Any
 
 from authflow.core import client_config as cc
+from authflow.core import oauth_resources
 from authflow.core.records import AppClient
 from authflow.errors import ResourceNotFoundException
 from authflow.service.engine import Engine
+from authflow.service.identity_providers import providers_of
 from authflow.service.pools import decode_next_token, encode_next_token
 from authflow.service.registry import operation
+from authflow.service.resource_servers import resource_servers_of
 
 
 def require_client(tx, pool_id: str, client_id: str) -> AppClient:
@@ -19,6 +28,15 @@ def require_client(tx, pool_id: str, client_id: str) -> AppClient:
     if client is None or client.pool_id != pool_id:
         raise ResourceNotFoundException(f"User pool client {client_id} does not exist.")
     return client
+
+
+def pool_oauth(tx, pool_id: str) -> cc.PoolOAuth:
+    """The pool's custom scopes and identity providers, which clients' OAuth settings may name."""
+    return cc.PoolOAuth(
+        pool_id=pool_id,
+        custom_scopes=oauth_resources.custom_scopes(resource_servers_of(tx, pool_id)),
+        providers=frozenset(p.name for p in providers_of(tx, pool_id)),
+    )
 
 
 def render(engine: Engine, client: AppClient) -> dict[str, Any]:
@@ -37,7 +55,7 @@ def create_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[
     now = engine.now()
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
-        config = cc.new_client_config(request, pool_config=pool.config)
+        config = cc.new_client_config(request, pool_config=pool.config, resources=pool_oauth(tx, pool.id))
         client_id = engine.new_client_id()
         while tx.get_client(client_id) is not None:
             client_id = engine.new_client_id()
@@ -67,7 +85,8 @@ def update_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[
         pool = engine.require_pool(tx, request["UserPoolId"])
         client = require_client(tx, pool.id, request["ClientId"])
         config = cc.updated_client_config(
-            client.config, request, pool_config=pool.config, has_secret=client.secret is not None
+            client.config, request, pool_config=pool.config, has_secret=client.secret is not None,
+            resources=pool_oauth(tx, pool.id),
         )
         client = replace(client, config=config, modified=now, version=client.version + 1)
         tx.put_client(client)
