@@ -1,0 +1,39 @@
+"""Helpers for the tests of domains, resource servers, identity providers and app-client
+OAuth settings: a pool on a checked client, and a snapshot of the memory store that
+includes the pool resources (`tests.helpers.store_contents` predates them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.helpers import store_contents
+from tests.signin import Env, refused
+
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/0f3e1a52-8d77-4c3a-9d0c-1b2c3d4e5f60"
+
+
+def contents(client) -> dict[str, Any]:
+    """Everything the store holds, pool resources and the cross-pool domain index included."""
+    state = client.store.snapshot()
+    return {
+        **store_contents(client.store),
+        "resources": {pool: dict(auth.resources) for pool, auth in state.auth.items()},
+        "global_names": dict(state.global_names),
+    }
+
+
+class Pool:
+    """A pool (with `config`) on a fresh checked client."""
+
+    def __init__(self, env: Env | None = None, **config) -> None:
+        self.env = env or Env()
+        self.client = self.env.client
+        self.id = self.env.pool(**config)
+
+    def unchanged(self, exception, message: str, call, **kwargs):
+        """`call(**kwargs)` is refused with exactly `exception` and `message` and the store,
+        resources included, is exactly as it was."""
+        before = contents(self.client)
+        err = refused(exception, message, call, **kwargs)
+        assert contents(self.client) == before
+        return err
