@@ -7,8 +7,12 @@ from typing import Any
 from authflow.adapters import MemoryStore
 
 
-def store_contents(store: MemoryStore) -> dict[str, Any]:
-    """Everything a MemoryStore holds, as plain comparable data (indexes included)."""
+def store_contents(store: Any) -> dict[str, Any]:
+    """Everything a store holds, as plain comparable data: a MemoryStore's records and
+    indexes (pool resources with the names unique across pools, and the outbox,
+    included), or every row of every table of a SqliteStore or PostgresStore."""
+    if not isinstance(store, MemoryStore):
+        return _sql_rows(store)
     state = store.snapshot()
     users = {}
     for pool_id, pool_users in state.users.items():
@@ -31,6 +35,7 @@ def store_contents(store: MemoryStore) -> dict[str, Any]:
             "failed_sign_ins": dict(pool_auth.failed_sign_ins),
             "session_ids": set(pool_auth.session_ids),
             "refresh_by_origin": dict(pool_auth.refresh_by_origin),
+            "resources": dict(pool_auth.resources),
         }
         for pool_id, pool_auth in state.auth.items()
     }
@@ -41,7 +46,32 @@ def store_contents(store: MemoryStore) -> dict[str, Any]:
         "auth": auth,
         "sessions": dict(state.sessions),
         "refresh_tokens": dict(state.refresh_tokens),
+        "global_names": dict(state.global_names),
+        "outbox": dict(state.outbox),
     }
+
+
+def _sql_rows(store: Any) -> dict[str, Any]:
+    """Every row of every table of a SQL store, in a stable order."""
+    from authflow.adapters import SqliteStore
+
+    if isinstance(store, SqliteStore):
+        import sqlite3
+
+        from authflow.adapters.sqlite import TABLES
+
+        conn = sqlite3.connect(store.path)
+        try:
+            return {t: sorted(tuple(r) for r in conn.execute(f"SELECT * FROM {t}")) for t in TABLES}
+        finally:
+            conn.close()
+    from authflow.adapters.postgres import TABLES as PG_TABLES
+    from authflow.adapters.postgres import PostgresStore
+
+    if not isinstance(store, PostgresStore):
+        raise TypeError(f"store_contents knows MemoryStore, SqliteStore and PostgresStore, not {store!r}")
+    with store.transaction() as tx:
+        return {t: sorted(tuple(r) for r in tx.connection.execute(f"SELECT * FROM {t}")) for t in PG_TABLES}
 
 
 def without_lockout(contents: dict[str, Any]) -> dict[str, Any]:

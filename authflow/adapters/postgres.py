@@ -97,6 +97,8 @@ from authflow.core.records import (
     Device,
     FailedSignIns,
     Group,
+    OutboxEntry,
+    PoolResource,
     RefreshToken,
     SigningKey,
     User,
@@ -265,12 +267,53 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX memberships_by_user ON memberships (pool_id, username_key, group_name)",
     ),
+    (
+        # Pool resources (domains, resource servers, identity providers, identity links):
+        # named documents of a pool, listed by (kind, name) through the primary key and
+        # deleted with the pool. A domain's name is unique across every pool: the partial
+        # unique index holds the kinds of `GLOBAL_RESOURCE_KINDS` (written out, as a
+        # migration never changes: a new global kind is a new migration), made after the
+        # primary key so that a stale version is reported before a taken name.
+        """CREATE TABLE resources (
+            pool_id text COLLATE "C" NOT NULL,
+            kind    text COLLATE "C" NOT NULL,
+            name    text COLLATE "C" NOT NULL,
+            version bigint NOT NULL,
+            doc     text NOT NULL,
+            CONSTRAINT resources_pkey PRIMARY KEY (pool_id, kind, name),
+            CONSTRAINT resources_pool_fkey FOREIGN KEY (pool_id) REFERENCES pools (id) ON DELETE CASCADE
+        )""",
+        "CREATE UNIQUE INDEX resources_global_name ON resources (kind, name) WHERE kind = 'domain'",
+        # The outbox: messages written with the change that caused them. No foreign key:
+        # an entry outlives its pool (the console still lists what was sent). The sender
+        # reads `outbox_due` (PENDING entries by next attempt); the console lists newest
+        # first, of every pool, of one pool or to one destination. A destination may be a
+        # long attribute value, so its index holds the first HEAD_CHARS characters, and a
+        # lookup names both the head and the whole value.
+        """CREATE TABLE outbox (
+            id              text COLLATE "C" NOT NULL,
+            pool_id         text COLLATE "C" NOT NULL,
+            destination     text COLLATE "C" NOT NULL,
+            state           text COLLATE "C" NOT NULL,
+            created_us      bigint NOT NULL,
+            next_attempt_us bigint NOT NULL,
+            version         bigint NOT NULL,
+            doc             text NOT NULL,
+            CONSTRAINT outbox_pkey PRIMARY KEY (id)
+        )""",
+        "CREATE INDEX outbox_due ON outbox (state, next_attempt_us, id)",
+        "CREATE INDEX outbox_by_age ON outbox (created_us DESC, id DESC)",
+        "CREATE INDEX outbox_by_pool ON outbox (pool_id, created_us DESC, id DESC)",
+        f"""CREATE INDEX outbox_by_destination
+            ON outbox (left(destination, {HEAD_CHARS}), created_us DESC, id DESC)""",
+    ),
 )
 
 #: The tables of the schema (besides `schema_info`), for tools that read every row.
 TABLES = (
     "pools", "clients", "users", "aliases", "user_index",
     "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins", "devices", "groups", "memberships",
+    "resources", "outbox",
 )
 
 #: The port's name for each unique constraint of the schema.
@@ -284,6 +327,8 @@ _UNIQUE_CONSTRAINTS = {
     "refresh_tokens_pkey": "refresh_token",
     "refresh_tokens_origin_key": "origin_jti",
     "devices_pkey": "device",
+    "resources_global_name": "domain",
+    "outbox_pkey": "outbox",
 }
 
 _SERIALIZATION_FAILURE = "40001"
@@ -468,6 +513,39 @@ _MEMBERS = """SELECT username_key FROM memberships
 _MEMBERS_FIRST = """SELECT username_key FROM memberships
     WHERE pool_id = %s AND group_name = %s ORDER BY username_key LIMIT %s"""
 
+_RESOURCE_COLUMNS = "pool_id, kind, name, version, doc"
+_GET_RESOURCE = f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE pool_id = %s AND kind = %s AND name = %s"
+_RESOURCE_VERSION = """SELECT pool_id, version FROM resources
+    WHERE pool_id = %(pool_id)s AND kind = %(kind)s AND name = %(name)s"""
+# The literal kind lets the planner read the partial index (the global kinds are its condition).
+_FIND_RESOURCE = f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE kind = %s AND name = %s AND kind = 'domain'"
+_LIST_RESOURCES = f"""SELECT {_RESOURCE_COLUMNS} FROM resources
+    WHERE pool_id = %s AND kind = %s AND name > %s ORDER BY name LIMIT %s"""
+_LIST_RESOURCES_FIRST = f"""SELECT {_RESOURCE_COLUMNS} FROM resources
+    WHERE pool_id = %s AND kind = %s ORDER BY name LIMIT %s"""
+_INSERT_RESOURCE = f"""INSERT INTO resources ({_RESOURCE_COLUMNS})
+    VALUES (%(pool_id)s, %(kind)s, %(name)s, %(version)s, %(doc)s)"""
+_UPDATE_RESOURCE = """UPDATE resources SET version = %(version)s, doc = %(doc)s
+    WHERE pool_id = %(pool_id)s AND kind = %(kind)s AND name = %(name)s AND version = %(old_version)s"""
+_DELETE_RESOURCE = "DELETE FROM resources WHERE pool_id = %s AND kind = %s AND name = %s"
+
+_OUTBOX_COLUMNS = "id, pool_id, destination, state, created_us, next_attempt_us, version, doc"
+_GET_OUTBOX = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id = %s"
+_OUTBOX_VERSION = "SELECT version FROM outbox WHERE id = %(id)s"
+_INSERT_OUTBOX = f"""INSERT INTO outbox ({_OUTBOX_COLUMNS}) VALUES (%(id)s, %(pool_id)s, %(destination)s,
+    %(state)s, %(created_us)s, %(next_attempt_us)s, %(version)s, %(doc)s)"""
+_UPDATE_OUTBOX = """UPDATE outbox SET pool_id = %(pool_id)s, destination = %(destination)s, state = %(state)s,
+    created_us = %(created_us)s, next_attempt_us = %(next_attempt_us)s, version = %(version)s, doc = %(doc)s
+    WHERE id = %(id)s AND version = %(old_version)s"""
+_DUE_OUTBOX = f"""SELECT {_OUTBOX_COLUMNS} FROM outbox
+    WHERE state = 'PENDING' AND next_attempt_us <= %s ORDER BY next_attempt_us, id LIMIT %s"""
+# `{conditions}`: the fragments below joined with AND (see SqlReads.list_outbox).
+_LIST_OUTBOX = f"""SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE {{conditions}}
+    ORDER BY created_us DESC, id DESC LIMIT %(limit)s"""
+_OUTBOX_OF_POOL = "pool_id = %(pool_id)s"
+_OUTBOX_TO = f"left(destination, {HEAD_CHARS}) = left(%(destination)s, {HEAD_CHARS}) AND destination = %(destination)s"
+_OUTBOX_BEFORE = "(created_us, id) < (%(before_us)s, %(before_id)s)"
+
 _PURGE_SESSIONS = """DELETE FROM sessions WHERE id IN
     (SELECT id FROM sessions WHERE expires_us <= %s LIMIT %s)"""
 _PURGE_REFRESH_TOKENS = """DELETE FROM refresh_tokens WHERE token_hash IN
@@ -502,6 +580,9 @@ _FAILED_SIGN_INS = _Kind(
 # (`VersionConflict`) when this transaction sees the holder, else a concurrent writer's
 # (`TransientConflict`), so a racing CreateGroup re-runs and finds the group.
 _GROUPS = _Kind(_INSERT_GROUP, _UPDATE_GROUP, _GROUP_VERSION, True, None)
+# A taken domain is `resources_global_name` (a UniqueViolation("domain", kind)); an insert
+# over this pool's own resource is stale, as for groups.
+_RESOURCES = _Kind(_INSERT_RESOURCE, _UPDATE_RESOURCE, _RESOURCE_VERSION, True, None)
 
 
 # -- psycopg, imported when a store is made ----------------------------------------------
@@ -966,7 +1047,7 @@ class _PostgresTransaction(SqlReads):
         self._write(body, lambda error: self._refusal(kind, row, pool_id, error))
 
     def _refusal(self, kind: _Kind, row: Mapping[str, Any], pool_id: str, error: BaseException | None,
-                 alias_kind: str | None = None) -> BaseException:
+                 constraint_kind: str | None = None) -> BaseException:
         """What the in-memory store would have said of a refused put, in its order:
         missing pool, key of another pool, stale version, then the violated constraint."""
         if error is not None:
@@ -988,7 +1069,7 @@ class _PostgresTransaction(SqlReads):
             return VersionConflict(f"expected version {expected}, got {row['version']}")
         constraint = _UNIQUE_CONSTRAINTS.get(_constraint(error) or "") if error is not None else None
         if constraint is not None and _sqlstate(error) == _UNIQUE_VIOLATION:
-            return UniqueViolation(constraint, alias_kind if constraint == "alias" else None)
+            return UniqueViolation(constraint, constraint_kind if constraint in ("alias", "domain") else None)
         # What was in the way is not visible to this transaction: a concurrent writer's.
         return TransientConflict("a concurrent transaction changed this record; nothing was written, try again")
 
@@ -1045,7 +1126,7 @@ class _PostgresTransaction(SqlReads):
             if new:
                 cursor.execute(_INSERT_INDEX_ROWS, _params((pool_id, key, [n for n, _ in new], [v for _, v in new])))
 
-        self._write(body, lambda error: self._refusal(_USERS, row, pool_id, error, alias_kind=adding[0]))
+        self._write(body, lambda error: self._refusal(_USERS, row, pool_id, error, constraint_kind=adding[0]))
 
     # -- signing keys --------------------------------------------------------------------
 
@@ -1109,6 +1190,53 @@ class _PostgresTransaction(SqlReads):
 
     def put_group(self, group: Group) -> None:
         self._put(_GROUPS, codec.group_to_row(group), group.pool_id)
+
+    # -- pool resources ------------------------------------------------------------------
+
+    def put_resource(self, resource: PoolResource) -> None:
+        row = codec.resource_to_row(resource)
+        params = {**row, "old_version": resource.version - 1}
+        statement = _INSERT_RESOURCE if resource.version == 1 else _UPDATE_RESOURCE
+
+        def body() -> None:
+            if self._cursor.execute(statement, _params(params)).rowcount != 1:
+                raise _NoRow
+
+        self._write(body, lambda error: self._refusal(_RESOURCES, row, resource.pool_id, error,
+                                                      constraint_kind=resource.kind))
+
+    # -- the outbox ----------------------------------------------------------------------
+
+    def put_outbox(self, entry: OutboxEntry) -> None:
+        row = codec.outbox_to_row(entry)
+        params = {**row, "old_version": entry.version - 1}
+        statement = _INSERT_OUTBOX if entry.version == 1 else _UPDATE_OUTBOX
+
+        def body() -> None:
+            if self._cursor.execute(statement, _params(params)).rowcount != 1:
+                raise _NoRow
+
+        self._write(body, lambda error: self._outbox_refusal(row, error))
+
+    def _outbox_refusal(self, row: Mapping[str, Any], error: BaseException | None) -> BaseException:
+        """As MemoryStore says it: an insert of an id that exists is a
+        `UniqueViolation("outbox")`, any other wrong version a `VersionConflict`."""
+        if error is not None:
+            transient = _transient(error)
+            if transient is not None:
+                return transient
+            if _sqlstate(error) != _UNIQUE_VIOLATION:
+                return error
+        if self._failed is not None:
+            return self._unusable()
+        old = self._one(_OUTBOX_VERSION, row)
+        if row["version"] == 1 and (old is not None or error is not None):
+            # held by a visible entry, or by one a concurrent transaction committed
+            return UniqueViolation("outbox")
+        expected = 1 if old is None else old["version"] + 1
+        if row["version"] != expected:
+            return VersionConflict(f"expected version {expected}, got {row['version']}")
+        return TransientConflict("a concurrent transaction changed this record; nothing was written, try again")
 
     def add_member(self, pool_id: str, name: str, username_key: str) -> None:
         def body() -> None:

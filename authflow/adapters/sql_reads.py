@@ -18,11 +18,14 @@ from typing import Any
 
 from authflow.adapters import codec
 from authflow.core.records import (
+    GLOBAL_RESOURCE_KINDS,
     AppClient,
     AuthSession,
     Device,
     FailedSignIns,
     Group,
+    OutboxEntry,
+    PoolResource,
     RefreshToken,
     SigningKey,
     User,
@@ -45,6 +48,8 @@ STATEMENTS = (
     "get_device", "list_devices_first", "list_devices", "delete_device",
     "pool_exists", "get_group", "list_groups_first", "list_groups", "count_groups", "delete_group",
     "remove_member", "groups_of", "members_first", "members",
+    "get_resource", "find_resource", "list_resources_first", "list_resources", "delete_resource",
+    "get_outbox", "due_outbox", "list_outbox", "outbox_of_pool", "outbox_to", "outbox_before",
     "purge_sessions", "purge_refresh_tokens", "purge_failed_sign_ins", "purge_devices",
 )
 
@@ -231,6 +236,58 @@ class SqlReads:
         else:
             rows = self._all(self.SQL["members"], (pool_id, name, after, limit))
         return [row["username_key"] for row in rows]
+
+    # -- pool resources ------------------------------------------------------------------
+
+    def get_resource(self, pool_id: str, kind: str, name: str) -> PoolResource | None:
+        row = self._one(self.SQL["get_resource"], (pool_id, kind, name))
+        return None if row is None else codec.resource_from_row(row)
+
+    def find_resource(self, kind: str, name: str) -> PoolResource | None:
+        # Only the global kinds are unique across pools; another kind's name may be in many.
+        if kind not in GLOBAL_RESOURCE_KINDS:
+            return None
+        row = self._one(self.SQL["find_resource"], (kind, name))
+        return None if row is None else codec.resource_from_row(row)
+
+    def list_resources(self, pool_id: str, kind: str, *, after: str | None, limit: int) -> list[PoolResource]:
+        if after is None:
+            rows = self._all(self.SQL["list_resources_first"], (pool_id, kind, limit))
+        else:
+            rows = self._all(self.SQL["list_resources"], (pool_id, kind, after, limit))
+        return [codec.resource_from_row(row) for row in rows]
+
+    def delete_resource(self, pool_id: str, kind: str, name: str) -> None:
+        self._delete(self.SQL["delete_resource"], pool_id, kind, name)
+
+    # -- the outbox ----------------------------------------------------------------------
+
+    def get_outbox(self, entry_id: str) -> OutboxEntry | None:
+        row = self._one(self.SQL["get_outbox"], (entry_id,))
+        return None if row is None else codec.outbox_from_row(row)
+
+    def due_outbox(self, now: datetime, *, limit: int) -> list[OutboxEntry]:
+        return [codec.outbox_from_row(row) for row in self._all(self.SQL["due_outbox"], (codec.micros(now), limit))]
+
+    def list_outbox(
+        self, *, pool_id: str | None = None, destination: str | None = None,
+        before: tuple[datetime, str] | None = None, limit: int,
+    ) -> list[OutboxEntry]:
+        # One range of the index the filters name (by pool, by destination, or by age),
+        # newest first. `conditions` is made only of the dialect's fragments, never of input.
+        conditions: list[str] = []
+        params: dict[str, Any] = {"limit": limit}
+        if pool_id is not None:
+            conditions.append(self.SQL["outbox_of_pool"])
+            params["pool_id"] = pool_id
+        if destination is not None:
+            conditions.append(self.SQL["outbox_to"])
+            params["destination"] = destination
+        if before is not None:
+            conditions.append(self.SQL["outbox_before"])
+            params["before_us"], params["before_id"] = codec.micros(before[0]), before[1]
+        sql = self.SQL["list_outbox"].format(conditions=" AND ".join(conditions) or "1 = 1")
+        return [codec.outbox_from_row(row) for row in self._all(sql, params)]
 
     # -- housekeeping --------------------------------------------------------------------
 

@@ -67,6 +67,8 @@ from authflow.core.records import (
     Device,
     FailedSignIns,
     Group,
+    OutboxEntry,
+    PoolResource,
     RefreshToken,
     SigningKey,
     User,
@@ -205,12 +207,47 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         ) WITHOUT ROWID""",
         "CREATE INDEX memberships_by_user ON memberships (pool_id, username_key, group_name)",
     ),
+    (
+        # Pool resources (domains, resource servers, identity providers, identity links):
+        # named documents of a pool, listed by (kind, name) through the primary key and
+        # deleted with the pool. A domain's name is unique across every pool: the partial
+        # index holds the kinds of `GLOBAL_RESOURCE_KINDS` (written out, as a migration
+        # never changes: a new global kind is a new migration).
+        """CREATE TABLE resources (
+            pool_id TEXT NOT NULL REFERENCES pools (id) ON DELETE CASCADE,
+            kind    TEXT NOT NULL,
+            name    TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            doc     TEXT NOT NULL,
+            PRIMARY KEY (pool_id, kind, name)
+        ) WITHOUT ROWID""",
+        "CREATE UNIQUE INDEX resources_global_name ON resources (kind, name) WHERE kind = 'domain'",
+        # The outbox: messages written with the change that caused them. No foreign key:
+        # an entry outlives its pool (the console still lists what was sent). The sender
+        # reads `outbox_due` (PENDING entries by next attempt); the console lists newest
+        # first, of every pool, of one pool or to one destination.
+        """CREATE TABLE outbox (
+            id              TEXT PRIMARY KEY,
+            pool_id         TEXT NOT NULL,
+            destination     TEXT NOT NULL,
+            state           TEXT NOT NULL,
+            created_us      INTEGER NOT NULL,
+            next_attempt_us INTEGER NOT NULL,
+            version         INTEGER NOT NULL,
+            doc             TEXT NOT NULL
+        )""",
+        "CREATE INDEX outbox_due ON outbox (state, next_attempt_us, id)",
+        "CREATE INDEX outbox_by_age ON outbox (created_us DESC, id DESC)",
+        "CREATE INDEX outbox_by_pool ON outbox (pool_id, created_us DESC, id DESC)",
+        "CREATE INDEX outbox_by_destination ON outbox (destination, created_us DESC, id DESC)",
+    ),
 )
 
 #: The tables of the schema, for tools that read every row (tests, backups).
 TABLES = (
     "pools", "clients", "users", "aliases", "user_index",
     "signing_keys", "sessions", "refresh_tokens", "failed_sign_ins", "devices", "groups", "memberships",
+    "resources", "outbox",
 )
 
 # SQLite names a violated unique constraint by its columns; these are the port's names.
@@ -224,6 +261,8 @@ _UNIQUE_CONSTRAINTS = {
     "refresh_tokens.token_hash": "refresh_token",
     "refresh_tokens.pool_id, refresh_tokens.origin_jti": "origin_jti",
     "devices.pool_id, devices.device_key": "device",
+    "resources.kind, resources.name": "domain",
+    "outbox.id": "outbox",
 }
 _UNIQUE_FAILED = "UNIQUE constraint failed: "
 _FOREIGN_KEY_FAILED = "FOREIGN KEY constraint failed"
@@ -358,6 +397,36 @@ _MEMBERS = """SELECT username_key FROM memberships
     WHERE pool_id = ? AND group_name = ? AND username_key > ? ORDER BY username_key LIMIT ?"""
 _MEMBERS_FIRST = """SELECT username_key FROM memberships
     WHERE pool_id = ? AND group_name = ? ORDER BY username_key LIMIT ?"""
+
+_RESOURCE_COLUMNS = "pool_id, kind, name, version, doc"
+_GET_RESOURCE = f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE pool_id = ? AND kind = ? AND name = ?"
+_RESOURCE_VERSION = "SELECT version FROM resources WHERE pool_id = ? AND kind = ? AND name = ?"
+# The literal kind lets the planner read the partial index (the global kinds are its condition).
+_FIND_RESOURCE = f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE kind = ? AND name = ? AND kind = 'domain'"
+_LIST_RESOURCES = f"""SELECT {_RESOURCE_COLUMNS} FROM resources
+    WHERE pool_id = ? AND kind = ? AND name > ? ORDER BY name LIMIT ?"""
+_LIST_RESOURCES_FIRST = f"SELECT {_RESOURCE_COLUMNS} FROM resources WHERE pool_id = ? AND kind = ? ORDER BY name LIMIT ?"
+_INSERT_RESOURCE = f"INSERT INTO resources ({_RESOURCE_COLUMNS}) VALUES (:pool_id, :kind, :name, :version, :doc)"
+_UPDATE_RESOURCE = """UPDATE resources SET version = :version, doc = :doc
+    WHERE pool_id = :pool_id AND kind = :kind AND name = :name"""
+_DELETE_RESOURCE = "DELETE FROM resources WHERE pool_id = ? AND kind = ? AND name = ?"
+
+_OUTBOX_COLUMNS = "id, pool_id, destination, state, created_us, next_attempt_us, version, doc"
+_GET_OUTBOX = f"SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE id = ?"
+_OUTBOX_VERSION = "SELECT version FROM outbox WHERE id = ?"
+_INSERT_OUTBOX = f"""INSERT INTO outbox ({_OUTBOX_COLUMNS})
+    VALUES (:id, :pool_id, :destination, :state, :created_us, :next_attempt_us, :version, :doc)"""
+_UPDATE_OUTBOX = """UPDATE outbox SET pool_id = :pool_id, destination = :destination, state = :state,
+    created_us = :created_us, next_attempt_us = :next_attempt_us, version = :version, doc = :doc
+    WHERE id = :id"""
+_DUE_OUTBOX = f"""SELECT {_OUTBOX_COLUMNS} FROM outbox
+    WHERE state = 'PENDING' AND next_attempt_us <= ? ORDER BY next_attempt_us, id LIMIT ?"""
+# `{conditions}`: the fragments below joined with AND (see SqlReads.list_outbox).
+_LIST_OUTBOX = f"""SELECT {_OUTBOX_COLUMNS} FROM outbox WHERE {{conditions}}
+    ORDER BY created_us DESC, id DESC LIMIT :limit"""
+_OUTBOX_OF_POOL = "pool_id = :pool_id"
+_OUTBOX_TO = "destination = :destination"
+_OUTBOX_BEFORE = "(created_us, id) < (:before_us, :before_id)"
 
 _PURGE_SESSIONS = """DELETE FROM sessions WHERE id IN
     (SELECT id FROM sessions WHERE expires_us <= ? LIMIT ?)"""
@@ -550,9 +619,10 @@ def _migrate(conn: sqlite3.Connection, path: str) -> None:
 
 
 @contextmanager
-def _constraints(pool_id: str, alias_kind: str | None = None, missing: str | None = None) -> Iterator[None]:
+def _constraints(pool_id: str, kind: str | None = None, missing: str | None = None) -> Iterator[None]:
     """Turn a violated constraint into the error the in-memory store raises. A foreign
-    key names a missing pool, or `missing` (what else the row references)."""
+    key names a missing pool, or `missing` (what else the row references). `kind` is the
+    violation's kind where the port gives one: the alias kind, the resource kind."""
     try:
         yield
     except sqlite3.IntegrityError as error:
@@ -562,8 +632,7 @@ def _constraints(pool_id: str, alias_kind: str | None = None, missing: str | Non
         if message.startswith(_UNIQUE_FAILED):
             constraint = _UNIQUE_CONSTRAINTS.get(message[len(_UNIQUE_FAILED):])
             if constraint is not None:
-                kind = alias_kind if constraint == "alias" else None
-                raise UniqueViolation(constraint, kind) from error
+                raise UniqueViolation(constraint, kind if constraint in ("alias", "domain") else None) from error
         raise
 
 
@@ -717,7 +786,7 @@ class _SqliteTransaction(SqlReads):
             self._execute(_DELETE_ALIAS, (pool_id, kind, alias_key))
         for kind, alias_key in wanted:
             if (kind, alias_key) not in held:
-                with _constraints(pool_id, alias_kind=kind):
+                with _constraints(pool_id, kind=kind):
                     self._execute(_INSERT_ALIAS, (pool_id, kind, alias_key, key))
 
     def _sync_index(self, user: User) -> None:
@@ -790,6 +859,26 @@ class _SqliteTransaction(SqlReads):
         self._require_pool(group.pool_id)
         old = self._one(_GROUP_VERSION, (group.pool_id, group.name))
         self._upsert(_INSERT_GROUP, _UPDATE_GROUP, _version(old), codec.group_to_row(group), group.pool_id)
+
+    # -- pool resources ------------------------------------------------------------------
+
+    def put_resource(self, resource: PoolResource) -> None:
+        # As MemoryStore: pool, version, then a global name another pool holds.
+        self._require_pool(resource.pool_id)
+        old = self._one(_RESOURCE_VERSION, (resource.pool_id, resource.kind, resource.name))
+        _check_version(_version(old), resource.version)
+        with _constraints(resource.pool_id, kind=resource.kind):
+            self._execute(_INSERT_RESOURCE if old is None else _UPDATE_RESOURCE, codec.resource_to_row(resource))
+
+    # -- the outbox ----------------------------------------------------------------------
+
+    def put_outbox(self, entry: OutboxEntry) -> None:
+        old = self._one(_OUTBOX_VERSION, (entry.id,))
+        if old is not None and entry.version == 1:
+            raise UniqueViolation("outbox")
+        _check_version(_version(old), entry.version)
+        with _constraints(entry.message.pool_id):
+            self._execute(_INSERT_OUTBOX if old is None else _UPDATE_OUTBOX, codec.outbox_to_row(entry))
 
     def add_member(self, pool_id: str, name: str, username_key: str) -> None:
         self._require_pool(pool_id)

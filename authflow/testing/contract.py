@@ -32,7 +32,11 @@ and ListUsers indexes; sign-in records), through single writes, batches that com
 abort or go on after a refused write, and pools deleted and made again; devices
 belong to their user and go with it, and races on one device have one outcome
 (`authflow.testing.device_contract`); and memberships go with their group and with
-their user, also when a writer races the delete (`authflow.testing.group_contract`).
+their user, also when a writer races the delete (`authflow.testing.group_contract`);
+pool resources are per pool and kind, domain names unique across pools, also when two
+pools race for one (`authflow.testing.resource_contract`); and outbox entries outlive
+their pool, are due and listed in their orders, and a mark written from a stale
+reading loses (`authflow.testing.outbox_contract`).
 
 The pieces are reusable on their own: `authflow.testing.records` builds records and
 holds Hypothesis strategies for records of every kind (valid Unicode, JSON
@@ -42,6 +46,7 @@ configuration: what every store must give back unchanged), and
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
@@ -59,6 +64,8 @@ from authflow.core.records import (
     Device,
     FailedSignIns,
     Group,
+    OutboxEntry,
+    PoolResource,
     RefreshToken,
     SigningKey,
     User,
@@ -77,12 +84,14 @@ from authflow.testing.models import (
     own_id,
     sign_in_records,
 )
+from authflow.testing.outbox_contract import OutboxContract
 from authflow.testing.records import (
     ALIAS_KINDS,
     NO_POOL,
     NOW,
     P1,
     P2,
+    RESOURCE_KINDS,
     client_record,
     device_record,
     failed_sign_ins_record,
@@ -95,6 +104,7 @@ from authflow.testing.records import (
     signing_key_record,
     user_record,
 )
+from authflow.testing.resource_contract import ResourceContract
 
 __all__ = ["StoreContract", "port_view"]
 
@@ -116,8 +126,9 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
     """Everything the port shows of `store`: every pool and app client, every user under
     every ListUsers index, by key, by sub and by alias (theirs and `aliases`), signing
     keys, every listed device of every user (and of `subs`), every group with its
-    members and every user's groups, and the sessions, refresh tokens, lockout counters
-    and devices whose ids are in `ids`."""
+    members and every user's groups, every pool's resources of every kind (and the
+    domains the port finds by name), every outbox entry newest first, and the sessions,
+    refresh tokens, lockout counters and devices whose ids are in `ids`."""
     with store.transaction() as tx:
         listed = tx.list_pools(after=None, limit=ALL)
         view: dict[str, Any] = {"pools": listed, "per_pool": {}}
@@ -144,9 +155,13 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
                 "group_count": tx.count_groups(pool_id),
                 "members": {g.name: tx.members(pool_id, g.name, after=None, limit=ALL) for g in groups},
                 "groups_of": {u.username_key: tx.groups_of(pool_id, u.username_key) for u in users},
+                "resources": {k: tx.list_resources(pool_id, k, after=None, limit=ALL) for k in RESOURCE_KINDS},
             }
         view["sessions"] = {i: tx.get_session(i) for i in ids}
         view["refresh_tokens"] = {i: tx.get_refresh_token(i) for i in ids}
+        domains = {r.name for p in view["per_pool"].values() for r in p["resources"]["domain"]}
+        view["domains"] = {name: tx.find_resource("domain", name) for name in sorted(domains)}
+        view["outbox"] = tx.list_outbox(limit=ALL)
     return view
 
 
@@ -154,11 +169,13 @@ def port_view(store: Store, *, pool_ids: tuple[str, ...] = (P1, P2, NO_POOL), id
 # -- the contract --------------------------------------------------------------------------
 
 
-class StoreContract(DeviceContract, GroupContract):
+class StoreContract(DeviceContract, GroupContract, ResourceContract, OutboxContract):
     """The tests every `Store` must pass. Subclass it under a name starting with `Test`
     and implement `make_store` (see the module docstring). The device tests are
     `DeviceContract`'s (`authflow.testing.device_contract`), the group tests
-    `GroupContract`'s (`authflow.testing.group_contract`)."""
+    `GroupContract`'s (`authflow.testing.group_contract`), the pool-resource tests
+    `ResourceContract`'s (`authflow.testing.resource_contract`), the outbox tests
+    `OutboxContract`'s (`authflow.testing.outbox_contract`)."""
 
     def make_store(self) -> Store:
         """A new, empty store."""
@@ -794,10 +811,13 @@ class StoreContract(DeviceContract, GroupContract):
         same types (tuples stay tuples, instants stay aware)."""
         store = self.make_store()
         pool_id = "us-east-1_RRRRRRRRR"
+        examples = itertools.count()
 
         @given(pool=pools(), record=records(pool_id))
         def round_trip(pool, record):
             pool, record = replace(pool, id=pool_id, version=1), replace(record, version=1)
+            if isinstance(record, OutboxEntry):  # entries outlive the pool: a new id each time
+                record = replace(record, id=f"{next(examples)}:{record.id}")
             with store.transaction() as tx:
                 if tx.get_pool(pool_id) is not None:  # left by a failed example
                     tx.delete_pool(pool_id)
@@ -833,6 +853,8 @@ _PUTS: dict[type, Callable[[Any, Any], None]] = {
     FailedSignIns: lambda tx, r: tx.put_failed_sign_ins(r),
     Device: lambda tx, r: tx.put_device(r),
     Group: lambda tx, r: tx.put_group(r),
+    PoolResource: lambda tx, r: tx.put_resource(r),
+    OutboxEntry: lambda tx, r: tx.put_outbox(r),
 }
 
 
@@ -851,4 +873,8 @@ def _read_back(tx, record: Any) -> Any:
         return tx.get_device(record.pool_id, record.key)
     if isinstance(record, Group):
         return tx.get_group(record.pool_id, record.name)
+    if isinstance(record, PoolResource):
+        return tx.get_resource(record.pool_id, record.kind, record.name)
+    if isinstance(record, OutboxEntry):
+        return tx.get_outbox(record.id)
     return tx.get_failed_sign_ins(record.pool_id, record.key)

@@ -31,8 +31,10 @@ from authflow.testing.records import (
     device_record,
     failed_sign_ins_record,
     group_record,
+    outbox_record,
     pool_record,
     refresh_token_record,
+    resource_record,
     session_record,
     user_record,
 )
@@ -187,7 +189,7 @@ def test_a_version_1_file_gains_devices_and_keeps_its_rows(path, monkeypatch):
         tx.put_refresh_token(refresh_token_record("h1"))
         for table in ("sessions", "refresh_tokens"):
             tx.connection.execute(f"UPDATE {table} SET doc = json_remove(doc, '$.device_key')")
-    version_1 = [t for t in TABLES if t not in ("devices", *VERSION_3_TABLES)]
+    version_1 = [t for t in TABLES if t not in ("devices", *VERSION_3_TABLES, *VERSION_4_TABLES)]
     before = dump_tables(path, version_1)
     assert '"device_key"' not in repr(before)
     monkeypatch.undo()
@@ -208,6 +210,7 @@ def test_a_version_1_file_gains_devices_and_keeps_its_rows(path, monkeypatch):
 
 
 VERSION_3_TABLES = ("groups", "memberships")
+VERSION_4_TABLES = ("resources", "outbox")
 
 
 def test_a_version_2_file_gains_groups_and_keeps_its_rows(path, monkeypatch):
@@ -222,7 +225,7 @@ def test_a_version_2_file_gains_groups_and_keeps_its_rows(path, monkeypatch):
         tx.put_device(device_record("d1"))
         tx.put_session(session_record("s1"))
         tx.put_refresh_token(refresh_token_record("h1"))
-    version_2 = [t for t in TABLES if t not in VERSION_3_TABLES]
+    version_2 = [t for t in TABLES if t not in (*VERSION_3_TABLES, *VERSION_4_TABLES)]
     before = dump_tables(path, version_2)
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == 2
@@ -231,7 +234,7 @@ def test_a_version_2_file_gains_groups_and_keeps_its_rows(path, monkeypatch):
     monkeypatch.undo()
     with SqliteStore(path) as store:
         with store.transaction() as tx:
-            assert tx.connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 3
+            assert tx.connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
             assert tx.get_device(P1, "d1") == device_record("d1")
             assert tx.list_groups(P1, after=None, limit=5) == [] and tx.groups_of(P1, "alice") == []
         assert dump_tables(path, version_2) == before
@@ -244,6 +247,52 @@ def test_a_version_2_file_gains_groups_and_keeps_its_rows(path, monkeypatch):
             tx.delete_user(P1, "alice")
             assert tx.members(P1, "admins", after=None, limit=5) == ["bob"]
             assert tx.get_device(P1, "d1") is None
+    conn = sqlite3.connect(path)
+    assert {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == set(TABLES)
+    conn.close()
+
+
+def test_a_version_3_file_gains_resources_and_the_outbox_and_keeps_its_rows(path, monkeypatch):
+    """Schema version 4 adds `resources` and `outbox`: a file of version 3 (with refresh
+    tokens written before `scope` existed) opens at version 4 with every row as it was;
+    its pools can hold domains, unique across pools and deleted with the pool, and
+    messages go to an outbox that outlives the pool."""
+    monkeypatch.setattr(sqlite_module, "MIGRATIONS", MIGRATIONS[:3])
+    with SqliteStore(path) as store, store.transaction() as tx:
+        tx.put_pool(pool_record())
+        tx.put_pool(pool_record(P2))
+        tx.put_user(user_record("alice"))
+        tx.put_group(group_record("admins"))
+        tx.add_member(P1, "admins", "alice")
+        tx.put_refresh_token(refresh_token_record("h1"))
+        tx.connection.execute("UPDATE refresh_tokens SET doc = json_remove(doc, '$.scope')")
+    version_3 = [t for t in TABLES if t not in VERSION_4_TABLES]
+    before = dump_tables(path, version_3)
+    assert '"scope"' not in repr(before)
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+    assert not set(VERSION_4_TABLES) & {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    conn.close()
+    monkeypatch.undo()
+    with SqliteStore(path) as store:
+        with store.transaction() as tx:
+            assert tx.connection.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS) == 4
+            assert tx.get_refresh_token("h1") == refresh_token_record("h1")
+            assert tx.members(P1, "admins", after=None, limit=5) == ["alice"]
+            assert tx.find_resource("domain", "auth") is None and tx.list_outbox(limit=5) == []
+        assert dump_tables(path, version_3) == before
+        with store.transaction() as tx:
+            tx.put_resource(resource_record("auth"))
+            tx.put_outbox(outbox_record("m1"))
+        with store.transaction() as tx:
+            with pytest.raises(UniqueViolation) as err:
+                tx.put_resource(resource_record("auth", pool_id=P2))
+            assert (err.value.constraint, err.value.kind) == ("domain", "domain")
+            tx.delete_pool(P1)
+            assert tx.find_resource("domain", "auth") is None
+        with store.transaction() as tx:
+            assert tx.get_outbox("m1") == outbox_record("m1")
+            assert tx.due_outbox(NOW, limit=5) == [outbox_record("m1")]
     conn = sqlite3.connect(path)
     assert {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")} == set(TABLES)
     conn.close()
@@ -299,6 +348,8 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         tx.put_user(user_record("alice", aliases=[("email", "a@example.com")]))
         tx.put_refresh_token(refresh_token_record("h1", origin_jti="o"))
         tx.put_device(device_record("d1"))
+        tx.put_resource(resource_record("auth"))
+        tx.put_outbox(outbox_record("m1"))
     conn = sqlite3.connect(path)
     attempts = {
         "username": f"INSERT INTO users VALUES ('{P1}', 'alice', 'other', 1, '{{}}')",
@@ -308,6 +359,8 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         "refresh_token": f"INSERT INTO refresh_tokens VALUES ('h1', '{P2}', 'o2', 0, 1, '{{}}')",
         "origin_jti": f"INSERT INTO refresh_tokens VALUES ('h2', '{P1}', 'o', 0, 1, '{{}}')",
         "device": f"INSERT INTO devices VALUES ('{P1}', 'd1', 'sub-alice', 1, NULL, 1, '{{}}')",
+        "domain": f"INSERT INTO resources VALUES ('{P2}', 'domain', 'auth', 1, '{{}}')",
+        "outbox": f"INSERT INTO outbox VALUES ('m1', '{P2}', 'b@example.com', 'PENDING', 0, 0, 1, '{{}}')",
     }
     for constraint, sql in attempts.items():
         with pytest.raises(sqlite3.IntegrityError) as err:
@@ -321,6 +374,9 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         with pytest.raises(sqlite3.IntegrityError) as err:
             conn.execute(sql)
         assert sqlite_module._UNIQUE_CONSTRAINTS[str(err.value).removeprefix("UNIQUE constraint failed: ")] == constraint
+    # other kinds than the global ones may share a name between pools
+    conn.execute(f"INSERT INTO resources VALUES ('{P1}', 'resource_server', 'api', 1, '{{}}')")
+    conn.execute(f"INSERT INTO resources VALUES ('{P2}', 'resource_server', 'api', 1, '{{}}')")
     assert set(sqlite_module._UNIQUE_CONSTRAINTS.values()) == {*attempts, "client", "session"}
     conn.rollback()
     conn.close()
