@@ -30,10 +30,10 @@ class Pool:
         self.client = self.env.client
         self.id = self.env.pool(**config)
 
-    def unchanged(self, exception, message: str, call, **kwargs):
-        """`call(**kwargs)` is refused with exactly `exception` and `message` and the store,
+    def unchanged(self, exception, message: str, call, *args, **kwargs):
+        """`call(*args, **kwargs)` is refused with exactly `exception` and `message` and the store,
         resources included, is exactly as it was."""
         before = contents(self.client)
-        err = refused(exception, message, call, **kwargs)
+        err = refused(exception, message, call, *args, **kwargs)
         assert contents(self.client) == before
         return err
