@@ -25,11 +25,10 @@ with warnings.catch_warnings():  # authlib.jose is deprecated in favour of joser
 
 import authflow
 from authflow.adapters import SeededEntropy, SqliteStore
-from authflow.core.records import PoolResource
 from authflow.crypto.sealing import Keyring
 from authflow.service import oauth
 from tests.conftest import TEST_CONFIG
-from tests.http import now, serving
+from tests.http import serving
 
 DOMAIN = "myprefix"
 CALLBACK = "https://app.example.com/cb"
@@ -38,18 +37,17 @@ RESOURCE = "https://api.example.com"
 
 
 def put_domain(client, pool_id: str, name: str = DOMAIN) -> None:
-    with client.engine.store.transaction() as tx:
-        tx.put_resource(PoolResource(pool_id=pool_id, kind="domain", name=name, body={"Domain": name},
-                                     created=now(), modified=now()))
+    client.create_user_pool_domain(Domain=name, UserPoolId=pool_id)
 
 
 def put_resource_server(client, pool_id: str, scopes=("read", "write")) -> None:
-    with client.engine.store.transaction() as tx:
-        old = tx.get_resource(pool_id, "resource_server", RESOURCE)
-        body = {"UserPoolId": pool_id, "Identifier": RESOURCE, "Name": "api",
-                "Scopes": [{"ScopeName": s, "ScopeDescription": s} for s in scopes]}
-        tx.put_resource(PoolResource(pool_id=pool_id, kind="resource_server", name=RESOURCE, body=body,
-                                     created=now(), modified=now(), version=old.version + 1 if old else 1))
+    listed = [{"ScopeName": s, "ScopeDescription": s} for s in scopes]
+    try:
+        client.describe_resource_server(UserPoolId=pool_id, Identifier=RESOURCE)
+    except client.exceptions.ResourceNotFoundException:
+        client.create_resource_server(UserPoolId=pool_id, Identifier=RESOURCE, Name="api", Scopes=listed)
+    else:
+        client.update_resource_server(UserPoolId=pool_id, Identifier=RESOURCE, Name="api", Scopes=listed)
 
 
 class Setup:

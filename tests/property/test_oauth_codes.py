@@ -14,9 +14,8 @@ import jwt as pyjwt
 from hypothesis import strategies as st
 from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invariant, rule
 
-from authflow.core.records import PoolResource
 from authflow.service import oauth
-from tests.conftest import START, make_client
+from tests.conftest import make_client
 
 DOMAIN = "prop"
 BASE = "http://localhost/domains/prop"
@@ -34,9 +33,7 @@ class OAuthCodes(RuleBasedStateMachine):
         self.client = make_client()
         self.clock = self.client.engine.clock
         self.pool = self.client.create_user_pool(PoolName="p")["UserPool"]["Id"]
-        with self.client.engine.store.transaction() as tx:
-            tx.put_resource(PoolResource(pool_id=self.pool, kind="domain", name=DOMAIN, body={}, created=START,
-                                         modified=START))
+        self.client.create_user_pool_domain(Domain=DOMAIN, UserPoolId=self.pool)
         settings = dict(AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"],
                         AllowedOAuthScopes=list(ALLOWED), CallbackURLs=[REGISTERED], GenerateSecret=True)
         self.apps = [self.client.create_user_pool_client(UserPoolId=self.pool, ClientName=n, **settings)
