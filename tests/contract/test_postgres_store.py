@@ -45,7 +45,7 @@ from authflow.testing.contract import (
     session_record,
     user_record,
 )
-from authflow.testing.records import group_record
+from authflow.testing.records import group_record, outbox_record, resource_record
 from tests.conftest import START, TEST_CONFIG
 from tests.external import need
 
@@ -126,7 +126,8 @@ class TestPostgresStore(StoreContract):
         if self.idle:
             store = PostgresStore(self.dsn, schema=self.idle.pop())
             with store.transaction() as tx:
-                tx.connection.execute("DELETE FROM pools")  # everything else hangs off the pools
+                tx.connection.execute("DELETE FROM pools")  # everything else hangs off the pools...
+                tx.connection.execute("DELETE FROM outbox")  # ...but the outbox, which outlives them
                 assert all(tx.connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0] == 0 for t in TABLES)
         else:
             self.every.append(new_schema())
@@ -275,7 +276,8 @@ def test_a_version_1_schema_gains_devices_and_keeps_its_rows(dsn, schemas, monke
     assert _tables(dsn, schema) == {*TABLES, "schema_info"}
 
 
-VERSION_2_TABLES = tuple(t for t in TABLES if t not in ("groups", "memberships"))
+VERSION_4_TABLES = ("resources", "outbox")
+VERSION_2_TABLES = tuple(t for t in TABLES if t not in ("groups", "memberships", *VERSION_4_TABLES))
 
 
 def test_a_version_2_schema_gains_groups_and_keeps_its_rows(dsn, schemas, monkeypatch):
@@ -307,7 +309,50 @@ def test_a_version_2_schema_gains_groups_and_keeps_its_rows(dsn, schemas, monkey
             tx.delete_user(P1, "alice")
             assert tx.members(P1, "admins", after=None, limit=5) == ["bob"]
             assert tx.get_device(P1, "d1") is None
-    assert _schema_version(dsn, schema) == ("authflow", len(MIGRATIONS)) == ("authflow", 3)
+    assert _schema_version(dsn, schema) == ("authflow", len(MIGRATIONS))
+    assert _tables(dsn, schema) == {*TABLES, "schema_info"}
+
+
+def test_a_version_3_schema_gains_resources_and_the_outbox_and_keeps_its_rows(dsn, schemas, monkeypatch):
+    """Schema version 4 adds `resources` and `outbox`: a schema of version 3 (with refresh
+    tokens written before `scope` existed) opens at version 4 with every row as it was;
+    its pools can hold domains, unique across pools and deleted with the pool, and
+    messages go to an outbox that outlives the pool."""
+    schema = schemas()
+    version_3 = tuple(t for t in TABLES if t not in VERSION_4_TABLES)
+    monkeypatch.setattr(postgres_module, "MIGRATIONS", MIGRATIONS[:3])
+    with PostgresStore(dsn, schema=schema) as store:
+        with store.transaction() as tx:
+            tx.put_pool(pool_record())
+            tx.put_pool(pool_record(P2))
+            tx.put_user(user_record("alice"))
+            tx.put_group(group_record("admins"))
+            tx.add_member(P1, "admins", "alice")
+            tx.put_refresh_token(refresh_token_record("h1"))
+            tx.connection.execute("UPDATE refresh_tokens SET doc = (doc::jsonb - 'scope')::text")
+        before = dump(store, version_3)
+    assert '"scope"' not in repr(before)
+    assert _schema_version(dsn, schema) == ("authflow", 3)
+    assert not set(VERSION_4_TABLES) & _tables(dsn, schema)
+    monkeypatch.undo()
+    with PostgresStore(dsn, schema=schema) as store:
+        assert dump(store, version_3) == before
+        with store.transaction() as tx:
+            assert tx.get_refresh_token("h1") == refresh_token_record("h1")
+            assert tx.members(P1, "admins", after=None, limit=5) == ["alice"]
+            assert tx.find_resource("domain", "auth") is None and tx.list_outbox(limit=5) == []
+            tx.put_resource(resource_record("auth"))
+            tx.put_outbox(outbox_record("m1"))
+        with store.transaction() as tx:
+            with pytest.raises(UniqueViolation) as err:
+                tx.put_resource(resource_record("auth", pool_id=P2))
+            assert (err.value.constraint, err.value.kind) == ("domain", "domain")
+            tx.delete_pool(P1)
+            assert tx.find_resource("domain", "auth") is None
+        with store.transaction() as tx:
+            assert tx.get_outbox("m1") == outbox_record("m1")
+            assert tx.due_outbox(NOW, limit=5) == [outbox_record("m1")]
+    assert _schema_version(dsn, schema) == ("authflow", len(MIGRATIONS)) == ("authflow", 4)
     assert _tables(dsn, schema) == {*TABLES, "schema_info"}
 
 
@@ -379,6 +424,8 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         tx.put_client(client_record("c1"))
         tx.put_session(session_record("s1"))
         tx.put_device(device_record("d1"))
+        tx.put_resource(resource_record("auth"))
+        tx.put_outbox(outbox_record("m1"))
         digest = tx.connection.execute("SELECT key_sha256 FROM aliases").fetchone()[0]
     attempts = {
         "username": (f"INSERT INTO users VALUES ('{P1}', 'alice', 'other', 1, '{{}}')", ()),
@@ -390,6 +437,8 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
         "refresh_token": (f"INSERT INTO refresh_tokens VALUES ('h1', '{P2}', 'o2', 0, 1, '{{}}')", ()),
         "origin_jti": (f"INSERT INTO refresh_tokens VALUES ('h2', '{P1}', 'o', 0, 1, '{{}}')", ()),
         "device": (f"INSERT INTO devices VALUES ('{P1}', 'd1', 'sub-alice', 1, NULL, 1, '{{}}')", ()),
+        "domain": (f"INSERT INTO resources VALUES ('{P2}', 'domain', 'auth', 1, '{{}}')", ()),
+        "outbox": ("INSERT INTO outbox VALUES ('m1', %s, 'b@example.com', 'PENDING', 0, 0, 1, '{}')", (P2,)),
     }
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(f"SET search_path TO {store.schema}")
@@ -401,6 +450,11 @@ def test_uniqueness_is_enforced_by_the_database_and_named_as_the_port_names_it(s
             conn.execute(f"INSERT INTO aliases VALUES ('{P1}', 'email', '\\x00', 'x', 'nobody')")
         with pytest.raises(psycopg.errors.ForeignKeyViolation):  # a device of no user
             conn.execute(f"INSERT INTO devices VALUES ('{P1}', 'd2', 'sub-nobody', 1, NULL, 1, '{{}}')")
+        with pytest.raises(psycopg.errors.ForeignKeyViolation):  # a resource of no pool
+            conn.execute("INSERT INTO resources VALUES ('us-east-1_NOPOOLXXX', 'domain', 'x', 1, '{}')")
+        # other kinds than the global ones may share a name between pools
+        conn.execute(f"INSERT INTO resources VALUES ('{P1}', 'resource_server', 'api', 1, '{{}}')")
+        conn.execute(f"INSERT INTO resources VALUES ('{P2}', 'resource_server', 'api', 1, '{{}}')")
     assert set(postgres_module._UNIQUE_CONSTRAINTS.values()) == set(attempts)
 
 
