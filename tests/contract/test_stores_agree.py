@@ -36,8 +36,9 @@ the port shows (`authflow.testing.contract.port_view`) for every pool ever made,
 session, refresh token, token family and lockout counter id the in-memory store or a
 response names, every sub and alias in play; plus the number of rows of every kind in
 each store, so that a record the port view does not reach cannot hide (groups and
-memberships included: the port view shows every group's members and every user's groups). The outboxes
-must hold the same messages.
+memberships included: the port view shows every group's members and every user's groups; pool
+resources and outbox entries too: it lists every pool's resources of every kind and the whole
+outbox). The outboxes must hold the same messages.
 
 PostgreSQL comes from the `pg_dsn` fixture (tests/conftest.py). Where none can be had
 locally, the memory and SQLite pair still runs and the test then reports the
@@ -172,6 +173,8 @@ def memory_backend(seed: int) -> Backend:
             "devices": sum(len(u.devices) for u in s.users.values()),
             "groups": sum(len(u.groups) for u in s.users.values()),
             "memberships": sum(len(m) for u in s.users.values() for m in u.members.values()),
+            "resources": sum(len(a.resources) for a in s.auth.values()),
+            "outbox": len(s.outbox),
         }
 
     return Backend("memory", store, *_engine(store, seed), rows, lambda: None)
@@ -198,8 +201,8 @@ def sqlite_backend(seed: int, path: Path) -> Backend:
 class PostgresSchema:
     """One fresh PostgreSQL schema for a whole test run, dropped at its end. Making a
     schema (its migrations) costs far more than an example, so each example starts from
-    the same store emptied through the port (deleting a pool takes everything of it),
-    and the row counts prove it empty."""
+    the same store emptied through the port (deleting a pool takes everything of it; the
+    outbox, which outlives pools, is emptied by SQL), and the row counts prove it empty."""
 
     def __init__(self, dsn: str, schema: str) -> None:
         import psycopg
@@ -224,6 +227,7 @@ class PostgresSchema:
         with self.store.transaction() as tx:
             for pool in tx.list_pools(after=None, limit=ALL):
                 tx.delete_pool(pool.id)
+            tx.connection.execute("DELETE FROM outbox")  # entries outlive their pool; the port deletes none
         left = {t: n for t, n in self.rows().items() if n}
         assert not left, f"deleting every pool left rows behind in PostgreSQL: {left}"
         return Backend("postgres", self.store, *_engine(self.store, seed), self.rows, lambda: None)
