@@ -432,3 +432,13 @@ def test_two_engines_redeeming_one_code_on_sqlite(tmp_path):
         results = race_two(lambda i, form=form: oauth.token(engines[i].engine, DOMAIN, form, None))
         assert sorted(isinstance(r, dict) for r in results) == [False, True], results
         assert "invalid_grant" in results
+
+
+def test_a_code_is_never_a_sign_in_session(setup):
+    code = setup.code(scope="openid")
+    for session in (code, f"oauth-code:{code}", hashlib.sha256(code.encode()).hexdigest()):
+        with pytest.raises(setup.client.exceptions.NotAuthorizedException):
+            setup.client.respond_to_auth_challenge(
+                ClientId=setup.spa["ClientId"], ChallengeName="NEW_PASSWORD_REQUIRED", Session=session,
+                ChallengeResponses={"USERNAME": "alice", "NEW_PASSWORD": PASSWORD + "x"})
+    assert setup.post(redeem_form(code), setup.basic()).status_code == 200  # and the code still works
