@@ -21,6 +21,7 @@ import re
 import threading
 import uuid
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 
@@ -1088,3 +1089,54 @@ def test_documents_are_json_text(store):
         tx.put_pool(pool_record())
         doc = tx.connection.execute("SELECT doc FROM pools").fetchone()[0]
     assert json.loads(doc)["config"] == {"Name": "p"}
+
+
+def test_resource_and_outbox_reads_use_indexes_in_order(populated, pg_dsn):
+    """A pool's resources are a range of the primary key, a domain by name a search of
+    `resources_global_name`, due entries a range of `outbox_due`, and the console's
+    listings ranges of `outbox_by_age`, `outbox_by_pool` or `outbox_by_destination`: no
+    sequential scan, and no sort but of one destination's entries (the planner may read
+    that range as a bitmap when it expects few rows)."""
+    pools = [f"us-east-1_POOL{p:05}" for p in range(50)]
+    with populated.transaction() as tx:
+        if tx.get_pool(pools[0]) is None:
+            for pool_id in pools:
+                tx.put_pool(pool_record(pool_id))
+                tx.put_resource(resource_record(f"domain-{pool_id}", pool_id=pool_id))
+                for i in range(20):
+                    tx.put_resource(resource_record(f"api-{i:03}", kind="resource_server", pool_id=pool_id))
+            for i in range(5000):  # 100 entries per pool, 500 per destination
+                tx.put_outbox(outbox_record(f"m{i:04}", destination=f"u{i % 10}@example.com",
+                                            pool_id=pools[i % len(pools)], state="PENDING" if i % 50 == 0 else "SENT",
+                                            created=NOW + i * timedelta(seconds=1)))
+    with psycopg.connect(pg_dsn, autocommit=True) as conn:
+        conn.execute(f"ANALYZE {populated.schema}.resources")
+        conn.execute(f"ANALYZE {populated.schema}.outbox")
+    pool_id, before = pools[1], (NOW + timedelta(seconds=2000), "m2000")
+    with populated.transaction() as tx:
+        found = plans(tx, lambda: (
+            tx.get_resource(pool_id, "domain", f"domain-{pool_id}"),
+            tx.find_resource("domain", f"domain-{pool_id}"),
+            tx.list_resources(pool_id, "resource_server", after=None, limit=5),
+            tx.list_resources(pool_id, "resource_server", after="api-003", limit=5),
+            tx.get_outbox("m0007"),
+            tx.due_outbox(NOW + timedelta(seconds=1000), limit=10),
+            tx.list_outbox(limit=10),
+            tx.list_outbox(before=before, limit=10),
+            tx.list_outbox(pool_id=pool_id, limit=10),
+            tx.list_outbox(pool_id=pool_id, before=before, limit=10),
+            tx.list_outbox(destination="u7@example.com", limit=10),
+            tx.list_outbox(destination="u7@example.com", before=before, limit=10),
+        ))
+        assert [e.id for e in tx.list_outbox(pool_id=pool_id, before=before, limit=2)] == ["m1951", "m1901"]
+    indexes = [{n["Index Name"] for n in nodes(plan) if "Index Name" in n} for plan in found]
+    assert not any(n["Node Type"] == "Seq Scan" for plan in found for n in nodes(plan)), found
+    assert indexes[:6] == [{"resources_pkey"}, {"resources_global_name"}, {"resources_pkey"}, {"resources_pkey"},
+                           {"outbox_pkey"}, {"outbox_due"}], indexes
+    assert indexes[6:8] == [{"outbox_by_age"}, {"outbox_by_age"}], indexes
+    # a pool's or a destination's entries: its own index, or the newest-first one read in
+    # order while filtering, whichever the planner finds cheaper for the data at hand
+    assert all(found_ <= {"outbox_by_pool", "outbox_by_age"} for found_ in indexes[8:10]), indexes
+    assert all(found_ <= {"outbox_by_destination", "outbox_by_age"} for found_ in indexes[10:]), indexes
+    # only one destination's entries may be sorted (a bitmap read of its index range)
+    assert not any(n["Node Type"] in ("Sort", "Incremental Sort") for plan in found[:10] for n in nodes(plan)), found

@@ -11,6 +11,7 @@ import re
 import sqlite3
 import threading
 from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -759,3 +760,48 @@ def test_a_writer_that_cannot_get_the_lock_reports_a_transient_conflict(tmp_path
     with store.transaction() as tx:
         assert tx.get_pool("us-east-1_x") is None
     store.close()
+
+
+def _resources_and_outbox(tx, pools: int = 5, entries: int = 400) -> None:
+    for p in range(pools):
+        pool_id = f"us-east-1_POOL{p:05}"
+        tx.put_pool(pool_record(pool_id))
+        tx.put_resource(resource_record(f"domain-{p}", pool_id=pool_id))
+        for i in range(20):
+            tx.put_resource(resource_record(f"api-{i:02}", kind="resource_server", pool_id=pool_id))
+    for i in range(entries):
+        tx.put_outbox(outbox_record(f"m{i:04}", destination=f"u{i % 40}@example.com",
+                                    pool_id=f"us-east-1_POOL{i % pools:05}", state="PENDING" if i % 3 else "SENT",
+                                    created=NOW + i * timedelta(seconds=1)))
+    tx.connection.execute("ANALYZE")
+
+
+def test_resource_and_outbox_reads_use_indexes_in_order(populated):
+    """A pool's resources are a range of the primary key, a domain by name a search of
+    `resources_global_name`, due entries a range of `outbox_due`, and the console's
+    listings ranges of `outbox_by_age`, `outbox_by_pool` or `outbox_by_destination`,
+    all read in order (no temporary B-tree for ORDER BY)."""
+    pool_id, before = "us-east-1_POOL00001", (NOW + timedelta(seconds=200), "m0200")
+    with populated.transaction() as tx:
+        _resources_and_outbox(tx)
+        statements = traced(tx, lambda: (
+            tx.get_resource(pool_id, "domain", "domain-1"),
+            tx.find_resource("domain", "domain-1"),
+            tx.list_resources(pool_id, "resource_server", after=None, limit=5),
+            tx.list_resources(pool_id, "resource_server", after="api-03", limit=5),
+            tx.get_outbox("m0007"),
+            tx.due_outbox(NOW + timedelta(seconds=100), limit=10),
+            tx.list_outbox(limit=10),
+            tx.list_outbox(before=before, limit=10),
+            tx.list_outbox(pool_id=pool_id, limit=10),
+            tx.list_outbox(pool_id=pool_id, before=before, limit=10),
+            tx.list_outbox(destination="u7@example.com", limit=10),
+            tx.list_outbox(destination="u7@example.com", before=before, limit=10),
+        ))
+        assert [e.id for e in tx.list_outbox(pool_id=pool_id, before=before, limit=2)] == ["m0196", "m0191"]
+        lines = plans(tx.connection, statements)
+    assert len(statements) == 12
+    assert not any("TEMP B-TREE" in line for line in lines), lines
+    assert not any(line.startswith("SCAN outbox") and "USING" not in line for line in lines), lines
+    for index in ("resources_global_name", "outbox_due", "outbox_by_age", "outbox_by_pool", "outbox_by_destination"):
+        assert any(index in line for line in lines), (index, lines)
