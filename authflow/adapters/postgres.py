@@ -55,7 +55,13 @@ owner is refused as a `KeyError` (after the missing pool, before the other check
 the in-memory store orders them). A membership references its group and its user, so
 deleting either takes it, and a membership of a missing group or user is a `KeyError`;
 a membership of a group or user deleted by a concurrent transaction fails the foreign
-key's check under SERIALIZABLE (a `TransientConflict`), so none outlives its group.
+key's check under SERIALIZABLE (a `TransientConflict`), so none outlives its group. A
+pool resource is keyed by (pool, kind, name); the partial unique index
+`resources_global_name` on (kind, name) of the kinds unique across pools (domains)
+refuses a second pool's domain of a taken name, also one a concurrent transaction
+committed (`UniqueViolation("domain", kind)`, or a `TransientConflict` when this
+transaction read the name first). The outbox references no pool (its entries outlive
+their pool); an insert of an id that exists is `UniqueViolation("outbox")`.
 
 ListUsers reads `user_index`, one row per (user, searchable attribute) with the
 value `authflow.core.listing.index_values` computes, through the B-tree

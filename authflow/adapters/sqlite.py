@@ -37,7 +37,11 @@ of a pool references the pool with `ON DELETE CASCADE`, so deleting a pool is on
 statement; a device also references its owner, (pool, sub) of `users`, so deleting a
 user takes its devices (and a device of no user is refused as a `KeyError`); a
 membership references its group and its user, so deleting either takes it (and a
-membership of a missing group or user is refused as a `KeyError`). ListUsers reads
+membership of a missing group or user is refused as a `KeyError`). A pool resource is
+keyed by (pool, kind, name); a partial unique index on (kind, name) of the kinds unique
+across pools (domains) makes a second pool's domain of a taken name a
+`UniqueViolation("domain", kind)`. The outbox references no pool: its entries outlive
+the pool they came from. ListUsers reads
 `user_index`, one row per (user, searchable attribute)
 with the value `authflow.core.listing.index_values` computes; its primary key
 (pool, index name, value, username key) makes `=`, `^=` (a range: value >= p AND
