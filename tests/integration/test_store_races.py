@@ -20,6 +20,11 @@ KDF), are lined up on a `multiprocessing.Barrier` and let go at once:
   never written back by a sign-in;
 - one process deletes a group while the seven others add one user to it: each add lands
   before the delete or finds no group, and no membership of the deleted group is left;
+- each process creates one domain name in a pool of its own (the store port's pool
+  resources, looking the name up first as CreateUserPoolDomain does): exactly one domain
+  per name, the others find it taken;
+- all senders mark one due outbox entry from what they read (SENT, or a retry later):
+  exactly one mark is written per entry, every other sender is told it lost;
 - 100 wrong-password sign-ins on one account from 8 processes x 3 threads: the
   lockout counter is exact. Each attempt either was counted (answered "Incorrect
   username or password.") or refused while locked (answered "Password attempts
@@ -47,8 +52,8 @@ from authflow.adapters import MemoryStore, SqliteStore
 from authflow.core.identity import aliases_of
 from authflow.crypto.sealing import Keyring
 from authflow.errors import CognitoError, TooManyRequestsException
-from authflow.ports import TransientConflict
-from authflow.testing.records import device_record, user_record
+from authflow.ports import TransientConflict, UniqueViolation
+from authflow.testing.records import NOW, device_record, outbox_record, resource_record, user_record
 from tests.conftest import TEST_CONFIG
 from tests.external import need
 
@@ -498,3 +503,82 @@ def test_a_group_deleted_while_processes_add_a_user_to_it_leaves_no_membership(b
             assert tx.groups_of(pool_id, "alice") == [] and tx.count_groups(pool_id) == 0
         client.create_group(UserPoolId=pool_id, GroupName="group-0")
         assert client.list_users_in_group(UserPoolId=pool_id, GroupName="group-0")["Users"] == []
+
+
+# -- one domain name, a pool per process ------------------------------------------------------------
+
+
+def _create_domain(client, pools: list[str], *, i: int, round_: int) -> str:
+    name = f"auth-{round_}"
+
+    def create(tx) -> str:
+        if tx.find_resource("domain", name) is not None:
+            return "taken"
+        try:
+            tx.put_resource(resource_record(name, pool_id=pools[i], body={"Domain": name, "by": i}))
+        except UniqueViolation:
+            return "taken"
+        return f"created by {i}"
+
+    return _retrying(client.engine.store, create)
+
+
+def test_processes_creating_one_domain_name_in_their_pools_have_one_winner(backend):
+    rounds = 3
+
+    def set_up(client) -> list[str]:
+        return [client.create_user_pool(PoolName=f"race-{i}")["UserPool"]["Id"] for i in range(PROCESSES)]
+
+    pools = _set_up(backend, set_up)
+
+    outcomes = race(backend, _create_domain, pools, rounds=rounds)
+
+    with backend.open() as store, store.transaction() as tx:
+        for round_, answers in enumerate(outcomes):
+            winners = [a for a in answers if a.startswith("created by")]
+            assert len(winners) == 1 and answers.count("taken") == PROCESSES - 1, (round_, answers)
+            winner = int(winners[0].split()[-1])
+            domain = tx.find_resource("domain", f"auth-{round_}")
+            assert (domain.pool_id, domain.body["by"], domain.version) == (pools[winner], winner, 1)
+            assert [p for p in pools if tx.get_resource(p, "domain", f"auth-{round_}") is not None] == [pools[winner]]
+
+
+# -- one outbox entry, many senders -----------------------------------------------------------------------
+
+
+def _mark_entry(client, _: str, *, i: int, round_: int) -> str:
+    """Read the entry (as a sender's due_outbox does), then mark it from that reading."""
+    store = client.engine.store
+    with store.transaction() as tx:
+        entry = tx.get_outbox(f"m{round_}")
+    if i % 2:
+        marked = replace(entry, state="SENT", attempts=1, sent=NOW, last_error=f"sender {i}", version=2)
+    else:
+        marked = replace(entry, attempts=1, last_error=f"sender {i}", version=2)  # a retry later
+    try:
+        with store.transaction() as tx:
+            tx.put_outbox(marked)
+    except TransientConflict:  # VersionConflict is one
+        return "lost"
+    return f"marked by {i}"
+
+
+def test_senders_marking_one_outbox_entry_write_one_mark(backend):
+    rounds = 3
+
+    def set_up(client) -> str:
+        with client.engine.store.transaction() as tx:
+            for round_ in range(rounds):
+                tx.put_outbox(outbox_record(f"m{round_}"))
+        return ""
+
+    _set_up(backend, set_up)
+
+    outcomes = race(backend, _mark_entry, "", rounds=rounds)
+
+    with backend.open() as store, store.transaction() as tx:
+        for round_, answers in enumerate(outcomes):
+            winners = [a for a in answers if a.startswith("marked by")]
+            assert len(winners) == 1 and answers.count("lost") == PROCESSES - 1, (round_, answers)
+            entry = tx.get_outbox(f"m{round_}")
+            assert (entry.version, entry.last_error) == (2, f"sender {winners[0].split()[-1]}")
