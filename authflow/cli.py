@@ -34,6 +34,17 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                         help="serve the conformance suite's hooks: /_authflow/outbox (message bodies, so "
                              "temporary passwords and codes) and /_authflow/clock (time travel); for test "
                              "services only, never one real users reach")
+    parser.add_argument("--smtp", metavar="URL",
+                        help="send e-mail over SMTP: smtp://[USER:PASSWORD@]HOST[:PORT][?starttls=1] or "
+                             "smtps://...; user and password also from AUTHFLOW_SMTP_USER / "
+                             "AUTHFLOW_SMTP_PASSWORD (docs/delivery.md)")
+    parser.add_argument("--mail-from", metavar="ADDRESS",
+                        help="the From of e-mail sent by --smtp (default no-reply@verificationemail.com)")
+    parser.add_argument("--sms-webhook", metavar="URL",
+                        help="POST each SMS message as JSON to URL (docs/delivery.md)")
+    parser.add_argument("--outbox-lease", type=float, metavar="SECONDS",
+                        help="how long a sender's claim on an outbox entry lasts before another sender may "
+                             "send it again (default 60; above the SMTP timeout)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
 

@@ -18,6 +18,14 @@ the file's path, and each worker imports the functions again.
 Stores: `--db PATH` (default `authflow.db`) is an SQLite file; `--store
 postgresql://...` a PostgreSQL database (`authflow[postgres]`); `--store memory` keeps
 everything in memory (lost on exit; one worker only).
+
+Delivery (docs/delivery.md): without options messages are logged (no bodies). `--smtp URL`
+sends e-mail over SMTP (`authflow.adapters.smtp`; `--mail-from`), `--sms-webhook URL` POSTs
+SMS messages as JSON (`authflow.adapters.sms_webhook`). With either, every process runs an
+outbox sender (`authflow.adapters.outbox_sender`): operations return once their messages are
+committed to the outbox, and the sender sends them, retries them, and at start sends what a
+killed process left. The plan carries an SMTP URL's password only with one worker (it never
+travels through the environment); with more, give it in `AUTHFLOW_SMTP_PASSWORD`.
 """
 
 from __future__ import annotations
@@ -32,7 +40,7 @@ from typing import Any
 
 from authflow.adapters.clocks import OffsetClock, SystemClock
 from authflow.adapters.entropy import SystemEntropy
-from authflow.adapters.outbox import LogMessenger, MemoryOutbox, Messengers
+from authflow.adapters.outbox import DEFAULT_POLICY, LogMessenger, MemoryOutbox, Messengers
 from authflow.adapters.trigger_config import LoadedTriggers, TriggerConfigError
 from authflow.adapters.trigger_config import load as load_triggers
 from authflow.client import Client
@@ -60,6 +68,14 @@ class Plan:
     credentials_file: str | None  # None: signing is off (--insecure-no-auth)
     triggers_file: str | None = None  # None: no trigger functions (NoTriggers)
     test_hooks: bool = False  # the conformance hooks (outbox and clock; authflow.server)
+    smtp: str | None = None  # --smtp URL (its password only with one worker)
+    mail_from: str | None = None  # --mail-from (None: Cognito's default sender)
+    sms_webhook: str | None = None  # --sms-webhook URL
+    outbox_lease: float = DEFAULT_POLICY.lease.total_seconds()  # --outbox-lease SECONDS
+
+
+#: Cognito's own sender when a pool sends with COGNITO_DEFAULT.
+DEFAULT_MAIL_FROM = "no-reply@verificationemail.com"
 
 
 def default_credentials_path(db: Path) -> Path:
@@ -103,9 +119,11 @@ def plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     lines.extend(kek_lines)
     credentials_file, credential_lines = _credentials(args, db)
     lines.extend(credential_lines)
+    delivery, delivery_lines = _delivery(args)
+    lines.extend(delivery_lines)
     result = Plan(public_url=public_url, region=args.region, issuer_style=args.issuer_style,
                   store=store, kek_file=kek_file, credentials_file=credentials_file,
-                  triggers_file=triggers_file, test_hooks=args.test_hooks)
+                  triggers_file=triggers_file, test_hooks=args.test_hooks, **delivery)
     if args.test_hooks:
         lines.append("  test hooks:  ON (--test-hooks): /_authflow/outbox hands out temporary passwords and "
                      "codes, /_authflow/clock moves time; test services only")
@@ -116,6 +134,47 @@ def plan(args: argparse.Namespace) -> tuple[Plan, list[str]]:
     lines.extend(trigger_lines)
     lines.extend(_how_to_connect(result))
     return result, lines
+
+
+def _delivery(args: argparse.Namespace) -> tuple[dict[str, Any], list[str]]:
+    """The delivery options of the plan, checked, and their banner lines (no secrets)."""
+    from authflow.adapters.sms_webhook import WebhookUrlError, check_url, redacted
+    from authflow.adapters.smtp import SmtpSettings, SmtpUrlError
+
+    smtp, mail_from, webhook = getattr(args, "smtp", None), getattr(args, "mail_from", None), \
+        getattr(args, "sms_webhook", None)
+    lease = getattr(args, "outbox_lease", None) or DEFAULT_POLICY.lease.total_seconds()
+    if mail_from and not smtp:
+        raise StartupError("--mail-from needs --smtp")
+    if not 1 <= lease <= 3600:
+        raise StartupError("--outbox-lease must be between 1 and 3600 seconds")
+    lines = []
+    if smtp:
+        try:
+            settings = SmtpSettings.parse(smtp)
+        except SmtpUrlError as err:
+            raise StartupError(str(err)) from None
+        if args.workers > 1 and _url_password(smtp):
+            raise StartupError("with --workers above 1, give the SMTP password in AUTHFLOW_SMTP_PASSWORD, not "
+                               "in the --smtp URL (the workers' plan travels through the environment)")
+        if settings.timeout >= lease:
+            raise StartupError("--outbox-lease must be longer than the SMTP timeout (a claim must outlast a send)")
+        lines.append(f"  e-mail:      SMTP {settings}, from {mail_from or DEFAULT_MAIL_FROM}")
+    if webhook:
+        try:
+            check_url(webhook)
+        except WebhookUrlError as err:
+            raise StartupError(str(err)) from None
+        lines.append(f"  sms:         POST to {redacted(webhook)}")
+    if smtp or webhook:
+        lines.append(f"  outbox:      durable; sent by a sender in each process (lease {lease:g} s)")
+    return {"smtp": smtp, "mail_from": mail_from, "sms_webhook": webhook, "outbox_lease": lease}, lines
+
+
+def _url_password(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).password is not None
 
 
 def _issuer_text(plan: Plan) -> str:
@@ -286,13 +345,53 @@ def app_for(plan: Plan):
 
         hooks = ConformanceHooks(clock=OffsetClock(), outbox=MemoryOutbox(keep=10_000))
         messenger = Messengers(hooks.outbox, messenger)
+    sender = _sender(plan, messenger)
     store = _open_store(plan)
-    client = Client(store=store, clock=hooks.clock if hooks else None, messenger=messenger, triggers=triggers,
-                    region=plan.region, config=_config(plan, keyring))
+    client = Client(store=store, clock=hooks.clock if hooks else None, messenger=sender or messenger,
+                    triggers=triggers, region=plan.region, config=_config(plan, keyring))
     close = getattr(store, "close", None)
+    if sender is not None:
+        sender.bind(client.engine).start()  # its first pass sends what a killed process left
+        close = _stopping(sender, close)
     # Signatures are checked against real time even when the engine's clock has travelled.
     signing = Signing(secrets, clock=SystemClock())
     return create_app(client, signing, public_url=plan.public_url, on_shutdown=close, hooks=hooks)
+
+
+def _sender(plan: Plan, local: Any) -> Any:
+    """The outbox sender of a plan with queued transports (None without): e-mail by SMTP,
+    SMS by the webhook, a medium without a transport to the local messengers, which also
+    get a copy of every message (the test hooks' outbox reads them)."""
+    if not plan.smtp and not plan.sms_webhook:
+        return None
+    from dataclasses import replace
+    from datetime import timedelta
+
+    from authflow.adapters.outbox_sender import OutboxSender
+
+    transports: dict[str, Any] = {}
+    sender = OutboxSender(transports, fallback=local, copy_to_fallback=plan.test_hooks,
+                          policy=replace(DEFAULT_POLICY, lease=timedelta(seconds=plan.outbox_lease)))
+    if plan.smtp:
+        from authflow.adapters.smtp import SmtpSettings, SmtpTransport
+
+        transports["EMAIL"] = SmtpTransport(SmtpSettings.parse(plan.smtp), mail_from=plan.mail_from or DEFAULT_MAIL_FROM,
+                                            clock=lambda: sender.engine.now())
+    if plan.sms_webhook:
+        from authflow.adapters.sms_webhook import SmsWebhook
+
+        transports["SMS"] = SmsWebhook(plan.sms_webhook)
+    sender.transports = transports
+    return sender
+
+
+def _stopping(sender: Any, close: Any) -> Any:
+    def stop_then_close() -> None:
+        sender.stop()
+        if close is not None:
+            close()
+
+    return stop_then_close
 
 
 def app_from_environment():

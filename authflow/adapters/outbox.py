@@ -5,13 +5,14 @@ of the change that caused it (`Engine.enqueue`). An in-process messenger (the cl
 here) is called by `Engine.deliver` right after the commit. A *queued* messenger
 (`queued = True`, with `wake()`: SMTP, the SMS webhook) is driven by a sender thread that
 claims due entries (`authflow.adapters.outbox_sender`). Both mark entries the same way:
-SENT, or PENDING again after `retry_after(attempts)`, FAILED after `MAX_ATTEMPTS`.
+SENT, or PENDING again after `RetryPolicy.delay`, FAILED after `max_attempts`.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import timedelta
 
 from authflow.core.effects import Message
@@ -19,25 +20,29 @@ from authflow.ports import Entropy
 
 log = logging.getLogger("authflow.messages")
 
-#: How long a claimed entry is the claimer's: a sender that has not marked it by then is
-#: taken to have died, and another one sends it again.
-CLAIM_LEASE = timedelta(seconds=60)
-#: Retries back off exponentially from BACKOFF_BASE, capped at BACKOFF_CAP, with up to a
-#: quarter of jitter (so that many entries failed together do not retry together).
-BACKOFF_BASE = timedelta(seconds=2)
-BACKOFF_CAP = timedelta(minutes=15)
-#: Attempts before an entry is FAILED: with the cap, about 24 hours of trying.
-MAX_ATTEMPTS = 100
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RetryPolicy:
+    """How the outbox retries. `lease`: how long a claimed entry is its claimer's (a sender
+    that has not marked it by then is taken to have died, and another one sends it again;
+    keep it above the transport's timeout). Retries back off exponentially from `base`,
+    capped at `cap`, each shortened by up to a quarter at random (so that entries that
+    failed together do not retry together); after `max_attempts` attempts the entry is
+    FAILED (with the defaults: about a day of trying)."""
+
+    lease: timedelta = timedelta(seconds=60)
+    base: timedelta = timedelta(seconds=2)
+    cap: timedelta = timedelta(minutes=15)
+    max_attempts: int = 100
+
+    def delay(self, attempts: int, entropy: Entropy) -> timedelta:
+        """The wait before the next attempt after `attempts` (at least 1) failed ones."""
+        wait = min(self.cap, self.base * (2 ** min(attempts - 1, 30)))
+        jitter = int.from_bytes(entropy.random_bytes(2), "big") / 65536 / 4
+        # whole milliseconds, as the engine's clock reads time: a retry is due at a time it can read
+        return timedelta(milliseconds=int(wait / timedelta(milliseconds=1) * (1 - jitter)))
 
 
-def retry_after(attempts: int, entropy: Entropy, *, lease: bool = False) -> timedelta:
-    """The wait before the next attempt after `attempts` failed ones (or, `lease`, the
-    claim's lease)."""
-    if lease:
-        return CLAIM_LEASE
-    wait = min(BACKOFF_CAP, BACKOFF_BASE * (2 ** min(attempts - 1, 20)))
-    jitter = int.from_bytes(entropy.random_bytes(2), "big") / 65536 / 4
-    return wait * (1 - jitter)
+DEFAULT_POLICY = RetryPolicy()
 
 
 def is_queued(messenger: object) -> bool:

@@ -23,7 +23,7 @@ from datetime import datetime
 from authflow.adapters.clocks import SystemClock
 from authflow.adapters.entropy import SystemEntropy, random_string
 from authflow.adapters.memory import MemoryStore
-from authflow.adapters.outbox import MemoryOutbox, is_queued, retry_after
+from authflow.adapters.outbox import DEFAULT_POLICY, MemoryOutbox, RetryPolicy, is_queued
 from authflow.adapters.triggers import NoTriggers
 from authflow.config import EngineConfig
 from authflow.core.effects import Decision, Message
@@ -204,11 +204,11 @@ class Engine:
 
     def enqueue(self, tx, messages: Iterable[Message]) -> tuple[OutboxEntry, ...]:
         """Write one outbox entry per message inside the open transaction; `deliver` them
-        after the commit. For an in-process messenger the entry starts claimed for
-        `CLAIM_LEASE` (the caller sends it at once; a sender elsewhere takes it over only
+        after the commit. For an in-process messenger the entry starts claimed for the
+        retry policy's lease (the caller sends it at once; a sender elsewhere takes it over only
         if this process dies before marking it); for a queued one it is due now."""
         now = self.now()
-        due = now if is_queued(self.messenger) else now + retry_after(0, self.entropy, lease=True)
+        due = now if is_queued(self.messenger) else now + DEFAULT_POLICY.lease
         entries = []
         for message in messages:
             entry_id = self.request_id()
@@ -262,29 +262,26 @@ class Engine:
         if failed:
             raise CodeDeliveryFailureException("Unable to deliver code to user")
 
-    def mark(self, entry: OutboxEntry, *, error: str | None, attempts_bound: int | None = None) -> bool:
-        """Record how an attempt to send `entry` (as read when it was claimed) went: SENT,
-        or PENDING with a retry time (FAILED after `attempts_bound` attempts). False when
-        the entry changed meanwhile (another sender took it over after the lease ran out)."""
-        from authflow.adapters.outbox import MAX_ATTEMPTS
-
-        bound = MAX_ATTEMPTS if attempts_bound is None else attempts_bound
+    def mark(self, entry: OutboxEntry, *, error: str | None, policy: RetryPolicy = DEFAULT_POLICY) -> bool:
+        """Record how an attempt to send `entry` (as it was when claimed) went: SENT, or
+        PENDING with a retry time (FAILED after the policy's `max_attempts`). False when the
+        entry changed meanwhile (another sender took it over after the lease ran out)."""
         now = self.now()
         attempts = entry.attempts + 1
         if error is None:
-            marked = replace(entry, state="SENT", sent=now, attempts=attempts, version=entry.version + 1)
-        elif attempts >= bound:
-            marked = replace(entry, state="FAILED", attempts=attempts, last_error=error[:500],
-                             version=entry.version + 1)
+            marked = replace(entry, state="SENT", sent=now, attempts=attempts, last_error=None)
+        elif attempts >= policy.max_attempts:
+            marked = replace(entry, state="FAILED", attempts=attempts, last_error=error[:500])
         else:
-            marked = replace(entry, attempts=attempts, last_error=error[:500], version=entry.version + 1,
-                             next_attempt=now + retry_after(attempts, self.entropy))
+            marked = replace(entry, attempts=attempts, last_error=error[:500],
+                             next_attempt=now + policy.delay(attempts, self.entropy))
         try:
             with self.store.transaction() as tx:
-                tx.put_outbox(marked)
+                tx.put_outbox(replace(marked, version=entry.version + 1))
         except TransientConflict:
             return False
         return True
+
 
 _PUT = {
     User: lambda tx, r: tx.put_user(r),
