@@ -91,6 +91,8 @@ class Lockout:
                 self.failures[name] = recent
                 while len(self.failures) > MAX_TRACKED:
                     self.failures.popitem(last=False)
+            if len(self.locked) > MAX_TRACKED:
+                self.locked = {n: end for n, end in self.locked.items() if end > now}
 
     def succeed(self, *names: str) -> None:
         with self.lock:
