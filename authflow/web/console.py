@@ -184,6 +184,11 @@ class Console:
                     if not csrf_ok(request, form):
                         return self.csrf_refused(request)
                 return await run_in_threadpool(view, request, form)
+            except errors.CognitoError as err:
+                # A refusal a page did not place itself (a stale NextToken in a link, a
+                # pool deleted meanwhile): still Cognito's words, never a 500.
+                return self.render(request, "refused.html", status=err.http_status if err.http_status < 500 else 500,
+                                   heading="Refused", message=f"{err.code}: {err.message}")
             except Exception:
                 return self.failure(request)
 

@@ -238,6 +238,8 @@ def test_pool_page_shows_settings_clients_groups_and_domains(server, pool, conso
     page = console.get(f"/console/pools/{pool}").text
     for text in ("web-app", "staff", "console-test-domain", "MfaConfiguration", "MinimumLength"):
         assert text in page
+    stale = console.get(f"/console/pools/{pool}", params={"clients": "not-a-token"})
+    assert stale.status_code == 400 and "InvalidParameterException" in stale.text
     missing = console.get("/console/pools/us-east-1_nosuchpool")
     assert missing.status_code == 404 and "ResourceNotFoundException" in missing.text
 
