@@ -183,6 +183,13 @@ def test_sign_out_ends_the_session_even_for_a_copied_cookie(server, console):
     assert replay.get("/console/").status_code == 303
 
 
+def test_a_session_lasts_eight_hours(server, console):
+    server.clock.advance(timedelta(hours=7, minutes=59))
+    assert console.get("/console/").status_code == 200
+    server.clock.advance(timedelta(minutes=1))
+    assert console.get("/console/").status_code == 303
+
+
 def test_a_forged_session_cookie_is_refused(server):
     http = browser(server)
     http.cookies.set("authflow-console", "eyJrIjoiQUtJQSJ9.AAAA", path="/console/")
@@ -229,6 +236,18 @@ def test_pools_page_lists_pools_with_user_counts(server, pool, console):
     page = console.get("/console/").text
     assert "console-test" in page and pool in page
     assert re.search(rf'href="/console/pools/{pool}/users">1</a>', page)
+
+
+def test_pools_are_paged(server, console):
+    for n in range(22):
+        server.client.create_user_pool(PoolName=f"pool-{n:02d}")
+    first = console.get("/console/").text
+    assert "Pools 1–20" in first
+    following = re.search(r'<a href="([^"]+)" rel="next">', first).group(1)
+    second = console.get(unescape(following)).text
+    assert "Pools 21–22 (the last page)" in second
+    names = re.findall(r">(pool-\d\d)</a>", first) + re.findall(r">(pool-\d\d)</a>", second)
+    assert sorted(names) == [f"pool-{n:02d}" for n in range(22)]
 
 
 def test_pool_page_shows_settings_clients_groups_and_domains(server, pool, console):
