@@ -24,6 +24,7 @@ from typing import Any
 
 from authflow.core import client_config as cc
 from authflow.core.attributes import VERIFIED_FLAGS, is_true
+from authflow.core.federation import identities_claim
 from authflow.core.groups import claims as group_claims
 from authflow.core.policy import EntropySource
 from authflow.core.records import AppClient, Group, RefreshToken, User, UserPool
@@ -61,6 +62,8 @@ def _attribute_claims(pool: UserPool, client: AppClient, user: User) -> dict[str
         if name == "sub" or name not in readable:
             continue
         out[name] = is_true(value) if name in VERIFIED_FLAGS else value
+    if user.attributes.get("identities"):  # federated and linked users (§6.3); no schema attribute
+        out["identities"] = identities_claim(user.attributes["identities"])
     return out
 
 

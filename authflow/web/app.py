@@ -62,12 +62,13 @@ def base_of(request, domain: str, public_url: str) -> str:
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
-    from authflow.web import console, hosted, oauth_endpoints
+    from authflow.web import console, federation, hosted, oauth_endpoints
 
     return [
         Route(STYLESHEET_PATH, stylesheet, methods=["GET"]),
         *oauth_endpoints.routes(ctx),
         *hosted.routes(ctx),
+        *federation.routes(ctx),
         *console.routes(ctx),
     ]
 

@@ -1,0 +1,296 @@
+"""Federation over HTTP without a browser: two pools on one `authflow serve` app. Pool U
+(upstream) has a domain, a confidential client whose callback is D's
+`/oauth2/idpresponse`, and the user bob; pool D (downstream) has an OIDC identity provider
+whose issuer is U's, and an app client supporting it.
+
+The browser's part is played by hand: the app's authorize request at D goes through
+`oauth.authorize` + `federation.start` (what the hosted authorize route does), the sign-in
+at U through U's `oauth.authorize` + `oauth.complete`; everything after that is real HTTP:
+D's `/oauth2/idpresponse` calls U's discovery, token, JWKS and userInfo endpoints, and the
+app redeems its code at D's `/oauth2/token`."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import parse_qs, urlparse
+
+import httpx
+import jwt
+import pytest
+
+from authflow.service import federation, oauth
+from tests.http import free_socket, serving
+
+CALLBACK = "https://app.example.com/cb"
+PASSWORD = "Passw0rd!long"
+PROVIDER = "Upstream"
+
+
+def query_of(location: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlparse(location).query).items()}
+
+
+def attributes_of(user) -> dict[str, str]:
+    return {a["Name"]: a["Value"] for a in user["UserAttributes"]}
+
+
+class Federation:
+    def __init__(self, server):
+        self.server = server
+        c = self.client = server.client
+        self.engine = c.engine
+        self.u_base = f"{server.url}/domains/upstream"
+        self.d_base = f"{server.url}/domains/downstream"
+        # U: the identity provider.
+        self.u_pool = c.create_user_pool(PoolName="upstream")["UserPool"]["Id"]
+        c.create_user_pool_domain(Domain="upstream", UserPoolId=self.u_pool)
+        self.u_app = c.create_user_pool_client(
+            UserPoolId=self.u_pool, ClientName="downstream", GenerateSecret=True,
+            AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"],
+            AllowedOAuthScopes=["openid", "email", "profile"],
+            CallbackURLs=[f"{self.d_base}/oauth2/idpresponse"],
+        )["UserPoolClient"]
+        c.admin_create_user(UserPoolId=self.u_pool, Username="bob", MessageAction="SUPPRESS", UserAttributes=[
+            {"Name": "email", "Value": "bob@example.com"}, {"Name": "email_verified", "Value": "true"},
+            {"Name": "name", "Value": "Bob"}])
+        c.admin_set_user_password(UserPoolId=self.u_pool, Username="bob", Password=PASSWORD, Permanent=True)
+        self.bob = attributes_of(c.admin_get_user(UserPoolId=self.u_pool, Username="bob"))["sub"]
+        # D: the app's pool, federating with U.
+        self.d_pool = c.create_user_pool(PoolName="downstream")["UserPool"]["Id"]
+        c.create_user_pool_domain(Domain="downstream", UserPoolId=self.d_pool)
+        self.details = {
+            "client_id": self.u_app["ClientId"], "client_secret": self.u_app["ClientSecret"],
+            "authorize_scopes": "openid email profile", "oidc_issuer": self.engine.issuer(self.u_pool),
+            "attributes_request_method": "GET",
+        }
+        c.create_identity_provider(UserPoolId=self.d_pool, ProviderName=PROVIDER, ProviderType="OIDC",
+                                   ProviderDetails=self.details,
+                                   AttributeMapping={"email": "email", "name": "name"})
+        self.app = self.d_client()
+
+    def d_client(self, **extra):
+        return self.client.create_user_pool_client(
+            UserPoolId=self.d_pool, ClientName="app", GenerateSecret=True, AllowedOAuthFlowsUserPoolClient=True,
+            AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid", "email", "profile"], CallbackURLs=[CALLBACK],
+            SupportedIdentityProviders=["COGNITO", PROVIDER], ExplicitAuthFlows=["ALLOW_REFRESH_TOKEN_AUTH"],
+            **extra,
+        )["UserPoolClient"]
+
+    def begin(self, app=None, **params) -> str:
+        """The app's authorize request at D naming the provider: the Location upstream."""
+        app = app or self.app
+        request = oauth.authorize(self.engine, "downstream", {
+            "client_id": app["ClientId"], "redirect_uri": CALLBACK, "response_type": "code",
+            "identity_provider": PROVIDER, "scope": "openid email profile", **params}, base=self.d_base)
+        assert isinstance(request, oauth.AuthorizeRequest), request
+        return federation.start(self.engine, request, PROVIDER, base=self.d_base)
+
+    def upstream(self, location: str) -> str:
+        """bob signs in at U: the Location back to D's idpresponse."""
+        assert location.startswith(f"{self.u_base}/oauth2/authorize?"), location
+        request = oauth.authorize(self.engine, "upstream", query_of(location), base=self.u_base)
+        assert isinstance(request, oauth.AuthorizeRequest), request
+        return oauth.complete(self.engine, request, sub=self.bob, auth_time=self.engine.now())
+
+    def back(self, url: str) -> str:
+        answer = httpx.get(url, follow_redirects=False, timeout=15)
+        assert answer.status_code == 302, answer.text
+        return answer.headers["location"]
+
+    def sign_in(self, app=None, **params) -> str:
+        """The whole round: the app's callback Location."""
+        return self.back(self.upstream(self.begin(app, **params)))
+
+    def tokens(self, location: str, app=None) -> dict:
+        app = app or self.app
+        assert location.startswith(CALLBACK + "?"), location
+        raw = f"{app['ClientId']}:{app['ClientSecret']}".encode()
+        answer = httpx.post(f"{self.d_base}/oauth2/token", data={
+            "grant_type": "authorization_code", "code": query_of(location)["code"], "redirect_uri": CALLBACK},
+            headers={"Authorization": "Basic " + base64.b64encode(raw).decode()}, timeout=15)
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    def id_claims(self, tokens: dict, app=None) -> dict:
+        jwks = httpx.get(f"{self.server.url}/{self.d_pool}/.well-known/jwks.json", timeout=15).json()
+        kid = jwt.get_unverified_header(tokens["id_token"])["kid"]
+        key = next(k for k in jwt.PyJWKSet.from_dict(jwks).keys if k.key_id == kid)
+        return jwt.decode(tokens["id_token"], key.key, algorithms=["RS256"], audience=(app or self.app)["ClientId"],
+                          issuer=self.engine.issuer(self.d_pool), options={"verify_exp": False, "verify_iat": False})
+
+    def d_users(self) -> list[dict]:
+        return self.client.list_users(UserPoolId=self.d_pool)["Users"]
+
+    def federated(self) -> dict:
+        return self.client.admin_get_user(UserPoolId=self.d_pool, Username=f"{PROVIDER}_{self.bob}")
+
+
+@pytest.fixture
+def fed():
+    with serving(issuer_style="local") as server:
+        yield Federation(server)
+
+
+def test_the_upstream_request_names_the_idpresponse_callback_pkce_and_a_nonce(fed):
+    location = fed.begin(state="app-state")
+    query = query_of(location)
+    assert query["response_type"] == "code" and query["client_id"] == fed.u_app["ClientId"]
+    assert query["redirect_uri"] == f"{fed.d_base}/oauth2/idpresponse"
+    assert query["scope"] == "openid email profile"
+    assert query["code_challenge_method"] == "S256" and len(query["code_challenge"]) == 43
+    assert query["nonce"] and query["state"] and query["state"] != "app-state"
+
+
+def test_first_sign_in_creates_the_external_provider_user_with_identities_and_mapped_attributes(fed):
+    location = fed.sign_in(state="s1")
+    assert query_of(location)["state"] == "s1"
+    user = fed.federated()
+    assert user["UserStatus"] == "EXTERNAL_PROVIDER" and user["Enabled"] is True
+    attributes = attributes_of(user)
+    assert attributes["email"] == "bob@example.com" and attributes["name"] == "Bob"
+    identities = json.loads(attributes["identities"])
+    assert identities == [{"userId": fed.bob, "providerName": PROVIDER, "providerType": "OIDC", "issuer": None,
+                           "primary": True, "dateCreated": identities[0]["dateCreated"]}]
+    assert isinstance(identities[0]["dateCreated"], int)
+    assert attributes["identities"].startswith('[{"userId":')  # compact, as Cognito stores it
+    claims = fed.id_claims(fed.tokens(location))
+    assert claims["sub"] == attributes["sub"] != fed.bob
+    assert claims["cognito:username"] == f"{PROVIDER}_{fed.bob}"
+    assert claims["identities"] == [{"userId": fed.bob, "providerName": PROVIDER, "providerType": "OIDC",
+                                     "issuer": None, "primary": "true",
+                                     "dateCreated": str(identities[0]["dateCreated"])}]
+    # No nonce from the app: the generated one is still in the ID token [D].
+    assert claims["nonce"]
+
+
+def test_the_apps_nonce_reaches_its_id_token(fed):
+    claims = fed.id_claims(fed.tokens(fed.sign_in(nonce="app-nonce-1")))
+    assert claims["nonce"] == "app-nonce-1"
+
+
+def test_a_second_sign_in_reuses_the_user_and_refreshes_its_attributes(fed):
+    first = fed.id_claims(fed.tokens(fed.sign_in()))
+    dated = json.loads(attributes_of(fed.federated())["identities"])[0]["dateCreated"]
+    fed.client.admin_update_user_attributes(UserPoolId=fed.u_pool, Username="bob",
+                                            UserAttributes=[{"Name": "name", "Value": "Robert"}])
+    second = fed.id_claims(fed.tokens(fed.sign_in()))
+    assert second["sub"] == first["sub"] and second["name"] == "Robert"
+    assert len(fed.d_users()) == 1
+    attributes = attributes_of(fed.federated())
+    assert attributes["name"] == "Robert"
+    assert json.loads(attributes["identities"])[0]["dateCreated"] == dated
+
+
+def test_refresh_works_for_a_federated_user(fed):
+    tokens = fed.tokens(fed.sign_in())
+    raw = f"{fed.app['ClientId']}:{fed.app['ClientSecret']}".encode()
+    answer = httpx.post(f"{fed.d_base}/oauth2/token", data={
+        "grant_type": "refresh_token", "refresh_token": tokens["refresh_token"]},
+        headers={"Authorization": "Basic " + base64.b64encode(raw).decode()}, timeout=15)
+    assert answer.status_code == 200, answer.text
+
+
+def test_a_linked_identity_signs_in_as_the_local_user(fed):
+    c = fed.client
+    c.admin_create_user(UserPoolId=fed.d_pool, Username="carol", MessageAction="SUPPRESS",
+                        UserAttributes=[{"Name": "email", "Value": "carol@example.com"}])
+    carol = attributes_of(c.admin_get_user(UserPoolId=fed.d_pool, Username="carol"))["sub"]
+    c.admin_link_provider_for_user(
+        UserPoolId=fed.d_pool,
+        DestinationUser={"ProviderName": "Cognito", "ProviderAttributeValue": "carol"},
+        SourceUser={"ProviderName": PROVIDER, "ProviderAttributeName": "Cognito_Subject",
+                    "ProviderAttributeValue": fed.bob},
+    )
+    c.admin_set_user_password(UserPoolId=fed.d_pool, Username="carol", Password=PASSWORD, Permanent=True)
+    claims = fed.id_claims(fed.tokens(fed.sign_in()))
+    assert claims["sub"] == carol and claims["cognito:username"] == "carol"
+    assert [u["Username"] for u in fed.d_users()] == ["carol"]
+    user = c.admin_get_user(UserPoolId=fed.d_pool, Username="carol")
+    attributes = attributes_of(user)
+    assert user["UserStatus"] == "CONFIRMED" and attributes["email"] == "carol@example.com"
+    assert [(i["providerName"], i["userId"], i["primary"]) for i in json.loads(attributes["identities"])] == \
+        [(PROVIDER, fed.bob, False)]
+    assert claims["identities"][0]["primary"] == "false"
+    # Once more: still carol, identities not repeated.
+    fed.tokens(fed.sign_in())
+    assert len(json.loads(attributes_of(c.admin_get_user(UserPoolId=fed.d_pool, Username="carol"))["identities"])) == 1
+
+
+def test_a_forged_state_is_refused_on_the_error_page(fed):
+    back = fed.upstream(fed.begin())
+    query = query_of(back)
+    forged = f"{fed.d_base}/oauth2/idpresponse?code={query['code']}&state=forged-{query['state']}"
+    location = fed.back(forged)
+    assert location.startswith(f"{fed.d_base}/error?") and query_of(location)["error"] == "invalid_request"
+    assert not location.startswith(CALLBACK)
+    assert fed.d_users() == []
+    assert fed.back(f"{fed.d_base}/oauth2/idpresponse?code=x").startswith(f"{fed.d_base}/error?")
+
+
+def test_a_replayed_state_is_refused(fed):
+    back = fed.upstream(fed.begin())
+    assert fed.back(back).startswith(CALLBACK + "?code=")
+    again = fed.back(back)
+    assert again.startswith(f"{fed.d_base}/error?")
+    assert len(fed.d_users()) == 1
+
+
+def test_a_state_of_another_domain_is_refused(fed):
+    back = fed.upstream(fed.begin())
+    elsewhere = back.replace("/domains/downstream/", "/domains/upstream/")
+    assert fed.back(elsewhere).startswith(f"{fed.u_base}/error?")
+    assert fed.d_users() == []
+
+
+def test_an_unreachable_token_endpoint_gives_the_error_redirect(fed):
+    sock = free_socket()  # bound, never listening: connections are refused
+    dead = f"http://127.0.0.1:{sock.getsockname()[1]}/token"
+    try:
+        fed.client.update_identity_provider(UserPoolId=fed.d_pool, ProviderName=PROVIDER,
+                                            ProviderDetails={**fed.details, "token_url": dead})
+        location = fed.sign_in(state="st")
+    finally:
+        sock.close()
+    assert location.startswith(CALLBACK + "?")
+    query = query_of(location)
+    assert query == {"error": "invalid_request", "error_description": "Connection error in calling IdP token endpoint",
+                     "state": "st"}
+    assert fed.d_users() == []
+
+
+def test_a_token_endpoint_refusal_gives_the_error_redirect(fed):
+    fed.client.update_identity_provider(UserPoolId=fed.d_pool, ProviderName=PROVIDER,
+                                        ProviderDetails={**fed.details, "client_secret": "wrong"})
+    query = query_of(fed.sign_in(state="st"))
+    assert query["error"] == "invalid_request" and query["state"] == "st"
+    assert query["error_description"] == f"{PROVIDER} Error - 400 error getting token invalid_client"
+    assert fed.d_users() == []
+
+
+def test_an_upstream_error_is_passed_on(fed):
+    query = query_of(fed.begin(state="st"))
+    location = fed.back(f"{fed.d_base}/oauth2/idpresponse?error=access_denied&state={query['state']}")
+    assert query_of(location) == {"error": "access_denied", "error_description": f"{PROVIDER} Error - access_denied",
+                                  "state": "st"}
+
+
+def test_a_mapped_attribute_the_client_may_not_write_fails_the_sign_in(fed):
+    app = fed.d_client(WriteAttributes=["name"])
+    query = query_of(fed.sign_in(app, state="st"))
+    assert query["error"] == "invalid_request"
+    assert query["error_description"] == "Invalid user attributes: email: Attribute cannot be written by this app client."
+    assert fed.d_users() == []
+
+
+def test_a_client_not_supporting_the_provider_cannot_start(fed):
+    app = fed.client.create_user_pool_client(
+        UserPoolId=fed.d_pool, ClientName="plain", AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid"], CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO"],
+    )["UserPoolClient"]
+    request = oauth.authorize(fed.engine, "downstream", {
+        "client_id": app["ClientId"], "redirect_uri": CALLBACK, "response_type": "code",
+        "idp_identifier": "nothing", "state": "st"}, base=fed.d_base)
+    assert isinstance(request, oauth.AuthorizeRequest)
+    query = query_of(federation.start(fed.engine, request, None, base=fed.d_base))
+    assert query["error"] == "invalid_request" and query["state"] == "st"
