@@ -4,7 +4,14 @@ A scenario stops at its first divergence: later steps build on earlier ones, so 
 follows a divergence says nothing more. Each scenario starts with the variables `run`
 (this run's id), `scenario` (its name) and `unique` (both, for names that must not
 collide across runs); every pool a scenario creates is deleted when it ends, passed or
-not, so a run leaves an endpoint as it found it.
+not (its domain first, if a failed scenario left one: a pool with a domain cannot be
+deleted), so a run leaves an endpoint as it found it.
+
+The endpoint steps (`discovery`, `oauth_token`, `userinfo`, `revoke`, `authorize`,
+`browser_sign_in`; `authflow.conformance.endpoints`) are judged as calls are: first the
+HTTP status (`status:`, 200 or 302 by default), then `headers:`, then `expect:` over the
+JSON body or the redirect, then `capture:`. A sign-in page a browser could not use (no
+form, no CSRF token) is a divergence of the target like any other.
 """
 
 from __future__ import annotations
@@ -17,8 +24,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from authflow.conformance.browser import BrowserProblem
+from authflow.conformance.endpoints import DEFAULT_STATUS, EndpointProblem, Endpoints
 from authflow.conformance.matching import check, mismatches
-from authflow.conformance.scenarios import Scenario, ScenarioError, Step, Suite, duration_seconds
+from authflow.conformance.scenarios import (
+    ENDPOINT_STEPS,
+    Scenario,
+    ScenarioError,
+    Step,
+    Suite,
+    duration_seconds,
+)
 from authflow.conformance.targets import Outcome, Target
 from authflow.conformance.values import NOW, UnboundVariable, render, walk
 
@@ -49,6 +65,7 @@ class _Run:
     variables: dict[str, Any]
     pools: list[str] = field(default_factory=list)
     consumed: dict[tuple[str, str], int] = field(default_factory=dict)
+    endpoints: Endpoints | None = None
 
 
 def run_suite(suite: Suite, scenarios: list[Scenario], target: Target,
@@ -88,12 +105,24 @@ def run_scenario(suite: Suite, scenario: Scenario, target: Target, run_id: str,
                         actual=f"{type(err).__name__}: {err}")
     finally:
         for pool in run.pools:
-            try:
-                target.call("DeleteUserPool", {"UserPoolId": pool})
-            except Exception:  # noqa: BLE001 -- cleaning up is best effort
-                pass
+            _delete_pool(target, pool)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _delete_pool(target: Target, pool: str) -> None:
+    """Best effort: the pool, and first its domains if they keep it from going."""
+    try:
+        if target.call("DeleteUserPool", {"UserPoolId": pool}).response is not None:
+            return
+        described = target.call("DescribeUserPool", {"UserPoolId": pool}).response or {}
+        for key in ("Domain", "CustomDomain"):
+            domain = (described.get("UserPool") or {}).get(key)
+            if domain:
+                target.call("DeleteUserPoolDomain", {"UserPoolId": pool, "Domain": domain})
+        target.call("DeleteUserPool", {"UserPoolId": pool})
+    except Exception:  # noqa: BLE001 -- cleaning up is best effort
+        pass
 
 
 def _steps(suite: Suite, steps: tuple[Step, ...], run: _Run, prefix: str) -> Iterator[tuple[str, Step]]:
@@ -117,6 +146,32 @@ def _execute(step: Step, run: _Run) -> None:
         _deliver(step.body, run)
     elif step.kind == "clock":
         run.target.advance(duration_seconds(step.body["clock"]["advance"]))
+    elif step.kind in ENDPOINT_STEPS:
+        _endpoint(step, run)
+
+
+def _endpoint(step: Step, run: _Run) -> None:
+    body = step.body
+    if run.endpoints is None:
+        run.endpoints = Endpoints(run.target)
+    try:
+        exchange = run.endpoints.perform(step.kind, render(body[step.kind], run.variables))
+    except (BrowserProblem, EndpointProblem) as problem:
+        raise Divergence([problem.problem], f"{step.kind} as a client does it", problem.seen) from None
+    status = render(body.get("status", DEFAULT_STATUS[step.kind]), run.variables)
+    expect = body.get("expect") or {}
+    problems = [] if exchange.status == status else [f"status: expected {status}, got {exchange.status}"]
+    problems.extend(f"header {p}" for p in mismatches(exchange.headers, {str(k).lower(): v for k, v in
+                                                                         (body.get("headers") or {}).items()},
+                                                      run.variables))
+    if exchange.view is None and (expect or body.get("capture")):
+        problems.append("the body is not a JSON object")
+    elif exchange.view is not None:
+        problems.extend(mismatches(exchange.view, expect, run.variables))
+    if problems:
+        wanted = {"status": status, **({"headers": body["headers"]} if body.get("headers") else {}), **expect}
+        raise Divergence(problems, _show(wanted), exchange.shown)
+    _expect({"capture": body.get("capture")}, exchange.view or {}, run)
 
 
 def _call(body: dict[str, Any], run: _Run) -> None:

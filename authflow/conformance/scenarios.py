@@ -11,7 +11,25 @@ scenarios; `specs/scenarios/_fixtures.yaml` holds the step sequences scenarios r
   the target's out-of-band outbox hook; its members are `Kind`, `Medium`, `Destination`,
   `Subject`, `Body`, `Code`; `none: true` asserts that nothing new was sent;
 - `clock: {advance: 8d}` — time travel (`s`, `m`, `h`, `d`), on targets that can;
-- `use: FIXTURE` with `with:` — the fixture's steps with these variables set.
+- `use: FIXTURE` with `with:` — the fixture's steps with these variables set;
+- the endpoint steps, which reach a pool's OAuth 2.0 endpoints as a client does, found
+  through its discovery document and needing no hook (`authflow.conformance.endpoints`):
+  `discovery: {pool: P}` (the document itself); `oauth_token: {pool: P, form: {...},
+  basic: [CLIENT_ID, SECRET]}` (POST /oauth2/token, HTTP Basic when `basic` is given);
+  `userinfo: {pool: P, token: ACCESS_TOKEN, method: GET|POST}`; `revoke: {pool: P,
+  form: {...}, basic: [...]}`; `authorize: {pool: P, query: {...}}` (one GET of the
+  authorize URL, its redirect not followed); `browser_sign_in: {pool: P, query: {...},
+  username: U, password: W}` (what a browser without JavaScript does: the authorize URL,
+  the sign-in page's form with its CSRF token and cookies, the POST, up to the redirect
+  back to the app). `authorization:` sends that Authorization header as written instead.
+  Each takes `status:` (the HTTP status; 200, or 302 for the two browser steps, unless
+  given), `headers:` (response headers by name, case-blind, values or matchers),
+  `expect:` and `capture:` over the JSON body, or for the browser steps over the
+  redirect: `status`, `location`, `to` (the Location without query and fragment),
+  `query` and `fragment` (their parameters).
+
+An area file may hold its own `fixtures:` (as `_fixtures.yaml` does), usable by any
+scenario; their names must not clash with another file's.
 
 Loading checks the shape of every file up front (unknown keys, a step of no kind, a
 fixture that does not exist), so an authoring mistake is reported before anything runs.
@@ -40,12 +58,22 @@ EVIDENCE = {
     "U": "our decision (unconfirmed)",
 }
 
-STEP_KINDS = ("call", "deliver", "clock", "use")
+#: The steps that reach a pool's OAuth endpoints, and the members each one's body takes.
+ENDPOINT_STEPS = {
+    "discovery": {"pool"},
+    "oauth_token": {"pool", "form", "basic", "authorization"},
+    "userinfo": {"pool", "token", "method", "authorization"},
+    "revoke": {"pool", "form", "basic", "authorization"},
+    "authorize": {"pool", "query"},
+    "browser_sign_in": {"pool", "query", "username", "password"},
+}
+STEP_KINDS = ("call", "deliver", "clock", "use", *ENDPOINT_STEPS)
 _STEP_KEYS = {
     "call": {"call", "request", "expect", "error", "capture", "note"},
     "deliver": {"deliver", "expect", "capture", "note"},
     "clock": {"clock", "note"},
     "use": {"use", "with", "note"},
+    **{kind: {kind, "status", "headers", "expect", "capture", "note"} for kind in ENDPOINT_STEPS},
 }
 _SCENARIO_KEYS = {"name", "doc", "evidence", "reference", "steps"}
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -70,6 +98,8 @@ class Step:
             return "deliver"
         if self.kind == "clock":
             return f"clock +{self.body['clock']['advance']}"
+        if self.kind in ENDPOINT_STEPS:
+            return self.kind
         return f"use {self.body['use']}"
 
 
@@ -158,7 +188,11 @@ def load_suite(directory: Path | None = None) -> Suite:
     for path in files:
         if path.name.startswith("_"):
             continue
-        area, doc, scenarios = _load_area(path)
+        area, doc, scenarios, fixtures = _load_area(path)
+        for name in fixtures:
+            if name in suite.fixtures:
+                raise ScenarioError(f"{path.name}: fixture {name!r} is defined in another file too")
+        suite.fixtures.update(fixtures)
         suite.area_docs[area] = doc
         for scenario in scenarios:
             if scenario.id in seen:
@@ -188,20 +222,27 @@ def _load_fixtures(path: Path) -> tuple[dict[str, Fixture], dict[str, Any]]:
     variables = data.get("variables") or {}
     if not isinstance(variables, dict):
         raise ScenarioError(f"{path.name}: variables must be a mapping")
+    return _fixtures(data, path), dict(variables)
+
+
+def _fixtures(data: dict[str, Any], path: Path) -> dict[str, Fixture]:
+    raw = data.get("fixtures") or {}
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{path.name}: fixtures must be a mapping of names to fixtures")
     fixtures = {}
-    for name, body in (data.get("fixtures") or {}).items():
+    for name, body in raw.items():
         where = f"{path.name}: fixture {name}"
         if not isinstance(body, dict) or not isinstance(body.get("steps"), list):
             raise ScenarioError(f"{where}: needs steps")
         _only(body, {"doc", "params", "steps"}, where)
         fixtures[name] = Fixture(name=name, doc=str(body.get("doc", "")), params=dict(body.get("params") or {}),
                                  steps=tuple(_step(s, f"{where} step {i + 1}") for i, s in enumerate(body["steps"])))
-    return fixtures, dict(variables)
+    return fixtures
 
 
-def _load_area(path: Path) -> tuple[str, str, list[Scenario]]:
+def _load_area(path: Path) -> tuple[str, str, list[Scenario], dict[str, Fixture]]:
     data = _read(path)
-    _only(data, {"area", "doc", "scenarios"}, path.name)
+    _only(data, {"area", "doc", "scenarios", "fixtures"}, path.name)
     area = data.get("area")
     if not isinstance(area, str) or not _NAME.match(area):
         raise ScenarioError(f"{path.name}: `area:` must be a lower-case name")
@@ -231,7 +272,7 @@ def _load_area(path: Path) -> tuple[str, str, list[Scenario]]:
         ))
     if not scenarios:
         raise ScenarioError(f"{path.name}: no scenarios")
-    return area, " ".join(str(data.get("doc", "")).split()), scenarios
+    return area, " ".join(str(data.get("doc", "")).split()), scenarios, _fixtures(data, path)
 
 
 def _step(raw: Any, where: str) -> Step:
@@ -260,10 +301,30 @@ def _step(raw: Any, where: str) -> Step:
         if not isinstance(raw["clock"], dict) or "advance" not in raw["clock"]:
             raise ScenarioError(f"{where}: clock needs advance (e.g. 8d)")
         duration_seconds(raw["clock"]["advance"])
+    if kind in ENDPOINT_STEPS:
+        _endpoint_step(kind, raw, where)
     for key in ("expect", "capture"):
         if key in raw and not isinstance(raw[key], dict):
             raise ScenarioError(f"{where}: {key} must be a mapping")
     return Step(kind=kind, body=raw)
+
+
+def _endpoint_step(kind: str, raw: dict[str, Any], where: str) -> None:
+    body = raw[kind]
+    if not isinstance(body, dict) or "pool" not in body:
+        raise ScenarioError(f"{where}: {kind} needs pool (and the request's members)")
+    _only(body, ENDPOINT_STEPS[kind], f"{where}: {kind}")
+    for member in ("form", "query"):
+        if member in body and not isinstance(body[member], dict):
+            raise ScenarioError(f"{where}: {kind}'s {member} must be a mapping")
+    if kind == "browser_sign_in" and not {"username", "password"} <= set(body):
+        raise ScenarioError(f"{where}: browser_sign_in needs username and password")
+    if "basic" in body and not (isinstance(body["basic"], list) and len(body["basic"]) == 2):
+        raise ScenarioError(f"{where}: basic is [CLIENT_ID, CLIENT_SECRET]")
+    if "status" in raw and not (isinstance(raw["status"], int) and not isinstance(raw["status"], bool)):
+        raise ScenarioError(f"{where}: status is an HTTP status code (a number)")
+    if "headers" in raw and not isinstance(raw["headers"], dict):
+        raise ScenarioError(f"{where}: headers must be a mapping of header names to values or matchers")
 
 
 def _check_uses(steps: tuple[Step, ...], fixtures: dict[str, Fixture], where: str) -> None:

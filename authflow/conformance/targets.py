@@ -18,6 +18,13 @@ any implementation that wants its time-dependent and message-reading scenarios r
   address or phone number, to tell apart an email and an SMS sent together);
 - `POST /_authflow/clock` with `{"AdvanceSeconds": N}` -> `{"Now": ISO-8601}`.
 
+Both also reach a pool's OAuth endpoints as any client does, with no hook (`web`: one
+HTTP request, redirects not followed; `discovery_url`: where the pool's OpenID discovery
+document is, `<endpoint>/<poolId>/.well-known/openid-configuration` over HTTP, as on AWS
+at `https://cognito-idp.<region>.amazonaws.com`). In process, `web` is answered by the
+very app `authflow serve` runs (`authflow.server.create_app` over the target's `Client`,
+through Starlette's TestClient), so the same routes answer either way.
+
 Hook requests carry a SigV4 signature made with the run's credentials (service
 `cognito-idp`), as the API's requests do; `authflow serve` checks it whenever signing is
 on. Without a hook, the scenarios that need it are skipped, with the reason.
@@ -31,6 +38,8 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
+
+from authflow.conformance.browser import WebAnswer
 
 HOOKS_PATH = "/_authflow/hooks"
 OUTBOX_PATH = "/_authflow/outbox"
@@ -55,6 +64,10 @@ class Target(Protocol):
     def advance(self, seconds: int) -> None: ...
 
     def now(self) -> datetime: ...
+
+    def web(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> WebAnswer: ...
+
+    def discovery_url(self, pool_id: str) -> str: ...
 
 
 def message_dict(message: Any) -> dict[str, Any]:
@@ -88,6 +101,7 @@ class InProcessTarget:
         self.outbox = MemoryOutbox()
         self.client = Client(clock=self.clock, messenger=self.outbox, config=config)
         self._method_name = method_name
+        self._http: Any = None
 
     def call(self, operation: str, request: dict[str, Any]) -> Outcome:
         from authflow.errors import CognitoError
@@ -110,6 +124,35 @@ class InProcessTarget:
 
     def now(self) -> datetime:
         return self.clock.now()
+
+    #: Where the in-process app says it is reached (its discovery documents point here).
+    PUBLIC_URL = "http://authflow.test"
+
+    def discovery_url(self, pool_id: str) -> str:
+        return f"{self.PUBLIC_URL}/{pool_id}/.well-known/openid-configuration"
+
+    def web(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> WebAnswer:
+        answer = self._web().request(method, url, headers=headers, content=body, follow_redirects=False)
+        return WebAnswer(answer.status_code, tuple(answer.headers.multi_items()), answer.content)
+
+    def _web(self) -> Any:
+        """`authflow serve`'s app over this target's client, made at the first request
+        (it needs the server extra and httpx, which other scenarios do not)."""
+        if self._http is None:
+            import warnings
+
+            try:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")  # Starlette's hint about httpx2
+                    from starlette.testclient import TestClient
+
+                from authflow.server import create_app
+                from authflow.wire.protocol import Signing
+            except ImportError as err:  # pragma: no cover - the server extra ships with tests
+                raise RuntimeError(f"the OAuth endpoint steps in process need authflow[server] and httpx: {err}") from None
+            app = create_app(self.client, Signing(None), public_url=self.PUBLIC_URL)
+            self._http = TestClient(app, base_url=self.PUBLIC_URL, raise_server_exceptions=False)
+        return self._http
 
 
 class HttpTarget:
@@ -177,6 +220,19 @@ class HttpTarget:
         """The endpoint's time as far as this run moved it (SRP answers are dated with it)."""
         return datetime.now(timezone.utc) + self._advanced
 
+    def discovery_url(self, pool_id: str) -> str:
+        return f"{self.endpoint}/{pool_id}/.well-known/openid-configuration"
+
+    def web(self, method: str, url: str, headers: dict[str, str], body: bytes | None) -> WebAnswer:
+        """One request as a browser or an OAuth client sends it: no signature, no redirect
+        followed (an error status is an answer too, not an exception)."""
+        request = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with _NO_REDIRECTS.open(request, timeout=60) as answer:
+                return WebAnswer(answer.status, tuple(answer.headers.items()), answer.read())
+        except urllib.error.HTTPError as answer:  # 3xx (not followed), 4xx, 5xx
+            return WebAnswer(answer.code, tuple(answer.headers.items()), answer.read())
+
     def _hooks(self) -> list[str]:
         try:
             return [h for h in self._get(HOOKS_PATH).get("Hooks", []) if h in ("outbox", "clock")]
@@ -204,6 +260,13 @@ class HttpTarget:
             result = json.loads(answer.read() or b"{}")
         return result if isinstance(result, dict) else {}
 
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):  # noqa: ANN001, ANN201 -- urllib's signature
+        return None  # the redirect is the answer (urllib raises it as an HTTPError)
+
+
+_NO_REDIRECTS = urllib.request.build_opener(_KeepRedirects)
 
 _CREDENTIAL_ERRORS = {"UnrecognizedClientException", "InvalidSignatureException", "IncompleteSignature",
                       "MissingAuthenticationToken", "AccessDeniedException", "InvalidClientTokenId",

@@ -27,6 +27,10 @@
   `$srp_answer` is; `step_offset` takes the code of N steps later (or earlier: -1), and
   `as` also keeps the code in the variable NAME, so a later step can send the very same
   code again (`"${NAME}"`) whatever time it has become.
+- `{$pkce: NAME}` starts a PKCE sign-in (RFC 7636): a fresh code verifier (43 characters
+  of base64url from 32 random bytes), kept as `${NAME.verifier}` with its S256 challenge
+  `${NAME.challenge}` (base64url of its SHA-256, no padding); the value is the challenge,
+  for the authorize request's `code_challenge`.
 
 A variable that was never captured is an authoring mistake (`UnboundVariable`), not a
 divergence of the target.
@@ -105,6 +109,8 @@ def render(template: Any, variables: dict[str, Any]) -> Any:
             return _device_answer(render(template["$device_answer"], variables), variables)
         if len(template) == 1 and "$totp" in template:
             return _totp(render(template["$totp"], variables), variables)
+        if len(template) == 1 and "$pkce" in template:
+            return _pkce(str(render(template["$pkce"], variables)), variables)
         out = {key: render(value, variables) for key, value in template.items() if key != "$merge"}
         if "$merge" in template:
             extra = render(template["$merge"], variables)
@@ -179,6 +185,19 @@ def _device_answer(spec: Any, variables: dict[str, Any]) -> dict[str, str]:
                                         str(spec.get("password") or device["password"]), device["a"])
     now = variables.get(NOW) or datetime.now(timezone.utc)
     return client.answer(challenge, str(spec.get("username") or challenge.get("USERNAME", "")), now)
+
+
+def pkce_challenge(verifier: str) -> str:
+    """RFC 7636 §4.2 S256: BASE64URL(SHA256(ASCII(code_verifier))), unpadded."""
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode("ascii")).digest()).decode().rstrip("=")
+
+
+def _pkce(name: str, variables: dict[str, Any]) -> str:
+    if not re.fullmatch(r"[A-Za-z_][\w-]*", name):
+        raise ScenarioError(f"$pkce takes the name of a variable to keep the verifier in, not {name!r}")
+    verifier = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+    variables[name] = {"verifier": verifier, "challenge": pkce_challenge(verifier)}
+    return variables[name]["challenge"]
 
 
 TOTP_STEP_SECONDS = 30
