@@ -109,10 +109,10 @@ def failure(description: str) -> OAuthError:
 # -- the provider's answer ---------------------------------------------------------------------
 
 
-def check_id_token(claims: Mapping[str, Any], *, issuer: str, client_id: str, nonce: str, now: datetime) -> None:
+def check_id_token(claims: Mapping[str, Any], *, issuer: str, client_id: str, nonce: str, now: datetime,
+                   provider: str = "IdP") -> None:
     """The claim checks of OIDC Core 3.1.3.7 that the signature check leaves (the service
     verified the RS256 signature against the provider's JWKS)."""
-    provider = "IdP"
     if claims.get("iss") != issuer:
         raise failure(f"{provider} Error - the ID token was issued by another issuer")
     audience = claims.get("aud")

@@ -207,7 +207,7 @@ def _sign_in(engine: Engine, pending: core.Pending, params: Mapping[str, str], *
         raise core.failure(f"{provider.name} Error - the token response holds no id_token")
     claims = _verified(provider, endpoints, id_token)
     core.check_id_token(claims, issuer=details["oidc_issuer"], client_id=details["client_id"],
-                        nonce=request.nonce or "", now=engine.now())
+                        nonce=request.nonce or "", now=engine.now(), provider=provider.name)
     access = tokens.get("access_token")
     if endpoints.userinfo and isinstance(access, str):
         info = _userinfo(provider, endpoints.userinfo, access)

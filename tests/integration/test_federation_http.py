@@ -294,3 +294,46 @@ def test_a_client_not_supporting_the_provider_cannot_start(fed):
     assert isinstance(request, oauth.AuthorizeRequest)
     query = query_of(federation.start(fed.engine, request, None, base=fed.d_base))
     assert query["error"] == "invalid_request" and query["state"] == "st"
+
+
+def test_an_unreachable_discovery_document_refuses_at_the_start(fed):
+    sock = free_socket()
+    try:
+        fed.client.update_identity_provider(UserPoolId=fed.d_pool, ProviderName=PROVIDER, ProviderDetails={
+            **fed.details, "oidc_issuer": f"http://127.0.0.1:{sock.getsockname()[1]}/issuer"})
+        location = fed.begin(state="st")
+    finally:
+        sock.close()
+    assert query_of(location) == {"error": "invalid_request", "state": "st",
+                                  "error_description": "Connection error in calling IdP discovery endpoint"}
+    assert location.startswith(CALLBACK + "?")
+
+
+def explicit(fed, **over) -> dict:
+    """ProviderDetails naming U's endpoints explicitly (no discovery)."""
+    return {**fed.details, "authorize_url": f"{fed.u_base}/oauth2/authorize", "token_url": f"{fed.u_base}/oauth2/token",
+            "jwks_uri": f"{fed.server.url}/{fed.u_pool}/.well-known/jwks.json",
+            "attributes_url": f"{fed.u_base}/oauth2/userInfo", **over}
+
+
+def test_explicit_endpoints_work_without_discovery(fed):
+    fed.client.update_identity_provider(UserPoolId=fed.d_pool, ProviderName=PROVIDER, ProviderDetails=explicit(fed))
+    assert fed.id_claims(fed.tokens(fed.sign_in()))["cognito:username"] == f"{PROVIDER}_{fed.bob}"
+
+
+def test_an_id_token_not_signed_by_the_providers_keys_is_refused(fed):
+    # The JWKS of another pool: U's ID token's kid is not among its keys.
+    fed.client.update_identity_provider(UserPoolId=fed.d_pool, ProviderName=PROVIDER, ProviderDetails=explicit(
+        fed, jwks_uri=f"{fed.server.url}/{fed.d_pool}/.well-known/jwks.json"))
+    query = query_of(fed.sign_in(state="st"))
+    assert query["error"] == "invalid_request"
+    assert query["error_description"] == f"{PROVIDER} Error - the ID token is not signed by a key of the provider"
+    assert fed.d_users() == []
+
+
+def test_an_id_token_of_another_issuer_is_refused(fed):
+    fed.client.update_identity_provider(UserPoolId=fed.d_pool, ProviderName=PROVIDER, ProviderDetails=explicit(
+        fed, oidc_issuer="https://issuer.example.com"))
+    query = query_of(fed.sign_in(state="st"))
+    assert query["error_description"] == f"{PROVIDER} Error - the ID token was issued by another issuer"
+    assert fed.d_users() == []
