@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
@@ -78,15 +79,31 @@ class Pending:
     request: AuthorizeRequest
     provider: str
     code_verifier: str
+    # SHA-256 of the browser binding (a cookie the authorize route set), if there is one:
+    # the return must come from the browser that left, so nobody can complete their own
+    # upstream sign-in in someone else's browser (login CSRF).
+    binding: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"request": asdict(self.request), "provider": self.provider, "code_verifier": self.code_verifier}
+        return {"request": asdict(self.request), "provider": self.provider, "code_verifier": self.code_verifier,
+                "binding": self.binding}
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> Pending:
         fields = dict(data["request"])
         fields["scopes"] = tuple(fields["scopes"])
-        return cls(request=AuthorizeRequest(**fields), provider=data["provider"], code_verifier=data["code_verifier"])
+        return cls(request=AuthorizeRequest(**fields), provider=data["provider"], code_verifier=data["code_verifier"],
+                   binding=data.get("binding"))
+
+    def bound_to(self, binding: str | None) -> bool:
+        """Whether the return carries this pending request's browser binding."""
+        if self.binding is None:
+            return True
+        return binding is not None and hmac.compare_digest(self.binding, binding_hash(binding))
+
+
+def binding_hash(binding: str) -> str:
+    return hashlib.sha256(b"authflow federation binding\x00" + binding.encode()).hexdigest()
 
 
 def upstream_parameters(

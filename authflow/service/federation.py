@@ -86,16 +86,19 @@ def _unreachable(err: _Unreachable, timeout_message: str, what: str) -> OAuthErr
 # -- the redirect upstream ---------------------------------------------------------------------
 
 
-def start(engine: Engine, request: AuthorizeRequest, provider_name: str | None, *, base: str) -> str:
+def start(engine: Engine, request: AuthorizeRequest, provider_name: str | None, *, base: str,
+          binding: str | None = None) -> str:
     """The Location that sends the browser to the provider (`provider_name`, or the one
-    whose IdpIdentifiers hold `request.idp_identifier`), or the app's error redirect."""
+    whose IdpIdentifiers hold `request.idp_identifier`), or the app's error redirect.
+    `binding`: a secret the browser keeps (a cookie) that the return must show."""
     try:
-        return _start(engine, request, provider_name, base=base)
+        return _start(engine, request, provider_name, base=base, binding=binding)
     except OAuthError as err:
         return oauth.refuse(request, err.error, err.description)
 
 
-def _start(engine: Engine, request: AuthorizeRequest, provider_name: str | None, *, base: str) -> str:
+def _start(engine: Engine, request: AuthorizeRequest, provider_name: str | None, *, base: str,
+           binding: str | None) -> str:
     if provider_name is not None and provider_name != request.identity_provider:
         request = replace(request, identity_provider=provider_name)
     with engine.store.transaction() as tx:
@@ -104,7 +107,8 @@ def _start(engine: Engine, request: AuthorizeRequest, provider_name: str | None,
     endpoints = _endpoints(provider)
     state, verifier = _random(engine, 32), _random(engine, 32)
     nonce = request.nonce or _random(engine, 24)  # Cognito makes one when the app sent none [D]
-    pending = core.Pending(request=replace(request, nonce=nonce), provider=provider.name, code_verifier=verifier)
+    pending = core.Pending(request=replace(request, nonce=nonce), provider=provider.name, code_verifier=verifier,
+                           binding=core.binding_hash(binding) if binding else None)
     now = engine.now()
     record_id = core.state_id(state)
     sealed = engine.seal(json.dumps(pending.as_json()).encode(), record_id)
@@ -146,11 +150,15 @@ def _provider(tx, request: AuthorizeRequest) -> PoolResource:
 # -- the provider's return --------------------------------------------------------------------
 
 
-def finish(engine: Engine, domain: str, params: Mapping[str, str], *, base: str) -> str:
+def finish(engine: Engine, domain: str, params: Mapping[str, str], *, base: str,
+           binding: str | None = None) -> str:
     """GET /oauth2/idpresponse: the Location the browser goes to next (the app's redirect
     URI with a code or tokens, or an error; the domain's /error page when the `state` is
-    unknown, spent or expired)."""
+    unknown, spent or expired, or the browser lacks the binding `start` was given)."""
     pending = _spend(engine, domain, params.get("state") or "")
+    if pending is not None and not pending.bound_to(binding):
+        events.info("federation return refused: another browser's state (domain=%s)", domain)
+        pending = None
     if pending is None:
         events.info("federation return refused: unknown, spent or expired state (domain=%s)", domain)
         return oauth.error_page(base, "invalid_request", None)

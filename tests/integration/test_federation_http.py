@@ -337,3 +337,53 @@ def test_an_id_token_of_another_issuer_is_refused(fed):
     query = query_of(fed.sign_in(state="st"))
     assert query["error_description"] == f"{PROVIDER} Error - the ID token was issued by another issuer"
     assert fed.d_users() == []
+
+
+def test_a_return_without_the_browser_binding_is_refused(fed):
+    request = oauth.authorize(fed.engine, "downstream", {
+        "client_id": fed.app["ClientId"], "redirect_uri": CALLBACK, "response_type": "code",
+        "identity_provider": PROVIDER}, base=fed.d_base)
+    back = fed.upstream(federation.start(fed.engine, request, PROVIDER, base=fed.d_base, binding="browser-1"))
+    elsewhere = httpx.get(back, follow_redirects=False, timeout=15, cookies={"authflow-idp-binding": "browser-2"})
+    assert elsewhere.headers["location"].startswith(f"{fed.d_base}/error?")
+    assert fed.d_users() == []
+    # The state is spent by that attempt: even the right browser cannot use it afterwards.
+    assert httpx.get(back, follow_redirects=False, timeout=15, cookies={"authflow-idp-binding": "browser-1"}
+                     ).headers["location"].startswith(f"{fed.d_base}/error?")
+    back = fed.upstream(federation.start(fed.engine, request, PROVIDER, base=fed.d_base, binding="browser-1"))
+    answer = httpx.get(back, follow_redirects=False, timeout=15, cookies={"authflow-idp-binding": "browser-1"})
+    assert answer.headers["location"].startswith(CALLBACK + "?code=")
+    assert 'authflow-idp-binding=""' in answer.headers["set-cookie"]  # cleared
+
+
+def test_redirect_upstream_sets_the_binding_cookie_the_return_needs(fed):
+    from types import SimpleNamespace
+
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from authflow.web.federation import redirect_upstream
+
+    ctx = SimpleNamespace(engine=fed.engine, public_url=fed.server.url)
+
+    async def authorize(request):  # what the hosted authorize route does for a provider
+        validated = oauth.authorize(fed.engine, "downstream", dict(request.query_params), base=fed.d_base)
+        return await redirect_upstream(ctx, request, validated, PROVIDER)
+
+    app = Starlette(routes=[Route("/domains/downstream/oauth2/authorize", authorize)])
+    params = {"client_id": fed.app["ClientId"], "redirect_uri": CALLBACK, "response_type": "code",
+              "identity_provider": PROVIDER}
+    with TestClient(app, base_url=fed.server.url) as browser:
+        answer = browser.get("/domains/downstream/oauth2/authorize", follow_redirects=False, params=params)
+        second = browser.get("/domains/downstream/oauth2/authorize", follow_redirects=False, params=params)
+    assert answer.status_code == 302
+    cookie = answer.headers["set-cookie"]
+    assert cookie.startswith("authflow-idp-binding=") and "HttpOnly" in cookie and "Path=/domains/downstream" in cookie
+    assert "samesite=lax" in cookie.lower() and "Max-Age=600" in cookie
+    assert fed.back(fed.upstream(answer.headers["location"])).startswith(f"{fed.d_base}/error?")  # no cookie
+    binding = second.cookies["authflow-idp-binding"]
+    back = fed.upstream(second.headers["location"])
+    location = httpx.get(back, follow_redirects=False, timeout=15, cookies={"authflow-idp-binding": binding}
+                         ).headers["location"]
+    assert location.startswith(CALLBACK + "?code=")

@@ -177,3 +177,14 @@ def test_state_ids_are_domain_separated_hashes():
     assert sid[len("federation-state:"):] != hashlib.sha256(b"abc").hexdigest()
     assert fed.pkce_challenge("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk") == \
         "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"  # RFC 7636 appendix B
+
+
+def test_a_bound_pending_request_needs_its_binding():
+    request = AuthorizeRequest(
+        pool_id="p", client_id="c", domain="d", response_type="code", redirect_uri="https://a/cb", scopes=(),
+        state=None, nonce="n", code_challenge=None, code_challenge_method=None, identity_provider="Corp",
+        idp_identifier=None, prompt=None, lang=None, login_hint=None, query="",
+    )
+    bound = fed.Pending(request=request, provider="Corp", code_verifier="v", binding=fed.binding_hash("b"))
+    assert bound.bound_to("b") and not bound.bound_to("c") and not bound.bound_to(None)
+    assert fed.Pending(request=request, provider="Corp", code_verifier="v").bound_to(None)
