@@ -99,8 +99,8 @@ def start(engine: Engine, request: AuthorizeRequest, provider_name: str | None, 
 
 def _start(engine: Engine, request: AuthorizeRequest, provider_name: str | None, *, base: str,
            binding: str | None) -> str:
-    if provider_name is not None and provider_name != request.identity_provider:
-        request = replace(request, identity_provider=provider_name)
+    # None: the provider whose IdpIdentifiers hold the request's idp_identifier.
+    request = replace(request, identity_provider=provider_name)
     with engine.store.transaction() as tx:
         provider = _provider(tx, request)
     details = provider.body["ProviderDetails"]

@@ -42,12 +42,15 @@ def _redirect(location: str) -> Response:
     return RedirectResponse(location, status_code=302, headers=NO_STORE)
 
 
-async def redirect_upstream(ctx, request: Request, authorize: AuthorizeRequest, provider: str | None) -> Response:
+def redirect_upstream(ctx, request: Request, authorize: AuthorizeRequest, provider: str | None, *,
+                      base: str | None = None) -> Response:
     """The response of /oauth2/authorize for a request naming a federated provider
-    (`provider`: the identity_provider, or None to choose by `idp_identifier`)."""
-    base = base_of(request, authorize.domain, ctx.public_url)
+    (`provider`: the identity_provider, or None to choose by `idp_identifier`). It blocks
+    (it may fetch the provider's discovery document): call it off the event loop, as the
+    hosted pages run their views."""
+    base = base or base_of(request, authorize.domain, ctx.public_url)
     binding = base64.urlsafe_b64encode(ctx.engine.entropy.random_bytes(32)).rstrip(b"=").decode("ascii")
-    location = await run_in_threadpool(federation.start, ctx.engine, authorize, provider, base=base, binding=binding)
+    location = federation.start(ctx.engine, authorize, provider, base=base, binding=binding)
     response = _redirect(location)
     set_cookie(response, request, BINDING_COOKIE, binding, path=_path_of(base),
                max_age=int(core.PENDING_LIFETIME.total_seconds()))

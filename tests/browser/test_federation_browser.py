@@ -21,8 +21,7 @@ from tests.browser.conftest import screenshot
 from tests.external import need
 from tests.http import serving
 from tests.integration.test_federation_http import (
-    CALLBACK,
-    PASSWORD,
+        PASSWORD,
     PROVIDER,
     Federation,
     query_of,
@@ -39,11 +38,12 @@ def test_federated_sign_in_through_a_second_pool(context):
     with serving(issuer_style="local") as server:
         fed = Federation(server)
         need(_hosted_pages(fed), "the hosted sign-in pages (authflow/web/hosted.py) are not built yet")
+        # The app's callback: a path of the same server (it answers 404; the code is in the URL).
+        callback = f"{server.url}/app/callback"
+        app = fed.d_client(callback)
         page = context.new_page()
-        context.route(CALLBACK + "**", lambda route: route.fulfill(status=200, content_type="text/html",
-                                                                   body="<h1>The app got its code</h1>"))
         authorize = f"{fed.d_base}/oauth2/authorize?" + urlencode({
-            "client_id": fed.app["ClientId"], "redirect_uri": CALLBACK, "response_type": "code",
+            "client_id": app["ClientId"], "redirect_uri": callback, "response_type": "code",
             "scope": "openid email profile", "state": "browser-state"})
         page.goto(authorize)
         screenshot(page, "federation-downstream-login")
@@ -57,12 +57,12 @@ def test_federated_sign_in_through_a_second_pool(context):
         page.fill('input[name="username"]', "bob")
         page.fill('input[name="password"]', PASSWORD)
         screenshot(page, "federation-upstream-filled")
-        with page.expect_navigation(url=CALLBACK + "**"):
+        with page.expect_navigation(url=callback + "**"):
             page.locator('[name="signInSubmitButton"], button[type="submit"], input[type="submit"]').first.click()
         screenshot(page, "federation-app-callback")
         location = page.url
         assert query_of(location)["state"] == "browser-state"
-        claims = fed.id_claims(fed.tokens(location))
+        claims = fed.id_claims(fed.tokens(location, app, callback), app)
         assert claims["cognito:username"] == f"{PROVIDER}_{fed.bob}"
         assert claims["identities"][0]["providerName"] == PROVIDER
         assert fed.federated()["UserStatus"] == "EXTERNAL_PROVIDER"

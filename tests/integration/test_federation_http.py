@@ -69,10 +69,10 @@ class Federation:
                                    AttributeMapping={"email": "email", "name": "name"})
         self.app = self.d_client()
 
-    def d_client(self, **extra):
+    def d_client(self, callback: str = CALLBACK, **extra):
         return self.client.create_user_pool_client(
             UserPoolId=self.d_pool, ClientName="app", GenerateSecret=True, AllowedOAuthFlowsUserPoolClient=True,
-            AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid", "email", "profile"], CallbackURLs=[CALLBACK],
+            AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid", "email", "profile"], CallbackURLs=[callback],
             SupportedIdentityProviders=["COGNITO", PROVIDER], ExplicitAuthFlows=["ALLOW_REFRESH_TOKEN_AUTH"],
             **extra,
         )["UserPoolClient"]
@@ -102,12 +102,12 @@ class Federation:
         """The whole round: the app's callback Location."""
         return self.back(self.upstream(self.begin(app, **params)))
 
-    def tokens(self, location: str, app=None) -> dict:
+    def tokens(self, location: str, app=None, callback: str = CALLBACK) -> dict:
         app = app or self.app
-        assert location.startswith(CALLBACK + "?"), location
+        assert location.startswith(callback + "?"), location
         raw = f"{app['ClientId']}:{app['ClientSecret']}".encode()
         answer = httpx.post(f"{self.d_base}/oauth2/token", data={
-            "grant_type": "authorization_code", "code": query_of(location)["code"], "redirect_uri": CALLBACK},
+            "grant_type": "authorization_code", "code": query_of(location)["code"], "redirect_uri": callback},
             headers={"Authorization": "Basic " + base64.b64encode(raw).decode()}, timeout=15)
         assert answer.status_code == 200, answer.text
         return answer.json()
@@ -367,9 +367,9 @@ def test_redirect_upstream_sets_the_binding_cookie_the_return_needs(fed):
 
     ctx = SimpleNamespace(engine=fed.engine, public_url=fed.server.url)
 
-    async def authorize(request):  # what the hosted authorize route does for a provider
+    def authorize(request):  # what the hosted authorize route does for a provider (in a worker thread)
         validated = oauth.authorize(fed.engine, "downstream", dict(request.query_params), base=fed.d_base)
-        return await redirect_upstream(ctx, request, validated, PROVIDER)
+        return redirect_upstream(ctx, request, validated, PROVIDER)
 
     app = Starlette(routes=[Route("/domains/downstream/oauth2/authorize", authorize)])
     params = {"client_id": fed.app["ClientId"], "redirect_uri": CALLBACK, "response_type": "code",
