@@ -387,3 +387,18 @@ def test_redirect_upstream_sets_the_binding_cookie_the_return_needs(fed):
     location = httpx.get(back, follow_redirects=False, timeout=15, cookies={"authflow-idp-binding": binding}
                          ).headers["location"]
     assert location.startswith(CALLBACK + "?code=")
+
+
+def test_the_hosted_authorize_route_sends_the_browser_upstream_with_its_binding(fed):
+    from tests.external import need
+
+    with httpx.Client(follow_redirects=False, timeout=15) as browser:
+        answer = browser.get(f"{fed.d_base}/oauth2/authorize", params={
+            "client_id": fed.app["ClientId"], "redirect_uri": CALLBACK, "response_type": "code",
+            "scope": "openid email", "identity_provider": PROVIDER, "state": "st"})
+        need(answer.status_code != 404, "the hosted sign-in pages (authflow/web/hosted.py) are not built yet")
+        assert answer.status_code == 302 and answer.headers["location"].startswith(f"{fed.u_base}/oauth2/authorize?")
+        assert "authflow-idp-binding" in browser.cookies
+        location = browser.get(fed.upstream(answer.headers["location"])).headers["location"]
+    assert query_of(location)["state"] == "st"
+    assert fed.id_claims(fed.tokens(location))["cognito:username"] == f"{PROVIDER}_{fed.bob}"
