@@ -143,7 +143,8 @@ def _provider(tx, request: AuthorizeRequest) -> PoolResource:
     if client is None or provider.name not in core_oauth.supported_providers(client):
         raise core.failure(f"{provider.name} is not an identity provider of this client")
     if provider.body["ProviderType"] != "OIDC":
-        raise core.failure(f"authflow federates only with OIDC identity providers, not {provider.body['ProviderType']}")
+        raise core.failure(f"sign-in through {provider.body['ProviderType']} identity providers is not available: "
+                           "authflow federates with OIDC identity providers only")
     return provider
 
 
