@@ -402,3 +402,25 @@ def test_the_hosted_authorize_route_sends_the_browser_upstream_with_its_binding(
         location = browser.get(fed.upstream(answer.headers["location"])).headers["location"]
     assert query_of(location)["state"] == "st"
     assert fed.id_claims(fed.tokens(location))["cognito:username"] == f"{PROVIDER}_{fed.bob}"
+
+
+def test_a_disabled_federated_user_is_denied(fed):
+    fed.tokens(fed.sign_in())
+    fed.client.admin_disable_user(UserPoolId=fed.d_pool, Username=f"{PROVIDER}_{fed.bob}")
+    assert query_of(fed.sign_in(state="st")) == {"error": "access_denied", "state": "st"}
+
+
+def test_a_social_provider_is_refused_as_not_available(fed):
+    fed.client.create_identity_provider(UserPoolId=fed.d_pool, ProviderName="Google", ProviderType="Google",
+                                        ProviderDetails={"client_id": "g", "client_secret": "s",
+                                                         "authorize_scopes": "openid email"})
+    app = fed.client.create_user_pool_client(
+        UserPoolId=fed.d_pool, ClientName="g", AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid"], CallbackURLs=[CALLBACK], SupportedIdentityProviders=["Google"],
+    )["UserPoolClient"]
+    request = oauth.authorize(fed.engine, "downstream", {
+        "client_id": app["ClientId"], "redirect_uri": CALLBACK, "response_type": "code",
+        "identity_provider": "Google", "state": "st"}, base=fed.d_base)
+    query = query_of(federation.start(fed.engine, request, "Google", base=fed.d_base))
+    assert query["error"] == "invalid_request" and query["state"] == "st"
+    assert query["error_description"].startswith("sign-in through Google identity providers is not available")
