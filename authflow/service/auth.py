@@ -58,6 +58,12 @@ from authflow.service.verifiers import with_verifier
 
 events = logging.getLogger("authflow.auth")
 
+#: A hosted sign-in's answer at AUTHENTICATED (`hosted=True`): who authenticated and when
+#: (`sub`, `auth_time`), in place of `AuthenticationResult`. The hosted pages mint an OAuth
+#: code from it (`authflow.service.oauth.complete`); no API token, refresh family or device
+#: is issued. See `authflow.service.hosted_sign_in`.
+HOSTED_RESULT = "HostedAuthentication"
+
 
 def load_client(engine: Engine, tx, request: Mapping[str, Any], admin: bool) -> tuple[UserPool, AppClient]:
     return engine.require_client(tx, request["ClientId"], request["UserPoolId"] if admin else None)
@@ -72,21 +78,25 @@ def load_for_flow(engine: Engine, tx, request: Mapping[str, Any], admin: bool) -
     return pool, client
 
 
-def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool = False) -> dict[str, Any]:
+    """`hosted`: the hosted pages are the caller (the server itself, for any user of an
+    OAuth client): the client's ExplicitAuthFlows and SECRET_HASH are not asked for, and
+    AUTHENTICATED answers `HOSTED_RESULT` instead of tokens."""
     params = request.get("AuthParameters") or {}
     now = engine.now()
     refused = False
     pre_authenticated = False
     while True:
         with engine.store.transaction() as tx:
-            pool, client = load_for_flow(engine, tx, request, admin)
+            pool, client = load_client(engine, tx, request, admin) if hosted else load_for_flow(engine, tx, request, admin)
             username = auth.require_param(params, "USERNAME")
             password = auth.require_param(params, "PASSWORD")
             user = find_user(tx, pool, username)
-            auth.check_secret_hash(
-                client, engine.client_secret(client), [username] + ([user.username] if user else []),
-                params.get("SECRET_HASH"),
-            )
+            if not hosted:
+                auth.check_secret_hash(
+                    client, engine.client_secret(client), [username] + ([user.username] if user else []),
+                    params.get("SECRET_HASH"),
+                )
             if user is not None and not user.enabled:
                 raise NotAuthorizedException(auth.DISABLED)
             # Unknown names reach the function only where their answers must look like
@@ -151,7 +161,8 @@ def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) ->
         except CognitoError as err:
             error = err
         else:
-            response, messages = after_step(engine, tx, pool, client, current, state, username, now, device=device)
+            response, messages = after_step(engine, tx, pool, client, current, state, username, now, device=device,
+                                            hosted=hosted)
     return conclude(engine, pool, client, current, error=error, response=response, messages=messages,
                     metadata={}, step="password accepted")
 
@@ -185,7 +196,7 @@ def post_authentication(
     """PostAuthentication_Authentication once tokens are issued (not for a challenge).
     The sign-in is recorded by then; the function's failure is still the caller's answer
     (the tokens are not returned)."""
-    if "AuthenticationResult" not in response:
+    if "AuthenticationResult" not in response and HOSTED_RESULT not in response:
         return
     arn = pc.lambda_arn(pool.config, "PostAuthentication")
     if not arn:
@@ -196,7 +207,7 @@ def post_authentication(
         request={
             "userAttributes": te.user_attributes(user),
             # A device key was issued by this sign-in (device tracking).
-            "newDeviceUsed": "NewDeviceMetadata" in response["AuthenticationResult"],
+            "newDeviceUsed": "NewDeviceMetadata" in response.get("AuthenticationResult", {}),
             "clientMetadata": dict(client_metadata),
         },
     )
@@ -242,10 +253,14 @@ def after_step(
     auth_time: datetime | None = None,
     device: Device | None = None,
     proved: bool = False,
+    hosted: bool = False,
 ) -> tuple[dict[str, Any], tuple[OutboxEntry, ...]]:
     """Tokens when the attempt is AUTHENTICATED, otherwise the next challenge. `device`:
     the user's device the attempt carries (device tracking); `proved` once it has passed
-    its own SRP proof."""
+    its own SRP proof; `hosted`: a hosted sign-in, answered at AUTHENTICATED with who and
+    when (`HOSTED_RESULT`), not with tokens."""
+    if state == "AUTHENTICATED" and hosted:
+        return {"ChallengeParameters": {}, HOSTED_RESULT: {"sub": user.sub, "auth_time": now}}, ()
     if state == "AUTHENTICATED":
         result = _issue(engine, tx, pool, client, user, now, device=device, proved=proved)
         return {"ChallengeParameters": {}, "AuthenticationResult": result}, ()
@@ -376,9 +391,10 @@ def refresh_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) -> 
 
 
 def open_session(
-    engine: Engine, tx, request: Mapping[str, Any], admin: bool, now: datetime
+    engine: Engine, tx, request: Mapping[str, Any], admin: bool, now: datetime, *, hosted: bool = False,
 ) -> tuple[UserPool, AppClient, AuthSession, User, Mapping[str, str]]:
-    """Load and check everything an answer needs; refusals change nothing."""
+    """Load and check everything an answer needs; refusals change nothing. `hosted`: the
+    hosted pages answer (no SECRET_HASH: the server itself is the caller)."""
     pool, client = load_client(engine, tx, request, admin)
     name = request["ChallengeName"]
     if name not in auth.ANSWERABLE:
@@ -394,18 +410,19 @@ def open_session(
         )
     username = auth.require_param(responses, "USERNAME")
     user = auth.check_answer_username(pool, record, tx.get_user(pool.id, record.username_key), username)
-    auth.check_secret_hash(
-        client, engine.client_secret(client), [username, user.username], responses.get("SECRET_HASH")
-    )
+    if not hosted:
+        auth.check_secret_hash(
+            client, engine.client_secret(client), [username, user.username], responses.get("SECRET_HASH")
+        )
     if not user.enabled:
         raise NotAuthorizedException(auth.DISABLED)
     return pool, client, record, user, responses
 
 
-def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool = False) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
-        pool, client, record, user, responses = open_session(engine, tx, request, admin, now)
+        pool, client, record, user, responses = open_session(engine, tx, request, admin, now, hosted=hosted)
         auth.check_new_password_session(user, record)
         answer = auth.prepare_new_password(pool, client, user, responses)
     # Slow steps outside the transaction: compare with the temporary password, hash.
@@ -415,7 +432,7 @@ def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool)
     )
     password_hash = engine.hasher(answer.password)
     with engine.store.transaction() as tx:
-        pool, client, record, current, responses = open_session(engine, tx, request, admin, now)
+        pool, client, record, current, responses = open_session(engine, tx, request, admin, now, hosted=hosted)
         if current.credential != user.credential:
             raise NotAuthorizedException(auth.INVALID_SESSION)
         answer = auth.prepare_new_password(pool, client, current, responses)
@@ -435,7 +452,7 @@ def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool)
         engine.write(tx, puts=(updated, auth.used(record)))
         state = auth.next_challenge("NEW_PASSWORD_REQUIRED", "new_password_set", pool, updated, device)
         response, messages = after_step(engine, tx, pool, client, updated, state, record.typed_username, now,
-                                        device=device)
+                                        device=device, hosted=hosted)
     engine.deliver(messages)
     post_authentication(engine, pool, client, updated, response, request.get("ClientMetadata") or {})
     return response
@@ -445,13 +462,13 @@ def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool)
 CODE_ANSWERS = {mfa.SMS: "SMS_MFA_CODE", mfa.EMAIL: "EMAIL_OTP_CODE"}
 
 
-def answer_code_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def answer_code_mfa(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool = False) -> dict[str, Any]:
     """SMS_MFA or EMAIL_OTP answered with the code that was sent."""
     now = engine.now()
     challenge = request["ChallengeName"]
     error: CognitoError | None = None
     with engine.store.transaction() as tx:
-        pool, client, record, user, responses = open_session(engine, tx, request, admin, now)
+        pool, client, record, user, responses = open_session(engine, tx, request, admin, now, hosted=hosted)
         auth.check_sign_in_still_holds(user, record)
         code = auth.require_param(responses, CODE_ANSWERS[challenge])
         device = devices.attempt_device(tx, pool, user, devices.device_key_of(responses), record.device_key)
@@ -472,7 +489,7 @@ def answer_code_mfa(engine: Engine, request: Mapping[str, Any], admin: bool) -> 
             tx.put_session(auth.used(record))
             state = auth.next_challenge(challenge, "mfa_code_verified", pool, user, device)
             response, _ = after_step(engine, tx, pool, client, user, state, record.typed_username, now,
-                                     device=device)
+                                     device=device, hosted=hosted)
     if error is not None:
         raise error
     post_authentication(engine, pool, client, user, response, request.get("ClientMetadata") or {})

@@ -24,13 +24,13 @@ from authflow.service.engine import Engine
 from authflow.service.mfa import open_secret, setup_progress
 
 
-def answer_software_token(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def answer_software_token(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool = False) -> dict[str, Any]:
     now = engine.now()
     error: CognitoError | None = None
     response: dict[str, Any] = {}
     messages = ()
     with engine.store.transaction() as tx:
-        pool, client, record, user, responses = open_session(engine, tx, request, admin, now)
+        pool, client, record, user, responses = open_session(engine, tx, request, admin, now, hosted=hosted)
         auth.check_sign_in_still_holds(user, record)
         code = auth.require_param(responses, "SOFTWARE_TOKEN_MFA_CODE")
         device = devices.attempt_device(tx, pool, user, devices.device_key_of(responses), record.device_key)
@@ -55,15 +55,15 @@ def answer_software_token(engine: Engine, request: Mapping[str, Any], admin: boo
             engine.write(tx, puts=(current, auth.used(record)))
             state = auth.next_challenge(core.SOFTWARE_TOKEN, "mfa_code_verified", pool, current, device)
             response, messages = after_step(engine, tx, pool, client, current, state, record.typed_username, now,
-                                            device=device)
+                                            device=device, hosted=hosted)
     return conclude(engine, pool, client, user, error=error, response=response, messages=messages,
                     metadata=request.get("ClientMetadata") or {}, step="software token code")
 
 
-def answer_select_mfa_type(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def answer_select_mfa_type(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool = False) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
-        pool, client, record, user, responses = open_session(engine, tx, request, admin, now)
+        pool, client, record, user, responses = open_session(engine, tx, request, admin, now, hosted=hosted)
         auth.check_sign_in_still_holds(user, record)
         answer = responses.get("ANSWER")
         chosen = core.check_selection(user, {"EMAIL_MFA": "EMAIL_OTP"}.get(answer, answer))
@@ -72,15 +72,15 @@ def answer_select_mfa_type(engine: Engine, request: Mapping[str, Any], admin: bo
         auth.check_challenge_possible(state, user)
         tx.put_session(auth.used(record))
         response, messages = after_step(engine, tx, pool, client, user, state, record.typed_username, now,
-                                        device=device)
+                                        device=device, hosted=hosted)
     return conclude(engine, pool, client, user, error=None, response=response, messages=messages,
                     metadata=request.get("ClientMetadata") or {}, step="MFA type selected")
 
 
-def answer_mfa_setup(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
+def answer_mfa_setup(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool = False) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
-        pool, client, record, user, responses = open_session(engine, tx, request, admin, now)
+        pool, client, record, user, responses = open_session(engine, tx, request, admin, now, hosted=hosted)
         auth.check_sign_in_still_holds(user, record)
         if not setup_progress(engine, record).get("verified"):
             # The challenge's own Session, or the Associate one: only a verified token completes it.
@@ -90,6 +90,6 @@ def answer_mfa_setup(engine: Engine, request: Mapping[str, Any], admin: bool) ->
         state = auth.next_challenge(core.SETUP, "mfa_setup_completed", pool, user, device)
         tx.put_session(auth.used(record))
         response, messages = after_step(engine, tx, pool, client, user, state, record.typed_username, now,
-                                        device=device)
+                                        device=device, hosted=hosted)
     return conclude(engine, pool, client, user, error=None, response=response, messages=messages,
                     metadata=request.get("ClientMetadata") or {}, step="MFA set up")

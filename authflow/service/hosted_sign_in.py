@@ -1,0 +1,159 @@
+"""Sign-in as the hosted pages do it: the same service functions as InitiateAuth and
+RespondToAuthChallenge, in their hosted mode, plus the hosted session's liveness check.
+
+Theory of operation: the hosted pages (`authflow.web.hosted`) are the server itself
+signing in a user of an OAuth client, as Cognito's managed login does. So the password
+step runs `authflow.service.auth.password_sign_in` with `hosted=True`: the client's
+ExplicitAuthFlows are not asked for and no SECRET_HASH is needed (the caller holds no
+secret to prove: it is the server). Every other rule of the API sign-in holds, because it
+is the same code: PreAuthentication and PostAuthentication, the lockout schedule, the user
+status checks, the challenge sequence of `specs/auth-session.yaml`. The one difference is
+the end: at AUTHENTICATED no API token, refresh family or device is minted; the step says
+who authenticated and when (`Authenticated`), and the page asks
+`authflow.service.oauth.complete` for the code (or implicit tokens).
+
+A challenge comes back as a `Step`: the page renders it and carries its Session in a
+hidden field (a bearer for that step only). A Session is an ordinary challenge session of
+the client, so an MFA_SETUP step continues through AssociateSoftwareToken and
+VerifySoftwareToken by Session, as the SDKs do.
+
+The hosted session (the cookie that lets /oauth2/authorize answer without the form) names
+the user's `sub` and token generation at sign-in; `session_holds` refuses it once the user
+is gone, disabled, may no longer get tokens, or signed out globally since.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from authflow.core import auth as core_auth
+from authflow.core import pool_config as pc
+from authflow.core.lifecycle import IllegalTransition, user_lifecycle
+from authflow.service import auth, mfa, mfa_steps
+from authflow.service.engine import Engine
+
+#: The challenges a page answers, and the function that answers each (hosted mode).
+ANSWERS = {
+    "NEW_PASSWORD_REQUIRED": auth.answer_new_password,
+    "SMS_MFA": auth.answer_code_mfa,
+    "EMAIL_OTP": auth.answer_code_mfa,
+    "SOFTWARE_TOKEN_MFA": mfa_steps.answer_software_token,
+    "SELECT_MFA_TYPE": mfa_steps.answer_select_mfa_type,
+    "MFA_SETUP": mfa_steps.answer_mfa_setup,
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Step:
+    """A challenge the page asks next; `username` is the name answers carry."""
+
+    challenge: str
+    session: str
+    parameters: Mapping[str, str]
+    username: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Authenticated:
+    """The sign-in is complete: who (`sub`, with the token generation for the hosted
+    session) and when."""
+
+    sub: str
+    auth_time: datetime
+
+
+def _outcome(response: Mapping[str, Any], username: str) -> Step | Authenticated:
+    done = response.get(auth.HOSTED_RESULT)
+    if done is not None:
+        return Authenticated(sub=done["sub"], auth_time=done["auth_time"])
+    parameters = dict(response.get("ChallengeParameters") or {})
+    return Step(challenge=response["ChallengeName"], session=response["Session"], parameters=parameters,
+                username=parameters.get("USER_ID_FOR_SRP") or username)
+
+
+def start(engine: Engine, pool_id: str, client_id: str, username: str, password: str) -> Step | Authenticated:
+    """The password step. Raises the API's `CognitoError`s (wrong password, locked, ...)."""
+    request = {"UserPoolId": pool_id, "ClientId": client_id, "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
+               "AuthParameters": {"USERNAME": username, "PASSWORD": password}}
+    return _outcome(auth.password_sign_in(engine, request, admin=True, hosted=True), username)
+
+
+def answer(engine: Engine, pool_id: str, client_id: str, challenge: str, session: str, username: str,
+           responses: Mapping[str, str]) -> Step | Authenticated:
+    """Answer the step `challenge` (one of `ANSWERS`) with `responses` (USERNAME added)."""
+    from authflow.errors import InvalidParameterException
+
+    run = ANSWERS.get(challenge)
+    if run is None:
+        raise InvalidParameterException(f"The challenge {challenge} cannot be answered on this page.")
+    request = {"UserPoolId": pool_id, "ClientId": client_id, "ChallengeName": challenge, "Session": session,
+               "ChallengeResponses": {**responses, "USERNAME": username}}
+    return _outcome(run(engine, request, admin=True, hosted=True), username)
+
+
+def associate_token(engine: Engine, session: str) -> tuple[str, str]:
+    """MFA_SETUP: a new authenticator secret for the step's user, and the next Session
+    (AssociateSoftwareToken by Session)."""
+    answer_ = mfa.associate_software_token(engine, {"Session": session})
+    return answer_["SecretCode"], answer_["Session"]
+
+
+def verify_token(engine: Engine, session: str, code: str) -> str:
+    """MFA_SETUP: the authenticator's first code checked (VerifySoftwareToken by Session);
+    the Session that answers MFA_SETUP."""
+    return mfa.verify_software_token(engine, {"Session": session, "UserCode": code})["Session"]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PoolFacts:
+    """What the pages show of a pool: whether visitors may sign up, which attributes
+    sign-up asks for (required by the schema, or verified automatically), how usernames
+    are typed."""
+
+    name: str
+    self_sign_up: bool
+    sign_up_attributes: tuple[str, ...]
+    username_attributes: frozenset[str]
+
+
+def pool_facts(engine: Engine, pool_id: str) -> PoolFacts:
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, pool_id)
+    required = [n for n, d in pc.schema(pool.config).items() if d.required and n != "sub"]
+    wanted = required + sorted(pc.auto_verified_attributes(pool.config) - set(required)
+                               - pc.username_attributes(pool.config))
+    return PoolFacts(name=pool.name, self_sign_up=not pc.allow_admin_create_user_only(pool.config),
+                     sign_up_attributes=tuple(wanted), username_attributes=pc.username_attributes(pool.config))
+
+
+def secret_hash(engine: Engine, client_id: str, username: str) -> str | None:
+    """The SECRET_HASH of a client with a secret, for the self-service operations the
+    pages call through the API's shapes (SignUp, ForgotPassword, ...): the server is the
+    caller and holds the secret."""
+    with engine.store.transaction() as tx:
+        client = tx.get_client(client_id)
+    secret = engine.client_secret(client) if client is not None else None
+    return core_auth.secret_hash(secret, username, client_id) if secret is not None else None
+
+
+def token_generation(engine: Engine, pool_id: str, sub: str) -> int | None:
+    """The user's token generation now (what a hosted session remembers), or None."""
+    with engine.store.transaction() as tx:
+        user = tx.get_user_by_sub(pool_id, sub)
+    return user.token_generation if user is not None else None
+
+
+def session_holds(engine: Engine, pool_id: str, sub: str, generation: int) -> bool:
+    """Whether a hosted session of `sub` made at `generation` still signs its user in."""
+    with engine.store.transaction() as tx:
+        user = tx.get_user_by_sub(pool_id, sub)
+    if user is None or not user.enabled or user.token_generation != generation:
+        return False
+    try:
+        user_lifecycle().next_status(user.status, "refresh_tokens")
+    except IllegalTransition:
+        return False
+    return True
