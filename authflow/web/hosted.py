@@ -514,14 +514,14 @@ def json_list(text: str | None) -> list[str]:
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
 
 
-def new_password_fields(parameters: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The attributes NEW_PASSWORD_REQUIRED asks for: (name, current value)."""
+def new_password_fields(parameters: Mapping[str, str]) -> list[tuple[str, str, str]]:
+    """The attributes NEW_PASSWORD_REQUIRED asks for: (name, label, value so far)."""
     try:
         current = json.loads(parameters.get("userAttributes") or "{}")
     except ValueError:
         current = {}
     names = [n.removeprefix("userAttributes.") for n in json_list(parameters.get("requiredAttributes"))]
-    return [(n, str(current.get(n, "")) if isinstance(current, dict) else "") for n in names]
+    return [(n, LABELS.get(n, n), str(current.get(n, "")) if isinstance(current, dict) else "") for n in names]
 
 
 def step_parameters(form: Mapping[str, str]) -> dict[str, str]:

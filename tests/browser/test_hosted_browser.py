@@ -11,7 +11,7 @@ navigated to, a form without its CSRF token refused with nothing changed, markup
 username and an attribute shown as text (no dialog, no script element), the security
 headers. Screenshots of every page: hosted-login, hosted-new-password, hosted-mfa-code,
 hosted-mfa-setup, hosted-error, hosted-logout, hosted-csrf-refused, hosted-escaped,
-hosted-oidc-client-ts (`tests/browser/conftest.py` prints where they go).
+hosted-signup, hosted-oidc-client-ts (`tests/browser/conftest.py` prints where they go).
 """
 
 from __future__ import annotations
@@ -295,7 +295,7 @@ def test_a_form_without_its_csrf_token_is_refused_and_nothing_changes(pool, cont
 
 def test_markup_in_a_username_and_an_attribute_is_text(pool, context):
     evil = "<script>alert(1)</script>"
-    pool.add_user(evil, permanent=False, attributes=[{"Name": "name", "Value": "<img src=x onerror=alert(2)>"}])
+    pool.add_user(evil, permanent=False)
     dialogs: list[str] = []
     page = context.new_page()
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
@@ -310,6 +310,19 @@ def test_markup_in_a_username_and_an_attribute_is_text(pool, context):
     fill_login(page, evil, "wrong-password")
     assert page.input_value('input[name="username"]') == evil
     assert page.locator("script").count() == 0
+    # An attribute: the sign-up page shows what was typed again after a refusal.
+    pool.client.update_user_pool(UserPoolId=pool.pool, AutoVerifiedAttributes=["email"])
+    page.click("text=Sign up")
+    marked = '"><script>alert(4)</script><img src=x onerror=alert(5)>@example.com'
+    page.get_by_label("Username").fill("carol")
+    page.get_by_label("Email").fill(marked)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Enter the password again").fill(PASSWORD + "x")
+    page.click("button[type=submit]")
+    assert page.text_content("#error-message") == "The passwords differ."
+    assert page.input_value("#attr-email") == marked
+    screenshot(page, "hosted-signup")
+    assert page.locator("script").count() == 0 and page.locator("img").count() == 0
     assert dialogs == []
 
 

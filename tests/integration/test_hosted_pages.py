@@ -22,6 +22,7 @@ from authflow.web.security import derived_key, open_value
 from tests.conftest import TEST_CONFIG
 from tests.helpers import store_contents
 from tests.http import REGION, now, serving
+from tests.signin import SMS_CONFIG
 
 DOMAIN = "hostedpages"
 CALLBACK = "https://app.example.com/cb"
@@ -294,7 +295,7 @@ def test_new_password_required_on_the_page(site):
     assert site.client.admin_get_user(UserPoolId=site.pool, Username="bob")["UserStatus"] == "CONFIRMED"
 
 
-def enable_totp(site, username="alice") -> str:
+def enable_totp(site, username="alice", *, prefer: bool = True) -> str:
     """Enrol TOTP through the API (an access token) and make it the user's MFA."""
     site.client.set_user_pool_mfa_config(UserPoolId=site.pool, SoftwareTokenMfaConfiguration={"Enabled": True},
                                          MfaConfiguration="OPTIONAL")
@@ -306,7 +307,7 @@ def enable_totp(site, username="alice") -> str:
     secret = site.client.associate_software_token(AccessToken=access)["SecretCode"]
     site.client.verify_software_token(AccessToken=access, UserCode=pyotp.TOTP(secret).at(site.server.clock.now()))
     site.client.set_user_mfa_preference(AccessToken=access,
-                                        SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": True})
+                                        SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": prefer})
     site.server.clock.advance(timedelta(seconds=60))  # the next code is a new time step
     return secret
 
@@ -319,6 +320,37 @@ def test_totp_mfa_on_the_page(site):
     assert wrong.status_code == 400 and "Invalid code received for user" in wrong.text
     done = site.step(wrong, "mfa", code=pyotp.TOTP(secret).at(site.server.clock.now()))
     assert "code" in callback_of(done)
+
+
+def test_select_mfa_type_then_an_sms_code_on_the_pages(site):
+    """Both factors on: the page offers the choice; SMS sends a code (the outbox) that the
+    next page takes."""
+    site.client.admin_update_user_attributes(UserPoolId=site.pool, Username="alice", UserAttributes=[
+        {"Name": "phone_number", "Value": "+15555550100"}, {"Name": "phone_number_verified", "Value": "true"}])
+    enable_totp(site, prefer=False)
+    site.client.set_user_pool_mfa_config(
+        UserPoolId=site.pool, MfaConfiguration="OPTIONAL", SoftwareTokenMfaConfiguration={"Enabled": True},
+        SmsMfaConfiguration={"SmsAuthenticationMessage": "Your code is {####}", "SmsConfiguration": SMS_CONFIG})
+    site.client.admin_set_user_mfa_preference(UserPoolId=site.pool, Username="alice",
+                                              SMSMfaSettings={"Enabled": True, "PreferredMfa": False},
+                                              SoftwareTokenMfaSettings={"Enabled": True, "PreferredMfa": False})
+    page = site.sign_in()
+    assert field(page.text, "challenge") == "SELECT_MFA_TYPE"
+    assert 'value="SMS_MFA"' in page.text and 'value="SOFTWARE_TOKEN_MFA"' in page.text
+    sms = site.step(page, "mfa", answer="SMS_MFA")
+    assert field(sms.text, "challenge") == "SMS_MFA" and "We sent a code to" in sms.text
+    code = re.search(r"\d{6}", site.server.outbox.messages[-1].body).group()
+    wrong = site.step(sms, "mfa", code="000000" if code != "000000" else "111111")
+    assert wrong.status_code == 400 and "Invalid code received for user" in wrong.text
+    assert "We sent a code to" in wrong.text  # the destination carried through the refusal
+    assert "code" in callback_of(site.step(wrong, "mfa", code=code))
+
+
+def test_a_pool_tracking_devices_gets_no_device_from_the_pages(site):
+    site.client.update_user_pool(UserPoolId=site.pool, DeviceConfiguration={
+        "ChallengeRequiredOnNewDevice": False, "DeviceOnlyRememberedOnUserPrompt": False})
+    assert "code" in callback_of(site.sign_in())
+    assert site.client.admin_list_devices(UserPoolId=site.pool, Username="alice")["Devices"] == []
 
 
 def test_mfa_setup_on_the_page_when_the_pool_requires_mfa(site):
