@@ -32,6 +32,7 @@ from typing import Any
 from authflow.core import auth as core_auth
 from authflow.core import pool_config as pc
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
+from authflow.core.oauth import supported_providers
 from authflow.service import auth, mfa, mfa_steps
 from authflow.service.engine import Engine
 
@@ -127,6 +128,14 @@ def pool_facts(engine: Engine, pool_id: str) -> PoolFacts:
                                - pc.username_attributes(pool.config))
     return PoolFacts(name=pool.name, self_sign_up=not pc.allow_admin_create_user_only(pool.config),
                      sign_up_attributes=tuple(wanted), username_attributes=pc.username_attributes(pool.config))
+
+
+def identity_providers(engine: Engine, client_id: str) -> tuple[str, ...]:
+    """The client's SupportedIdentityProviders (COGNITO when it names none: the pool's own
+    users, `authflow.core.oauth.supported_providers`)."""
+    with engine.store.transaction() as tx:
+        client = tx.get_client(client_id)
+    return supported_providers(client) if client is not None else ()
 
 
 def secret_hash(engine: Engine, client_id: str, username: str) -> str | None:

@@ -231,6 +231,10 @@ class Hosted:
         federated = start_federation(self, request, site, req)
         if federated is not None:
             return federated
+        providers = signin.identity_providers(self.engine, req.client_id)
+        if "COGNITO" not in providers and len(providers) == 1:
+            # The client's one provider stands in for the login form, as on Cognito.
+            return start_federation(self, request, site, replace(req, identity_provider=providers[0]))
         prompts = set((req.prompt or "").split())
         live = None if "login" in prompts else self.session_of(request, req)
         if live is not None:
@@ -245,6 +249,10 @@ class Hosted:
         req = self.flow(request, site)
         if isinstance(req, Response):
             return req
+        if "COGNITO" not in signin.identity_providers(self.engine, req.client_id):
+            raise Refusal(400, "Sign-in with a password is not offered",
+                          "This app signs its users in through another identity provider, not with a "
+                          "username and password here.")
         if form is None:
             return self.login_page(request, site, req, username=req.login_hint or "")
         username, password = form.get("username", "").strip(), form.get("password", "")

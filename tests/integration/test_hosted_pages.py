@@ -160,14 +160,19 @@ def test_refusals_with_a_trusted_uri_go_back_to_it_with_error_and_state(site):
     assert callback_of(site.get(site.authorize_url(scope="openid nosuch")))["error"] == ["invalid_scope"]
 
 
+def add_oidc_provider(site, name: str = "Corp") -> None:
+    # An issuer nobody answers for: the redirect upstream fails at its discovery.
+    site.client.create_identity_provider(UserPoolId=site.pool, ProviderName=name, ProviderType="OIDC",
+                                         ProviderDetails={"client_id": "c", "client_secret": "s",
+                                                          "authorize_scopes": "openid email",
+                                                          "oidc_issuer": "https://idp.invalid",
+                                                          "attributes_request_method": "GET"})
+
+
 def test_a_federated_identity_provider_skips_the_login_form(site):
     """The request goes to federation (authflow.web.federation), not to /login: here the
     provider's discovery cannot be reached, so the app gets the error."""
-    site.client.create_identity_provider(UserPoolId=site.pool, ProviderName="Corp", ProviderType="OIDC",
-                                         ProviderDetails={"client_id": "c", "client_secret": "s",
-                                                          "authorize_scopes": "openid email",
-                                                          "oidc_issuer": "https://idp.example.com",
-                                                          "attributes_request_method": "GET"})
+    add_oidc_provider(site)
     fed = site.client.create_user_pool_client(
         UserPoolId=site.pool, ClientName="fed", AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"],
         AllowedOAuthScopes=["openid"], CallbackURLs=[CALLBACK], SupportedIdentityProviders=["COGNITO", "Corp"],
@@ -176,6 +181,25 @@ def test_a_federated_identity_provider_skips_the_login_form(site):
     query = callback_of(answer)
     assert query["error"] == ["invalid_request"]
     assert "IdP discovery endpoint" in query["error_description"][0]
+
+
+def test_a_client_without_cognito_has_no_password_form(site):
+    """SupportedIdentityProviders without COGNITO: its one provider stands in for the form
+    at authorize, and /login refuses a password (nothing is signed in or counted)."""
+    add_oidc_provider(site)
+    only = site.client.create_user_pool_client(
+        UserPoolId=site.pool, ClientName="only-corp", AllowedOAuthFlowsUserPoolClient=True, AllowedOAuthFlows=["code"],
+        AllowedOAuthScopes=["openid"], CallbackURLs=[CALLBACK], SupportedIdentityProviders=["Corp"],
+    )["UserPoolClient"]
+    query = callback_of(site.get(site.authorize_url(app=only, scope="openid")))
+    assert "IdP discovery endpoint" in query["error_description"][0]
+    login_url = f"{site.base}/login?" + urlparse(site.authorize_url(app=only, scope="openid")).query
+    assert site.get(login_url).status_code == 400
+    site.login_page()  # a CSRF cookie
+    before = site.state()
+    refused = site.post(login_url, {"username": "alice", "password": PASSWORD})
+    assert refused.status_code == 400 and "another identity provider" in refused.text
+    assert site.state() == before
 
 
 def test_prompt_none_without_a_session_is_login_required(site):
