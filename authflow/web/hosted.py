@@ -36,10 +36,10 @@ import json
 import logging
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
-from urllib.parse import quote, urlencode, urlparse
+from urllib.parse import quote, urlencode
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -51,6 +51,18 @@ from authflow.core.oauth import OAuthError
 from authflow.service import hosted_sign_in as signin
 from authflow.service import oauth
 from authflow.web.app import base_of
+from authflow.web.hosted_forms import (
+    CODE_ANSWERS,
+    FACTOR_NAMES,
+    Refusal,
+    Site,
+    json_list,
+    new_password_fields,
+    step_answer,
+    step_parameters,
+    username_label,
+)
+from authflow.web.hosted_self_service import SelfService
 from authflow.web.security import (
     clear_cookie,
     csrf_ok,
@@ -69,11 +81,6 @@ SESSION_LIFETIME = timedelta(hours=1)
 #: The longest value a page accepts in a field (Cognito's own limits are lower: a
 #: username is at most 128 characters, a password 256); longer is refused, not cut.
 MAX_FIELD = 2048
-#: Codes the pages ask for, and the answer member of each.
-CODE_ANSWERS = {"SMS_MFA": "SMS_MFA_CODE", "EMAIL_OTP": "EMAIL_OTP_CODE",
-                "SOFTWARE_TOKEN_MFA": "SOFTWARE_TOKEN_MFA_CODE"}
-FACTOR_NAMES = {"SMS_MFA": "A text message to your phone", "SOFTWARE_TOKEN_MFA": "Your authenticator app",
-                "EMAIL_OTP": "A message to your email address"}
 #: What the /error page says for each error (a fixed table: no text of the query string
 #: is ever shown on the page beyond a known error code).
 ERROR_DETAILS = {
@@ -89,36 +96,12 @@ _LANG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?")
 _ERROR_CODE = re.compile(r"[a-z_]{1,40}")
 
 
-@dataclass(frozen=True)
-class Site:
-    """The domain a request reached, and the base URL its links use."""
-
-    domain: str
-    base: str
-
-    @property
-    def path(self) -> str:
-        return urlparse(self.base).path or "/"
-
-    def url(self, name: str, query: str | Mapping[str, str] = "") -> str:
-        text = query if isinstance(query, str) else urlencode(query)
-        return f"{self.base}/{name}" + (f"?{text}" if text else "")
-
-
 def redirect(location: str) -> Response:
     # 302, as Cognito answers; a browser follows it with a GET, also after a POST.
     return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
 
 
-class Refusal(Exception):
-    """A page cannot go on: the refusal page with `heading`, `message` and `status`."""
-
-    def __init__(self, status: int, heading: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.heading, self.message = status, heading, message
-
-
-class Hosted:
+class Hosted(SelfService):
     """The pages of every domain of one app."""
 
     def __init__(self, ctx) -> None:
@@ -354,110 +337,6 @@ class Hosted:
             return self.next_step(request, site, req, again, error=err.message, status=400)
         return self.next_step(request, site, req, outcome)
 
-    # -- /signup, /confirmUser ---------------------------------------------------------------
-
-    def signup(self, request: Request, site: Site, form: Mapping[str, str] | None) -> Response:
-        req = self.flow(request, site)
-        if isinstance(req, Response):
-            return req
-        facts = signin.pool_facts(self.engine, req.pool_id)
-        if not facts.self_sign_up:
-            raise Refusal(403, "Sign-up is not open", "Accounts of this app are created by its administrators.")
-        values = {n: (form or {}).get(f"attr.{n}", "").strip() for n in facts.sign_up_attributes}
-        username = (form or {}).get("username", "").strip()
-        context = {"req": req, "username": username, "fields": attribute_fields(facts, values),
-                   "username_label": username_label(facts)}
-        if form is None:
-            return self.render(request, site, "signup.html", **context)
-        password = form.get("password", "")
-        if not username or not password:
-            return self.render(request, site, "signup.html", status=400, **context,
-                               error="Enter a username and a password.")
-        if password != form.get("confirm_password", ""):
-            return self.render(request, site, "signup.html", status=400, **context, error="The passwords differ.")
-        try:
-            answer = self.ctx.client.sign_up(
-                ClientId=req.client_id, Username=username, Password=password,
-                UserAttributes=[{"Name": n, "Value": v} for n, v in values.items() if v],
-                **self.secret_hash(req, username))
-        except errors.CognitoError as err:
-            return self.render(request, site, "signup.html", status=400, **context, error=err.message)
-        if answer.get("UserConfirmed"):
-            return self.login_page(request, site, req, username=username, notice="Your account is ready. Sign in.")
-        return self.confirm_page(request, site, req, username=username,
-                                 destination=(answer.get("CodeDeliveryDetails") or {}).get("Destination", ""))
-
-    def confirm_page(self, request: Request, site: Site, req, *, username: str, destination: str = "",
-                     error: str | None = None, status: int = 200) -> Response:
-        return self.render(request, site, "confirm_user.html", status=status, req=req, username=username,
-                           destination=destination, error=error)
-
-    def confirm_user(self, request: Request, site: Site, form: Mapping[str, str] | None) -> Response:
-        req = self.flow(request, site)
-        if isinstance(req, Response):
-            return req
-        if form is None:
-            return self.confirm_page(request, site, req, username="")
-        username, code = form.get("username", "").strip(), form.get("code", "").strip()
-        if not username or not code:
-            return self.confirm_page(request, site, req, username=username, status=400,
-                                     error="Enter your username and the code you were sent.")
-        try:
-            self.ctx.client.confirm_sign_up(ClientId=req.client_id, Username=username, ConfirmationCode=code,
-                                            **self.secret_hash(req, username))
-        except errors.CognitoError as err:
-            return self.confirm_page(request, site, req, username=username, status=400, error=err.message)
-        return self.login_page(request, site, req, username=username, notice="Your account is confirmed. Sign in.")
-
-    # -- /forgotPassword, /confirmforgotPassword -----------------------------------------------
-
-    def forgot(self, request: Request, site: Site, form: Mapping[str, str] | None) -> Response:
-        req = self.flow(request, site)
-        if isinstance(req, Response):
-            return req
-        username = (form or {}).get("username", "").strip()
-        if form is None or not username:
-            return self.render(request, site, "forgot_password.html", status=200 if form is None else 400, req=req,
-                               username=username, error=None if form is None else "Enter your username.")
-        try:
-            answer = self.ctx.client.forgot_password(ClientId=req.client_id, Username=username,
-                                                     **self.secret_hash(req, username))
-        except errors.CognitoError as err:
-            return self.render(request, site, "forgot_password.html", status=400, req=req, username=username,
-                               error=err.message)
-        return self.reset_page(request, site, req, username=username,
-                               destination=(answer.get("CodeDeliveryDetails") or {}).get("Destination", ""))
-
-    def reset_page(self, request: Request, site: Site, req, *, username: str, destination: str = "",
-                   error: str | None = None, status: int = 200) -> Response:
-        return self.render(request, site, "confirm_forgot_password.html", status=status, req=req, username=username,
-                           destination=destination, error=error)
-
-    def confirm_forgot(self, request: Request, site: Site, form: Mapping[str, str] | None) -> Response:
-        req = self.flow(request, site)
-        if isinstance(req, Response):
-            return req
-        if form is None:
-            return self.reset_page(request, site, req, username="")
-        username, code = form.get("username", "").strip(), form.get("code", "").strip()
-        password = form.get("password", "")
-        if not username or not code or not password:
-            return self.reset_page(request, site, req, username=username, status=400,
-                                   error="Enter your username, the code you were sent and a new password.")
-        if password != form.get("confirm_password", ""):
-            return self.reset_page(request, site, req, username=username, status=400, error="The passwords differ.")
-        try:
-            self.ctx.client.confirm_forgot_password(ClientId=req.client_id, Username=username, ConfirmationCode=code,
-                                                    Password=password, **self.secret_hash(req, username))
-        except errors.CognitoError as err:
-            return self.reset_page(request, site, req, username=username, status=400, error=err.message)
-        return self.login_page(request, site, req, username=username,
-                               notice="Your password is changed. Sign in with the new one.")
-
-    def secret_hash(self, req: oauth.AuthorizeRequest, username: str) -> dict[str, str]:
-        value = signin.secret_hash(self.engine, req.client_id, username)
-        return {"SecretHash": value} if value else {}
-
     # -- /logout, /error ---------------------------------------------------------------------
 
     def logout(self, request: Request, site: Site, form: None) -> Response:
@@ -509,76 +388,6 @@ def start_federation(pages: Hosted, request: Request, site: Site, req: oauth.Aut
 
     provider = req.identity_provider if req.identity_provider not in (None, "COGNITO") else None
     return federation.redirect_upstream(pages.ctx, request, req, provider, base=site.base)
-
-
-# -- form helpers ------------------------------------------------------------------------------
-
-
-def json_list(text: str | None) -> list[str]:
-    try:
-        value = json.loads(text or "[]")
-    except ValueError:
-        return []
-    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
-
-
-def new_password_fields(parameters: Mapping[str, str]) -> list[tuple[str, str, str]]:
-    """The attributes NEW_PASSWORD_REQUIRED asks for: (name, label, value so far)."""
-    try:
-        current = json.loads(parameters.get("userAttributes") or "{}")
-    except ValueError:
-        current = {}
-    names = [n.removeprefix("userAttributes.") for n in json_list(parameters.get("requiredAttributes"))]
-    return [(n, LABELS.get(n, n), str(current.get(n, "")) if isinstance(current, dict) else "") for n in names]
-
-
-def step_parameters(form: Mapping[str, str]) -> dict[str, str]:
-    """What a step's page needs to be shown again after a refused answer (carried in
-    hidden fields: never the Session's secrets, only what the challenge said)."""
-    return {k.removeprefix("param."): v for k, v in form.items() if k.startswith("param.")}
-
-
-def step_answer(challenge: str, form: Mapping[str, str]) -> tuple[dict[str, str], str | None]:
-    """The ChallengeResponses of a step's form, or what is missing from it."""
-    if challenge == "NEW_PASSWORD_REQUIRED":
-        password = form.get("new_password", "")
-        if not password:
-            return {}, "Enter a new password."
-        if password != form.get("confirm_password", ""):
-            return {}, "The passwords differ."
-        attributes = {f"userAttributes.{k.removeprefix('attr.')}": v.strip() for k, v in form.items()
-                      if k.startswith("attr.")}
-        return {"NEW_PASSWORD": password, **attributes}, None
-    if challenge in CODE_ANSWERS:
-        code = form.get("code", "").strip()
-        return ({CODE_ANSWERS[challenge]: code}, None) if code else ({}, "Enter the code.")
-    if challenge == "SELECT_MFA_TYPE":
-        chosen = form.get("answer", "")
-        return ({"ANSWER": chosen}, None) if chosen else ({}, "Choose how to receive your code.")
-    return {}, None  # the answer function refuses an unknown challenge itself
-
-
-def username_label(facts: signin.PoolFacts) -> str:
-    if facts.username_attributes == {"email"}:
-        return "Email"
-    if facts.username_attributes == {"phone_number"}:
-        return "Phone number"
-    if facts.username_attributes:
-        return "Email or phone number"
-    return "Username"
-
-
-LABELS = {"email": "Email", "phone_number": "Phone number", "name": "Name", "given_name": "Given name",
-          "family_name": "Family name", "birthdate": "Birthdate", "address": "Address", "nickname": "Nickname",
-          "preferred_username": "Preferred username", "locale": "Locale", "zoneinfo": "Time zone",
-          "gender": "Gender", "middle_name": "Middle name", "picture": "Picture", "profile": "Profile",
-          "website": "Website", "updated_at": "Updated at"}
-
-
-def attribute_fields(facts: signin.PoolFacts, values: Mapping[str, str]) -> list[dict[str, str]]:
-    kinds = {"email": "email", "phone_number": "tel"}
-    return [{"name": n, "label": LABELS.get(n, n), "value": values.get(n, ""), "type": kinds.get(n, "text")}
-            for n in facts.sign_up_attributes]
 
 
 def routes(ctx) -> list[BaseRoute]:
