@@ -419,13 +419,22 @@ def test_global_sign_out_ends_the_hosted_session(site):
     assert answer.headers["location"].startswith(f"{site.base}/login?")
 
 
-def test_a_session_value_opens_only_under_its_own_pools_key(site):
+def test_a_session_value_is_worthless_at_another_pools_domain(site):
     callback_of(site.sign_in())
     value = site.http.cookies.get("authflow-hosted-session")
-    other = site.client.create_user_pool(PoolName="other")["UserPool"]["Id"]
-    kek = site.client.engine.keyring.current
-    assert open_value(derived_key(kek, f"hosted-session:{other}"), value, now=site.client.engine.now()) is None
-    assert open_value(derived_key(kek, f"hosted-session:{site.pool}"), value, now=site.client.engine.now())
+    c = site.client
+    other = c.create_user_pool(PoolName="other")["UserPool"]["Id"]
+    c.create_user_pool_domain(Domain="otherpages", UserPoolId=other)
+    app = c.create_user_pool_client(UserPoolId=other, ClientName="o", AllowedOAuthFlowsUserPoolClient=True,
+                                    AllowedOAuthFlows=["code"], AllowedOAuthScopes=["openid"],
+                                    CallbackURLs=[CALLBACK])["UserPoolClient"]
+    base = f"{site.server.url}/domains/otherpages"
+    query = urlencode({"client_id": app["ClientId"], "redirect_uri": CALLBACK, "response_type": "code"})
+    answer = httpx.get(f"{base}/oauth2/authorize?{query}", cookies={"authflow-hosted-session": value})
+    assert answer.status_code == 302 and answer.headers["location"].startswith(f"{base}/login?")
+    kek = c.engine.keyring.current  # the value opens only under its own pool's key
+    assert open_value(derived_key(kek, f"hosted-session:{other}"), value, now=c.engine.now()) is None
+    assert open_value(derived_key(kek, f"hosted-session:{site.pool}"), value, now=c.engine.now())
 
 
 def test_the_hosted_session_expires_after_an_hour(site):
@@ -542,12 +551,20 @@ def test_every_page_sends_the_security_headers(site):
 
 def test_markup_in_a_username_and_an_attribute_is_shown_as_text(site):
     evil = "<script>alert(1)</script>"
-    site.user(evil, permanent=False, attributes=[{"Name": "name", "Value": '"><img src=x onerror=alert(1)>'}])
+    site.user(evil, permanent=False)
     page = site.sign_in(evil)
     assert field(page.text, "challenge") == "NEW_PASSWORD_REQUIRED"
     assert "<script>alert(1)</script>" not in page.text and "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
-    wrong = site.sign_in(evil, password="wrong")
-    assert "<script>alert" not in wrong.text and "<img" not in wrong.text
+    wrong = site.sign_in(evil, password="wrong", prompt="login")
+    assert wrong.status_code == 400 and "<script>alert" not in wrong.text
+    # An attribute value shown again by the sign-up page (refused: an invalid email).
+    site.client.update_user_pool(UserPoolId=site.pool, AutoVerifiedAttributes=["email"])
+    query = urlparse(site.authorize_url()).query
+    marked = '"><img src=x onerror=alert(1)>'
+    again = site.post(f"{site.base}/signup?{query}", {"username": "carol", "password": PASSWORD,
+                                                     "confirm_password": PASSWORD, "attr.email": marked})
+    assert again.status_code == 400 and "Invalid email address format." in again.text
+    assert "<img" not in again.text and field(again.text, "attr.email") == marked
 
 
 def test_a_login_hint_prefills_the_username_escaped(site):
