@@ -28,6 +28,9 @@ Theory of operation:
   403 page and nothing is done), autoescaped templates, Cognito's error messages shown on
   the page, and anything unexpected logged with a request id and shown as a plain 500
   page, never a trace. The pages need no JavaScript and serve none.
+* Where things are: this module has the authorize route, the hosted session and the
+  sign-in steps; `hosted_self_service` the sign-up and forgot-password pages (mixed into
+  `Hosted`); `hosted_forms` the domain a request reached and the step forms' fields.
 """
 
 from __future__ import annotations
