@@ -28,7 +28,7 @@ import os
 import re
 import smtplib
 import ssl
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -54,7 +54,7 @@ class SmtpSettings:
     port: int
     tls: str  # "none", "starttls" or "implicit"
     user: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
     timeout: float = 30.0
     verify: bool = True
 
