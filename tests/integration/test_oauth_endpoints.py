@@ -402,15 +402,8 @@ def test_two_threads_redeeming_one_code_in_memory(setup):
         assert "invalid_grant" in results
 
 
-def _sqlite_keeps_resources(path) -> bool:
-    with SqliteStore(path).transaction() as tx:
-        return hasattr(tx, "put_resource")
-
-
 def test_two_engines_redeeming_one_code_on_sqlite(tmp_path):
     path = tmp_path / "race.db"
-    if not _sqlite_keeps_resources(path):
-        pytest.skip("the SQLite store does not keep PoolResource records (domains) yet")
     config = replace(TEST_CONFIG, kek=Keyring(b"k" * 32))
     engines = [authflow.Client(store=SqliteStore(path), entropy=SeededEntropy(i), config=config) for i in (1, 2)]
     first = engines[0]
