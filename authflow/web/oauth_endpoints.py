@@ -67,10 +67,10 @@ def routes(ctx) -> list[BaseRoute]:
     async def known(domain: str) -> bool:
         return await run_in_threadpool(oauth.resolve_domain, engine, domain) is not None
 
-    async def token(request: Request) -> Response:
-        headers = {**CORS, **NO_STORE}
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers=PREFLIGHT)
+    async def form_call(request: Request, grant, headers: dict):
+        """What the token and revoke endpoints share: the domain must exist, the body must be a
+        form, and `grant(engine, domain, form, authorization)` answers; a refusal is the OAuth
+        error response (with `headers`), a success whatever `grant` returned."""
         domain = request.path_params["domain"]
         if not await known(domain):
             return _unknown_domain(headers)
@@ -78,10 +78,16 @@ def routes(ctx) -> list[BaseRoute]:
         if form is None:
             return _error(OAuthError("invalid_request", "the body must be an urlencoded form"), headers)
         try:
-            answer = await _call(oauth.token, engine, domain, form, request.headers.get("authorization"))
+            return await _call(grant, engine, domain, form, request.headers.get("authorization"))
         except OAuthError as err:
             return _error(err, headers)
-        return _json(answer, 200, headers)
+
+    async def token(request: Request) -> Response:
+        headers = {**CORS, **NO_STORE}
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=PREFLIGHT)
+        answer = await form_call(request, oauth.token, headers)
+        return answer if isinstance(answer, Response) else _json(answer, 200, headers)
 
     async def userinfo(request: Request) -> Response:
         headers = dict(USERINFO_CACHE)
@@ -103,17 +109,8 @@ def routes(ctx) -> list[BaseRoute]:
 
     async def revoke(request: Request) -> Response:
         headers = dict(NO_STORE)
-        domain = request.path_params["domain"]
-        if not await known(domain):
-            return _unknown_domain(headers)
-        form = await read_form(request)
-        if form is None:
-            return _error(OAuthError("invalid_request", "the body must be an urlencoded form"), headers)
-        try:
-            await _call(oauth.revoke, engine, domain, form, request.headers.get("authorization"))
-        except OAuthError as err:
-            return _error(err, headers)
-        return Response(status_code=200, headers=headers)
+        answer = await form_call(request, oauth.revoke, headers)
+        return answer if isinstance(answer, Response) else Response(status_code=200, headers=headers)
 
     return [
         Route("/domains/{domain}/oauth2/token", token, methods=["POST", "OPTIONS"]),
