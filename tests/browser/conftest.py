@@ -35,7 +35,9 @@ def _playwright_available() -> bool:
     return True
 
 
-@pytest.fixture(scope="session")
+# One browser per package, not per session: Playwright's sync API keeps an event loop running
+# in the main thread while it is open, and later tests that call asyncio.run must not see it.
+@pytest.fixture(scope="package")
 def browser():
     need(_playwright_available(), "Playwright for Python is not installed (pip install playwright)")
     need(Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None,

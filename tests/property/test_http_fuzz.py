@@ -18,6 +18,7 @@ nothing else) and sends no message.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import json
 import re
 import warnings
@@ -490,7 +491,10 @@ def asgi_call(app, *, method: bytes = b"POST", raw_path: bytes = b"/", query: by
     async def send(message):
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    # A thread of its own: a test run in the same process may have left an event loop running
+    # in this thread (Playwright's sync API does), and asyncio.run refuses to nest.
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(asyncio.run, app(scope, receive, send)).result()
     start = next(m for m in sent if m["type"] == "http.response.start")
     response_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in start["headers"]}
     return start["status"], response_headers, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
