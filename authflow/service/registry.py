@@ -26,6 +26,9 @@ def load_all() -> dict[str, Handler]:
     """Import every service module so that all operations are registered."""
     from authflow.service import (  # noqa: F401
         auth,
+        auth_events,
+        branding,
+        client_secrets,
         clients,
         devices,
         domains,
@@ -33,11 +36,15 @@ def load_all() -> dict[str, Handler]:
         identity_providers,
         mfa,
         passwords,
+        pool_settings,
         pools,
         resource_servers,
         sign_in,
         signup,
+        tags,
+        terms,
         tokens,
+        user_import,
         users,
         verification,
     )

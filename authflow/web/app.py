@@ -62,7 +62,7 @@ def base_of(request, domain: str, public_url: str) -> str:
 
 
 def routes(ctx: WebContext) -> list[BaseRoute]:
-    from authflow.web import console, federation, hosted, oauth_endpoints
+    from authflow.web import console, federation, hosted, oauth_endpoints, user_import
 
     return [
         Route(STYLESHEET_PATH, stylesheet, methods=["GET"]),
@@ -70,6 +70,7 @@ def routes(ctx: WebContext) -> list[BaseRoute]:
         *hosted.routes(ctx),
         *federation.routes(ctx),
         *console.routes(ctx),
+        *user_import.routes(ctx),
     ]
 
 

@@ -1,0 +1,1 @@
+"""branding (being written)."""

@@ -1,0 +1,1 @@
+"""terms (being written)."""

@@ -1,0 +1,1 @@
+"""user_import (being written)."""
