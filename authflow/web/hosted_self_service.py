@@ -5,7 +5,9 @@ Theory of operation: like the sign-in steps, these pages belong to an authorize 
 (its query travels in every URL) and call the same operations as the JSON API, here
 through `ctx.client` with the API's own shapes, so every rule and message is the API's.
 The server is the caller: for a client with a secret it computes the SECRET_HASH itself.
-After a confirmation or a new password the login form comes back with a notice.
+After a confirmation or a new password the login form comes back with a notice. The
+sign-up page links the app client's terms of use and privacy policy in the request's
+`lang` (`authflow.service.terms.sign_up_terms`), as managed login does.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from starlette.responses import Response
 from authflow import errors
 from authflow.service import hosted_sign_in as signin
 from authflow.service import oauth
+from authflow.service.terms import sign_up_terms
 from authflow.web.hosted_forms import Refusal, Site, attribute_fields, username_label
 
 
@@ -37,7 +40,8 @@ class SelfService:
         values = {n: (form or {}).get(f"attr.{n}", "").strip() for n in facts.sign_up_attributes}
         username = (form or {}).get("username", "").strip()
         context = {"req": req, "username": username, "fields": attribute_fields(facts, values),
-                   "username_label": username_label(facts)}
+                   "username_label": username_label(facts),
+                   "terms": sign_up_terms(self.engine, req.pool_id, req.client_id, req.lang)}
         if form is None:
             return self.render(request, site, "signup.html", **context)
         password = form.get("password", "")
