@@ -49,4 +49,5 @@ def load_all() -> dict[str, Handler]:
         verification,
     )
 
+    auth_events.instrument(OPERATIONS)  # records sign-in outcomes; wraps once, however often called
     return OPERATIONS
