@@ -21,6 +21,7 @@ sends them. Dates leave as epoch seconds with millisecond precision.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from collections.abc import Mapping, Sequence
@@ -211,6 +212,8 @@ def _reason(err: Exception) -> str:
 def _wire_value(value: Any) -> Any:
     if isinstance(value, datetime):
         return round(value.timestamp(), 3)
+    if isinstance(value, (bytes, bytearray)):  # a blob member: base64 text, as the JSON protocol sends it
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(f"cannot send a {type(value).__name__} on the wire")
 
 
