@@ -14,7 +14,7 @@ import base64
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -103,18 +103,23 @@ def secret_hash(secret: str, username: str, client_id: str) -> str:
 
 
 def check_secret_hash(
-    client: AppClient, client_secret: str | None, usernames: Iterable[str], given: str | None
+    client: AppClient, client_secrets: str | Sequence[str] | None, usernames: Iterable[str], given: str | None
 ) -> None:
-    """SECRET_HASH for clients with a secret (`client_secret`, opened by the engine): over
-    any of `usernames` (what the caller typed, or the canonical name), compared in
-    constant time. A hash sent to a client without a secret is ignored."""
-    if client_secret is None:
+    """SECRET_HASH for clients with a secret (`client_secrets`: every secret the client
+    accepts, opened by the engine; a client holds up to two, `core.client_secrets`): over any
+    of `usernames` (what the caller typed, or the canonical name) and any secret, every pair
+    compared in constant time, so the time taken says nothing of which one matched. A hash
+    sent to a client without a secret is ignored."""
+    secrets = (client_secrets,) if isinstance(client_secrets, str) else tuple(client_secrets or ())
+    if not secrets:
         return
     if not given:
         raise NotAuthorizedException(f"Client {client.id} is configured for secret but secret was not received")
+    names = tuple(usernames)
     ok = False
-    for name in usernames:
-        ok |= hmac.compare_digest(secret_hash(client_secret, name, client.id).encode(), given.encode())
+    for secret in secrets:
+        for name in names:
+            ok |= hmac.compare_digest(secret_hash(secret, name, client.id).encode(), given.encode())
     if not ok:
         raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
 

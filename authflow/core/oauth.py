@@ -376,17 +376,22 @@ def _form_decoded(text: str) -> str:
     return raw.decode("utf-8", errors="replace")
 
 
-def check_client_secret(client: AppClient | None, expected: str | None, given: ClientCredentials, *,
+def check_client_secret(client: AppClient | None, expected: str | Sequence[str] | None, given: ClientCredentials, *,
                         pool_id: str, status: int = 400) -> AppClient:
-    """The client, if the request authenticated as it: a client with a secret must send
-    it; a public client sends none."""
+    """The client, if the request authenticated as it: a client with secrets must send one
+    of them (`expected`: all it accepts now, each compared in constant time); a public
+    client sends none."""
     if client is None or client.pool_id != pool_id:
         raise OAuthError("invalid_client", status=status)
-    if expected is None:
+    expected = (expected,) if isinstance(expected, str) else tuple(expected or ())
+    if not expected:
         if given.secret:
             raise OAuthError("invalid_client", "this client has no secret", status=status)
         return client
-    if not given.secret or not hmac.compare_digest(given.secret.encode(), expected.encode()):
+    ok = False
+    for secret in expected:
+        ok |= hmac.compare_digest((given.secret or "").encode(), secret.encode())
+    if not given.secret or not ok:
         raise OAuthError("invalid_client", status=status)
     return client
 

@@ -94,7 +94,7 @@ def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool, *,
             user = find_user(tx, pool, username)
             if not hosted:
                 auth.check_secret_hash(
-                    client, engine.client_secret(client), [username] + ([user.username] if user else []),
+                    client, engine.client_secrets(client), [username] + ([user.username] if user else []),
                     params.get("SECRET_HASH"),
                 )
             if user is not None and not user.enabled:
@@ -361,7 +361,7 @@ def refresh_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) -> 
         if user is None:
             raise NotAuthorizedException(INVALID_REFRESH)
         names = [user.username, user.sub] + ([params["USERNAME"]] if params.get("USERNAME") else [])
-        auth.check_secret_hash(client, engine.client_secret(client), names, params.get("SECRET_HASH"))
+        auth.check_secret_hash(client, engine.client_secrets(client), names, params.get("SECRET_HASH"))
         if not user.enabled:  # before revocation: disabling also revoked the tokens
             raise NotAuthorizedException(auth.DISABLED)
         if family.revoked or family.generation < user.token_generation:
@@ -412,7 +412,7 @@ def open_session(
     user = auth.check_answer_username(pool, record, tx.get_user(pool.id, record.username_key), username)
     if not hosted:
         auth.check_secret_hash(
-            client, engine.client_secret(client), [username, user.username], responses.get("SECRET_HASH")
+            client, engine.client_secrets(client), [username, user.username], responses.get("SECRET_HASH")
         )
     if not user.enabled:
         raise NotAuthorizedException(auth.DISABLED)

@@ -28,7 +28,7 @@ def client_and_user(engine: Engine, tx, request: Mapping[str, Any]) -> tuple[Use
     pool, client = engine.require_client(tx, request["ClientId"])
     user = core_users.find_user(tx, pool, typed)
     auth.check_secret_hash(
-        client, engine.client_secret(client), [typed] + ([user.username] if user else []),
+        client, engine.client_secrets(client), [typed] + ([user.username] if user else []),
         request.get("SecretHash"),
     )
     return pool, client, user

@@ -141,7 +141,7 @@ def _signing_in_user(
     None for an unknown name under PreventUserExistenceErrors=ENABLED."""
     user = find_user(tx, pool, typed)
     auth.check_secret_hash(
-        client, engine.client_secret(client), [typed] + ([user.username] if user else []), given_hash
+        client, engine.client_secrets(client), [typed] + ([user.username] if user else []), given_hash
     )
     if user is None:
         if not cc.prevent_user_existence_errors(client.config):
@@ -181,7 +181,7 @@ def _open(
         if key not in {identity.username_key(pool.config, n) for n in (record.typed_username, named)}:
             raise NotAuthorizedException(auth.INVALID_SESSION)
         user, names = None, [username]
-    auth.check_secret_hash(client, engine.client_secret(client), names, responses.get("SECRET_HASH"))
+    auth.check_secret_hash(client, engine.client_secrets(client), names, responses.get("SECRET_HASH"))
     if user is not None and not user.enabled:
         raise NotAuthorizedException(auth.DISABLED)
     return pool, client, record, user, record.typed_username

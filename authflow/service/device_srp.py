@@ -50,7 +50,7 @@ def _checked(
     # pycognito sends no SECRET_HASH with its DEVICE_SRP_AUTH answer; the record already
     # stands on a sign-in that gave one, so a missing hash is accepted there (not a wrong one).
     if secret_hash_required or responses.get("SECRET_HASH"):
-        auth.check_secret_hash(client, engine.client_secret(client), [username, user.username],
+        auth.check_secret_hash(client, engine.client_secrets(client), [username, user.username],
                                responses.get("SECRET_HASH"))
     if not user.enabled:
         raise NotAuthorizedException(auth.DISABLED)

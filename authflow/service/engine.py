@@ -26,6 +26,9 @@ from authflow.adapters.memory import MemoryStore
 from authflow.adapters.outbox import DEFAULT_POLICY, MemoryOutbox, RetryPolicy, is_queued
 from authflow.adapters.triggers import NoTriggers
 from authflow.config import EngineConfig
+from authflow.core.client_secrets import SecretEntry
+from authflow.core.client_secrets import entries_of as secret_entries
+from authflow.core.client_secrets import plaintext_of as secret_plaintext
 from authflow.core.effects import Decision, Message
 from authflow.core.records import (
     AppClient,
@@ -146,9 +149,20 @@ class Engine:
         return unseal(self.keyring, pool.secret, f"pool-secret:{pool.id}")
 
     def client_secret(self, client: AppClient) -> str | None:
-        if client.secret is None:
-            return None
-        return unseal(self.keyring, client.secret, f"client-secret:{client.id}").decode("utf-8")
+        """The secret DescribeUserPoolClient shows: the client's oldest (`core.client_secrets`)."""
+        entries = self.client_secret_entries(client)
+        return entries[0].value if entries else None
+
+    def client_secrets(self, client: AppClient) -> tuple[str, ...]:
+        """Every secret the client accepts now (none for a public client)."""
+        return tuple(e.value for e in self.client_secret_entries(client))
+
+    def client_secret_entries(self, client: AppClient) -> tuple[SecretEntry, ...]:
+        plaintext = None if client.secret is None else unseal(self.keyring, client.secret, f"client-secret:{client.id}")
+        return secret_entries(plaintext, client_id=client.id, client_created=client.created)
+
+    def seal_client_secrets(self, client_id: str, entries: tuple[SecretEntry, ...]) -> bytes:
+        return self.seal(secret_plaintext(entries), f"client-secret:{client_id}")
 
     def signing_key(self, key: SigningKey) -> bytes:
         """The PKCS#8 DER private key of a signing key."""

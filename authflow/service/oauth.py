@@ -268,9 +268,9 @@ def _client(engine: Engine, tx, domain: str, credentials: core.ClientCredentials
         raise OAuthError("invalid_request", "no such domain", status=404)
     pool = tx.get_pool(found.pool_id)
     candidate = tx.get_client(credentials.client_id)
-    secret = engine.client_secret(candidate) if candidate is not None else None
-    client = core.check_client_secret(candidate, secret, credentials, pool_id=found.pool_id, status=status)
-    return pool, client, secret
+    secrets = engine.client_secrets(candidate) if candidate is not None else ()
+    client = core.check_client_secret(candidate, secrets, credentials, pool_id=found.pool_id, status=status)
+    return pool, client, secrets
 
 
 def _code_grant(engine: Engine, domain: str, form: Mapping[str, str], credentials) -> dict[str, Any]:
@@ -336,7 +336,7 @@ def _machine_grant(engine: Engine, domain: str, form: Mapping[str, str], credent
         pool, client, secret = _client(engine, tx, domain, credentials)
         # Only a confidential client registered for client_credentials alone; any other
         # client gets invalid_grant, as live Cognito answers [P live].
-        if secret is None or not core.allows_flow(client, "client_credentials"):
+        if not secret or not core.allows_flow(client, "client_credentials"):
             raise core.invalid_grant()
         allowed = client.config.get("AllowedOAuthScopes") or ()
         scopes = core.machine_scopes(form.get("scope"), client, _inactive(tx, pool.id, allowed))

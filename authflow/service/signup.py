@@ -33,7 +33,7 @@ from authflow.service.registry import operation
 def _checked_sign_up(engine: Engine, tx, request: Mapping[str, Any]):
     pool, client = engine.require_client(tx, request["ClientId"])
     core.check_sign_up_allowed(pool)
-    auth.check_secret_hash(client, engine.client_secret(client), [request["Username"]], request.get("SecretHash"))
+    auth.check_secret_hash(client, engine.client_secrets(client), [request["Username"]], request.get("SecretHash"))
     return pool, client, core.prepare_sign_up(pool, client, request)
 
 

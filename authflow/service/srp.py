@@ -48,7 +48,7 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
         big_a = core.parse_a(auth.require_param(params, "SRP_A"))
         user = find_user(tx, pool, typed)
         auth.check_secret_hash(
-            client, engine.client_secret(client), [typed] + ([user.username] if user else []),
+            client, engine.client_secrets(client), [typed] + ([user.username] if user else []),
             params.get("SECRET_HASH"),
         )
         if user is not None and not user.enabled:
@@ -113,7 +113,7 @@ def _checked(engine: Engine, tx, request: Mapping[str, Any], admin: bool, now):
     core.check_block(block, tx.get_session(core.block_id(text)), pool=pool, client=client, now=now)
     core.check_username(pool, block, given)
     stored = core.issued_user(block, tx.get_user(pool.id, block.username_key) if block.username_key else None)
-    auth.check_secret_hash(client, engine.client_secret(client),
+    auth.check_secret_hash(client, engine.client_secrets(client),
                            [given, block.typed_username, block.user_id], responses.get("SECRET_HASH"))
     if stored is not None and not stored.enabled:
         raise NotAuthorizedException(auth.DISABLED)

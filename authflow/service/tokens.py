@@ -149,10 +149,13 @@ def revoke_token(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         client = tx.get_client(request["ClientId"])
         if client is None:
             raise UnauthorizedException("Invalid client id.")
-        secret = engine.client_secret(client)
-        if secret is not None:
-            given = request.get("ClientSecret") or ""
-            if not hmac.compare_digest(given.encode(), secret.encode()):
+        secrets = engine.client_secrets(client)
+        if secrets:
+            given = (request.get("ClientSecret") or "").encode()
+            ok = False
+            for secret in secrets:  # every one compared: the time says nothing of which matched
+                ok |= hmac.compare_digest(given, secret.encode())
+            if not ok:
                 raise UnauthorizedException("Client secret is missing or does not match.")
         if not cc.token_revocation_enabled(client.config):
             raise UnsupportedOperationException("Token revocation is not enabled for this client.")
