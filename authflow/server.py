@@ -188,7 +188,11 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        from authflow.adapters.import_runner import ImportRunner
+
+        runner = ImportRunner(engine).start()  # user import jobs run in the background while serving
         yield
+        runner.stop()
         if on_shutdown is not None:
             on_shutdown()
 

@@ -226,8 +226,9 @@ def _drop_rows(tx, job: PoolResource) -> None:
 # -- the import -----------------------------------------------------------------------------
 
 
-def run_pending(engine: Engine) -> int:
-    """Run every Pending or InProgress job of every pool to its end; how many were run."""
+def run_pending(engine: Engine, *, stop: Any = None) -> int:
+    """Run every Pending or InProgress job of every pool to its end (or until `stop()` is
+    true); how many were run."""
     found: list[tuple[str, str]] = []
     after = None
     while True:
@@ -240,7 +241,7 @@ def run_pending(engine: Engine) -> int:
             break
         after = pools[-1].id
     for pool_id, job_id in found:
-        run_job(engine, pool_id, job_id)
+        run_job(engine, pool_id, job_id, stop=stop)
     return len(found)
 
 
