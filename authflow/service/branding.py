@@ -79,6 +79,14 @@ def page_customization(engine: Engine, pool_id: str, client_id: str) -> PoolReso
         return _effective(tx, pool_id, client_id)
 
 
+def served_customization(engine: Engine, domain: str, key: str) -> PoolResource | None:
+    """The customization record `key` (a client id or ALL) of the pool holding `domain`,
+    for the hosted pages' stylesheet and logo routes."""
+    with engine.store.transaction() as tx:
+        found = tx.find_resource(DOMAIN, domain)
+        return None if found is None else tx.get_resource(found.pool_id, core.UI_CUSTOMIZATION, key)
+
+
 # -- managed login branding ----------------------------------------------------------------------
 
 

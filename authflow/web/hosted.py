@@ -50,9 +50,10 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from authflow import errors
+from authflow.core import branding as branding_core
 from authflow.core.oauth import OAuthError
+from authflow.service import branding, oauth
 from authflow.service import hosted_sign_in as signin
-from authflow.service import oauth
 from authflow.web.app import base_of
 from authflow.web.hosted_forms import (
     CODE_ANSWERS,
@@ -121,7 +122,8 @@ class Hosted(SelfService):
         links = {name: site.url(name, query) for name in
                  ("login", "signup", "confirmUser", "forgotPassword", "confirmforgotPassword", "mfa",
                   "newPassword")}
-        base = {"lang": lang, "links": links, "error": None, "notice": None}
+        base = {"lang": lang, "links": links, "error": None, "notice": None,
+                "branding": customization_links(self.engine, site, req)}
         return page(request, f"hosted/{template}", {**base, **context}, status=status)
 
     def refused(self, request: Request, site: Site, status: int, heading: str, message: str) -> Response:
@@ -393,8 +395,50 @@ def start_federation(pages: Hosted, request: Request, site: Site, req: oauth.Aut
     return federation.redirect_upstream(pages.ctx, request, req, provider, base=site.base)
 
 
+# -- the UI customization (SetUICustomization) the pages carry -------------------------------
+
+#: Where a domain's customization stylesheet and logo are served, under `/login` so that
+#: a domain's own host (`DomainHosts`) serves them too, from the pages' origin: the CSP's
+#: `style-src 'self'` and `img-src 'self'` allow them without any inline style.
+BRANDING_PATH = "login/branding"
+
+
+def customization_links(engine, site: Site, req: oauth.AuthorizeRequest | None) -> dict[str, str] | None:
+    """The URLs of the stylesheet and logo the client's pages show, if it has a customization."""
+    if req is None:
+        return None
+    record = branding.page_customization(engine, req.pool_id, req.client_id)
+    if record is None:
+        return None
+    version = quote(record.body["CSSVersion"], safe="")
+    prefix = f"{site.base}/{BRANDING_PATH}/{quote(record.name, safe='')}"
+    links = {}
+    if record.body.get("CSS"):
+        links["css"] = f"{prefix}/style.css?v={version}"
+    if record.body.get("Image"):
+        links["logo"] = f"{prefix}/logo?v={version}"
+    return links
+
+
+def customization_asset(engine, domain: str, key: str, part: str) -> Response:
+    record = branding.served_customization(engine, domain, key)
+    headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
+               "Content-Security-Policy": "default-src 'none'"}
+    if record is not None and part == "style.css" and record.body.get("CSS"):
+        return Response(branding_core.stylesheet(record.body["CSS"]), media_type="text/css", headers=headers)
+    found = branding_core.logo(record) if record is not None and part == "logo" else None
+    if found is not None:
+        return Response(found[0], media_type=found[1], headers=headers)
+    return Response("Not found", status_code=404, media_type="text/plain", headers=headers)
+
+
 def routes(ctx) -> list[BaseRoute]:
     pages = Hosted(ctx)
+
+    async def asset(request: Request) -> Response:
+        params = request.path_params
+        return await run_in_threadpool(customization_asset, pages.engine, params["domain"], params["key"],
+                                       params["part"])
     root = "/domains/{domain}"
     both = ["GET", "POST"]
 
@@ -422,4 +466,5 @@ def routes(ctx) -> list[BaseRoute]:
         Route(f"{root}/confirmforgotPassword", pair(pages.confirm_forgot), methods=both),
         Route(f"{root}/logout", pages.guarded(pages.logout), methods=["GET"]),
         Route(f"{root}/error", pages.guarded(pages.error), methods=["GET"]),
+        Route(f"{root}/{BRANDING_PATH}/{{key}}/{{part}}", asset, methods=["GET"]),
     ]
