@@ -124,6 +124,8 @@ def password_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool, *,
     if user is None:
         audit("unknown user", client, None)
         raise auth.unknown_user_error(client)
+    if user.credential is None and user.status == "RESET_REQUIRED":
+        raise auth.status_error(client, user)  # imported (CSV): no password to compare, a reset first
     if not ok:
         audit("wrong password", client, user)
         raise NotAuthorizedException(auth.INCORRECT)  # the failure is already counted
