@@ -12,13 +12,17 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+import authflow
+from authflow.adapters import SeededEntropy, SqliteStore
 from authflow.core import terms as core
 from authflow.core.records import PoolResource
+from authflow.crypto.sealing import Keyring
 from authflow.errors import (
     InvalidParameterException,
     ResourceNotFoundException,
     TermsExistsException,
 )
+from tests.conftest import TEST_CONFIG, CheckedClient
 from tests.oauth_resources import Pool, contents
 
 TOU = "https://example.com/terms"
@@ -238,3 +242,18 @@ def test_sign_up_links_need_both_documents_in_the_language():
     assert core.sign_up_links([privacy, tou], "ja") == [
         {"name": "terms-of-use", "label": "Terms of use", "url": TOU},
         {"name": "privacy-policy", "label": "Privacy policy", "url": PRIVACY + "/ja"}]
+
+
+def test_documents_persist_in_a_sqlite_store(tmp_path):
+    path = tmp_path / "terms.db"
+    config = authflow.EngineConfig(kek=Keyring(b"k" * 32), kdf=TEST_CONFIG.kdf, signing_keys=TEST_CONFIG.signing_keys)
+    client = CheckedClient(authflow.Client(config=config, store=SqliteStore(path), entropy=SeededEntropy(3)))
+    pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
+    app = client.create_user_pool_client(UserPoolId=pool, ClientName="a")["UserPoolClient"]["ClientId"]
+    created = client.create_terms(UserPoolId=pool, ClientId=app, TermsName="privacy-policy", TermsSource="LINK",
+                                  Enforcement="NONE", Links={"cognito:default": PRIVACY})["Terms"]
+    again = CheckedClient(authflow.Client(config=config, store=SqliteStore(path)))
+    assert again.describe_terms(UserPoolId=pool, TermsId=created["TermsId"])["Terms"] == created
+    with pytest.raises(TermsExistsException):
+        again.create_terms(UserPoolId=pool, ClientId=app, TermsName="privacy-policy", TermsSource="LINK",
+                           Enforcement="NONE", Links={"cognito:default": PRIVACY})
