@@ -1,0 +1,379 @@
+"""Auth events (threat protection's user event history) through the public Client:
+what each sign-in and self-service step records, AdminListUserAuthEvents' order and
+pages, feedback by admin and by FeedbackToken, and refusals that change nothing."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+
+from authflow.core import auth_events as core
+from authflow.service import auth_events
+from authflow.service.registry import OPERATIONS, load_all
+from tests.signin import NEW, TEMP, Env, assert_tokens, refused
+
+ADD_ONS = {"AdvancedSecurityMode": "AUDIT"}
+SMS_CONFIG = {"SnsCallerArn": "arn:aws:iam::123456789012:role/sns", "ExternalId": "x"}
+PHONE = "+12065554567"
+EMAIL = [{"Name": "email", "Value": "alice@example.com"}, {"Name": "email_verified", "Value": "true"}]
+PASSWORD_OK = {"ChallengeName": "Password", "ChallengeResponse": "Success"}
+PASSWORD_BAD = {"ChallengeName": "Password", "ChallengeResponse": "Failure"}
+MFA_OK = {"ChallengeName": "Mfa", "ChallengeResponse": "Success"}
+MFA_BAD = {"ChallengeName": "Mfa", "ChallengeResponse": "Failure"}
+
+
+@pytest.fixture
+def env() -> Env:
+    return Env()
+
+
+def protected_pool(env: Env, mode: str = "AUDIT", **kwargs) -> str:
+    return env.pool(UserPoolTier="PLUS", UserPoolAddOns={"AdvancedSecurityMode": mode}, **kwargs)
+
+
+def confirmed_user(env: Env, pool: str, app: str, username: str = "alice", **kwargs) -> None:
+    env.user(pool, username, **kwargs)
+    env.client.admin_set_user_password(UserPoolId=pool, Username=username, Password=NEW, Permanent=True)
+
+
+def events(env: Env, pool: str, username: str = "alice", **kwargs) -> list[dict]:
+    return env.client.admin_list_user_auth_events(UserPoolId=pool, Username=username, **kwargs)["AuthEvents"]
+
+
+def summary(event: dict) -> tuple:
+    return event["EventType"], event["EventResponse"], event["ChallengeResponses"]
+
+
+def stored_events(env: Env, pool: str) -> list:
+    with env.client.store.transaction() as tx:
+        return (tx.list_resources(pool, core.KIND, after=None, limit=1000)
+                + tx.list_resources(pool, core.SESSION_KIND, after=None, limit=1000))
+
+
+# -- what is recorded -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", ["AUDIT", "ENFORCED"])
+def test_password_sign_in_pass_and_fail(env, mode):
+    pool = protected_pool(env, mode)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    assert_tokens(env.initiate(app, password=NEW))
+    env.clock.advance(timedelta(seconds=1))
+    refused(env.client.exceptions.NotAuthorizedException, "Incorrect username or password.",
+            env.initiate, app, password="Wrong1!pass")
+    listed = events(env, pool)
+    assert [summary(e) for e in listed] == [
+        ("SignIn", "Fail", [PASSWORD_BAD]),
+        ("SignIn", "Pass", [PASSWORD_OK]),
+    ]
+    newest, oldest = listed
+    assert newest["CreationDate"] - oldest["CreationDate"] == timedelta(seconds=1)
+    assert newest["EventRisk"] == {"RiskDecision": "NoRisk", "CompromisedCredentialsDetected": False}
+    assert newest["EventId"] != oldest["EventId"]
+    assert re.fullmatch(r"[\w+-]{1,50}", newest["EventId"])
+    assert "EventContextData" not in newest  # in process there is no caller address
+    assert "EventFeedback" not in newest
+
+
+def test_a_challenge_keeps_its_sign_in_in_progress_until_answered(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    env.user(pool)
+    started = env.initiate(app)
+    assert started["ChallengeName"] == "NEW_PASSWORD_REQUIRED"
+    assert [summary(e) for e in events(env, pool)] == [("SignIn", "InProgress", [PASSWORD_OK])]
+    first = events(env, pool)[0]
+    assert_tokens(env.respond(app, started["Session"], {"USERNAME": "alice", "NEW_PASSWORD": NEW}))
+    (done,) = events(env, pool)  # the same event, not a second one
+    assert done["EventId"] == first["EventId"] and done["CreationDate"] == first["CreationDate"]
+    assert summary(done) == ("SignIn", "Pass", [PASSWORD_OK])
+    # The session index went with the finished sign-in: only the event is stored.
+    assert [r.kind for r in stored_events(env, pool)] == [core.KIND]
+
+
+def test_sms_mfa_answers_are_added_to_the_sign_in(env):
+    pool = protected_pool(env, MfaConfiguration="ON", SmsConfiguration=SMS_CONFIG)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app, attributes=[{"Name": "phone_number", "Value": PHONE},
+                                               {"Name": "phone_number_verified", "Value": "true"}])
+    started = env.initiate(app, password=NEW)
+    assert started["ChallengeName"] == "SMS_MFA"
+    code = re.search(r"\d{6}", env.outbox.last().body).group()
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+    with pytest.raises(env.client.exceptions.CodeMismatchException):
+        env.respond(app, started["Session"], {"USERNAME": "alice", "SMS_MFA_CODE": wrong}, name="SMS_MFA")
+    assert [summary(e) for e in events(env, pool)] == [("SignIn", "Fail", [PASSWORD_OK, MFA_BAD])]
+    assert_tokens(env.respond(app, started["Session"], {"USERNAME": "alice", "SMS_MFA_CODE": code}, name="SMS_MFA"))
+    assert [summary(e) for e in events(env, pool)] == [("SignIn", "Pass", [PASSWORD_OK, MFA_BAD, MFA_OK])]
+
+
+def test_admin_sign_in_takes_the_address_from_context_data(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    env.client.admin_initiate_auth(
+        UserPoolId=pool, ClientId=app, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": "alice", "PASSWORD": NEW},
+        ContextData={"IpAddress": "192.0.2.7", "ServerName": "app.example.com", "ServerPath": "/login",
+                     "HttpHeaders": []},
+    )
+    assert events(env, pool)[0]["EventContextData"] == {"IpAddress": "192.0.2.7"}
+
+
+def test_sign_up_forgot_password_change_password_and_resend(env):
+    pool = protected_pool(env, AutoVerifiedAttributes=["email"])
+    app = env.app_id(pool)
+    env.client.sign_up(ClientId=app, Username="bob", Password=NEW, UserAttributes=EMAIL[:1])
+    env.client.resend_confirmation_code(ClientId=app, Username="bob")
+    env.client.admin_confirm_sign_up(UserPoolId=pool, Username="bob")
+    env.client.admin_update_user_attributes(UserPoolId=pool, Username="bob", UserAttributes=EMAIL[1:])
+    env.client.forgot_password(ClientId=app, Username="bob")
+    code = re.search(r"\d{6}", env.outbox.last().body).group()
+    env.client.confirm_forgot_password(ClientId=app, Username="bob", ConfirmationCode=code, Password="Other1!pass")
+    token = env.initiate(app, "bob", "Other1!pass")["AuthenticationResult"]["AccessToken"]
+    env.client.change_password(AccessToken=token, PreviousPassword="Other1!pass", ProposedPassword=NEW)
+    with pytest.raises(env.client.exceptions.NotAuthorizedException):  # wrong previous password: counted
+        env.client.change_password(AccessToken=token, PreviousPassword="Wrong1!pass", ProposedPassword=NEW)
+    assert [summary(e)[:2] for e in events(env, pool, "bob")] == [
+        ("PasswordChange", "Fail"),
+        ("PasswordChange", "Pass"),
+        ("SignIn", "Pass"),
+        ("ForgotPassword", "Pass"),  # ConfirmForgotPassword
+        ("ForgotPassword", "Pass"),  # ForgotPassword
+        ("ResendCode", "Pass"),
+        ("SignUp", "Pass"),
+    ]
+
+
+def test_a_wrong_reset_code_is_a_failed_forgot_password_event(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app, attributes=EMAIL)
+    env.client.forgot_password(ClientId=app, Username="alice")
+    code = re.search(r"\d{6}", env.outbox.last().body).group()
+    with pytest.raises(env.client.exceptions.CodeMismatchException):
+        env.client.confirm_forgot_password(ClientId=app, Username="alice", Password="Other1!pass",
+                                           ConfirmationCode=f"{(int(code) + 1) % 1_000_000:06d}")
+    assert [summary(e)[:2] for e in events(env, pool)] == [("ForgotPassword", "Fail"), ("ForgotPassword", "Pass")]
+
+
+def test_lockout_refusals_are_failures_too(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    for _ in range(6):
+        with pytest.raises(env.client.exceptions.NotAuthorizedException):
+            env.initiate(app, password="Wrong1!pass")
+    refused(env.client.exceptions.NotAuthorizedException, "Password attempts exceeded", env.initiate, app, password=NEW)
+    assert [summary(e)[1] for e in events(env, pool)] == ["Fail"] * 7
+
+
+def test_a_token_refresh_is_no_event(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    refresh = env.initiate(app, password=NEW)["AuthenticationResult"]["RefreshToken"]
+    env.client.initiate_auth(ClientId=app, AuthFlow="REFRESH_TOKEN_AUTH", AuthParameters={"REFRESH_TOKEN": refresh})
+    assert len(events(env, pool)) == 1
+
+
+# -- refusals that record nothing -------------------------------------------------------------
+
+
+def test_refusals_that_write_nothing_record_nothing(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    env.client.admin_disable_user(UserPoolId=pool, Username="alice")
+    before = env.snapshot()
+    refused(env.client.exceptions.NotAuthorizedException, "User is disabled.", env.initiate, app, password=NEW)
+    with pytest.raises(env.client.exceptions.UserNotFoundException):
+        env.initiate(app, "nobody", NEW)
+    with pytest.raises(env.client.exceptions.InvalidParameterException):
+        env.client.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "alice"})
+    with pytest.raises(env.client.exceptions.UsernameExistsException):
+        env.client.sign_up(ClientId=app, Username="alice", Password=NEW)
+    assert env.snapshot() == before
+    assert events(env, pool) == []
+
+
+def test_a_pool_without_threat_protection_records_nothing_and_lists_nothing(env):
+    pool = env.pool()
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    assert_tokens(env.initiate(app, password=NEW))
+    assert stored_events(env, pool) == []
+    for mode in (None, "OFF"):
+        if mode:
+            env.client.update_user_pool(UserPoolId=pool, UserPoolAddOns={"AdvancedSecurityMode": mode})
+        refused(env.client.exceptions.UserPoolAddOnNotEnabledException, core.NOT_ENABLED,
+                env.client.admin_list_user_auth_events, UserPoolId=pool, Username="alice")
+        refused(env.client.exceptions.UserPoolAddOnNotEnabledException, core.NOT_ENABLED,
+                env.client.admin_update_auth_event_feedback, UserPoolId=pool, Username="alice", EventId="e1",
+                FeedbackValue="Valid")
+
+
+def test_unknown_pool_and_user(env):
+    pool = protected_pool(env)
+    refused(env.client.exceptions.ResourceNotFoundException, "User pool us-east-1_nothere1 does not exist.",
+            env.client.admin_list_user_auth_events, UserPoolId="us-east-1_nothere1", Username="alice")
+    refused(env.client.exceptions.UserNotFoundException, "User does not exist.",
+            env.client.admin_list_user_auth_events, UserPoolId=pool, Username="nobody")
+
+
+# -- listing ----------------------------------------------------------------------------------
+
+
+def test_newest_first_in_pages_and_by_alias(env):
+    pool = protected_pool(env, AliasAttributes=["email"])
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app, attributes=EMAIL)
+    for _ in range(5):  # same millisecond: the order of recording still holds
+        env.initiate(app, password=NEW)
+    everything = events(env, pool)
+    assert len(everything) == 5
+    assert events(env, pool, "alice@example.com") == everything
+    assert events(env, pool, MaxResults=0) == everything  # 0 means the default page, 60
+    seen, token = [], None
+    while True:
+        page = env.client.admin_list_user_auth_events(
+            UserPoolId=pool, Username="alice", MaxResults=2, **({"NextToken": token} if token else {}))
+        seen += page["AuthEvents"]
+        assert len(page["AuthEvents"]) <= 2
+        token = page.get("NextToken")
+        if token is None:
+            break
+    assert [e["EventId"] for e in seen] == [e["EventId"] for e in everything]
+    refused(env.client.exceptions.InvalidParameterException, "Invalid NextToken.",
+            env.client.admin_list_user_auth_events, UserPoolId=pool, Username="alice", NextToken="!!!")
+
+
+def test_history_is_capped_oldest_first(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    first = None
+    for i in range(core.MAX_EVENTS_PER_USER + 2):
+        env.initiate(app, password=NEW)
+        if i == 0:
+            first = events(env, pool)[0]["EventId"]
+        env.clock.advance(timedelta(milliseconds=1))
+    kept = []
+    token = None
+    while True:
+        page = env.client.admin_list_user_auth_events(UserPoolId=pool, Username="alice",
+                                                      **({"NextToken": token} if token else {}))
+        kept += page["AuthEvents"]
+        token = page.get("NextToken")
+        if not token:
+            break
+    assert len(kept) == core.MAX_EVENTS_PER_USER
+    assert first not in {e["EventId"] for e in kept}
+
+
+def test_users_do_not_see_each_other_and_a_deleted_users_history_goes(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app, "alice")
+    confirmed_user(env, pool, app, "bob")
+    env.initiate(app, "alice", NEW)
+    env.initiate(app, "bob", NEW)
+    env.initiate(app, "bob", NEW)
+    assert len(events(env, pool, "alice")) == 1 and len(events(env, pool, "bob")) == 2
+    env.client.admin_delete_user(UserPoolId=pool, Username="bob")
+    assert len(stored_events(env, pool)) == 1
+    confirmed_user(env, pool, app, "bob")  # a new bob starts with no history
+    assert events(env, pool, "bob") == []
+    token = env.initiate(app, "bob", NEW)["AuthenticationResult"]["AccessToken"]
+    env.client.delete_user(AccessToken=token)
+    assert [e["EventId"] for e in events(env, pool, "alice")] == [r.body["EventId"] for r in stored_events(env, pool)]
+
+
+# -- feedback ---------------------------------------------------------------------------------
+
+
+def test_admin_feedback(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    env.initiate(app, password=NEW)
+    event_id = events(env, pool)[0]["EventId"]
+    env.clock.advance(timedelta(minutes=5))
+    answer = env.client.admin_update_auth_event_feedback(
+        UserPoolId=pool, Username="alice", EventId=event_id, FeedbackValue="Invalid")
+    assert set(answer) == {"ResponseMetadata"}
+    assert events(env, pool)[0]["EventFeedback"] == {
+        "FeedbackValue": "Invalid", "Provider": "Admin", "FeedbackDate": env.clock.now().replace(microsecond=0),
+    }
+    env.client.admin_update_auth_event_feedback(UserPoolId=pool, Username="alice", EventId=event_id,
+                                                FeedbackValue="Valid")
+    assert events(env, pool)[0]["EventFeedback"]["FeedbackValue"] == "Valid"
+    before = env.snapshot()
+    refused(env.client.exceptions.ResourceNotFoundException, "Auth event nope does not exist.",
+            env.client.admin_update_auth_event_feedback, UserPoolId=pool, Username="alice", EventId="nope",
+            FeedbackValue="Valid")
+    refused(env.client.exceptions.UserNotFoundException, "User does not exist.",
+            env.client.admin_update_auth_event_feedback, UserPoolId=pool, Username="bob", EventId=event_id,
+            FeedbackValue="Valid")
+    assert env.snapshot() == before
+
+
+def test_user_feedback_needs_the_events_token(env):
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    confirmed_user(env, pool, app, "bob")
+    env.initiate(app, password=NEW)
+    env.initiate(app, "bob", NEW)
+    event_id = events(env, pool)[0]["EventId"]
+    bobs = events(env, pool, "bob")[0]["EventId"]
+    token = auth_events.feedback_token(env.client.engine, UserPoolId=pool, Username="alice", EventId=event_id)
+    before = env.snapshot()
+    for wrong in ("x" + token[1:], auth_events.feedback_token(env.client.engine, UserPoolId=pool, Username="bob",
+                                                              EventId=bobs)):
+        refused(env.client.exceptions.NotAuthorizedException, core.INVALID_FEEDBACK_TOKEN,
+                env.client.update_auth_event_feedback, UserPoolId=pool, Username="alice", EventId=event_id,
+                FeedbackToken=wrong, FeedbackValue="Invalid")
+    # A token for alice's event is no token for bob's event, nor for another id.
+    refused(env.client.exceptions.NotAuthorizedException, core.INVALID_FEEDBACK_TOKEN,
+            env.client.update_auth_event_feedback, UserPoolId=pool, Username="bob", EventId=bobs,
+            FeedbackToken=token, FeedbackValue="Invalid")
+    missing = auth_events.feedback_token(env.client.engine, UserPoolId=pool, Username="alice", EventId="gone")
+    refused(env.client.exceptions.ResourceNotFoundException, "Auth event gone does not exist.",
+            env.client.update_auth_event_feedback, UserPoolId=pool, Username="alice", EventId="gone",
+            FeedbackToken=missing, FeedbackValue="Invalid")
+    assert env.snapshot() == before
+    answer = env.client.update_auth_event_feedback(UserPoolId=pool, Username="alice", EventId=event_id,
+                                                   FeedbackToken=token, FeedbackValue="Invalid")
+    assert set(answer) == {"ResponseMetadata"}
+    feedback = events(env, pool)[0]["EventFeedback"]
+    assert (feedback["FeedbackValue"], feedback["Provider"]) == ("Invalid", "User")
+    assert "EventFeedback" not in events(env, pool, "bob")[0]
+
+
+# -- the wrapper ------------------------------------------------------------------------------
+
+
+def test_load_all_wraps_once_and_only_the_recording_operations():
+    handlers = dict(load_all())
+    assert load_all() == handlers  # idempotent: the same callables on every call
+    for name in (*auth_events.RECORDED, *auth_events.PURGING):
+        assert OPERATIONS[name].__wrapped__ is not None
+        assert not hasattr(OPERATIONS[name].__wrapped__, "__wrapped__")  # one layer only
+    assert not hasattr(OPERATIONS["AdminGetUser"], "__wrapped__")
+    assert OPERATIONS["InitiateAuth"].__module__ == "authflow.service.sign_in"
+
+
+def test_sign_in_answers_are_the_same_with_and_without_threat_protection():
+    answers = []
+    for add_ons in (None, ADD_ONS):
+        env = Env(seed=7)
+        pool = env.pool(UserPoolTier="PLUS", **({"UserPoolAddOns": add_ons} if add_ons else {}))
+        app = env.app_id(pool)
+        env.user(pool)
+        started = env.initiate(app, password=TEMP)
+        answers.append((started["ChallengeName"], sorted(started["ChallengeParameters"])))
+    assert answers[0] == answers[1]
