@@ -124,6 +124,20 @@ def check_secret_hash(
         raise NotAuthorizedException(f"Unable to verify secret hash for client {client.id}")
 
 
+def check_client_secret(client: AppClient, client_secrets: Sequence[str], given: str | None) -> None:
+    """The raw ClientSecret of GetTokensFromRefreshToken: one of the client's secrets, each
+    compared in constant time; ignored for a client without a secret, like SECRET_HASH."""
+    if not client_secrets:
+        return
+    if not given:
+        raise NotAuthorizedException(f"Client {client.id} is configured for secret but secret was not received")
+    ok = False
+    for secret in client_secrets:
+        ok |= hmac.compare_digest(secret.encode(), given.encode())
+    if not ok:
+        raise NotAuthorizedException(f"Unable to verify secret for client {client.id}")
+
+
 # -- status rules ---------------------------------------------------------------------------
 
 

@@ -26,6 +26,7 @@ from typing import Any
 from authflow.core import auth, device_srp, lockout, mfa
 from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
+from authflow.core import refresh_rotation as rotation
 from authflow.core import tokens as core_tokens
 from authflow.core import trigger_events as te
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
@@ -47,13 +48,16 @@ from authflow.errors import (
     InvalidParameterException,
     NotAuthorizedException,
     PasswordResetRequiredException,
+    RefreshTokenReuseException,
     UserNotConfirmedException,
 )
 from authflow.service import devices
+from authflow.service import refresh_rotation as refresh_families
 from authflow.service.engine import Engine
 from authflow.service.groups import groups_of
 from authflow.service.keys import current_keys
 from authflow.service.messages import customized_messages
+from authflow.service.registry import operation
 from authflow.service.verifiers import with_verifier
 
 events = logging.getLogger("authflow.auth")
@@ -344,7 +348,7 @@ def _issue(
     return result
 
 
-# -- REFRESH_TOKEN_AUTH ---------------------------------------------------------------------
+# -- REFRESH_TOKEN_AUTH and GetTokensFromRefreshToken ----------------------------------------
 
 INVALID_REFRESH = "Invalid Refresh Token"
 REVOKED_REFRESH = "Refresh Token has been revoked"
@@ -355,6 +359,13 @@ def refresh_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) -> 
     now = engine.now()
     with engine.store.transaction() as tx:
         pool, client = load_for_flow(engine, tx, request, admin)
+        if rotation.rotation_of(client.config).enabled:
+            # Developer guide, "Refresh tokens": "You can't authenticate with REFRESH_TOKEN_AUTH in
+            # app clients with refresh token rotation enabled."
+            raise InvalidParameterException(
+                f"{request['AuthFlow']} is not allowed for client {client.id}: refresh token rotation is enabled, "
+                "so refresh with GetTokensFromRefreshToken."
+            )
         token = auth.require_param(params, "REFRESH_TOKEN")
         family = tx.get_refresh_token(core_tokens.token_hash(token))
         if family is None or family.client_id != client.id or family.pool_id != pool.id:
@@ -364,29 +375,71 @@ def refresh_sign_in(engine: Engine, request: Mapping[str, Any], admin: bool) -> 
             raise NotAuthorizedException(INVALID_REFRESH)
         names = [user.username, user.sub] + ([params["USERNAME"]] if params.get("USERNAME") else [])
         auth.check_secret_hash(client, engine.client_secrets(client), names, params.get("SECRET_HASH"))
-        if not user.enabled:  # before revocation: disabling also revoked the tokens
-            raise NotAuthorizedException(auth.DISABLED)
-        if family.revoked or family.generation < user.token_generation:
-            raise NotAuthorizedException(REVOKED_REFRESH)
-        if now >= family.expires:
-            raise NotAuthorizedException("Refresh Token has expired")
-        if family.device_key is not None:
-            # A family bound to a device refreshes only with that key, and only while the
-            # device is confirmed and not forgotten (Cognito's "Invalid Refresh Token").
-            device = tx.get_device(pool.id, family.device_key)
-            if devices.device_key_of(params) != family.device_key or device is None or device.status == "NEW":
-                raise NotAuthorizedException(INVALID_REFRESH)
-        try:
-            user_lifecycle().next_status(user.status, "refresh_tokens")
-        except IllegalTransition:
-            if user.status == "UNCONFIRMED":
-                raise UserNotConfirmedException("User is not confirmed.") from None
-            if user.status == "RESET_REQUIRED":
-                raise PasswordResetRequiredException("Password reset required for the user") from None
-            raise NotAuthorizedException(REVOKED_REFRESH) from None
-        auth.next_challenge("INITIATED", "refresh_token_accepted", pool, user)
+        check_refresh(tx, pool, user, family, devices.device_key_of(params), now)
         result = _issue(engine, tx, pool, client, user, now, family)
     return {"ChallengeParameters": {}, "AuthenticationResult": result}
+
+
+def check_refresh(tx, pool: UserPool, user: User, family: RefreshToken, device_key: str | None, now: datetime) -> None:
+    """Whether the family may refresh now: the user enabled and in a status that may have
+    tokens, the family neither revoked nor expired, and its device (if bound to one) named
+    and still confirmed."""
+    if not user.enabled:  # before revocation: disabling also revoked the tokens
+        raise NotAuthorizedException(auth.DISABLED)
+    if family.revoked or family.generation < user.token_generation:
+        raise NotAuthorizedException(REVOKED_REFRESH)
+    if now >= family.expires:
+        raise NotAuthorizedException("Refresh Token has expired")
+    if family.device_key is not None:
+        # A family bound to a device refreshes only with that key, and only while the
+        # device is confirmed and not forgotten (Cognito's "Invalid Refresh Token").
+        device = tx.get_device(pool.id, family.device_key)
+        if device_key != family.device_key or device is None or device.status == "NEW":
+            raise NotAuthorizedException(INVALID_REFRESH)
+    try:
+        user_lifecycle().next_status(user.status, "refresh_tokens")
+    except IllegalTransition:
+        if user.status == "UNCONFIRMED":
+            raise UserNotConfirmedException("User is not confirmed.") from None
+        if user.status == "RESET_REQUIRED":
+            raise PasswordResetRequiredException("Password reset required for the user") from None
+        raise NotAuthorizedException(REVOKED_REFRESH) from None
+    auth.next_challenge("INITIATED", "refresh_token_accepted", pool, user)
+
+
+@operation("GetTokensFromRefreshToken")
+def get_tokens_from_refresh_token(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
+    """New ID and access tokens from a refresh token; with the client's RefreshTokenRotation
+    ENABLED also a new refresh token, the submitted one staying usable for
+    RetryGracePeriodSeconds (`authflow.core.refresh_rotation`). A rotated-out token used after
+    that revokes its family and is refused with RefreshTokenReuseException."""
+    now = engine.now()
+    replayed = False
+    with engine.store.transaction() as tx:
+        pool, client = engine.require_client(tx, request["ClientId"])
+        auth.check_client_secret(client, engine.client_secrets(client), request.get("ClientSecret"))
+        found = refresh_families.find_family(tx, pool.id, client, request["RefreshToken"], now)
+        if found is None:
+            raise NotAuthorizedException(INVALID_REFRESH)
+        if found.replayed:
+            refresh_families.revoke_family(engine, tx, found.family)  # committed: raised below
+            replayed = True
+        else:
+            family = found.family
+            user = tx.get_user_by_sub(pool.id, family.sub)
+            if user is None:
+                raise NotAuthorizedException(INVALID_REFRESH)
+            check_refresh(tx, pool, user, family, request.get("DeviceKey"), now)
+            token = None
+            if rotation.rotation_of(client.config).enabled:
+                token, family = refresh_families.rotate(engine, tx, client, family, now)
+            result = _issue(engine, tx, pool, client, user, now, family)
+            if token is not None:
+                result = {**result, "RefreshToken": token}
+    if replayed:
+        events.info("refresh token replayed after rotation, family revoked: pool=%s client=%s", pool.id, client.id)
+        raise RefreshTokenReuseException(rotation.REUSED)
+    return {"AuthenticationResult": result}
 
 
 # -- RespondToAuthChallenge ------------------------------------------------------------------

@@ -38,6 +38,7 @@ from urllib.parse import urlencode
 
 from authflow.core import client_config as cc
 from authflow.core import oauth as core
+from authflow.core import refresh_rotation as rotation
 from authflow.core import tokens as core_tokens
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
 from authflow.core.oauth import AuthorizeRefusal, AuthorizeRequest, CodeBindings, OAuthError
@@ -45,6 +46,7 @@ from authflow.core.records import AppClient, AuthSession, RefreshToken, User, Us
 from authflow.crypto.signing import sign
 from authflow.errors import CognitoError
 from authflow.ports import TransientConflict
+from authflow.service import refresh_rotation as refresh_families
 from authflow.service.engine import Engine
 from authflow.service.groups import groups_of
 from authflow.service.keys import current_keys
@@ -311,23 +313,39 @@ def _code_grant(engine: Engine, domain: str, form: Mapping[str, str], credential
 
 def _refresh_grant(engine: Engine, domain: str, form: Mapping[str, str], credentials) -> dict[str, Any]:
     now = engine.now()
+    replayed = False
     with engine.store.transaction() as tx:
         pool, client, _ = _client(engine, tx, domain, credentials)
         given = core.require(form, "refresh_token")
-        if "ALLOW_REFRESH_TOKEN_AUTH" not in cc.allowed_auth_flows(client.config):
+        rotating = rotation.rotation_of(client.config).enabled
+        # With rotation on, Cognito has clients drop REFRESH_TOKEN_AUTH (refused then), so the
+        # flag cannot be what permits this grant [U].
+        if not rotating and "ALLOW_REFRESH_TOKEN_AUTH" not in cc.allowed_auth_flows(client.config):
             raise OAuthError("unauthorized_client")
-        family = tx.get_refresh_token(core_tokens.token_hash(given))
-        if family is None or family.pool_id != pool.id or family.client_id != client.id:
+        found = refresh_families.find_family(tx, pool.id, client, given, now)
+        if found is None:
             raise core.invalid_grant()
-        user = tx.get_user_by_sub(pool.id, family.sub)
-        # A family bound to a device needs its DEVICE_KEY, which this endpoint cannot carry.
-        if family.revoked or now >= family.expires or family.device_key is not None or \
-                not _may_have_tokens(user, family.generation):
-            raise core.invalid_grant()
-        scopes = tuple(family.scope.split()) if family.scope is not None else None
-        # The ID token of a refresh names no nonce: that belonged to the authorize request.
-        minted = _mint(engine, tx, pool, client, user, family, scopes, None, now)
-    return _answer(minted)
+        family = found.family
+        if found.replayed:
+            refresh_families.revoke_family(engine, tx, family)  # committed: refused below
+            replayed = True
+        else:
+            user = tx.get_user_by_sub(pool.id, family.sub)
+            # A family bound to a device needs its DEVICE_KEY, which this endpoint cannot carry.
+            if family.revoked or now >= family.expires or family.device_key is not None or \
+                    not _may_have_tokens(user, family.generation):
+                raise core.invalid_grant()
+            refresh = None
+            if rotating:
+                refresh, family = refresh_families.rotate(engine, tx, client, family, now)
+            scopes = tuple(family.scope.split()) if family.scope is not None else None
+            # The ID token of a refresh names no nonce: that belonged to the authorize request.
+            minted = _mint(engine, tx, pool, client, user, family, scopes, None, now)
+    if replayed:
+        events.info("oauth refresh token replayed after rotation, family revoked: pool=%s client=%s",
+                    pool.id, client.id)
+        raise core.invalid_grant()
+    return _answer(minted, refresh)
 
 
 def _machine_grant(engine: Engine, domain: str, form: Mapping[str, str], credentials) -> dict[str, Any]:
@@ -396,6 +414,9 @@ def revoke(engine: Engine, domain: str, form: Mapping[str, str], authorization: 
             if core_tokens.looks_like_jwt(given):
                 raise OAuthError("unsupported_token_type", "only refresh tokens can be revoked")
             family = tx.get_refresh_token(core_tokens.token_hash(given))
+            if family is None:  # a token rotated out of its family (still remembered) names it too
+                found = refresh_families.find_family(tx, client.pool_id, client, given, engine.now())
+                family = found.family if found is not None else None
             if family is None or family.revoked:
                 return
             if family.client_id != client.id:

@@ -33,6 +33,7 @@ from authflow.errors import (
     UnsupportedTokenTypeException,
     UserNotFoundException,
 )
+from authflow.service import refresh_rotation as refresh_families
 from authflow.service.engine import Engine
 from authflow.service.keys import jwks
 from authflow.service.registry import operation
@@ -162,6 +163,9 @@ def revoke_token(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         if core_tokens.looks_like_jwt(token):
             raise UnsupportedTokenTypeException("Only refresh tokens can be revoked.")
         family = tx.get_refresh_token(core_tokens.token_hash(token))
+        if family is None:  # a token rotated out of its family (still remembered) names it too
+            found = refresh_families.find_family(tx, client.pool_id, client, token, engine.now())
+            family = found.family if found is not None else None
         if family is None:
             return {}  # RFC 7009: an unknown token is not an error, and says nothing
         if family.client_id != client.id:
