@@ -21,6 +21,7 @@ from authflow.service.identity_providers import providers_of
 from authflow.service.pools import decode_next_token, encode_next_token
 from authflow.service.registry import operation
 from authflow.service.resource_servers import resource_servers_of
+from authflow.service.terms import delete_terms_of_client
 
 
 def require_client(tx, pool_id: str, client_id: str) -> AppClient:
@@ -98,6 +99,7 @@ def delete_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[
     with engine.store.transaction() as tx:
         engine.require_pool(tx, request["UserPoolId"])
         client = require_client(tx, request["UserPoolId"], request["ClientId"])
+        delete_terms_of_client(tx, client.pool_id, client.id)
         tx.delete_client(client.id)
     return {}
 

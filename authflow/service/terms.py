@@ -4,7 +4,8 @@ UpdateTerms, DeleteTerms; and `sign_up_terms` (the links the hosted sign-up page
 Theory of operation: a terms document is a `PoolResource` of kind "terms" named by its
 TermsId, so it lives in every store and goes with its pool; the rules are in
 `authflow.core.terms`. Uniqueness of a TermsName per app client is checked against the
-pool's documents read in the same transaction as the write.
+pool's documents read in the same transaction as the write. Deleting an app client deletes
+its documents (`delete_terms_of_client`, called by DeleteUserPoolClient).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from typing import Any
 
 from authflow.core import terms as core
 from authflow.core.records import PoolResource
-from authflow.service.clients import require_client
 from authflow.service.engine import Engine
 from authflow.service.pools import decode_next_token, encode_next_token
 from authflow.service.registry import operation
@@ -44,8 +44,7 @@ def create_terms(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     now = engine.now()
     terms_id = str(uuid.UUID(bytes=engine.entropy.random_bytes(16), version=4))
     with engine.store.transaction() as tx:
-        pool = engine.require_pool(tx, request["UserPoolId"])
-        client = require_client(tx, pool.id, request["ClientId"])
+        pool, client = engine.require_client(tx, request["ClientId"], request["UserPoolId"])
         terms = core.create_terms(pool.id, request, terms_id=terms_id,
                                   client_terms=core.terms_of_client(terms_of_pool(tx, pool.id), client.id), now=now)
         tx.put_resource(terms)
@@ -62,8 +61,7 @@ def describe_terms(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]
 @operation("DescribeTermsByClient")
 def describe_terms_by_client(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     with engine.store.transaction() as tx:
-        pool = engine.require_pool(tx, request["UserPoolId"])
-        client = require_client(tx, pool.id, request["ClientId"])
+        pool, client = engine.require_client(tx, request["ClientId"], request["UserPoolId"])
         terms = core.by_client(terms_of_pool(tx, pool.id), client.id, request["TermsName"])
     return {"Terms": core.terms_type(terms)}
 
@@ -101,6 +99,12 @@ def list_terms(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     if len(found) > limit:
         response["NextToken"] = encode_next_token(page[-1].name)
     return response
+
+
+def delete_terms_of_client(tx, pool_id: str, client_id: str) -> None:
+    """DeleteUserPoolClient's part: the client's terms documents go with it (in its transaction)."""
+    for terms in core.terms_of_client(terms_of_pool(tx, pool_id), client_id):
+        tx.delete_resource(pool_id, core.TERMS, terms.name)
 
 
 def sign_up_terms(engine: Engine, pool_id: str, client_id: str, lang: str | None) -> list[dict[str, str]]:

@@ -257,3 +257,14 @@ def test_documents_persist_in_a_sqlite_store(tmp_path):
     with pytest.raises(TermsExistsException):
         again.create_terms(UserPoolId=pool, ClientId=app, TermsName="privacy-policy", TermsSource="LINK",
                            Enforcement="NONE", Links={"cognito:default": PRIVACY})
+
+
+def test_the_documents_go_with_their_app_client():
+    pool = TermsPool()
+    other = pool.client.create_user_pool_client(UserPoolId=pool.id, ClientName="b")["UserPoolClient"]["ClientId"]
+    gone = pool.create()["TermsId"]
+    kept = pool.create(client=other)["TermsId"]
+    pool.client.delete_user_pool_client(UserPoolId=pool.id, ClientId=pool.app)
+    assert [t["TermsId"] for t in pool.client.list_terms(UserPoolId=pool.id)["Terms"]] == [kept]
+    with pytest.raises(ResourceNotFoundException):
+        pool.client.describe_terms(UserPoolId=pool.id, TermsId=gone)
