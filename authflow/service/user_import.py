@@ -24,6 +24,7 @@ import re
 import string
 import weakref
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
@@ -155,10 +156,12 @@ def stop_user_import_job(engine: Engine, request: Mapping[str, Any]) -> dict[str
     now = engine.now()
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
-        job = core.moved(_require(tx, pool.id, request["JobId"]), "stop", now)
+        current = _require(tx, pool.id, request["JobId"])
         # A chunk is one transaction and its commit needs the job's current version: once this
-        # commits, no chunk of the job can, so the job is Stopped at once.
-        job = core.moved(job, "halt", now, CompletionMessage=core.STOPPED_MESSAGE)
+        # commits, no chunk of the job can, so the job is Stopped at once (one write, one version).
+        stopping = core.moved(current, "stop", now)
+        job = replace(core.moved(stopping, "halt", now, CompletionMessage=core.STOPPED_MESSAGE),
+                      version=current.version + 1)
         _drop_rows(tx, job)
         tx.put_resource(job)
     return {"UserImportJob": core.job_type(job)}
