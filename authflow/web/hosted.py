@@ -403,7 +403,7 @@ def start_federation(pages: Hosted, request: Request, site: Site, req: oauth.Aut
 BRANDING_PATH = "login/branding"
 
 
-def customization_links(engine, site: Site, req: oauth.AuthorizeRequest | None) -> dict[str, str] | None:
+def customization_links(engine, site: Site, req: oauth.AuthorizeRequest | None) -> dict[str, str | None] | None:
     """The URLs of the stylesheet and logo the client's pages show, if it has a customization."""
     if req is None:
         return None
@@ -412,7 +412,7 @@ def customization_links(engine, site: Site, req: oauth.AuthorizeRequest | None) 
         return None
     version = quote(record.body["CSSVersion"], safe="")
     prefix = f"{site.base}/{BRANDING_PATH}/{quote(record.name, safe='')}"
-    links = {}
+    links: dict[str, str | None] = {"css": None, "logo": None}
     if record.body.get("CSS"):
         links["css"] = f"{prefix}/style.css?v={version}"
     if record.body.get("Image"):
