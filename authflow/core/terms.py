@@ -26,11 +26,11 @@ asks, and writes the record returned.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from authflow.core.records import PoolResource
 from authflow.errors import (
@@ -65,6 +65,8 @@ LANGUAGE_KEYS = {
 #: A page without `lang` is in English (the hosted pages' own language).
 PAGE_LANGUAGE = "en"
 _BODY_MEMBERS = ("TermsSource", "Enforcement", "Links")
+#: An absolute http(s) URL with a host (`https://`, `https:///x`, `https://:80` have none).
+_WEB_URL = re.compile(r"https?://[^/?#:@\s]+(?:[:@/?#]\S*)?", re.IGNORECASE)
 
 
 def terms_not_found(terms_id: str) -> ResourceNotFoundException:
@@ -127,8 +129,7 @@ def _links(given: Mapping[str, str] | None) -> dict[str, str]:
             member="Links",
         )
     for key, url in given.items():
-        parts = urlsplit(url)
-        if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        if not _WEB_URL.fullmatch(url):
             raise InvalidParameterException(
                 f"The link for {key} must be an absolute http or https URL.", member="Links"
             )
