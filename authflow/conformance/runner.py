@@ -146,6 +146,8 @@ def _execute(step: Step, run: _Run) -> None:
         _deliver(step.body, run)
     elif step.kind == "clock":
         run.target.advance(duration_seconds(step.body["clock"]["advance"]))
+    elif step.kind == "upload":
+        _upload(step.body, run)
     elif step.kind in ENDPOINT_STEPS:
         _endpoint(step, run)
 
@@ -179,6 +181,8 @@ def _call(body: dict[str, Any], run: _Run) -> None:
     run.variables[NOW] = run.target.now()
     request = render(body.get("request") or {}, run.variables)
     outcome = run.target.call(operation, request)
+    if "until" in body:
+        outcome = _until(body, operation, request, outcome, run)
     if outcome.response is not None and operation == "CreateUserPool":
         found, pool_id = walk(outcome.response, ["UserPool", "Id"])
         if found:
@@ -190,6 +194,31 @@ def _call(body: dict[str, Any], run: _Run) -> None:
         raise Divergence([f"expected success, got {outcome.error_code}: {outcome.error_message}"],
                          expected="success", actual=_show_outcome(outcome))
     _expect(body, outcome.response, run)
+
+
+def _until(body: dict[str, Any], operation: str, request: dict[str, Any], outcome: Outcome, run: _Run) -> Outcome:
+    """Call again until the response matches `until:` (background work), for at most `within:`."""
+    deadline = time.monotonic() + duration_seconds(body.get("within", "60s"))
+    while True:
+        if outcome.response is not None and not mismatches(outcome.response, body["until"], run.variables):
+            return outcome
+        if time.monotonic() >= deadline:
+            if outcome.response is None:
+                return outcome
+            raise Divergence([f"until: {p}" for p in mismatches(outcome.response, body["until"], run.variables)],
+                             _show(body["until"]), _show(outcome.response))
+        time.sleep(0.2)
+        outcome = run.target.call(operation, request)
+
+
+def _upload(body: dict[str, Any], run: _Run) -> None:
+    spec = render(body["upload"], run.variables)
+    headers = {str(k): str(v) for k, v in (spec.get("headers") or {}).items()}
+    answer = run.target.web("PUT", str(spec["url"]), headers, str(spec["body"]).encode("utf-8"))
+    status = render(body.get("status", 200), run.variables)
+    if answer.status != status:
+        raise Divergence([f"status: expected {status}, got {answer.status}"], f"HTTP {status}",
+                         f"HTTP {answer.status}: {answer.body[:300].decode('utf-8', 'replace')}")
 
 
 def _expect_error(wanted: dict[str, Any], outcome: Outcome, run: _Run) -> None:

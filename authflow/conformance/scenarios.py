@@ -6,11 +6,16 @@ scenarios; `specs/scenarios/_fixtures.yaml` holds the step sequences scenarios r
 
 - `call: Operation` with `request:`, then either `expect:` (response members by dotted
   path, each an exact value or a matcher, `authflow.conformance.matching`) or `error:`
-  (`code:` and `message:`), and `capture:` (variable name -> response path);
+  (`code:` and `message:`), and `capture:` (variable name -> response path); `until:` (members
+  as in `expect:`) repeats the call until they match, for at most `within:` (a duration, 60s
+  unless given), for work the service finishes in the background (a user import job);
 - `deliver: {username: NAME}` — the newest message the service sent that user, through
   the target's out-of-band outbox hook; its members are `Kind`, `Medium`, `Destination`,
   `Subject`, `Body`, `Code`; `none: true` asserts that nothing new was sent;
 - `clock: {advance: 8d}` — time travel (`s`, `m`, `h`, `d`), on targets that can;
+- `upload: {url: URL, body: TEXT, headers: {...}}` — an HTTP PUT of TEXT to URL as a client
+  sends it, unsigned (a user import job's PreSignedUrl); `status:` the HTTP status wanted
+  (200 unless given);
 - `use: FIXTURE` with `with:` — the fixture's steps with these variables set;
 - the endpoint steps, which reach a pool's OAuth 2.0 endpoints as a client does, found
   through its discovery document and needing no hook (`authflow.conformance.endpoints`):
@@ -67,9 +72,10 @@ ENDPOINT_STEPS = {
     "authorize": {"pool", "query"},
     "browser_sign_in": {"pool", "query", "username", "password"},
 }
-STEP_KINDS = ("call", "deliver", "clock", "use", *ENDPOINT_STEPS)
+STEP_KINDS = ("call", "deliver", "clock", "use", "upload", *ENDPOINT_STEPS)
 _STEP_KEYS = {
-    "call": {"call", "request", "expect", "error", "capture", "note"},
+    "call": {"call", "request", "expect", "error", "capture", "until", "within", "note"},
+    "upload": {"upload", "status", "note"},
     "deliver": {"deliver", "expect", "capture", "note"},
     "clock": {"clock", "note"},
     "use": {"use", "with", "note"},
@@ -98,7 +104,7 @@ class Step:
             return "deliver"
         if self.kind == "clock":
             return f"clock +{self.body['clock']['advance']}"
-        if self.kind in ENDPOINT_STEPS:
+        if self.kind in ENDPOINT_STEPS or self.kind == "upload":
             return self.kind
         return f"use {self.body['use']}"
 
@@ -293,6 +299,17 @@ def _step(raw: Any, where: str) -> Step:
             _only(error, {"code", "message"}, where)
         if not isinstance(raw.get("request", {}), dict):
             raise ScenarioError(f"{where}: request must be a mapping")
+        if "until" in raw and (not isinstance(raw["until"], dict) or "error" in raw):
+            raise ScenarioError(f"{where}: until is a mapping of response members, and excludes error")
+        if "within" in raw:
+            duration_seconds(raw["within"])
+    if kind == "upload":
+        body = raw["upload"]
+        if not isinstance(body, dict) or not {"url", "body"} <= set(body):
+            raise ScenarioError(f"{where}: upload needs url and body")
+        _only(body, {"url", "body", "headers"}, f"{where}: upload")
+        if "headers" in body and not isinstance(body["headers"], dict):
+            raise ScenarioError(f"{where}: upload's headers must be a mapping")
     if kind == "deliver":
         if not isinstance(raw["deliver"], dict) or "username" not in raw["deliver"]:
             raise ScenarioError(f"{where}: deliver needs username")
