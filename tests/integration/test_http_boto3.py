@@ -743,13 +743,12 @@ def test_unknown_and_unimplemented_operations():
                           f"X-Amz-Target must be {TARGET}<Operation>.")
         assert_wire_error(raw(server, None, "{}"), "UnknownOperationException",
                           f"X-Amz-Target must be {TARGET}<Operation>.")
-        assert_wire_error(raw(server, "TagResource", "{}"), "UnsupportedOperationException",
-                          "authflow does not implement TagResource yet.")
+        assert_wire_error(raw(server, "ListUserPoolReplicas", "{}"), "UnsupportedOperationException",
+                          "authflow does not implement ListUserPoolReplicas yet.")
         cognito = server.boto3()
         with pytest.raises(cognito.exceptions.UnsupportedOperationException) as err:
-            cognito.tag_resource(ResourceArn="arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_abcdefghi",
-                                 Tags={"k": "v"})
-        assert err.value.response["Error"]["Message"] == "authflow does not implement TagResource yet."
+            cognito.list_user_pool_replicas(UserPoolId="us-east-1_abcdefghi")
+        assert err.value.response["Error"]["Message"] == "authflow does not implement ListUserPoolReplicas yet."
         assert err.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 

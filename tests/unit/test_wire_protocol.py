@@ -283,7 +283,8 @@ def test_a_body_of_exactly_the_limit_is_read(env):
     (PREFIX + "Nope", "UnknownOperationException", "Unknown operation Nope."),
     (PREFIX + "listUserPools", "UnknownOperationException", "Unknown operation listUserPools."),
     (PREFIX + "ListUserPools ", "UnknownOperationException", "Unknown operation ListUserPools ."),
-    (PREFIX + "TagResource", "UnsupportedOperationException", "authflow does not implement TagResource yet."),
+    (PREFIX + "ListUserPoolReplicas", "UnsupportedOperationException",
+     "authflow does not implement ListUserPoolReplicas yet."),
 ])
 def test_the_target_is_checked_before_content_type_signature_and_body(env, target, code, message):
     headers = [("Host", HOST)] + ([("X-Amz-Target", target)] if target is not None else [])
