@@ -207,3 +207,17 @@ def test_another_clients_terms_are_not_shown(site):
         site.client.create_terms(UserPoolId=site.pool, ClientId=other, TermsName=name, TermsSource="LINK",
                                  Enforcement="NONE", Links={"cognito:default": url})
     assert site.links() == {}
+
+
+def test_a_refused_sign_up_shows_the_links_again(site):
+    site.terms("terms-of-use", {"cognito:default": TOU})
+    site.terms("privacy-policy", {"cognito:default": PRIVACY})
+    site.signup(lang="fr")  # sets the CSRF cookie
+    query = urlencode({"client_id": site.app, "redirect_uri": CALLBACK, "response_type": "code", "scope": "openid",
+                       "lang": "fr"})
+    page = site.http.post(f"{site.server.url}/domains/{DOMAIN}/signup?{query}",
+                          data={"_csrf": site.http.cookies.get("authflow-csrf"), "username": "carol",
+                                "password": "Passw0rd!long", "confirm_password": "different"})
+    assert page.status_code == 400 and "The passwords differ." in page.text
+    assert f'href="{TOU}" id="terms-terms-of-use"' in page.text
+    assert site.client.list_users(UserPoolId=site.pool)["Users"] == []
