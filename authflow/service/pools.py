@@ -133,6 +133,11 @@ def decode_next_token(token: str | None) -> str | None:
     if token is None:
         return None
     try:
-        return base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
+        position = base64.urlsafe_b64decode(token.encode("ascii")).decode("utf-8")
     except (binascii.Error, UnicodeError, ValueError):
         raise InvalidParameterException("Invalid NextToken.") from None
+    # The decoder skips characters outside its alphabet ("%%%" decodes to ""): only a token
+    # this module could have written is one.
+    if not position or encode_next_token(position) != token:
+        raise InvalidParameterException("Invalid NextToken.")
+    return position
