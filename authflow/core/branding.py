@@ -158,11 +158,17 @@ def _declarations(block: str) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+#: What the pages of a customized client get before its rules (which may override them),
+#: as Cognito's pages do: the logo centred above the form, never wider than it.
+PAGE_RULES = ("html .banner-customizable { text-align: center; }",
+              "html .logo-customizable { max-width: 100%; }")
+
+
 def stylesheet(css: str) -> str:
-    """The stylesheet the hosted pages load: the rules re-written from the parse. Each
-    selector is prefixed with `html ` so that it outranks the pages' own element rules
-    (`input[type=text]`, ...) it is meant to override."""
-    lines = ["/* authflow: the pool's UI customization (SetUICustomization). */"]
+    """The stylesheet the hosted pages load: `PAGE_RULES`, then the rules re-written from
+    the parse. Each selector is prefixed with `html ` so that it outranks the pages' own
+    element rules (`input[type=text]`, ...) it is meant to override."""
+    lines = ["/* authflow: the pool's UI customization (SetUICustomization). */", *PAGE_RULES]
     for cls, pseudo, declarations in parse_css(css):
         body = " ".join(f"{prop}: {value};" for prop, value in declarations)
         lines.append(f"html .{cls}{':' + pseudo if pseudo else ''} {{ {body} }}")

@@ -412,9 +412,7 @@ def customization_links(engine, site: Site, req: oauth.AuthorizeRequest | None) 
         return None
     version = quote(record.body["CSSVersion"], safe="")
     prefix = f"{site.base}/{BRANDING_PATH}/{quote(record.name, safe='')}"
-    links: dict[str, str | None] = {"css": None, "logo": None}
-    if record.body.get("CSS"):
-        links["css"] = f"{prefix}/style.css?v={version}"
+    links: dict[str, str | None] = {"css": f"{prefix}/style.css?v={version}", "logo": None}
     if record.body.get("Image"):
         links["logo"] = f"{prefix}/logo?v={version}"
     return links
@@ -424,8 +422,9 @@ def customization_asset(engine, domain: str, key: str, part: str) -> Response:
     record = branding.served_customization(engine, domain, key)
     headers = {"Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff",
                "Content-Security-Policy": "default-src 'none'"}
-    if record is not None and part == "style.css" and record.body.get("CSS"):
-        return Response(branding_core.stylesheet(record.body["CSS"]), media_type="text/css", headers=headers)
+    if record is not None and part == "style.css":
+        return Response(branding_core.stylesheet(record.body.get("CSS") or ""), media_type="text/css",
+                        headers=headers)
     found = branding_core.logo(record) if record is not None and part == "logo" else None
     if found is not None:
         return Response(found[0], media_type=found[1], headers=headers)

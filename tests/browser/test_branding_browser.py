@@ -79,6 +79,7 @@ def test_the_login_page_shows_the_pools_customization(site, context):
     assert style(page, ".banner-customizable", "background-color") == "rgb(29, 36, 51)"
     page.wait_for_function("document.getElementById('logo').complete")
     assert page.eval_on_selector("#logo", "e => [e.naturalWidth, e.naturalHeight]") == [120, 40]
+    assert style(page, ".banner-customizable", "text-align") == "center"  # the logo centred, as on Cognito
     page.hover(submit)
     page.wait_for_function(
         f"getComputedStyle(document.querySelector('{submit}')).backgroundColor === 'rgb(204, 82, 0)'")

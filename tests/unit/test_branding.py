@@ -184,7 +184,7 @@ def test_a_base64_text_image_is_decoded_and_bad_base64_refused():
 def test_the_served_stylesheet_is_rewritten_from_the_rules():
     sheet = core.stylesheet("/* x */ .submitButton-customizable , .idpButton-customizable:hover "
                             "{color:red;}.label-customizable{font-weight:700}")
-    assert sheet.splitlines()[1:] == ["html .submitButton-customizable { color: red; }",
+    assert sheet.splitlines()[1:] == [*core.PAGE_RULES, "html .submitButton-customizable { color: red; }",
                                       "html .idpButton-customizable:hover { color: red; }",
                                       "html .label-customizable { font-weight: 700; }"]
 
