@@ -1,7 +1,8 @@
 """The hosted sign-in pages of a pool's domain (the front channel): /oauth2/authorize,
 /login and its steps, /signup, /confirmUser, /forgotPassword, /confirmforgotPassword,
 /logout and /error, at `/domains/<domain>/...` (or at the domain's own host through
-`authflow.web.app.DomainHosts`).
+`authflow.web.app.DomainHosts`); and the UI customization every page of a customized
+client links (SetUICustomization's stylesheet and logo, `/login/branding/<client|ALL>/...`).
 
 Theory of operation:
 
