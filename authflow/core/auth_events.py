@@ -127,9 +127,24 @@ def own(events: Sequence[PoolResource], sub: str) -> list[PoolResource]:
 
 
 def session_key(session: str) -> str:
-    """The name an in-progress sign-in's Session is indexed under: its SHA-256, so the
+    """The name an in-progress sign-in's continuation is indexed under: its SHA-256, so the
     store never holds a usable session."""
     return hashlib.sha256(session.encode("utf-8")).hexdigest()
+
+
+def continuations(response: Mapping[str, Any] | None) -> list[str]:
+    """The keys an answer may come back with: the Session, and SRP's SECRET_BLOCK (a
+    PASSWORD_VERIFIER answer may carry no Session, only the block it was handed)."""
+    if not response:
+        return []
+    values = [response.get("Session"), (response.get("ChallengeParameters") or {}).get("SECRET_BLOCK")]
+    return [session_key(v) for v in values if v]
+
+
+def continued_by(request: Mapping[str, Any]) -> list[str]:
+    """The keys an answer carries (see `continuations`)."""
+    values = [request.get("Session"), (request.get("ChallengeResponses") or {}).get("PASSWORD_CLAIM_SECRET_BLOCK")]
+    return [session_key(v) for v in values if v]
 
 
 # -- recording --------------------------------------------------------------------------------
@@ -152,24 +167,20 @@ def new_event(
     return PoolResource(pool_id=pool_id, kind=KIND, name=event_name(sub, rank), body=body, created=now, modified=now)
 
 
-def advanced(event: PoolResource, *, response: str, challenge: Mapping[str, str] | None, session: str | None,
-             now: datetime) -> PoolResource:
-    """A sign-in event after one more answered challenge; `session`: the key of the Session
-    that continues it (None when it ended)."""
+def advanced(event: PoolResource, *, response: str, challenge: Mapping[str, str] | None,
+             sessions: Sequence[str], now: datetime) -> PoolResource:
+    """A sign-in event after one more answered challenge; `sessions`: the keys that continue
+    it (none when it ended)."""
     body = dict(event.body)
     body["EventResponse"] = response
     if challenge is not None:
         body["ChallengeResponses"] = [*body.get("ChallengeResponses", ()), dict(challenge)]
-    body.pop("Session", None)
-    if session is not None:
-        body["Session"] = session
+    body["Sessions"] = list(sessions)
     return replace(event, body=body, modified=now, version=event.version + 1)
 
 
-def with_session(event: PoolResource, session: str | None) -> PoolResource:
-    if session is None:
-        return event
-    return replace(event, body={**event.body, "Session": session})
+def with_sessions(event: PoolResource, sessions: Sequence[str]) -> PoolResource:
+    return replace(event, body={**event.body, "Sessions": list(sessions)}) if sessions else event
 
 
 def session_index(pool_id: str, session: str, event: PoolResource, now: datetime) -> PoolResource:

@@ -132,8 +132,7 @@ class _Probe:
     pool_id: str
     sub: str | None  # None: SignUp (the user does not exist yet)
     snapshot: tuple[int, int | None] | None  # (user version, failed-sign-ins version)
-    linked: str | None = None  # the in-progress event a Session continues
-    session: str | None = None  # that Session's key
+    linked: str | None = None  # the in-progress event the request continues
 
 
 def instrument(operations: MutableMapping[str, Callable]) -> None:
@@ -219,27 +218,33 @@ def _probe(engine: Engine, name: str, request: Mapping[str, Any]) -> _Probe | No
             return None
         if name == "SignUp":
             return _Probe(pool_id=pool.id, sub=None, snapshot=None)
-        linked = session = None
+        linked = None
         user: User | None = None
         if name in ("InitiateAuth", "AdminInitiateAuth"):
             if request["AuthFlow"] in REFRESH_FLOWS:
                 return None  # a token refresh is no sign-in event
             user = find_user(tx, pool, str((request.get("AuthParameters") or {}).get("USERNAME") or ""))
         elif name in _RESPONDS:
-            session = core.session_key(request["Session"]) if request.get("Session") else None
-            index = tx.get_resource(pool.id, core.SESSION_KIND, session) if session else None
-            event = tx.get_resource(pool.id, core.KIND, index.body["Event"]) if index else None
+            event = _continued(tx, pool.id, request)
             if event is not None:
                 linked = event.name
                 user = tx.get_user_by_sub(pool.id, event.body["Sub"])
-            else:
-                user = find_user(tx, pool, str((request.get("ChallengeResponses") or {}).get("USERNAME") or ""))
+            else:  # begun before the pool recorded events: a new one, for whoever answers
+                typed = str((request.get("ChallengeResponses") or {}).get("USERNAME") or "")
+                user = find_user(tx, pool, typed) or (tx.get_user_by_sub(pool.id, typed) if typed else None)
         else:
             user = find_user(tx, pool, request["Username"])
         if user is None:
             return None
-        return _Probe(pool_id=pool.id, sub=user.sub, snapshot=_snapshot(tx, pool.id, user), linked=linked,
-                      session=session)
+        return _Probe(pool_id=pool.id, sub=user.sub, snapshot=_snapshot(tx, pool.id, user), linked=linked)
+
+
+def _continued(tx, pool_id: str, request: Mapping[str, Any]) -> PoolResource | None:
+    for key in core.continued_by(request):
+        index = tx.get_resource(pool_id, core.SESSION_KIND, key)
+        if index is not None:
+            return tx.get_resource(pool_id, core.KIND, index.body["Event"])
+    return None
 
 
 def _ip_address(name: str, request: Mapping[str, Any]) -> str | None:
@@ -267,7 +272,7 @@ def _record(engine: Engine, name: str, request: Mapping[str, Any], probe: _Probe
             return
         if error is not None and _snapshot(tx, pool.id, user) == probe.snapshot:
             return  # the refusal left storage as it was: so it stays
-        new_session = core.session_key(response["Session"]) if response and response.get("Session") else None
+        sessions = [] if error else core.continuations(response)
         event_type = RECORDED[name]
         if event_type != core.SIGN_IN:
             _append(engine, tx, pool, user, event_type, core.FAIL if error else core.PASS, (), name, request, now)
@@ -277,48 +282,54 @@ def _record(engine: Engine, name: str, request: Mapping[str, Any], probe: _Probe
             entry = core.challenge_entry(core.CHALLENGE_KINDS.get(request["ChallengeName"]), ok=error is None)
             linked = tx.get_resource(pool.id, core.KIND, probe.linked) if probe.linked else None
             if linked is not None:
-                _advance(tx, pool, linked, outcome, entry, probe.session, new_session, error, now)
+                _advance(tx, linked, outcome, entry, sessions, error, now)
                 return
             challenges = (entry,) if entry else ()
         else:
             checked = request["AuthFlow"] in core.PASSWORD_FLOWS
             challenges = (core.challenge_entry(core.PASSWORD, ok=error is None),) if checked else ()
         event = _append(engine, tx, pool, user, core.SIGN_IN, outcome, challenges, name, request, now,
-                        session=new_session)
-        if new_session is not None:
-            tx.put_resource(core.session_index(pool.id, new_session, event, now))
+                        sessions=sessions)
+        for key in sessions:
+            tx.put_resource(core.session_index(pool.id, key, event, now))
 
 
 def _append(engine: Engine, tx, pool: UserPool, user: User, event_type: str, outcome: str, challenges,
-            name: str, request: Mapping[str, Any], now, *, session: str | None = None) -> PoolResource:
+            name: str, request: Mapping[str, Any], now, *, sessions=()) -> PoolResource:
     events = _user_events(tx, pool.id, user.sub)
-    event = core.with_session(core.new_event(
+    event = core.with_sessions(core.new_event(
         pool.id, user.sub, event_id=engine.request_id(), event_type=event_type, response=outcome,
         challenges=challenges, ip_address=_ip_address(name, request),
         rank=core.next_rank(events[0] if events else None, now), now=now,
-    ), session)
+    ), sessions)
     tx.put_resource(event)
     for old in core.overflow([event, *events]):
         _delete_event(tx, old)
     return event
 
 
-def _advance(tx, pool: UserPool, event: PoolResource, outcome: str, entry, old: str | None, new: str | None,
-             error: CognitoError | None, now) -> None:
-    # A refused answer keeps the sign-in's Session linked (it may be answered again).
-    session = old if error is not None else new
-    tx.put_resource(core.advanced(event, response=outcome, challenge=entry, session=session, now=now))
-    if error is None and old is not None and tx.get_resource(pool.id, core.SESSION_KIND, old) is not None:
-        tx.delete_resource(pool.id, core.SESSION_KIND, old)
-    if new is not None and error is None:
-        tx.put_resource(core.session_index(pool.id, new, event, now))
+def _advance(tx, event: PoolResource, outcome: str, entry, sessions: list[str], error: CognitoError | None,
+             now) -> None:
+    # A refused answer keeps the sign-in's continuations (it may be answered again); an
+    # accepted one replaces them with the next step's, or ends them.
+    old = list(event.body.get("Sessions", ()))
+    keep = old if error is not None else sessions
+    tx.put_resource(core.advanced(event, response=outcome, challenge=entry, sessions=keep, now=now))
+    if error is not None:
+        return
+    for key in old:
+        if key not in sessions and tx.get_resource(event.pool_id, core.SESSION_KIND, key) is not None:
+            tx.delete_resource(event.pool_id, core.SESSION_KIND, key)
+    for key in sessions:
+        if key not in old:
+            tx.put_resource(core.session_index(event.pool_id, key, event, now))
 
 
 def _delete_event(tx, event: PoolResource) -> None:
     tx.delete_resource(event.pool_id, core.KIND, event.name)
-    session = event.body.get("Session")
-    if session and tx.get_resource(event.pool_id, core.SESSION_KIND, session) is not None:
-        tx.delete_resource(event.pool_id, core.SESSION_KIND, session)
+    for key in event.body.get("Sessions", ()):
+        if tx.get_resource(event.pool_id, core.SESSION_KIND, key) is not None:
+            tx.delete_resource(event.pool_id, core.SESSION_KIND, key)
 
 
 def _whose(engine: Engine, request: Mapping[str, Any]) -> tuple[str, str] | None:

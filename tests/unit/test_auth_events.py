@@ -446,3 +446,39 @@ def test_history_survives_a_durable_store_reopened_and_goes_with_the_pool(kind, 
     finally:
         if drop is not None:
             drop()
+
+
+@pytest.mark.parametrize("admin", [False, True])
+def test_srp_sign_in_is_one_event_with_its_password_proof(env, admin):
+    from authflow.conformance.srp_client import SrpClient
+
+    pool = protected_pool(env)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+
+    def sign_in(password: str) -> dict:
+        srp = SrpClient(pool, 0x1234567890ABCDEF)
+        params = {"USERNAME": "alice", "SRP_A": srp.srp_a}
+        if admin:
+            started = env.client.admin_initiate_auth(UserPoolId=pool, ClientId=app, AuthFlow="USER_SRP_AUTH",
+                                                     AuthParameters=params)
+        else:
+            started = env.client.initiate_auth(ClientId=app, AuthFlow="USER_SRP_AUTH", AuthParameters=params)
+        assert [summary(e) for e in events(env, pool)][0] == ("SignIn", "InProgress", [])
+        responses = srp.answer(started["ChallengeParameters"], password, env.clock.now())
+        if admin:
+            return env.client.admin_respond_to_auth_challenge(
+                UserPoolId=pool, ClientId=app, ChallengeName="PASSWORD_VERIFIER", ChallengeResponses=responses)
+        return env.client.respond_to_auth_challenge(ClientId=app, ChallengeName="PASSWORD_VERIFIER",
+                                                    ChallengeResponses=responses)
+
+    assert_tokens(sign_in(NEW))
+    with pytest.raises(env.client.exceptions.NotAuthorizedException):
+        sign_in("Wrong1!pass")
+    assert [summary(e) for e in events(env, pool)] == [
+        ("SignIn", "Fail", [PASSWORD_BAD]),
+        ("SignIn", "Pass", [PASSWORD_OK]),
+    ]
+    # The finished sign-in left no continuation; the refused one keeps its own (an answer may be
+    # retried), which goes with its event.
+    assert sorted(r.kind for r in stored_events(env, pool)) == [core.KIND, core.KIND, core.SESSION_KIND]
