@@ -177,18 +177,19 @@ def _finite_float(text: str) -> float:
     return value
 
 
+#: Built once: json.loads and json.dumps with options build a new decoder/encoder per call.
+_DECODER = json.JSONDecoder(object_pairs_hook=_no_duplicates, parse_constant=_no_constant, parse_float=_finite_float)
+
+
 def decode_body(body: bytes) -> dict[str, Any]:
     """The request's JSON object. An empty body counts as `{}` (no members)."""
     if not body.strip():
         return {}
     try:
         text = body.decode("utf-8")
-        value = json.loads(
-            text,
-            object_pairs_hook=_no_duplicates,
-            parse_constant=_no_constant,
-            parse_float=_finite_float,
-        )
+        if text.startswith("\ufeff"):  # json.loads's own check, which the decoder alone skips
+            raise json.JSONDecodeError("Unexpected UTF-8 BOM (decode using utf-8-sig)", text, 0)
+        value = _DECODER.decode(text)
     except errors.CognitoError:
         raise
     except (UnicodeDecodeError, ValueError, RecursionError) as err:
@@ -217,9 +218,12 @@ def _wire_value(value: Any) -> Any:
     raise TypeError(f"cannot send a {type(value).__name__} on the wire")
 
 
+_ENCODER = json.JSONEncoder(default=_wire_value, separators=(",", ":"))
+
+
 def encode(document: Mapping[str, Any]) -> bytes:
     body = {k: v for k, v in document.items() if k != "ResponseMetadata"}
-    return json.dumps(body, default=_wire_value, separators=(",", ":")).encode("utf-8")
+    return _ENCODER.encode(body).encode("utf-8")
 
 
 # -- responses -----------------------------------------------------------------------

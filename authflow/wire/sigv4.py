@@ -22,9 +22,11 @@ strings): SDKs sign cognito-idp calls in headers. Pure: no I/O, time is an argum
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import posixpath
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta, timezone
 from urllib.parse import quote
@@ -40,6 +42,8 @@ ALGORITHM = "AWS4-HMAC-SHA256"
 #: How far the request's X-Amz-Date may be from the server's clock, either way (AWS's value).
 MAX_SKEW = timedelta(minutes=15)
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
+#: The form every SDK sends; parsed without strptime (anything else still goes through it).
+_CANONICAL_AMZ_DATE = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
 
 
 def verify(
@@ -145,6 +149,8 @@ def canonical_request(
 def canonical_uri(path: str) -> str:
     """The raw (percent-encoded) path, dot segments removed, encoded once more: the
     double encoding every service but S3 uses."""
+    if path == "/":
+        return "/"  # every API call's path
     normalized = posixpath.normpath(path) if path else "/"
     if normalized.startswith("//"):  # normpath keeps a leading "//" (POSIX), AWS does not
         normalized = "/" + normalized.lstrip("/")
@@ -169,10 +175,17 @@ def string_to_sign(amz_date: str, scope: str, canonical: str) -> str:
 
 
 def signature_for(secret: str, day: str, region: str, service: str, to_sign: str) -> str:
+    return hmac.new(_signing_key(secret, day, region, service), to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+@functools.lru_cache(maxsize=64)
+def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+    # The derived key depends on nothing else, so it is derived once per key and day (as
+    # SDKs do); every request's signature is still computed and compared in full.
     key = _hmac(f"AWS4{secret}".encode(), day)
     for part in (region, service, "aws4_request"):
         key = _hmac(key, part)
-    return hmac.new(key, to_sign.encode("utf-8"), hashlib.sha256).hexdigest()
+    return key
 
 
 def _hmac(key: bytes, text: str) -> bytes:
@@ -216,6 +229,9 @@ def _parse_authorization(header: str) -> tuple[str, list[str], str]:
 
 def _parse_amz_date(text: str) -> datetime:
     try:
+        canonical = _CANONICAL_AMZ_DATE.fullmatch(text)
+        if canonical is not None:  # what strptime reads it as, without its cost
+            return datetime(*(int(part) for part in canonical.groups()), tzinfo=timezone.utc)
         return datetime.strptime(text, _AMZ_DATE).replace(tzinfo=timezone.utc)
     except ValueError:
         raise IncompleteSignatureException(
@@ -225,6 +241,8 @@ def _parse_amz_date(text: str) -> datetime:
 
 
 def _check_skew(when: datetime, now: datetime) -> None:
+    if now - MAX_SKEW <= when <= now + MAX_SKEW:
+        return
     stamp = now.astimezone(timezone.utc).strftime(_AMZ_DATE)
     if when < now - MAX_SKEW:
         earliest = (now - MAX_SKEW).astimezone(timezone.utc).strftime(_AMZ_DATE)

@@ -96,7 +96,21 @@ def _printable(message: str) -> str:
 # -- stage 1: structure and Python types (botocore's checks and wording) ---------------------
 
 
+#: The exact types most values have, answered without the isinstance walk (Mapping is an
+#: ABC, so isinstance against it is slow); every other case takes the general path below.
+_EXACT = {("string", str), ("structure", dict), ("map", dict), ("list", list), ("integer", int),
+          ("boolean", bool)}
+
+
+@functools.cache
+def _members(shape_name: str) -> dict[str, str]:
+    """`model.members`, built once per shape (the model is frozen); read only."""
+    return model.members(shape_name)
+
+
 def _is_type(value: Any, kind: str) -> bool:
+    if (kind, type(value)) in _EXACT:
+        return True
     valid = _VALID_TYPES.get(kind)
     if valid is None:
         return True
@@ -139,7 +153,7 @@ def _check_types(value: Any, shape_name: str, name: str, sensitive: bool, out: l
         out.append(f"Invalid value for parameter {name}: strings must not contain "
                    "unpaired surrogate code points")
     elif kind == "structure":
-        members = model.members(shape_name)
+        members = _members(shape_name)
         for key in value:
             if not isinstance(key, str) or key not in members:
                 out.append(f'Unknown parameter in {name or "input"}: "{key}", '
@@ -323,7 +337,7 @@ def _violations_structure(
 ) -> None:
     shape = model.shape(shape_name)
     required = shape.get("required", ())
-    for member, member_shape in model.members(shape_name).items():
+    for member, member_shape in _members(shape_name).items():
         item = value.get(member)
         member_path = _member_path(path, member)
         if item is None:
