@@ -8,8 +8,10 @@ PUT to the job's PreSignedUrl (an HMAC over the pool, the job and the URL's date
 `<JobId>/<chunk>`), so it survives a restart and no record grows large.
 
 The machine is the table `TRANSITIONS` and nothing else: Created -start-> Pending -begin->
-InProgress -finish-> Succeeded / Failed, and Pending or InProgress -stop-> Stopping -halt->
-Stopped. An illegal trigger raises InvalidParameterException and changes nothing.
+InProgress -finish-> Succeeded / Failed, Pending or InProgress -stop-> Stopping -halt->
+Stopped, and Created -expire-> Expired a day after creation (`as_of`: derived when the job is
+read, never written by a clock). An illegal trigger raises InvalidParameterException and
+changes nothing.
 
 A running job imports one chunk per transaction: the chunk's rows become users (status
 RESET_REQUIRED, no password), its failed and skipped rows become log lines in the
@@ -52,12 +54,15 @@ URL_VALIDITY = timedelta(minutes=15)
 #: The largest CSV accepted (Cognito's guide: files up to 100 MB).
 MAX_CSV_BYTES = 100 * 1024 * 1024
 MAX_LIST_RESULTS = 60
+#: A job never started expires (AWS's example: Expired about a day after its creation).
+JOB_EXPIRY = timedelta(hours=24)
 #: Log lines kept per chunk (failed and skipped rows only; successes are only counted).
 MAX_LOG_LINES = CHUNK_ROWS
 
 SUCCEEDED_MESSAGE = "Import Job Completed Successfully."
 TOO_MANY_FAILED = "Too many users have failed or been skipped during the import."
 STOPPED_MESSAGE = "The Import Job was stopped by the developer."
+EXPIRED_MESSAGE = "The user import job has expired."
 EXISTS = "The user already exists."
 NO_AUTO_VERIFIED = ("The User Record does not set any of the auto verified attributes to true. "
                     "(Example: email_verified to true).")
@@ -74,6 +79,7 @@ TRANSITIONS: Mapping[tuple[str, str], str] = {
     ("InProgress", "finish_ok"): "Succeeded",
     ("InProgress", "finish_failed"): "Failed",
     ("Pending", "finish_failed"): "Failed",
+    ("Created", "expire"): "Expired",
 }
 STATUSES = ("Created", "Pending", "InProgress", "Stopping", "Stopped", "Succeeded", "Failed", "Expired")
 RUNNING = frozenset({"Pending", "InProgress", "Stopping"})
@@ -160,9 +166,17 @@ def moved(job: PoolResource, trigger: str, now: datetime, **changes: Any) -> Poo
     body["_import"] = tracking
     if trigger == "start":
         body["StartDate"] = _iso(now)
-    if body["Status"] in ("Succeeded", "Failed", "Stopped"):
+    if body["Status"] in ("Succeeded", "Failed", "Stopped", "Expired"):
         body["CompletionDate"] = _iso(now)
     return replace(job, body=body, modified=now, version=job.version + 1)
+
+
+def as_of(job: PoolResource, now: datetime) -> PoolResource:
+    """The job as it stands at `now`: a Created job older than `JOB_EXPIRY` is Expired (a
+    derived state, so nothing has to run to expire it; its CompletionDate is the expiry)."""
+    if job.body["Status"] == "Created" and now >= job.created + JOB_EXPIRY:
+        return moved(job, "expire", job.created + JOB_EXPIRY, CompletionMessage=EXPIRED_MESSAGE)
+    return job
 
 
 def advanced(job: PoolResource, now: datetime, *, imported: int, skipped: int, failed: int) -> PoolResource:

@@ -79,8 +79,9 @@ def _url_key(engine: Engine) -> bytes:
                 info=b"authflow:user-import-url").derive(engine.keyring.current)
 
 
-def _require(tx, pool_id: str, job_id: str) -> PoolResource:
-    return core.require_job(pool_id, job_id, tx.get_resource(pool_id, core.JOB, job_id))
+def _require(tx, pool_id: str, job_id: str, now) -> PoolResource:
+    """The job as it stands now (a Created job past its expiry reads as Expired)."""
+    return core.as_of(core.require_job(pool_id, job_id, tx.get_resource(pool_id, core.JOB, job_id)), now)
 
 
 # -- the operations ---------------------------------------------------------------------------
@@ -109,14 +110,15 @@ def create_user_import_job(engine: Engine, request: Mapping[str, Any]) -> dict[s
 def describe_user_import_job(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
-        return {"UserImportJob": core.job_type(_require(tx, pool.id, request["JobId"]))}
+        return {"UserImportJob": core.job_type(_require(tx, pool.id, request["JobId"], engine.now()))}
 
 
 @operation("ListUserImportJobs")
 def list_user_import_jobs(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
-        jobs = _all_jobs(tx, pool.id)
+        now = engine.now()
+        jobs = [core.as_of(job, now) for job in _all_jobs(tx, pool.id)]
     page, token = core.list_page(jobs, after=request.get("PaginationToken"), limit=request["MaxResults"])
     response: dict[str, Any] = {"UserImportJobs": [core.job_type(j) for j in page]}
     if token is not None:
@@ -140,7 +142,7 @@ def start_user_import_job(engine: Engine, request: Mapping[str, Any]) -> dict[st
     now = engine.now()
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
-        job = core.moved(_require(tx, pool.id, request["JobId"]), "start", now)
+        job = core.moved(_require(tx, pool.id, request["JobId"], now), "start", now)
         tx.put_resource(job)
     response = {"UserImportJob": core.job_type(job)}
     runner = _RUNNERS.get(engine)
@@ -156,7 +158,7 @@ def stop_user_import_job(engine: Engine, request: Mapping[str, Any]) -> dict[str
     now = engine.now()
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
-        current = _require(tx, pool.id, request["JobId"])
+        current = _require(tx, pool.id, request["JobId"], now)
         # A chunk is one transaction and its commit needs the job's current version: once this
         # commits, no chunk of the job can, so the job is Stopped at once (one write, one version).
         stopping = core.moved(current, "stop", now)
@@ -202,9 +204,9 @@ def upload_csv(engine: Engine, url: str, data: bytes) -> dict[str, Any]:
         job = tx.get_resource(pool_id, core.JOB, job_id)
         if job is None:
             raise UploadError(404, "NoSuchKey", f"Import job {job_id} does not exist in user pool {pool_id}.")
-        if job.body["Status"] != "Created":
-            raise UploadError(409, "InvalidRequest",
-                              f"Import job {job_id} is {job.body['Status']}: its CSV can no longer change.")
+        status = core.as_of(job, now).body["Status"]
+        if status != "Created":
+            raise UploadError(409, "InvalidRequest", f"Import job {job_id} is {status}: its CSV can no longer change.")
         _drop_rows(tx, job)
         for index, rows in enumerate(parsed.chunks):
             tx.put_resource(PoolResource(pool_id=pool_id, kind=core.ROWS, name=core.chunk_name(job_id, index),
@@ -343,7 +345,7 @@ def job_log(engine: Engine, pool_id: str, job_id: str) -> list[str]:
     lines: list[str] = []
     with engine.store.transaction() as tx:
         engine.require_pool(tx, pool_id)
-        _require(tx, pool_id, job_id)
+        _require(tx, pool_id, job_id, engine.now())
         after = f"{job_id}/"
         while True:
             batch = tx.list_resources(pool_id, core.LOG, after=after, limit=100)

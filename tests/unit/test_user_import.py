@@ -342,6 +342,19 @@ def test_start_of_a_job_not_created_is_refused_and_changes_nothing():
     assert contents(setup.client) == before
 
 
+def test_a_job_never_started_expires_after_a_day():
+    setup = Setup()
+    job = setup.job()
+    setup.client.engine.clock.advance(timedelta(hours=24))
+    expired = setup.describe(job)
+    assert (expired["Status"], expired["CompletionMessage"], expired["CompletionDate"]) == (
+        "Expired", "The user import job has expired.", START + timedelta(hours=24))
+    assert setup.client.list_user_import_jobs(UserPoolId=setup.pool, MaxResults=5)["UserImportJobs"] == [expired]
+    refused(InvalidParameterException,
+            f"Import job {job['JobId']} cannot be started: it is Expired; only a job in status Created can be.",
+            setup.client.start_user_import_job, UserPoolId=setup.pool, JobId=job["JobId"])
+
+
 class IdleRunner:
     """A runner that never runs: Start only queues the job."""
 
@@ -366,10 +379,10 @@ def test_stop_ends_a_started_job_before_its_next_chunk():
 
 
 def test_the_table_is_the_machine():
-    assert core.triggers("Created") == ["start"]
+    assert core.triggers("Created") == ["start", "expire"]
     assert sorted(core.triggers("InProgress")) == ["finish_failed", "finish_ok", "stop"]
     for status in core.STATUSES:
-        for trigger in ("start", "begin", "stop", "halt", "finish_ok", "finish_failed"):
+        for trigger in ("start", "begin", "stop", "halt", "finish_ok", "finish_failed", "expire"):
             if (status, trigger) in core.TRANSITIONS:
                 assert core.next_status("import-x", status, trigger) in core.STATUSES
             else:
