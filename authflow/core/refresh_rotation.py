@@ -62,7 +62,9 @@ def rotated_out(family: RefreshToken, *, grace_seconds: int, now: datetime) -> P
     return PoolResource(
         pool_id=family.pool_id, kind=ROTATED, name=family.token_hash,
         body={"OriginJti": family.origin_jti, "ClientId": family.client_id,
-              "RotatedAt": now.isoformat(), "UsableUntil": (now + timedelta(seconds=grace_seconds)).isoformat()},
+              "RotatedAt": now.isoformat(), "UsableUntil": (now + timedelta(seconds=grace_seconds)).isoformat(),
+              # when the family ends, and with it any use of this record (for a purge to go by)
+              "Expires": family.expires.isoformat()},
         created=now, modified=now,
     )
 
@@ -82,7 +84,7 @@ def remembered(
     kept = hashes[-MAX_REMEMBERED:]
     if lineage is None:
         record = PoolResource(pool_id=family.pool_id, kind=LINEAGE, name=family.origin_jti,
-                              body={"Rotated": kept}, created=now, modified=now)
+                              body={"Rotated": kept, "Expires": family.expires.isoformat()}, created=now, modified=now)
     else:
-        record = replace(lineage, body={"Rotated": kept}, modified=now, version=lineage.version + 1)
+        record = replace(lineage, body={**lineage.body, "Rotated": kept}, modified=now, version=lineage.version + 1)
     return record, forgotten
