@@ -177,3 +177,54 @@ def test_secrets_and_rotation_survive_a_durable_store_reopened(kind, tmp_path, r
     finally:
         if drop is not None:
             drop()
+
+
+def test_two_engines_rotating_one_token_on_sqlite_both_succeed_within_the_grace_period(tmp_path):
+    """Two processes' worth of engines over one SQLite file refresh the same token at once: the
+    store serialises them, the second finds the token rotated out within its grace period and
+    rotates again; the family stays one family, and both answers' tokens work."""
+    import dataclasses
+    import threading
+
+    import authflow
+    from authflow.adapters import SeededEntropy, SqliteStore
+    from authflow.crypto.sealing import Keyring
+    from tests.conftest import TEST_CONFIG
+
+    config = dataclasses.replace(TEST_CONFIG, kek=Keyring(b"k" * 32))
+    engines = [authflow.Client(store=SqliteStore(tmp_path / "race.db"), entropy=SeededEntropy(i), config=config)
+               for i in (1, 2)]
+    first = engines[0]
+    pool = first.create_user_pool(PoolName="p")["UserPool"]["Id"]
+    client_id = first.create_user_pool_client(
+        UserPoolId=pool, ClientName="c", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 60})["UserPoolClient"]["ClientId"]
+    first.admin_create_user(UserPoolId=pool, Username="bob", MessageAction="SUPPRESS")
+    first.admin_set_user_password(UserPoolId=pool, Username="bob", Password=PASSWORD, Permanent=True)
+    for _ in range(3):
+        refresh = first.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+            "USERNAME": "bob", "PASSWORD": PASSWORD})["AuthenticationResult"]["RefreshToken"]
+        barrier = threading.Barrier(2)
+        results: list = [None, None]
+
+        def run(i, refresh=refresh, barrier=barrier, results=results):
+            barrier.wait()
+            try:
+                results[i] = engines[i].get_tokens_from_refresh_token(
+                    ClientId=client_id, RefreshToken=refresh)["AuthenticationResult"]["RefreshToken"]
+            except Exception as err:  # noqa: BLE001 -- reported by the assertion
+                results[i] = err
+
+        threads = [threading.Thread(target=run, args=(i,)) for i in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=30)
+        assert all(isinstance(r, str) for r in results), results
+        assert results[0] != results[1]
+        # both are the family's: the current token, and one rotated out but inside its grace period
+        for token in results:
+            assert "AccessToken" in first.get_tokens_from_refresh_token(
+                ClientId=client_id, RefreshToken=token)["AuthenticationResult"]
+    for engine in engines:
+        engine.store.close()
