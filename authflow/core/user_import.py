@@ -234,15 +234,17 @@ def presigned_url(key: bytes, base_url: str, pool_id: str, job_id: str, now: dat
             f"&X-Amz-Expires={int(URL_VALIDITY.total_seconds()) - 1}&X-Amz-Signature={signature}")
 
 
-def upload_allowed(key: bytes, pool_id: str, job_id: str, query: Mapping[str, str], now: datetime) -> bool:
-    """Whether an upload's query is the job's own URL's, and it has not expired."""
+def upload_allowed(key: bytes, pool_id: str, job_id: str, query: Mapping[str, str], now: datetime | None) -> bool:
+    """Whether a request's query is the job's own URL's, and (unless `now` is None: reading
+    the job's log, which holds no user data) it has not expired."""
     date, signature = query.get("X-Amz-Date", ""), query.get("X-Amz-Signature", "")
     try:
         issued = datetime.strptime(date, "%Y%m%dT%H%M%SZ").replace(tzinfo=timezone.utc)
     except ValueError:
         return False
-    expected = url_signature(key, pool_id, job_id, date)
-    return hmac.compare_digest(expected, signature) and issued <= now < issued + URL_VALIDITY
+    if not hmac.compare_digest(url_signature(key, pool_id, job_id, date), signature):
+        return False
+    return now is None or issued <= now < issued + URL_VALIDITY
 
 
 # -- the CSV ------------------------------------------------------------------------------------

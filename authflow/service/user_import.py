@@ -180,21 +180,39 @@ class UploadError(Exception):
         self.status, self.code, self.message = status, code, message
 
 
-#: The path of an upload URL (after the public URL's own path, if it has one).
+#: The path of an upload URL (after the public URL's own path, if it has one), and of its log.
 _UPLOAD_PATH = re.compile(r"/_authflow/user-import/([^/]+)/([^/]+)$")
+_LOG_PATH = re.compile(r"/_authflow/user-import/([^/]+)/([^/]+)/log$")
+
+
+def _signed_job(engine: Engine, url: str, *, expiring: bool) -> tuple[str, str]:
+    """The pool and job a PreSignedUrl (or its `/log` form) names, once its signature holds."""
+    parts = urlsplit(url)
+    match = (_UPLOAD_PATH if expiring else _LOG_PATH).search(parts.path)
+    if match is None:
+        raise UploadError(404, "NoSuchKey", "The URL is not a user import job's upload URL.")
+    pool_id, job_id = match.group(1), match.group(2)
+    query = dict(parse_qsl(parts.query))
+    if not core.upload_allowed(_url_key(engine), pool_id, job_id, query, engine.now() if expiring else None):
+        raise UploadError(403, "AccessDenied", "Request has expired or its signature does not match.")
+    return pool_id, job_id
+
+
+def log_by_url(engine: Engine, url: str) -> list[str]:
+    """`job_log` of the job whose PreSignedUrl, with `/log` after the JobId, is `url`: the
+    signature, not its expiry, is checked (the log names line numbers and reasons, never a
+    user's data, as Cognito's CloudWatch log)."""
+    pool_id, job_id = _signed_job(engine, url, expiring=False)
+    try:
+        return job_log(engine, pool_id, job_id)
+    except CognitoError as err:
+        raise UploadError(404, "NoSuchKey", err.message) from None
 
 
 def upload_csv(engine: Engine, url: str, data: bytes) -> dict[str, Any]:
     """Store `data` as the CSV of the job whose PreSignedUrl is `url` (what the HTTP PUT does;
     callable in process too). Returns the job (UserImportJobType); raises UploadError."""
-    parts = urlsplit(url)
-    match = _UPLOAD_PATH.search(parts.path)
-    if match is None:
-        raise UploadError(404, "NoSuchKey", "The URL is not a user import job's upload URL.")
-    pool_id, job_id = match.group(1), match.group(2)
-    query = dict(parse_qsl(parts.query))
-    if not core.upload_allowed(_url_key(engine), pool_id, job_id, query, engine.now()):
-        raise UploadError(403, "AccessDenied", "Request has expired or its signature does not match.")
+    pool_id, job_id = _signed_job(engine, url, expiring=True)
     try:
         parsed = core.parse_csv(data)
     except core.UploadRefused as err:

@@ -6,6 +6,10 @@ pre-signed URLs, the query is the credential (an HMAC over the pool, the job and
 valid 15 minutes). Headers are not checked, so the curl command of Cognito's guide
 (`-H "x-amz-server-side-encryption:aws:kms"`) works unchanged. Errors answer as S3 does,
 in XML.
+
+`GET <the PreSignedUrl's path>/log?<its query>` answers the job's row log as text, one line
+per failed or skipped row in the form Cognito writes to CloudWatch ("[FAILED] Line Number 7
+- ..."): what the CloudWatch log is for on AWS. Its signature is checked, not its expiry.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from xml.sax.saxutils import escape
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from authflow.core.user_import import MAX_CSV_BYTES
@@ -43,7 +47,14 @@ def routes(ctx) -> list[BaseRoute]:
             return _error(err.status, err.code, err.message)
         return Response(b"", status_code=200, headers={"x-amz-server-side-encryption": "aws:kms"})
 
-    return [Route(PATH, upload, methods=["PUT"])]
+    async def job_log(request: Request) -> Response:
+        try:
+            lines = await run_in_threadpool(service.log_by_url, engine, str(request.url))
+        except service.UploadError as err:
+            return _error(err.status, err.code, err.message)
+        return PlainTextResponse("".join(f"{line}\n" for line in lines), headers={"Cache-Control": "no-store"})
+
+    return [Route(PATH, upload, methods=["PUT"]), Route(PATH + "/log", job_log, methods=["GET"])]
 
 
 def _error(status: int, code: str, message: str) -> Response:

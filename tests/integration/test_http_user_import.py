@@ -69,12 +69,19 @@ def test_upload_and_import_over_http_with_refusals():
         assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
         assert contents(server.client) == before
 
-        answer = requests.put(job["PreSignedUrl"], data=csv_body(header, 3), headers=KMS, timeout=30)
+        answer = requests.put(job["PreSignedUrl"], data=csv_body(header, 3) + b"user000001,,\n", headers=KMS,
+                              timeout=30)
         assert answer.status_code == 200
         started = cognito.start_user_import_job(UserPoolId=pool, JobId=job["JobId"])["UserImportJob"]
         assert started["Status"] == "Pending"
         done = wait_for_end(cognito, pool, job["JobId"])
-        assert (done["Status"], done["ImportedUsers"]) == ("Succeeded", 3)
+        assert (done["Status"], done["ImportedUsers"], done["FailedUsers"]) == ("Succeeded", 3, 1)
+        # the row log, as CloudWatch holds it on AWS: at the URL's path + /log, its signature checked
+        base, query = job["PreSignedUrl"].split("?", 1)
+        answer = requests.get(f"{base}/log?{query}", timeout=30)
+        assert (answer.status_code, answer.text) == (
+            200, f"[FAILED] Line Number 5 - The row has 3 values; the header has {len(header)} columns.\n")
+        assert requests.get(f"{base}/log?{query}".replace("Signature=", "Signature=0"), timeout=30).status_code == 403
         with pytest.raises(ClientError) as caught:
             cognito.start_user_import_job(UserPoolId=pool, JobId=job["JobId"])
         assert caught.value.response["Error"]["Code"] == "InvalidParameterException"
