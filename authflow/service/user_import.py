@@ -23,8 +23,9 @@ import logging
 import re
 import string
 import weakref
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
@@ -79,7 +80,7 @@ def _url_key(engine: Engine) -> bytes:
                 info=b"authflow:user-import-url").derive(engine.keyring.current)
 
 
-def _require(tx, pool_id: str, job_id: str, now) -> PoolResource:
+def _require(tx, pool_id: str, job_id: str, now: datetime) -> PoolResource:
     """The job as it stands now (a Created job past its expiry reads as Expired)."""
     return core.as_of(core.require_job(pool_id, job_id, tx.get_resource(pool_id, core.JOB, job_id)), now)
 
@@ -249,7 +250,7 @@ def _drop_rows(tx, job: PoolResource) -> None:
 # -- the import -----------------------------------------------------------------------------
 
 
-def run_pending(engine: Engine, *, stop: Any = None) -> int:
+def run_pending(engine: Engine, *, stop: Callable[[], bool] | None = None) -> int:
     """Run every Pending or InProgress job of every pool to its end (or until `stop()` is
     true); how many were run."""
     found: list[tuple[str, str]] = []
@@ -269,7 +270,7 @@ def run_pending(engine: Engine, *, stop: Any = None) -> int:
 
 
 def run_job(engine: Engine, pool_id: str, job_id: str, *, max_chunks: int | None = None,
-            stop: Any = None) -> str | None:
+            stop: Callable[[], bool] | None = None) -> str | None:
     """Import the job's remaining chunks, one transaction each, until it ends, is stopped,
     `max_chunks` chunks were imported, or `stop()` is true. Returns the job's status then
     (None: the job or its pool is gone)."""
