@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from authflow.core import branding, oauth_resources, pool_settings
 from authflow.core import client_config as cc
-from authflow.core import oauth_resources
 from authflow.core.records import AppClient
 from authflow.errors import ResourceNotFoundException
 from authflow.service.engine import Engine
@@ -100,8 +100,23 @@ def delete_user_pool_client(engine: Engine, request: Mapping[str, Any]) -> dict[
         engine.require_pool(tx, request["UserPoolId"])
         client = require_client(tx, request["UserPoolId"], request["ClientId"])
         delete_terms_of_client(tx, client.pool_id, client.id)
+        _delete_client_settings(tx, client.pool_id, client.id)
         tx.delete_client(client.id)
     return {}
+
+
+def _delete_client_settings(tx, pool_id: str, client_id: str) -> None:
+    """What belongs to one app client goes with it: its risk configuration, its UI
+    customization and its managed-login style (a later client never inherits them)."""
+    pointer = tx.get_resource(pool_id, branding.BRANDING_CLIENT, client_id)
+    if pointer is not None:
+        style_id = pointer.body["ManagedLoginBrandingId"]
+        if tx.get_resource(pool_id, branding.BRANDING, style_id) is not None:
+            tx.delete_resource(pool_id, branding.BRANDING, style_id)
+        tx.delete_resource(pool_id, branding.BRANDING_CLIENT, client_id)
+    for kind in (pool_settings.RISK_CONFIGURATION, branding.UI_CUSTOMIZATION):
+        if tx.get_resource(pool_id, kind, client_id) is not None:
+            tx.delete_resource(pool_id, kind, client_id)
 
 
 @operation("ListUserPoolClients")
