@@ -128,7 +128,8 @@ def test_purge_expired_keeps_live_records_and_drops_dead_ones():
     started = client.initiate_auth(
         ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={"USERNAME": "erin", "PASSWORD": TEMPORARY}
     )
-    assert client.purge_expired() == {"sessions": 0, "refresh_tokens": 0, "failed_sign_ins": 0, "devices": 0}
+    assert client.purge_expired() == {"sessions": 0, "refresh_tokens": 0, "failed_sign_ins": 0, "devices": 0,
+                                     "rotated_refresh_tokens": 0}
     client.engine.clock.advance(timedelta(minutes=4))
     with pytest.raises(client.exceptions.NotAuthorizedException, match="session is expired"):
         client.respond_to_auth_challenge(
