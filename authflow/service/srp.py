@@ -56,6 +56,12 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
         if user is None and not cc.prevent_user_existence_errors(client.config):
             flow.audit("unknown user", client, None)
             raise auth.unknown_user_error(client)
+        if (user is not None and user.credential is None and user.status == "RESET_REQUIRED"
+                and not cc.prevent_user_existence_errors(client.config)):
+            # Imported (CSV): no verifier to challenge with, a reset first, as the password
+            # flow says. Under PreventUserExistenceErrors the simulated challenge fails later
+            # as a wrong password does, so the answer tells nothing an unknown name would not.
+            raise auth.status_error(client, user)
         pool_secret = engine.pool_secret(pool)
     # As in the password flow: for users, and for unknown names under
     # PreventUserExistenceErrors=ENABLED (userNotFound). Nothing is written by this step,

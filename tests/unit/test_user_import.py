@@ -436,3 +436,22 @@ def test_the_background_runner_imports_a_started_job():
     finally:
         runner.stop()
     assert service._RUNNERS.get(setup.client.engine) is None
+
+
+@pytest.mark.parametrize("prevent", ["LEGACY", "ENABLED"])
+def test_an_imported_user_signing_in_by_srp_is_told_to_reset_first(prevent):
+    """USER_SRP_AUTH: an imported user has no verifier to be challenged with; like the
+    password flow, InitiateAuth says a reset comes first. Under PreventUserExistenceErrors
+    the answer is a (simulated) challenge, as for a name nobody has."""
+    setup = Setup()
+    setup.run(person("alice"))
+    app_id = setup.client.create_user_pool_client(
+        UserPoolId=setup.pool, ClientName="app", ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+        PreventUserExistenceErrors=prevent)["UserPoolClient"]["ClientId"]
+    start = {"ClientId": app_id, "AuthFlow": "USER_SRP_AUTH",
+             "AuthParameters": {"USERNAME": "alice", "SRP_A": format(pow(2, 0xD1CE, 2**3072 - 1), "x")}}
+    if prevent == "LEGACY":
+        refused(PasswordResetRequiredException, "Password reset required for the user",
+                setup.client.initiate_auth, **start)
+    else:
+        assert setup.client.initiate_auth(**start)["ChallengeName"] == "PASSWORD_VERIFIER"
