@@ -16,7 +16,8 @@ from tests.integration.test_serve_command import clean_env, module_command, serv
 AREAS = {"admin-create-user", "admin-users", "list-users", "pool-config", "new-password", "sessions",
          "temporary-password-expiry", "sign-in-errors", "tokens", "sign-up", "recovery",
          "srp", "mfa", "attributes", "aliases", "app-clients", "aws-verified", "groups", "mfa-totp",
-         "oauth-resources", "oauth-endpoints"}
+         "oauth-resources", "oauth-endpoints", "pool-settings", "branding", "terms", "user-import",
+         "client-secrets", "auth-events"}
 
 
 def test_the_suite_covers_the_areas_with_at_least_120_documented_scenarios():
