@@ -52,13 +52,17 @@ from what the caller saw (`History.device_owners`, `History.forgotten_devices`).
 Groups: `tokens_name_the_users_groups` recomputes the claims (cognito:groups in claim
 order, cognito:roles, cognito:preferred_role) from the records' memberships at minting;
 `removed_members_lose_the_group` reads which memberships ended from what the caller did
-(`History.group_departures`).
+(`History.group_departures`); `group_memberships_agree` holds the store's two directions of
+membership (what ListUsersInGroup and AdminListGroupsForUser read) to each other and to the
+users and groups that exist.
 
 MFA and software tokens (TOTP): `tokens_only_after_the_configured_factor`,
 `totp_code_accepted_once` and `totp_secrets_never_stored` judge codes with `rfc6238` (the
 RFC's TOTP with the standard library, not the engine's) against the secrets the caller
 was handed and saw verified (`History.totp_secrets`, `History.totp_verified`,
-`History.totp_accepted`).
+`History.totp_accepted`); `mfa_names_only_verified_factors` keeps MFA settings to factors
+the user has (a verified authenticator, a phone number) and verification to
+VerifySoftwareToken.
 
 The package: `records` and `step` hold what an invariant reads (`Records`, `History`,
 `Step`), `reading` how the laws read a step; the laws themselves are grouped by subject
@@ -99,6 +103,7 @@ from authflow.invariants.devices import (  # noqa: F401 -- re-exported
 )
 from authflow.invariants.failures import no_internal_error, refusal_changes_nothing  # noqa: F401 -- re-exported
 from authflow.invariants.groups import (  # noqa: F401 -- re-exported
+    group_memberships_agree,
     removed_members_lose_the_group,
     tokens_name_the_users_groups,
 )
@@ -117,6 +122,7 @@ from authflow.invariants.sign_in import (  # noqa: F401 -- re-exported
 )
 from authflow.invariants.step import History, Step
 from authflow.invariants.totp import (  # noqa: F401 -- re-exported
+    mfa_names_only_verified_factors,
     tokens_only_after_the_configured_factor,
     totp_code_accepted_once,
     totp_secrets_never_stored,

@@ -14,7 +14,13 @@ from authflow.core.attributes import is_true
 from authflow.core.codes import LIFETIMES, MAX_ATTEMPTS
 from authflow.core.records import User
 from authflow.errors import CodeMismatchException
-from authflow.invariants.reading import access_owner, pool_of_request, strings_in, written
+from authflow.invariants.reading import (
+    access_owner,
+    pool_of_request,
+    stored_in,
+    strings_in,
+    written,
+)
 from authflow.invariants.records import Records
 from authflow.invariants.step import Step
 
@@ -67,12 +73,10 @@ def codes_never_stored(step: Step) -> str | None:
     if not sent:
         return None
     unkeyed = {hashlib.sha256(code.encode()).hexdigest() for code in sent}
-    for record in written(step):
-        for text in strings_in(record):
-            if text in sent:
-                return f"a code sent to the caller is stored in the clear in a {type(record).__name__} record"
-            if text in unkeyed:
-                return f"a code sent to the caller is stored as its unkeyed SHA-256 in a {type(record).__name__} record"
+    record = stored_in(written(step), sent | unkeyed)
+    if record is not None:
+        how = "in the clear" if not sent.isdisjoint(strings_in(record)) else "as its unkeyed SHA-256"
+        return f"a code sent to the caller is stored {how} in a {type(record).__name__} record"
     return None
 
 

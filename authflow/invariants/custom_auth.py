@@ -17,7 +17,7 @@ from authflow.invariants.reading import (
     is_srp_answer,
     pool_of_request,
     srp_user,
-    strings_in,
+    stored_in,
     written,
 )
 from authflow.invariants.step import Step
@@ -69,10 +69,9 @@ def custom_challenge_secrets_sealed(step: Step) -> str | None:
         return None
     long = [a for a in answers if len(a) >= SUBSTRING_MIN]
     short = {a for a in answers if len(a) < SUBSTRING_MIN}
-    for record in written(step):
-        for text in strings_in(record):
-            if text in short or any(a in text for a in long):
-                return f"an ANSWER to a custom challenge is stored in a {type(record).__name__} record"
+    record = stored_in(written(step), short, long)
+    if record is not None:
+        return f"an ANSWER to a custom challenge is stored in a {type(record).__name__} record"
     return None
 
 

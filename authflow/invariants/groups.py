@@ -121,3 +121,57 @@ def departures(step: Step) -> tuple[set[tuple[str, str, str]], set[tuple[str, st
         keys = {k for p, g, k in step.before.memberships if (p, g) == (pool_id, group)}
         return {(pool_id, u.sub, group) for u in step.before.users_of(pool_id) if u.username_key in keys}, set()
     return set(), set()
+
+
+def group_memberships_agree(step: Step) -> str | None:
+    """A user is in a group's ListUsersInGroup exactly when AdminListGroupsForUser lists the
+    group: the store's two directions of membership (group to members, user to groups)
+    agree, every membership joins an existing group and an existing user (a deleted group
+    has no members, a deleted user is in no group, so a re-created one inherits nothing),
+    and a successful ListUsersInGroup or AdminListGroupsForUser answers what the records
+    hold (for a first page: the explorer asks for no other)."""
+    after = step.after
+    members = set(after.memberships)
+    reverse = {(pool_id, group, key) for pool_id, key, group in _groups_of_index(after)}
+    if members != reverse:
+        odd = sorted(members ^ reverse)[0]
+        side = "a group's members but not the user's groups" if odd in members else "a user's groups but not the group"
+        return f"the membership of {odd[2]!r} in {odd[1]!r} is in {side}"
+    groups = {(g.pool_id, g.name) for g in after.groups}
+    keys = {(u.pool_id, u.username_key) for u in after.users}
+    for pool_id, group, key in sorted(members):
+        if (pool_id, group) not in groups:
+            return f"{key!r} is a member of {group!r}, a group that does not exist"
+        if (pool_id, key) not in keys:
+            return f"{group!r} has the member {key!r}, a user who does not exist"
+    return _listing_agrees(step) if step.ok and "NextToken" not in step.request else None
+
+
+def _groups_of_index(records: Any) -> set[tuple[str, str, str]]:
+    """(pool id, username key, group) of the store's user-to-groups index (`Records.indexes`:
+    a pool's users entry ends with it)."""
+    out = set()
+    for entry in records.indexes:
+        if len(entry) == 6:  # a pool's users: (pool id, aliases, subs, listing, devices, groups of users)
+            out |= {(entry[0], key, group) for key, groups in entry[5] for group in groups}
+    return out
+
+
+def _listing_agrees(step: Step) -> str | None:
+    request, response = step.request, step.response or {}
+    pool_id = str(request.get("UserPoolId"))
+    if step.operation == "ListUsersInGroup" and "NextToken" not in response:
+        keys = {k for p, g, k in step.after.memberships if (p, g) == (pool_id, request.get("GroupName"))}
+        expected = sorted(u.username for u in step.after.users_of(pool_id) if u.username_key in keys)
+        listed = sorted(str(u.get("Username")) for u in response.get("Users", ()))
+        if listed != expected:
+            return f"ListUsersInGroup {request.get('GroupName')!r} listed {listed}, but its members are {expected}"
+    if step.operation == "AdminListGroupsForUser" and "NextToken" not in response:
+        user = step.after.user_named(pool_id, str(request.get("Username")))
+        if user is None:
+            return None
+        expected = sorted(g.name for g in step.after.groups_of(pool_id, user.username_key))
+        listed = sorted(str(g.get("GroupName")) for g in response.get("Groups", ()))
+        if listed != expected:
+            return f"AdminListGroupsForUser {user.username!r} listed {listed}, but the user is in {expected}"
+    return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from authflow.core.records import User
@@ -100,22 +100,66 @@ def srp_user(step: Step, records: Records) -> User | None:
     return records.user_named(pool_id, str(name)) if pool_id and name else None
 
 
-def strings_in(value: Any) -> Iterable[str]:
-    """Every string inside a record (field values, mapping keys and values)."""
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, bytes):
-        yield value.decode("latin-1")
-    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
-        for f in dataclasses.fields(value):
-            yield from strings_in(getattr(value, f.name))
+def strings_in(value: Any) -> tuple[str, ...]:
+    """Every string inside a record (field values, mapping keys and values). Records are
+    immutable, so a record's strings are read once and kept (by the record itself)."""
+    known = _STRINGS.get(id(value))
+    if known is not None and known[0] is value:
+        return known[1]
+    out: list[str] = []
+    _collect(value, out)
+    strings = tuple(out)
+    if dataclasses.is_dataclass(value):
+        if len(_STRINGS) >= _STRINGS_KEPT:
+            _STRINGS.clear()
+        _STRINGS[id(value)] = (value, strings, "\0".join(strings))
+    return strings
+
+
+def stored_in(records: Iterable[Any], exact: Collection[str] = (), within: Iterable[str] = ()) -> Any | None:
+    """The first record holding a string that is one of `exact`, or that contains one of
+    `within` (needles without NUL), or None."""
+    exact = exact if isinstance(exact, set | frozenset) else set(exact)
+    needles = tuple(within)
+    for record in records:
+        strings = strings_in(record)
+        if exact and not exact.isdisjoint(strings):
+            return record
+        if needles:
+            known = _STRINGS.get(id(record))
+            text = known[2] if known is not None and known[0] is record else "\0".join(strings)
+            if any(n in text for n in needles):
+                return record
+    return None
+
+
+#: Each record's strings (by id, with the record, so that a reused id is not mistaken).
+_STRINGS: dict[int, tuple[Any, tuple[str, ...], str]] = {}
+_STRINGS_KEPT = 1 << 15
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _collect(value: Any, out: list[str]) -> None:
+    kind = type(value)
+    if kind is str:
+        out.append(value)
+    elif kind is bytes:
+        out.append(value.decode("latin-1"))
     elif isinstance(value, Mapping):
         for k, v in value.items():
-            yield from strings_in(k)
-            yield from strings_in(v)
+            _collect(k, out)
+            _collect(v, out)
     elif isinstance(value, tuple | list | set | frozenset):
         for item in value:
-            yield from strings_in(item)
+            _collect(item, out)
+    elif isinstance(value, str):
+        out.append(value)
+    elif dataclasses.is_dataclass(value) and not isinstance(value, type):
+        names = _FIELDS.get(kind)
+        if names is None:
+            names = _FIELDS[kind] = tuple(f.name for f in dataclasses.fields(value))
+        for name in names:
+            _collect(getattr(value, name), out)
 
 
 def access_owner(request: Mapping[str, Any]) -> tuple[str, str] | None:
@@ -141,11 +185,18 @@ def claim_block_id(text: Any) -> str | None:
 
 def written(step: Step) -> tuple[Any, ...]:
     """The records of `after` this step wrote; at rest, all of them. Records are
-    immutable, so an unchanged one is the very same object before and after."""
+    immutable, so an unchanged one is the very same object before and after. (Several
+    laws ask for the same step: the last answer is kept.)"""
+    if _WRITTEN and _WRITTEN[0] is step:
+        return _WRITTEN[1]
     after = (*step.after.pools, *step.after.clients, *step.after.users, *step.after.sessions,
              *step.after.refresh_tokens, *step.after.failed_sign_ins)
-    if step.before is step.after:
-        return after
-    seen = {id(r) for r in (*step.before.pools, *step.before.clients, *step.before.users, *step.before.sessions,
-                            *step.before.refresh_tokens, *step.before.failed_sign_ins)}
-    return tuple(r for r in after if id(r) not in seen)
+    if step.before is not step.after:
+        seen = {id(r) for r in (*step.before.pools, *step.before.clients, *step.before.users, *step.before.sessions,
+                                *step.before.refresh_tokens, *step.before.failed_sign_ins)}
+        after = tuple(r for r in after if id(r) not in seen)
+    _WRITTEN[:] = [step, after]
+    return after
+
+
+_WRITTEN: list[Any] = []

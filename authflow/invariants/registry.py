@@ -21,7 +21,11 @@ from authflow.invariants.devices import (
     new_device_metadata_only_for_unknown_devices,
 )
 from authflow.invariants.failures import no_internal_error, refusal_changes_nothing
-from authflow.invariants.groups import removed_members_lose_the_group, tokens_name_the_users_groups
+from authflow.invariants.groups import (
+    group_memberships_agree,
+    removed_members_lose_the_group,
+    tokens_name_the_users_groups,
+)
 from authflow.invariants.lockout import lockout_within_schedule
 from authflow.invariants.sign_in import (
     password_must_match,
@@ -32,6 +36,7 @@ from authflow.invariants.sign_in import (
 )
 from authflow.invariants.step import Step
 from authflow.invariants.totp import (
+    mfa_names_only_verified_factors,
     tokens_only_after_the_configured_factor,
     totp_code_accepted_once,
     totp_secrets_never_stored,
@@ -96,9 +101,11 @@ INVARIANTS: dict[str, Invariant] = {fn.__name__: Invariant(fn.__name__, fn) for 
     new_device_metadata_only_for_unknown_devices,
     tokens_name_the_users_groups,
     removed_members_lose_the_group,
+    group_memberships_agree,
     tokens_only_after_the_configured_factor,
     totp_code_accepted_once,
     totp_secrets_never_stored,
+    mfa_names_only_verified_factors,
     no_internal_error,
 )}
 

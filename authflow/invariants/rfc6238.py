@@ -10,16 +10,20 @@ import base64
 import hashlib
 import hmac
 import struct
+from functools import lru_cache
 
 STEP_SECONDS = 30
 
 
+@lru_cache(maxsize=4096)
 def key_of(secret: str) -> bytes:
-    """The key bytes of a base32 SecretCode (case-blind, the padding restored)."""
+    """The key bytes of a base32 SecretCode (case-blind, the padding restored). Cached: a
+    model checker asks for the same few secrets on every step."""
     text = secret.strip().upper()
     return base64.b32decode(text + "=" * (-len(text) % 8))
 
 
+@lru_cache(maxsize=65536)
 def hotp(key: bytes, counter: int, digits: int = 6) -> str:
     """RFC 4226 §5.3: the dynamically truncated HMAC-SHA1 of the 8-byte counter, mod 10^digits."""
     mac = hmac.new(key, struct.pack(">Q", counter), hashlib.sha1).digest()

@@ -26,6 +26,7 @@ from authflow.invariants.reading import (
     access_owner,
     challenge_responses,
     pool_config_of,
+    stored_in,
     strings_in,
     written,
 )
@@ -176,9 +177,37 @@ def totp_secrets_never_stored(step: Step) -> str | None:
             needles.append((secret, rfc6238.key_of(secret).decode("latin-1")))
         except ValueError:
             pass
-    for record in written(step):
-        for text in strings_in(record):
-            for secret, needle in needles:
-                if needle in text:
-                    return f"{type(record).__name__} holds the TOTP secret {secret[:6]}… in the clear"
+    record = stored_in(written(step), within=[needle for _, needle in needles])
+    if record is not None:
+        text = "\0".join(strings_in(record))
+        secret = next(secret for secret, needle in needles if needle in text)
+        return f"{type(record).__name__} holds the TOTP secret {secret[:6]}… in the clear"
+    return None
+
+
+def mfa_names_only_verified_factors(step: Step) -> str | None:
+    """MFA settings never name an unverified factor: a user whose settings enable or prefer
+    SOFTWARE_TOKEN_MFA has a verified authenticator; a step that turns SMS_MFA on (enables
+    or prefers it) leaves the user a phone_number; and a user's verified authenticator
+    changes only by a successful VerifySoftwareToken for that user (associating a secret
+    verifies nothing), or goes with AdminDeleteSoftwareToken or the user."""
+    before = {(u.pool_id, u.sub): u for u in step.before.users} if step.before is not step.after else None
+    for user in step.after.users:
+        named = set(user.mfa_settings) | ({user.preferred_mfa} if user.preferred_mfa else set())
+        if "SOFTWARE_TOKEN_MFA" in named and user.software_token is None:
+            return f"{user.username!r}'s MFA settings name SOFTWARE_TOKEN_MFA without a verified authenticator"
+        if before is None:
+            continue
+        old = before.get((user.pool_id, user.sub))
+        if old is user:
+            continue
+        old_named = set(old.mfa_settings) | ({old.preferred_mfa} if old and old.preferred_mfa else set()) if old else set()
+        if "SMS_MFA" in named - old_named and not user.attributes.get("phone_number"):
+            return f"{step.operation} turned SMS_MFA on for {user.username!r}, who has no phone_number"
+        token = user.software_token.secret if user.software_token else None
+        was = old.software_token.secret if old and old.software_token else None
+        if token is not None and token != was and not (
+            step.ok and step.operation == "VerifySoftwareToken" and totp_subject(step) == (user.pool_id, user.sub)
+        ):
+            return f"{step.operation} gave {user.username!r} a verified authenticator without a VerifySoftwareToken"
     return None

@@ -17,7 +17,7 @@ from authflow.invariants.reading import (
     SUBSTRING_MIN,
     access_owner,
     pool_config_of,
-    strings_in,
+    stored_in,
 )
 from authflow.invariants.step import Step
 
@@ -118,10 +118,9 @@ def validation_data_never_stored(step: Step) -> str | None:
         seen = {id(r) for r in (*step.before.pools, *step.before.clients, *step.before.users,
                                 *step.before.sessions, *step.before.refresh_tokens, *step.before.failed_sign_ins)}
         records = tuple(r for r in records if id(r) not in seen)
-    for record in records:
-        for text in strings_in(record):
-            if text in short or any(v in text for v in long):
-                return f"a ValidationData value is stored in a {type(record).__name__} record"
+    record = stored_in(records, short, long)
+    if record is not None:
+        return f"a ValidationData value is stored in a {type(record).__name__} record"
     return None
 
 

@@ -16,7 +16,7 @@ import pytest
 from authflow.conformance.srp_client import DeviceSrpClient, SrpClient, device_registration
 from authflow.core.codes import MAX_ATTEMPTS
 from authflow.core.lifecycle import IllegalTransition
-from authflow.core.records import FailedSignIns
+from authflow.core.records import FailedSignIns, SoftwareToken
 from authflow.errors import (
     CodeMismatchException,
     CognitoError,
@@ -586,6 +586,27 @@ def totp_secrets_never_stored():
     return good, replace(good, after=with_user(good.after, "alice", pending_software_token=secret.encode()))
 
 
+def group_memberships_agree():
+    s = Groups()
+    s.confirmed()
+    good = s.member("staff")
+    assert good.ok
+    # the store's user-to-groups side, had it forgotten the membership (AdminListGroupsForUser would not list it)
+    indexes = tuple((*e[:5], ()) if len(e) == 6 else e for e in good.after.indexes)
+    return good, replace(good, after=replace(good.after, indexes=indexes))
+
+
+def mfa_names_only_verified_factors():
+    s = Totp()
+    s.confirmed()
+    access = s.initiate("alice", NEW).response["AuthenticationResult"]["AccessToken"]
+    good = s.step("associate_software_token", "AssociateSoftwareToken", AccessToken=access)
+    assert good.ok
+    # the association, had it made the new secret the verified authenticator at once
+    token = SoftwareToken(secret=user_in(good.after, "alice").pending_software_token, verified=good.now)
+    return good, replace(good, after=with_user(good.after, "alice", software_token=token))
+
+
 CASES = {case.__name__: case for case in (
     status_declared, verified_alias_single_holder, unique_usernames_and_subs, tokens_only_to_signed_in_users,
     temporary_password_expires, password_must_match, session_single_use, validation_data_never_stored,
@@ -595,6 +616,7 @@ CASES = {case.__name__: case for case in (
     device_single_owner, mfa_skipped_only_on_remembered_devices, device_sign_in_tokens_carry_its_key,
     new_device_metadata_only_for_unknown_devices, tokens_name_the_users_groups, removed_members_lose_the_group,
     tokens_only_after_the_configured_factor, totp_code_accepted_once, totp_secrets_never_stored,
+    group_memberships_agree, mfa_names_only_verified_factors,
 )}
 
 
