@@ -94,16 +94,21 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
 
     parser.add_argument("--users", type=int, default=2, help="users in the universe (1-6, default 2)")
     parser.add_argument("--aliases", type=int, default=1, help="shared email values (0-3, default 1)")
-    parser.add_argument("--depth", type=int, help="longest request sequence to explore (default 6; 5 with --self-service or --flows)")
+    parser.add_argument("--depth", type=int,
+                        help="longest request sequence to explore (default 6; 5 with --self-service or --flows)")
     parser.add_argument("--self-service", action="store_true",
                         help="add SignUp, codes, password recovery and changes, attribute verification and DeleteUser "
                              "to the alphabet (the default pool then auto-verifies emails)")
-    parser.add_argument("--flows", metavar="FLOW[,FLOW]", default="",
-                        help="add other sign-in flows to the alphabet: srp (USER_SRP_AUTH), custom (CUSTOM_AUTH with "
-                             "a one-question quiz, with or without SRP_A), devices (device tracking: confirm, remember, "
-                             "forget, device SRP sign-in, refresh with the device key), groups (membership and the "
-                             "tokens' group claims), totp (software tokens: enrol, MFA_SETUP, codes once); they "
-                             "multiply the states explored")
+    parser.add_argument("--flows", metavar="FLOW[,FLOW]",
+                        help="the request families besides the admin alphabet: srp (USER_SRP_AUTH), custom "
+                             "(CUSTOM_AUTH with a one-question quiz, with or without SRP_A), devices (device tracking: "
+                             "confirm, remember, forget, device SRP sign-in, refresh with the device key), groups "
+                             "(membership and the tokens' group claims), totp (software tokens: enrol, MFA_SETUP, codes "
+                             "once), or none; default devices,groups,totp for the first --family-users user(s) at "
+                             "depth 6; naming them explicitly gives them to every user at depth 5")
+    parser.add_argument("--family-users", type=int, metavar="N",
+                        help="how many users (the first ones) the device, group and TOTP requests act for "
+                             "(default 1 in the default run, every user with --flows)")
     parser.add_argument("--pool-config", metavar="FILE",
                         help="a JSON CreateUserPool request: check your own pool settings (MFA, aliases, validity days)")
     parser.add_argument("--invariant", action="append", choices=list(INVARIANTS), metavar="NAME",
@@ -112,6 +117,14 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dot", metavar="FILE", help="write the explored state graph (Graphviz DOT) to FILE")
     parser.add_argument("--seed", type=int, default=0, help="seed of the engine's entropy (default 0)")
     parser.add_argument("--quiet", action="store_true", help="no progress reports on stderr")
+
+
+def _flows(text: str | None) -> list[str] | None:
+    """--flows: None (the default run's families), [] for "none", else the named ones."""
+    if text is None:
+        return None
+    names = [f.strip() for f in text.split(",") if f.strip()]
+    return [] if names == ["none"] else names
 
 
 def run_explore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -133,7 +146,7 @@ def run_explore(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         result = explore(
             users=args.users, aliases=args.aliases, depth=args.depth, pool_config=pool_config,
             invariants=args.invariant, seed=args.seed, progress=not args.quiet, graph=bool(args.dot),
-            self_service=args.self_service, flows=[f.strip() for f in args.flows.split(",") if f.strip()],
+            self_service=args.self_service, flows=_flows(args.flows), family_users=args.family_users,
         )
     except ValueError as err:
         parser.error(str(err))

@@ -4,12 +4,22 @@ Theory of operation
 -------------------
 A small universe (`--users` users, `--aliases` shared email values, a temporary, a
 new and a wrong password, clock jumps as long as the session lifetime and the
-temporary-password window) gives a finite alphabet of requests: create each user
+temporary-password window) gives a finite alphabet of requests. The admin alphabet
+(`flows=()`, `--flows none`; the default run until issue 22) is: create each user
 (plain, with a shared email verified or not, with ForceAliasCreation), re-invite,
 sign in by username or email with each password, answer the user's latest
 challenge well or badly, refresh, sign out (GlobalSignOut with the user's access
 token, AdminUserGlobalSignOut), RevokeToken, disable, enable, verify or delete the
 email, delete the user, and advance the clock.
+
+The default run (`flows=None`, no `--flows`) is the wider alphabet: the admin alphabet
+for every user, and the device, group and TOTP families below (`DEFAULT_FLOWS`) for the
+first `family_users` users (`DEFAULT_FAMILY_USERS`, 1: alice; the others are still
+signed in with alice's device key, and every law judges them too), at depth 6 (`DEPTH`).
+With the default universe (2 users, 1 shared email) it reaches over 10^5 distinct states
+at depth 6 with no invariant violated (docs/benchmarks.md has the figures and the time);
+naming the families (`--flows devices,groups,totp`) gives them to every user instead, at
+`FLOWS_DEPTH`, as before.
 
 `self_service=True` (`--self-service`) adds what users do for themselves and the
 password administration around it: SignUp (with the user's own email, or with a
@@ -48,9 +58,8 @@ wrong device password), ConfirmDevice the device it was issued (the verifier mad
 reference client), UpdateDeviceStatus it remembered or not, ForgetDevice it, and refresh
 with the device key. The caller keeps each user's latest NewDeviceMetadata; the plain
 requests carry no device key (the REFRESH_TOKEN_AUTH without one is refused, since every
-refresh token of a tracking pool is bound to a device). Not in the default run: with it,
-the default's depth 6 is about 95,000 states and 950,000 transitions, four times the
-default's (docs/benchmarks.md); on its own its default depth is 5 (about 21,000 states).
+refresh token of a tracking pool is bound to a device). In the default run for the first
+user; on its own (`--flows devices`, every user) its default depth is 5 (about 21,000 states).
 
 `flows=("groups",)` (`--flows groups`) is the group family: the set-up creates two groups
 (`GROUPS`: "staff", precedence 1 with a RoleArn, and "admins", precedence 5, so that the
@@ -69,9 +78,10 @@ Session, the MFA_SETUP answer, SetUserMFAPreference turning TOTP on or off, and
 SOFTWARE_TOKEN_MFA answered with the current step's code, the previous step's, the last
 code the caller saw accepted (a replay) and a wrong one; the clock also moves by 30 s (one
 time step). Codes come from `authflow.invariants.rfc6238`, written from the RFC. The
-caller keeps each user's latest SecretCode. Both families stay out of the default run
-(docs/benchmarks.md has their cost: at depth 5, about 56,500 states for groups and
-15,300 for TOTP with two users).
+caller keeps each user's latest SecretCode. Both families are in the default run for the
+first user (docs/benchmarks.md has their cost on their own: at depth 5, about 56,500 states
+for groups and 15,300 for TOTP with two users). The TOTP set-up enrols only the users the
+family acts for (the others could never answer SOFTWARE_TOKEN_MFA).
 
 Exploration is breadth-first from one set-up state (a pool and an app client). A
 state is the engine's storage (a MemoryStore snapshot) plus the clock, the entropy
@@ -125,7 +135,11 @@ still influence a later request of the alphabet and drops the rest:
   latest the caller saw accepted) relative to now, clamped two steps back.
 
 The counts (`states`, `transitions`) are therefore counts of distinct behaviours,
-and are the same on every run with the same arguments.
+and are the same on every run with the same arguments: `states` is the number of distinct
+digests of that projection reached by some sequence of at most `depth` requests (the
+set-up state included), `transitions` the number of requests run (every alphabet entry
+the caller could build from every distinct state above the last depth, self-loops and
+requests into states already seen included), each checked against every selected law.
 
 Test-only hook: `faults`
 ------------------------
@@ -166,6 +180,8 @@ from authflow.explore.results import Graph, Progress, Result, TraceStep
 from authflow.explore.search import PROGRESS_INTERVAL, explore  # noqa: F401 -- re-exported
 from authflow.explore.universe import (  # noqa: F401 -- re-exported
     CLIENT_REQUEST,
+    DEFAULT_FAMILY_USERS,
+    DEFAULT_FLOWS,
     DEPTH,
     FLOWS,
     FLOWS_DEPTH,

@@ -62,17 +62,19 @@ def _device_client(group: str, key: str, password: str, i: int) -> DeviceSrpClie
 def device_actions(u: Universe, client_id: str, clock: Callable[[], datetime]) -> list[Action]:
     """The device half of the alphabet."""
     actions: list[Action] = []
+    owners = u.names[:u.family_users]
     for login in u.logins:
-        for j, owner in enumerate(u.names):
+        for j, owner in enumerate(owners):
             for password in (u.temporary, u.new):
                 actions.append(Action(
                     f"sign in as {login} with the {u.password_name(password)} password and {owner}'s device",
                     _sign_in(client_id, login, password, j),
                 ))
-    for i, name in enumerate(u.names):
+    for i, name in enumerate(u.names):  # anyone's sign-in may carry an owner's device
         actions.append(Action(f"answer {name}'s device challenge", _device_answer(client_id, i, clock, good=True)))
         actions.append(Action(f"answer {name}'s device challenge wrongly",
                               _device_answer(client_id, i, clock, good=False)))
+    for i, name in enumerate(owners):
         actions.append(Action(f"confirm {name}'s device", _with_device(i, lambda t, d: ("confirm_device", {
             "AccessToken": t.access, "DeviceKey": d.key, "DeviceName": "explore",
             "DeviceSecretVerifierConfig": registration(d.group, d.key, d.slot),

@@ -86,7 +86,7 @@ def _client_request(flows: Iterable[str]) -> dict[str, Any]:
 class Explorer(StateDigest):
     def __init__(
         self, users: int, aliases: int, pool_request: Mapping[str, Any], seed: int, self_service: bool = False,
-        flows: tuple[str, ...] = (), totp_mode: str = "OPTIONAL",
+        flows: tuple[str, ...] = (), totp_mode: str = "OPTIONAL", family_users: int | None = None,
     ) -> None:
         self.clock = ManualClock(START)
         self.entropy = RewindableEntropy(seed)
@@ -128,7 +128,7 @@ class Explorer(StateDigest):
                 "set-up", "CreateUserPoolClient", {"UserPoolId": self.pool_id, **HIDDEN_CLIENT_REQUEST},
                 {"UserPoolClient": {"ClientId": self.hidden_id}}, None,
             ),)
-        self.universe = build_universe(users, aliases, pool, app, self_service, flows)
+        self.universe = build_universe(users, aliases, pool, app, self_service, flows, family_users)
         self.by_login = dict(zip(self.universe.logins, range(users), strict=True))
         history = History()
         held_totp: list[HeldTotp | None] = [None] * users
@@ -172,9 +172,10 @@ class Explorer(StateDigest):
         authenticator it prefers (a sign-in, AssociateSoftwareToken, VerifySoftwareToken with
         the current code, SetUserMFAPreference), so that a SOFTWARE_TOKEN_MFA sign-in is two
         requests deep; the caller holds each secret, and the history knows it verified and
-        its code used. (Under MFA ON nobody is enrolled: MFA_SETUP is what is explored.)"""
+        its code used. (Under MFA ON nobody is enrolled: MFA_SETUP is what is explored.) Only
+        the users the TOTP requests act for (`family_users`): the others sign in without MFA."""
         u, history = self.universe, History()
-        for i, login in enumerate(u.logins):
+        for i, login in enumerate(u.logins[:u.family_users]):  # the others have no TOTP requests
             calls = [("InitiateAuth", "initiate_auth", {"ClientId": self.client_id, "AuthFlow": "USER_PASSWORD_AUTH",
                                                         "AuthParameters": {"USERNAME": login, "PASSWORD": u.new}})]
             records = Records.of(self.store)

@@ -27,7 +27,7 @@ def group_actions(u: Universe, pool_id: str) -> list[Action]:
         actions.append(Action(f"delete the group {name}", const("delete_group", {"UserPoolId": pool_id,
                                                                                "GroupName": name})))
         actions.append(Action(f"create the group {name}", const("create_group", {"UserPoolId": pool_id, **group})))
-        for i, user in enumerate(u.names):
+        for i, user in enumerate(u.names[:u.family_users]):
             who = {"UserPoolId": pool_id, "Username": u.logins[i], "GroupName": name}
             actions.append(Action(f"add {user} to {name}", const("admin_add_user_to_group", who)))
             actions.append(Action(f"remove {user} from {name}", const("admin_remove_user_from_group", who)))

@@ -16,6 +16,8 @@ from authflow.explore.engine import Explorer, Node
 from authflow.explore.flows import CUSTOM_FUNCTIONS, FUNCTION_ARN
 from authflow.explore.results import Graph, Progress, Result, TraceStep
 from authflow.explore.universe import (
+    DEFAULT_FAMILY_USERS,
+    DEFAULT_FLOWS,
     DEPTH,
     FLOWS,
     FLOWS_DEPTH,
@@ -66,11 +68,12 @@ def explore(
     graph: bool = False,
     faults: Mapping[str, Callable[[Any], Any]] | None = None,
     self_service: bool = False,
-    flows: Iterable[str] = (),
+    flows: Iterable[str] | None = None,
+    family_users: int | None = None,
 ) -> Result:
     """Explore every sequence of at most `depth` requests from the alphabet, checking
     the selected `invariants` (all by default) after each one. `depth` defaults to
-    `DEPTH`, `SELF_SERVICE_DEPTH` with `self_service`, or `FLOWS_DEPTH` with `flows`.
+    `DEPTH`, `SELF_SERVICE_DEPTH` with `self_service`, or `FLOWS_DEPTH` with explicit `flows`.
 
     `pool_config` is a CreateUserPool request (PoolName optional); without it the pool
     has `AliasAttributes=["email"]` when `aliases` > 0. `progress=True` prints throttled
@@ -79,8 +82,12 @@ def explore(
     the package docstring. `self_service=True` adds the self-service operations to the
     alphabet (see the package docstring); the default pool then also auto-verifies
     emails (`AutoVerifiedAttributes=["email"]`), so that SignUp sends a code.
-    `flows` adds other sign-in flows (any of `FLOWS`: "srp", "custom", "devices"; see the
-    package docstring); with "custom" the pool's LambdaConfig names the explorer's
+    `flows` names the request families besides the admin alphabet (any of `FLOWS`: "srp",
+    "custom", "devices", "groups", "totp"; see the package docstring); None, the default,
+    is `DEFAULT_FLOWS` at `DEPTH` with `family_users` defaulting to `DEFAULT_FAMILY_USERS`
+    (explicit flows: every user); `()` is the admin alphabet alone. `family_users` is how
+    many users (the first ones) the device, group and TOTP requests act for. With "custom"
+    the pool's LambdaConfig names the explorer's
     functions; with "devices" the pool tracks devices (`DEVICE_CONFIGURATION` unless
     `pool_config` has a DeviceConfiguration; without `pool_config`, also SMS MFA a user
     may turn on) and the set-up creates every user CONFIRMED.
@@ -89,12 +96,17 @@ def explore(
         raise ValueError(f"users must be between 1 and {MAX_USERS}")
     if not 0 <= aliases <= MAX_ALIASES:
         raise ValueError(f"aliases must be between 0 and {MAX_ALIASES}")
-    wanted = set(flows)
+    default = flows is None
+    wanted = set(DEFAULT_FLOWS if flows is None else flows)
     if wanted - set(FLOWS):
         raise ValueError(f"unknown flow(s) {', '.join(sorted(wanted - set(FLOWS)))}; known: {', '.join(FLOWS)}")
     chosen = tuple(f for f in FLOWS if f in wanted)
     if depth is None:
-        depth = SELF_SERVICE_DEPTH if self_service else FLOWS_DEPTH if chosen else DEPTH
+        depth = SELF_SERVICE_DEPTH if self_service else FLOWS_DEPTH if chosen and not default else DEPTH
+    if family_users is None:
+        family_users = min(users, DEFAULT_FAMILY_USERS) if default else users
+    if not 0 <= family_users <= users:
+        raise ValueError(f"family_users must be between 0 and users ({users})")
     if depth < 0:
         raise ValueError("depth must be at least 0")
     names = tuple(INVARIANTS) if invariants is None else tuple(invariants)
@@ -119,7 +131,7 @@ def explore(
     report = _stderr_progress if progress is True else (progress or None)
     started = time.monotonic()
     with _faults_installed(faults):
-        explorer = Explorer(users, aliases, request, seed, self_service, chosen, totp_mode)
+        explorer = Explorer(users, aliases, request, seed, self_service, chosen, totp_mode, family_users)
         return _search(explorer, depth, names, report, graph, started)
 
 

@@ -35,7 +35,7 @@ def code_now(secret: str, now: datetime, offset: int = 0) -> tuple[str, int]:
 def totp_actions(u: Universe, client_id: str, clock: Callable[[], datetime]) -> list[Action]:
     """The TOTP half of the alphabet."""
     actions: list[Action] = []
-    for i, name in enumerate(u.names):
+    for i, name in enumerate(u.names[:u.family_users]):
         actions.append(Action(f"associate an authenticator with {name}'s access token", with_tokens(
             i, lambda t: ("associate_software_token", {"AccessToken": t.access}))))
         actions.append(Action(f"associate an authenticator in {name}'s MFA_SETUP session",

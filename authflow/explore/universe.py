@@ -15,9 +15,10 @@ START = datetime(2026, 1, 1, 12, 0, 0, tzinfo=timezone.utc)
 NAMES = ("alice", "bob", "carol", "dave", "erin", "frank")
 MAX_USERS = len(NAMES)
 MAX_ALIASES = 3
-#: The default depth: every sequence of 6 admin requests (about 29,000 states, about a
-#: minute on two cores); with the self-service alphabet, 5 (about 46,000 states, about
-#: two minutes). docs/semantics.md keeps the measured costs.
+#: The default depth: every sequence of 6 requests of the default run's alphabet (the admin
+#: alphabet with the device, group and TOTP families for the first user: over 10^5 states;
+#: the admin alphabet alone, `flows=()`, about 29,000); with the self-service alphabet, 5
+#: (about 46,000 states). docs/benchmarks.md keeps the measured costs.
 DEPTH = 6
 SELF_SERVICE_DEPTH = 5
 #: With `flows` srp and custom, depth 5 is about 30,600 states, a minute and a half (6: about ten);
@@ -31,6 +32,11 @@ CLIENT_REQUEST = {
 }
 #: The sign-in flows `flows` may add to the alphabet.
 FLOWS = ("srp", "custom", "devices", "groups", "totp")
+#: The default run's families: the admin alphabet for every user, and the device, group and
+#: TOTP requests for the first `DEFAULT_FAMILY_USERS` of them (the others are still signed
+#: in with its devices, and still judged by every law), at `DEPTH`.
+DEFAULT_FLOWS = ("devices", "groups", "totp")
+DEFAULT_FAMILY_USERS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +58,8 @@ class Universe:
     delivery: str  # the medium of re-invitations
     self_service: bool = False  # the alphabet has the self-service operations
     flows: tuple[str, ...] = ()  # the other sign-in flows in the alphabet (FLOWS)
+    #: How many users (the first ones) the device, group and TOTP requests act for.
+    family_users: int = 0
 
     def password_name(self, password: str) -> str:
         return {self.temporary: "temporary", self.new: "new", self.wrong: "wrong", self.weak: "weak"}.get(
@@ -65,7 +73,7 @@ def _password(base: str, length: int) -> str:
 
 def build_universe(
     users: int, aliases: int, pool: Mapping[str, Any], client: Mapping[str, Any], self_service: bool = False,
-    flows: tuple[str, ...] = (),
+    flows: tuple[str, ...] = (), family_users: int | None = None,
 ) -> Universe:
     policy = (pool.get("Policies") or {}).get("PasswordPolicy") or {}
     length = int(policy.get("MinimumLength") or 8)
@@ -98,4 +106,5 @@ def build_universe(
         delivery="SMS" if username_kinds == {"phone_number"} else "EMAIL",
         self_service=self_service,
         flows=flows,
+        family_users=users if family_users is None else family_users,
     )

@@ -61,7 +61,7 @@ def unchecked_reset(real):
 
 
 def test_the_engine_keeps_every_invariant_at_a_small_depth():
-    result = explore(users=2, aliases=1, depth=3, progress=False)
+    result = explore(flows=(), users=2, aliases=1, depth=3, progress=False)
     assert result.ok and result.violation is None and result.trace is None
     assert result.depth == 3 and not result.complete
     assert result.invariants == tuple(INVARIANTS)
@@ -69,12 +69,12 @@ def test_the_engine_keeps_every_invariant_at_a_small_depth():
 
 
 def test_counts_are_stable_across_runs_and_seeds():
-    runs = [explore(users=2, aliases=1, depth=3, progress=False, seed=seed) for seed in (0, 0, 7)]
+    runs = [explore(flows=(), users=2, aliases=1, depth=3, progress=False, seed=seed) for seed in (0, 0, 7)]
     assert len({(r.states, r.transitions, r.depth) for r in runs}) == 1
 
 
 def test_a_planted_bug_is_found_with_a_shortest_trace():
-    result = explore(users=1, aliases=0, depth=6, progress=False, faults={"RevokeToken": forgetful_revoke})
+    result = explore(flows=(), users=1, aliases=0, depth=6, progress=False, faults={"RevokeToken": forgetful_revoke})
     assert result.violation is not None
     assert result.violation.invariant == "revoked_refresh_token_yields_nothing"
     assert [step.operation for step in result.trace] == [
@@ -84,35 +84,35 @@ def test_a_planted_bug_is_found_with_a_shortest_trace():
     assert "AuthenticationResult" in result.trace[-1].response
     assert result.depth == 5  # found on the fifth level: nothing shorter breaks it
     # Minimal: no sequence of four requests breaks it.
-    assert explore(users=1, aliases=0, depth=4, progress=False, faults={"RevokeToken": forgetful_revoke}).ok
+    assert explore(flows=(), users=1, aliases=0, depth=4, progress=False, faults={"RevokeToken": forgetful_revoke}).ok
     # The hook put the real service function back.
     assert OPERATIONS["RevokeToken"] is load_all()["RevokeToken"]
     assert OPERATIONS["RevokeToken"].__module__ == "authflow.service.tokens"
 
 
 def test_a_planted_storage_bug_is_found_in_one_step():
-    result = explore(users=1, aliases=0, depth=3, progress=False, faults={"AdminCreateUser": storing_create})
+    result = explore(flows=(), users=1, aliases=0, depth=3, progress=False, faults={"AdminCreateUser": storing_create})
     assert result.violation.invariant == "validation_data_never_stored"
     assert [step.operation for step in result.trace] == ["AdminCreateUser"]
 
 
 def test_only_the_selected_invariants_are_checked():
-    result = explore(users=1, aliases=0, depth=5, progress=False, faults={"RevokeToken": forgetful_revoke},
+    result = explore(flows=(), users=1, aliases=0, depth=5, progress=False, faults={"RevokeToken": forgetful_revoke},
                      invariants=["status_declared", "session_single_use"])
     assert result.ok and result.invariants == ("status_declared", "session_single_use")
     with pytest.raises(ValueError, match="unknown invariant"):
-        explore(depth=1, progress=False, invariants=["no_such_law"])
+        explore(flows=(), depth=1, progress=False, invariants=["no_such_law"])
 
 
 def test_progress_is_reported():
     reports: list[Progress] = []
-    explore(users=1, aliases=0, depth=2, progress=reports.append)
+    explore(flows=(), users=1, aliases=0, depth=2, progress=reports.append)
     assert [r.depth for r in reports][-2:] == [0, 1]
     assert reports[-1].states > reports[0].states - 1 and reports[-1].frontier == 0
 
 
 def test_a_trace_step_is_an_api_call_and_its_outcome():
-    result = explore(users=1, aliases=0, depth=6, progress=False, faults={"RevokeToken": forgetful_revoke})
+    result = explore(flows=(), users=1, aliases=0, depth=6, progress=False, faults={"RevokeToken": forgetful_revoke})
     call, outcome = result.trace[3]
     assert call.startswith("RevokeToken {") and outcome == "{}"
     assert result.trace[-1].outcome.startswith('{"ChallengeParameters": {}, "AuthenticationResult"')
@@ -124,15 +124,15 @@ def test_a_trace_step_is_an_api_call_and_its_outcome():
 
 
 def test_self_service_keeps_every_invariant_with_stable_counts():
-    runs = [explore(users=2, aliases=1, depth=3, progress=False, self_service=True, seed=seed) for seed in (0, 7)]
+    runs = [explore(flows=(), users=2, aliases=1, depth=3, progress=False, self_service=True, seed=seed) for seed in (0, 7)]
     assert all(r.ok for r in runs)
     assert len({(r.states, r.transitions) for r in runs}) == 1
-    plain = explore(users=2, aliases=1, depth=3, progress=False)
+    plain = explore(flows=(), users=2, aliases=1, depth=3, progress=False)
     assert runs[0].states > plain.states  # the self-service requests reach states the admin ones do not
 
 
 def test_self_service_codes_are_read_from_the_messages():
-    result = explore(users=1, aliases=0, depth=2, progress=False, self_service=True, graph=True)
+    result = explore(flows=(), users=1, aliases=0, depth=2, progress=False, self_service=True, graph=True)
     assert result.ok and result.universe.self_service
     labels = result.graph.labels
     signed_up = labels.index("alice: UNCONFIRMED, holds a confirm_sign_up code")
@@ -144,14 +144,14 @@ def test_self_service_codes_are_read_from_the_messages():
 
 def test_a_planted_code_bug_is_found_with_a_shortest_trace():
     faults = {"ConfirmForgotPassword": unchecked_reset}
-    result = explore(users=1, aliases=0, depth=4, progress=False, self_service=True, faults=faults)
+    result = explore(flows=(), users=1, aliases=0, depth=4, progress=False, self_service=True, faults=faults)
     assert result.violation is not None and result.violation.invariant == "code_must_match"
     assert [step.operation for step in result.trace] == [
         "SignUp", "ConfirmSignUp", "ForgotPassword", "ConfirmForgotPassword",
     ]
     assert result.trace[-1].label == "reset alice's password with a wrong code"
     # Minimal: no three requests break it (a reset code needs a verified email first).
-    assert explore(users=1, aliases=0, depth=3, progress=False, self_service=True, faults=faults).ok
+    assert explore(flows=(), users=1, aliases=0, depth=3, progress=False, self_service=True, faults=faults).ok
     assert OPERATIONS["ConfirmForgotPassword"].__module__ == "authflow.service.passwords"
 
 
@@ -159,7 +159,7 @@ def test_a_planted_code_bug_is_found_with_a_shortest_trace():
 
 
 def test_an_mfa_pool_is_explored_through_sms_mfa():
-    result = explore(users=1, aliases=0, depth=4, progress=False, graph=True, pool_config={
+    result = explore(flows=(), users=1, aliases=0, depth=4, progress=False, graph=True, pool_config={
         "PoolName": "mine", "MfaConfiguration": "ON", "SmsConfiguration": SMS_CONFIG,
     })
     assert result.ok
@@ -169,7 +169,7 @@ def test_an_mfa_pool_is_explored_through_sms_mfa():
 def test_a_username_attribute_pool_with_its_own_policy():
     config = {"UsernameAttributes": ["email"],
               "Policies": {"PasswordPolicy": {"MinimumLength": 20, "TemporaryPasswordValidityDays": 2}}}
-    result = explore(users=2, aliases=1, depth=3, progress=False, pool_config=config)
+    result = explore(flows=(), users=2, aliases=1, depth=3, progress=False, pool_config=config)
     assert result.ok
     universe = result.universe
     assert universe.logins == ("alice@example.net", "bob@example.net") and universe.emails == ()
@@ -180,7 +180,7 @@ def test_a_username_attribute_pool_with_its_own_policy():
 
 
 def test_cli_exits_0_when_no_invariant_is_violated(capsys):
-    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "3"]) == 0
+    assert main(["explore", "--flows", "none", "--users", "1", "--aliases", "0", "--depth", "3"]) == 0
     out, err = capsys.readouterr()
     assert out.splitlines()[-1] == "no invariant violated"
     assert re.match(r"explored \d+ distinct states and \d+ transitions to depth 3 ", out)
@@ -190,7 +190,7 @@ def test_cli_exits_0_when_no_invariant_is_violated(capsys):
 def test_cli_prints_the_shortest_trace_and_exits_1(capsys, monkeypatch):
     load_all()
     monkeypatch.setitem(OPERATIONS, "RevokeToken", forgetful_revoke(OPERATIONS["RevokeToken"]))
-    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "6", "--quiet"]) == 1
+    assert main(["explore", "--flows", "none", "--users", "1", "--aliases", "0", "--depth", "6", "--quiet"]) == 1
     out, err = capsys.readouterr()
     assert err == ""
     assert "invariant violated: revoked_refresh_token_yields_nothing" in out
@@ -201,9 +201,9 @@ def test_cli_prints_the_shortest_trace_and_exits_1(capsys, monkeypatch):
 
 
 def test_cli_explores_the_self_service_alphabet(capsys):
-    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "2", "--quiet", "--self-service"]) == 0
+    assert main(["explore", "--flows", "none", "--users", "1", "--aliases", "0", "--depth", "2", "--quiet", "--self-service"]) == 0
     out = capsys.readouterr().out
-    plain = explore(users=1, aliases=0, depth=2, progress=False)
+    plain = explore(flows=(), users=1, aliases=0, depth=2, progress=False)
     states = int(re.search(r"explored (\d+) distinct states", out).group(1))
     assert states > plain.states and out.splitlines()[-1] == "no invariant violated"
 
@@ -215,7 +215,7 @@ def test_cli_selects_invariants(capsys, monkeypatch):
     assert main(args) == 0
     assert "checking 1 invariant\n" in capsys.readouterr().out
     with pytest.raises(SystemExit) as exit_:
-        main(["explore", "--invariant", "no_such_law"])
+        main(["explore", "--flows", "none", "--invariant", "no_such_law"])
     assert exit_.value.code == 2
 
 
@@ -241,7 +241,7 @@ def parse_dot(text: str) -> tuple[set[str], list[tuple[str, str, str]]]:
 
 def test_cli_writes_the_state_graph(tmp_path, capsys):
     path = tmp_path / "graph.dot"
-    assert main(["explore", "--users", "1", "--aliases", "1", "--depth", "3", "--quiet", "--dot", str(path)]) == 0
+    assert main(["explore", "--flows", "none", "--users", "1", "--aliases", "1", "--depth", "3", "--quiet", "--dot", str(path)]) == 0
     states = int(re.search(r"explored (\d+) distinct states", capsys.readouterr().out).group(1))
     nodes, edges = parse_dot(path.read_text(encoding="utf-8"))
     assert len(nodes) == states
@@ -251,21 +251,21 @@ def test_cli_writes_the_state_graph(tmp_path, capsys):
 
 def test_write_dot_needs_the_graph():
     with pytest.raises(ValueError):
-        write_dot(explore(users=1, aliases=0, depth=1, progress=False), "unused.dot")
+        write_dot(explore(flows=(), users=1, aliases=0, depth=1, progress=False), "unused.dot")
 
 
 def test_cli_reads_a_pool_configuration(tmp_path, capsys):
     path = tmp_path / "pool.json"
     path.write_text(json.dumps({"PoolName": "mine", "MfaConfiguration": "OPTIONAL", "SmsConfiguration": SMS_CONFIG,
                                 "AliasAttributes": ["email"]}), encoding="utf-8")
-    assert main(["explore", "--users", "1", "--depth", "3", "--quiet", "--pool-config", str(path)]) == 0
+    assert main(["explore", "--flows", "none", "--users", "1", "--depth", "3", "--quiet", "--pool-config", str(path)]) == 0
     assert "no invariant violated" in capsys.readouterr().out
     path.write_text("not json", encoding="utf-8")
     with pytest.raises(SystemExit) as exit_:
-        main(["explore", "--pool-config", str(path)])
+        main(["explore", "--flows", "none", "--pool-config", str(path)])
     assert exit_.value.code == 2
     path.write_text(json.dumps({"MfaConfiguration": "SOMETIMES"}), encoding="utf-8")
-    assert main(["explore", "--depth", "1", "--quiet", "--pool-config", str(path)]) == 2
+    assert main(["explore", "--flows", "none", "--depth", "1", "--quiet", "--pool-config", str(path)]) == 2
     assert "the pool could not be created" in capsys.readouterr().err
 
 
@@ -294,7 +294,7 @@ def test_srp_and_custom_flows_keep_every_invariant_with_stable_counts():
             for seed in (0, 7)]
     assert all(r.ok for r in runs) and runs[0].universe.flows == ("srp", "custom")
     assert len({(r.states, r.transitions) for r in runs}) == 1
-    plain = explore(users=1, aliases=0, depth=4, progress=False)
+    plain = explore(flows=(), users=1, aliases=0, depth=4, progress=False)
     assert runs[0].states > plain.states
     labels = runs[0].graph.labels
     # a name no user has gets a simulated custom round through the client that hides unknown users
@@ -325,7 +325,7 @@ def test_cli_explores_the_other_flows(capsys):
     assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "2", "--quiet", "--flows", "srp,custom"]) == 0
     out = capsys.readouterr().out
     states = int(re.search(r"explored (\d+) distinct states", out).group(1))
-    assert states > explore(users=1, aliases=0, depth=2, progress=False).states
+    assert states > explore(flows=(), users=1, aliases=0, depth=2, progress=False).states
     with pytest.raises(SystemExit) as exit_:
         main(["explore", "--depth", "1", "--quiet", "--flows", "nope"])
     assert exit_.value.code == 2
@@ -610,3 +610,104 @@ def test_cli_explores_the_group_and_totp_flows(capsys):
     for flows in ("groups", "totp", "groups,totp"):
         assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "2", "--quiet", "--flows", flows]) == 0
         assert capsys.readouterr().out.splitlines()[-1] == "no invariant violated"
+
+
+# -- the default run: the admin alphabet and the device, group and TOTP families --------------------------
+
+
+def test_the_default_run_is_the_wider_alphabet():
+    from authflow.explore import DEFAULT_FAMILY_USERS, DEFAULT_FLOWS, DEPTH, DEVICE_CONFIGURATION
+
+    result = explore(depth=1, progress=False)
+    assert result.ok and result.universe.flows == DEFAULT_FLOWS == ("devices", "groups", "totp")
+    assert result.universe.names == ("alice", "bob") and result.universe.family_users == DEFAULT_FAMILY_USERS == 1
+    assert DEPTH == 6  # the default run's depth; explicit --flows keep FLOWS_DEPTH
+    ops = [s.operation for s in result.setup]
+    assert ops.count("CreateGroup") == 2 and "SetUserPoolMfaConfig" in ops
+    assert result.setup[0].request["DeviceConfiguration"] == DEVICE_CONFIGURATION
+    # only the first user is enrolled in TOTP (the family acts for it); both start CONFIRMED
+    assert ops.count("VerifySoftwareToken") == 1 and ops.count("AdminSetUserPassword") == 2
+    assert result.universe.clock_steps == (180, 7 * 86400, 30)
+    admin = explore(depth=1, progress=False, flows=())
+    assert admin.universe.flows == () and admin.states < result.states
+
+
+def test_the_default_run_keeps_its_counts_at_small_depths():
+    """The default alphabet's figures at small bounds, pinned: a change of the alphabet, the
+    set-up or the digest shows here (update them on purpose, with docs/benchmarks.md)."""
+    result = explore(depth=2, progress=False, graph=True)
+    assert result.ok, result.violation
+    assert (result.states, result.transitions, result.depth) == (232, 931, 2)
+    one = explore(users=1, depth=3, progress=False)
+    assert one.ok and (one.states, one.transitions) == (557, 3320)
+    edges = {label for _, _, label in result.graph.edges}
+    assert {"add alice to staff", "delete the group admins", "advance the clock 30 s",
+            "answer alice's SOFTWARE_TOKEN_MFA with the current code", "sign in as bob with the new password",
+            "GlobalSignOut with bob's access token"} <= edges
+    assert not any(label.startswith("add bob to") for label in edges)  # the families act for the first user only
+
+
+def test_cli_runs_the_default_alphabet(capsys):
+    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "2", "--quiet"]) == 0
+    default = capsys.readouterr().out
+    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "2", "--quiet", "--flows", "none"]) == 0
+    admin = capsys.readouterr().out
+
+    def states(out: str) -> int:
+        return int(re.search(r"explored ([\d,]+) distinct states", out).group(1).replace(",", ""))
+
+    assert states(default) > states(admin)
+    assert main(["explore", "--depth", "1", "--quiet", "--family-users", "2"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "no invariant violated"
+    with pytest.raises(SystemExit):
+        main(["explore", "--users", "1", "--family-users", "2"])
+
+
+def half_unlink(self, name, username_key):
+    """A planted store bug: leaving a group forgets the group's side of the membership
+    (ListUsersInGroup no longer lists the user; AdminListGroupsForUser still lists the group)."""
+    rest = self.members[name] - {username_key}
+    if rest:
+        self.members[name] = rest
+    else:
+        del self.members[name]
+
+
+def test_a_membership_only_one_listing_shows_is_found_in_the_default_run(monkeypatch):
+    from authflow.adapters import memory
+
+    monkeypatch.setattr(memory._PoolUsers, "unlink_member", half_unlink)
+    result = explore(users=1, aliases=0, depth=2, progress=False)
+    assert result.violation is not None and result.violation.invariant == "group_memberships_agree"
+    assert [step.label for step in result.trace] == ["add alice to staff", "delete alice"]
+    assert explore(users=1, aliases=0, depth=1, progress=False).ok
+
+
+def associate_replaces(real):
+    """A planted bug: AssociateSoftwareToken by access token makes the new secret the user's
+    verified authenticator at once (the working one is replaced before the new one is verified)."""
+    from authflow.invariants.reading import access_owner
+
+    def associate(engine, request):
+        response = real(engine, request)
+        if request.get("AccessToken"):
+            pool_id, sub = access_owner(request)
+            with engine.store.transaction() as tx:
+                user = tx.get_user_by_sub(pool_id, sub)
+                if user.software_token is not None:
+                    token = replace(user.software_token, secret=user.pending_software_token)
+                    tx.put_user(replace(user, software_token=token, version=user.version + 1))
+        return response
+
+    return associate
+
+
+def test_an_association_that_replaces_the_authenticator_is_found_in_the_default_run():
+    faults = {"AssociateSoftwareToken": associate_replaces}
+    result = explore(users=1, aliases=0, depth=4, progress=False, faults=faults)
+    assert result.violation is not None and result.violation.invariant == "mfa_names_only_verified_factors"
+    # the set-up verified with this time step's code: a sign-in needs the next step's
+    assert [step.label for step in result.trace] == [
+        "sign in as alice with the new password", "advance the clock 30 s",
+        "answer alice's SOFTWARE_TOKEN_MFA with the current code", "associate an authenticator with alice's access token"]
+    assert explore(users=1, aliases=0, depth=3, progress=False, faults=faults).ok
