@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import threading
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -59,6 +60,7 @@ _RESPONDS = ("RespondToAuthChallenge", "AdminRespondToAuthChallenge")
 _ATTEMPTS = 3
 
 _instrumented: set[int] = set()
+_instrumenting = threading.Lock()
 
 
 # -- the operations ---------------------------------------------------------------------------
@@ -138,15 +140,18 @@ class _Probe:
 def instrument(operations: MutableMapping[str, Callable]) -> None:
     """Wrap the operations that record or purge events, once per registry (load_all runs on
     every request)."""
-    if id(operations) in _instrumented:
+    if id(operations) in _instrumented:  # the common case: no lock taken
         return
-    _instrumented.add(id(operations))
-    for name in RECORDED:
-        if name in operations:
-            operations[name] = _recording(name, operations[name])
-    for name in PURGING:
-        if name in operations:
-            operations[name] = _purging(operations[name])
+    with _instrumenting:  # two first requests at once must not wrap twice
+        if id(operations) in _instrumented:
+            return
+        for name in RECORDED:
+            if name in operations:
+                operations[name] = _recording(name, operations[name])
+        for name in PURGING:
+            if name in operations:
+                operations[name] = _purging(operations[name])
+        _instrumented.add(id(operations))
 
 
 def _recording(name: str, handler: Callable) -> Callable:
