@@ -663,6 +663,16 @@ def test_cli_runs_the_default_alphabet(capsys):
         main(["explore", "--users", "1", "--family-users", "2"])
 
 
+def test_the_default_run_is_deterministic(monkeypatch):
+    runs = [explore(depth=2, progress=False, seed=seed) for seed in (0, 7)]
+    assert all(r.ok for r in runs) and len({(r.states, r.transitions) for r in runs}) == 1
+    from authflow.adapters import memory
+
+    monkeypatch.setattr(memory._PoolUsers, "unlink_member", half_unlink)
+    traces = [explore(users=1, aliases=0, depth=2, progress=False).trace for _ in range(2)]
+    assert traces[0] == traces[1]  # the same requests and responses, to the last token
+
+
 def half_unlink(self, name, username_key):
     """A planted store bug: leaving a group forgets the group's side of the membership
     (ListUsersInGroup no longer lists the user; AdminListGroupsForUser still lists the group)."""
