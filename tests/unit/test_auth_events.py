@@ -11,14 +11,14 @@ from datetime import timedelta
 import pytest
 
 import authflow
-from authflow.adapters import ManualClock, MemoryOutbox, SeededEntropy, SqliteStore
+from authflow.adapters import ManualClock, MemoryOutbox, MemoryStore, SeededEntropy, SqliteStore
 from authflow.core import auth_events as core
 from authflow.crypto.keys import TEST_KEYS
 from authflow.crypto.passwords import FAST_INSECURE
 from authflow.crypto.sealing import Keyring
 from authflow.service import auth_events
 from authflow.service.registry import OPERATIONS, load_all
-from tests.conftest import START, CheckedClient
+from tests.conftest import START, CheckedClient, make_client
 from tests.signin import NEW, TEMP, Env, assert_tokens, refused
 
 ADD_ONS = {"AdvancedSecurityMode": "AUDIT"}
@@ -482,3 +482,47 @@ def test_srp_sign_in_is_one_event_with_its_password_proof(env, admin):
     # The finished sign-in left no continuation; the refused one keeps its own (an answer may be
     # retried), which goes with its event.
     assert sorted(r.kind for r in stored_events(env, pool)) == [core.KIND, core.KIND, core.SESSION_KIND]
+
+
+class CountingStore(MemoryStore):
+    """A memory store that counts the transactions opened on it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.opened = 0
+
+    def transaction(self):
+        self.opened += 1
+        return super().transaction()
+
+
+def test_the_wrapper_costs_one_read_in_a_pool_without_threat_protection_and_nothing_elsewhere():
+    counts = {}
+    for protected in (False, True):
+        store = CountingStore()
+        env = Env()
+        env.client = make_client(clock=env.clock, messenger=env.outbox, store=store)
+        pool = protected_pool(env) if protected else env.pool()
+        app = env.app_id(pool)
+        confirmed_user(env, pool, app)
+        store.opened = 0
+        env.client.admin_get_user(UserPoolId=pool, Username="alice")
+        unrecorded = store.opened
+        store.opened = 0
+        env.initiate(app, password=NEW)
+        counts[protected] = (unrecorded, store.opened)
+    assert counts[False][0] == counts[True][0] == 1  # an operation that records nothing: untouched
+    plain_sign_in, protected_sign_in = counts[False][1], counts[True][1]
+    load_all()
+    handler = OPERATIONS["InitiateAuth"].__wrapped__
+    store = CountingStore()
+    env = Env()
+    env.client = make_client(clock=env.clock, messenger=env.outbox, store=store)
+    pool = env.pool()
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    store.opened = 0
+    handler(env.client.engine, {"ClientId": app, "AuthFlow": "USER_PASSWORD_AUTH",
+                                "AuthParameters": {"USERNAME": "alice", "PASSWORD": NEW}})
+    assert plain_sign_in == store.opened + 1  # the probe's one read
+    assert protected_sign_in == store.opened + 2  # the probe, and the event's write
