@@ -85,6 +85,13 @@ def enabled(pool: UserPool) -> bool:
     return add_ons.get("AdvancedSecurityMode") in ENABLED_MODES
 
 
+def records_custom_auth(pool: UserPool) -> bool:
+    """Whether CUSTOM_AUTH sign-ins are recorded too: threat protection covers custom
+    authentication only when `AdvancedSecurityAdditionalFlows.CustomAuthMode` says so."""
+    add_ons = pool.config.get("UserPoolAddOns") or {}
+    return enabled(pool) and (add_ons.get("AdvancedSecurityAdditionalFlows") or {}).get("CustomAuthMode") in ENABLED_MODES
+
+
 def require_enabled(pool: UserPool) -> None:
     if not enabled(pool):
         raise UserPoolAddOnNotEnabledException(NOT_ENABLED)

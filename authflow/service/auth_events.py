@@ -228,12 +228,16 @@ def _probe(engine: Engine, name: str, request: Mapping[str, Any]) -> _Probe | No
         if name in ("InitiateAuth", "AdminInitiateAuth"):
             if request["AuthFlow"] in REFRESH_FLOWS:
                 return None  # a token refresh is no sign-in event
+            if request["AuthFlow"] == "CUSTOM_AUTH" and not core.records_custom_auth(pool):
+                return None
             user = find_user(tx, pool, str((request.get("AuthParameters") or {}).get("USERNAME") or ""))
         elif name in _RESPONDS:
             event = _continued(tx, pool.id, request)
             if event is not None:
                 linked = event.name
                 user = tx.get_user_by_sub(pool.id, event.body["Sub"])
+            elif request["ChallengeName"] == "CUSTOM_CHALLENGE" and not core.records_custom_auth(pool):
+                return None
             else:  # begun before the pool recorded events: a new one, for whoever answers
                 typed = str((request.get("ChallengeResponses") or {}).get("USERNAME") or "")
                 user = find_user(tx, pool, typed) or (tx.get_user_by_sub(pool.id, typed) if typed else None)

@@ -526,3 +526,23 @@ def test_the_wrapper_costs_one_read_in_a_pool_without_threat_protection_and_noth
                                 "AuthParameters": {"USERNAME": "alice", "PASSWORD": NEW}})
     assert plain_sign_in == store.opened + 1  # the probe's one read
     assert protected_sign_in == store.opened + 2  # the probe, and the event's write
+
+
+@pytest.mark.parametrize("custom_mode", [None, "AUDIT"])
+def test_custom_auth_is_recorded_only_when_custom_auth_mode_says_so(custom_mode):
+    from tests.unit.test_custom_auth import QUESTIONS, quiz_env, reply, start
+
+    env, _, _, _ = quiz_env()
+    add_ons = {**ADD_ONS, **({"AdvancedSecurityAdditionalFlows": {"CustomAuthMode": custom_mode}}
+                             if custom_mode else {})}
+    pool = env.pool(UserPoolTier="PLUS", UserPoolAddOns=add_ons)
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    response = start(env, app)
+    for _, answer in QUESTIONS:
+        response = reply(env, app, response, answer)
+    assert_tokens(response)
+    if custom_mode is None:
+        assert events(env, pool) == []
+    else:  # one event through every round; custom challenges add no ChallengeResponses entry
+        assert [summary(e) for e in events(env, pool)] == [("SignIn", "Pass", [])]
