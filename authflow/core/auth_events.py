@@ -195,6 +195,10 @@ def session_index(pool_id: str, session: str, event: PoolResource, now: datetime
                         created=now, modified=now)
 
 
+def in_progress_sign_in(event: PoolResource) -> bool:
+    return event.body.get("EventType") == SIGN_IN and event.body.get("EventResponse") == IN_PROGRESS
+
+
 def overflow(events: Sequence[PoolResource]) -> list[PoolResource]:
     """The oldest events beyond the cap (`events` newest first, the new one included)."""
     return list(events[MAX_EVENTS_PER_USER:])

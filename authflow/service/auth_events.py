@@ -238,9 +238,15 @@ def _probe(engine: Engine, name: str, request: Mapping[str, Any]) -> _Probe | No
                 user = tx.get_user_by_sub(pool.id, event.body["Sub"])
             elif request["ChallengeName"] == "CUSTOM_CHALLENGE" and not core.records_custom_auth(pool):
                 return None
-            else:  # begun before the pool recorded events: a new one, for whoever answers
+            else:
+                # An answer carrying nothing we indexed (pycognito answers DEVICE_SRP_AUTH without
+                # a Session) continues its user's latest sign-in if that is in progress; one
+                # begun before the pool recorded events gets an event of its own.
                 typed = str((request.get("ChallengeResponses") or {}).get("USERNAME") or "")
                 user = find_user(tx, pool, typed) or (tx.get_user_by_sub(pool.id, typed) if typed else None)
+                latest = _user_events(tx, pool.id, user.sub)[:1] if user is not None else []
+                if latest and core.in_progress_sign_in(latest[0]):
+                    linked = latest[0].name
         else:
             user = find_user(tx, pool, request["Username"])
         if user is None:

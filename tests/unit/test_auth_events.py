@@ -546,3 +546,17 @@ def test_custom_auth_is_recorded_only_when_custom_auth_mode_says_so(custom_mode)
         assert events(env, pool) == []
     else:  # one event through every round; custom challenges add no ChallengeResponses entry
         assert [summary(e) for e in events(env, pool)] == [("SignIn", "Pass", [])]
+
+
+@pytest.mark.parametrize("session", [True, False])
+def test_a_remembered_device_sign_in_is_one_event(env, session):
+    from tests.signin import answer_device_challenges, confirm_new_device, tracking
+
+    pool = protected_pool(env, DeviceConfiguration=tracking())
+    app = env.app_id(pool)
+    confirmed_user(env, pool, app)
+    device = confirm_new_device(env, env.initiate(app, password=NEW)["AuthenticationResult"])
+    asked = env.initiate(app, password=NEW, DEVICE_KEY=device.key)
+    assert asked["ChallengeName"] == "DEVICE_SRP_AUTH"
+    assert_tokens(answer_device_challenges(env, app, asked, device, session=session))
+    assert [summary(e) for e in events(env, pool)] == [("SignIn", "Pass", [PASSWORD_OK])] * 2
