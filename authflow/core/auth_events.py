@@ -14,9 +14,12 @@ history (the service also deletes the history with the user). At most `MAX_EVENT
 are kept; the oldest go first.
 
 A sign-in that returns a challenge is ``InProgress``; its later answers update the same
-event, found through an ``auth_event_session`` resource named by the SHA-256 of the Session
-the engine handed out (never the session itself), which moves with each new Session and goes
-when the sign-in ends.
+event, found through ``auth_event_session`` resources named by the SHA-256 of what the
+engine handed out to continue it (the Session, and SRP's SECRET_BLOCK, which a
+PASSWORD_VERIFIER answer may carry alone; never the values themselves). They move with each
+step, go when the sign-in ends, and go with their event. ChallengeResponses name the checks
+the sign-in passed or failed: Password (the password or its SRP proof), Mfa (SMS, e-mail or
+TOTP code); other steps (NEW_PASSWORD_REQUIRED, custom and device challenges) add none.
 
 Feedback: AdminUpdateAuthEventFeedback is signed and needs nothing more; the unsigned
 UpdateAuthEventFeedback needs the event's FeedbackToken, which Cognito mails in its adaptive
