@@ -731,3 +731,20 @@ def test_an_association_that_replaces_the_authenticator_is_found_in_the_default_
         "sign in as alice with the new password", "advance the clock 30 s",
         "answer alice's SOFTWARE_TOKEN_MFA with the current code", "associate an authenticator with alice's access token"]
     assert explore(users=1, aliases=0, depth=3, progress=False, faults=faults).ok
+
+
+@pytest.mark.slow
+def test_a_forgotten_device_that_still_signs_in_is_found_in_the_default_run():
+    """The device family's planted bug through the default alphabet (about 9,000 states, a
+    minute on two shared cores): the first user is enrolled in TOTP, so its
+    device is issued after a SOFTWARE_TOKEN_MFA answer in the next time step, and the
+    shortest trace is six requests (breadth-first: every shorter sequence was checked)."""
+    faults = {"ForgetDevice": forget_that_keeps}
+    result = explore(users=1, aliases=0, depth=6, progress=False, faults=faults)
+    assert result.violation is not None and result.violation.invariant == "forgotten_device_never_signs_in"
+    assert [step.label for step in result.trace] == [
+        "sign in as alice with the new password", "advance the clock 30 s",
+        "answer alice's SOFTWARE_TOKEN_MFA with the current code", "confirm alice's device", "forget alice's device",
+        "sign in as alice with the new password and alice's device"]
+    assert result.trace[2].response["AuthenticationResult"]["NewDeviceMetadata"]["DeviceKey"] == \
+        result.trace[-1].request["AuthParameters"]["DEVICE_KEY"]
