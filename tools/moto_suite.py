@@ -123,6 +123,10 @@ def pytest_runtest_setup(item):
     while True:
         page = client.list_user_pools(MaxResults=60, **({"NextToken": token} if token else {}))
         for pool in page.get("UserPools", []):
+            # A pool with a domain cannot be deleted (as on AWS): its domains go first.
+            described = client.describe_user_pool(UserPoolId=pool["Id"])["UserPool"]
+            for domain in {described.get("Domain"), described.get("CustomDomain")} - {None}:
+                client.delete_user_pool_domain(UserPoolId=pool["Id"], Domain=domain)
             client.delete_user_pool(UserPoolId=pool["Id"])
         token = page.get("NextToken")
         if not token:
