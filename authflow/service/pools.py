@@ -8,11 +8,11 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
-from authflow.core import oauth_resources
+from authflow.core import oauth_resources, user_import
 from authflow.core import pool_config as pc
 from authflow.core.records import UserPool
 from authflow.core.schema import added_custom_attributes
-from authflow.errors import InvalidParameterException
+from authflow.errors import InvalidParameterException, UserImportInProgressException
 from authflow.service.domains import domains_of
 from authflow.service.engine import Engine
 from authflow.service.keys import new_keys
@@ -65,11 +65,25 @@ def describe_user_pool(engine: Engine, request: Mapping[str, Any]) -> dict[str, 
         return {"UserPool": describe(engine, tx, pool)}
 
 
+def refuse_while_importing(tx, pool: UserPool) -> None:
+    """UpdateUserPool, AddCustomAttributes and DeleteUserPool wait for the pool's user
+    import: a job that is running imports against the schema it started with."""
+    after = None
+    while True:
+        jobs = tx.list_resources(pool.id, user_import.JOB, after=after, limit=500)
+        if any(job.body.get("Status") in user_import.RUNNING for job in jobs):
+            raise UserImportInProgressException(f"A user import job is in progress for user pool {pool.id}.")
+        if len(jobs) < 500:
+            return
+        after = jobs[-1].name
+
+
 @operation("UpdateUserPool")
 def update_user_pool(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     now = engine.now()
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
+        refuse_while_importing(tx, pool)
         config = pc.updated_pool_config(pool.config, request)
         tx.put_pool(replace(pool, config=config, modified=now, version=pool.version + 1))
     return {}
@@ -83,6 +97,7 @@ def add_custom_attributes(engine: Engine, request: Mapping[str, Any]) -> dict[st
     now = engine.now()
     with engine.store.transaction() as tx:
         pool = engine.require_pool(tx, request["UserPoolId"])
+        refuse_while_importing(tx, pool)
         schema = added_custom_attributes(pool.config.get("SchemaAttributes") or (), request["CustomAttributes"])
         tx.put_pool(replace(pool, config={**pool.config, "SchemaAttributes": schema}, modified=now,
                             version=pool.version + 1))
@@ -97,6 +112,7 @@ def delete_user_pool(engine: Engine, request: Mapping[str, Any]) -> dict[str, An
             raise InvalidParameterException(
                 "The user pool cannot be deleted because deletion protection is activated."
             )
+        refuse_while_importing(tx, pool)
         if domains_of(tx, pool.id):
             # As on Cognito: the domain goes first (DeleteUserPoolDomain); the pool's other
             # resources (resource servers, identity providers, links) go with the pool.

@@ -20,6 +20,7 @@ from authflow.errors import (
     InvalidParameterException,
     PasswordResetRequiredException,
     ResourceNotFoundException,
+    UserImportInProgressException,
 )
 from authflow.service import user_import as service
 from tests.conftest import START, TEST_CONFIG, CheckedClient, make_client
@@ -455,3 +456,29 @@ def test_an_imported_user_signing_in_by_srp_is_told_to_reset_first(prevent):
                 setup.client.initiate_auth, **start)
     else:
         assert setup.client.initiate_auth(**start)["ChallengeName"] == "PASSWORD_VERIFIER"
+
+
+def test_the_pool_is_not_changed_while_an_import_runs():
+    """UpdateUserPool, AddCustomAttributes and DeleteUserPool answer
+    UserImportInProgressException while a job is Pending or InProgress (the model lists it
+    for exactly these three), and work again once it has ended."""
+    setup = Setup()
+    service.attach_runner(setup.client.engine, IdleRunner())  # as `authflow serve` does: Start only queues
+    job = setup.job()
+    setup.upload(job, *(person(f"user{n}") for n in range(core.CHUNK_ROWS + 5)))
+    setup.client.start_user_import_job(UserPoolId=setup.pool, JobId=job["JobId"])
+    changes = [
+        (setup.client.update_user_pool, {"UserPoolId": setup.pool, "AutoVerifiedAttributes": ["email"]}),
+        (setup.client.add_custom_attributes, {"UserPoolId": setup.pool, "CustomAttributes": [
+            {"Name": "team", "AttributeDataType": "String"}]}),
+        (setup.client.delete_user_pool, {"UserPoolId": setup.pool}),
+    ]
+    for status in ("Pending", "InProgress"):
+        assert setup.describe(job)["Status"] == status
+        for call, kwargs in changes:
+            refused(UserImportInProgressException, f"A user import job is in progress for user pool {setup.pool}.",
+                    call, **kwargs)
+        service.run_job(setup.client.engine, setup.pool, job["JobId"], max_chunks=1)
+    assert service.run_job(setup.client.engine, setup.pool, job["JobId"]) == "Succeeded"
+    for call, kwargs in changes:
+        call(**kwargs)
