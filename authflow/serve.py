@@ -19,6 +19,10 @@ Stores: `--db PATH` (default `authflow.db`) is an SQLite file; `--store
 postgresql://...` a PostgreSQL database (`authflow[postgres]`); `--store memory` keeps
 everything in memory (lost on exit; one worker only).
 
+Passwords: each process that serves (the one, or each worker) hashes in a pool of
+processes, one per CPU (`authflow.serve_hashing`), because cryptography's Argon2id holds
+the GIL: in the serving process, hashes would run one at a time and stall its event loop.
+
 Delivery (docs/delivery.md): without options messages are logged (no bodies). `--smtp URL`
 sends e-mail over SMTP (`authflow.adapters.smtp`; `--mail-from`), `--sms-webhook URL` POSTs
 SMS messages as JSON (`authflow.adapters.sms_webhook`). With either, every process runs an
@@ -349,13 +353,28 @@ def app_for(plan: Plan):
     store = _open_store(plan)
     client = Client(store=store, clock=hooks.clock if hooks else None, messenger=sender or messenger,
                     triggers=triggers, region=plan.region, config=_config(plan, keyring))
-    close = getattr(store, "close", None)
+    close = _hashing_in_processes(getattr(store, "close", None))
     if sender is not None:
         sender.bind(client.engine).start()  # its first pass sends what a killed process left
         close = _stopping(sender, close)
     # Signatures are checked against real time even when the engine's clock has travelled.
     signing = Signing(secrets, clock=SystemClock())
     return create_app(client, signing, public_url=plan.public_url, on_shutdown=close, hooks=hooks)
+
+
+def _hashing_in_processes(close: Any) -> Any:
+    """Hash passwords in a pool of processes (`authflow.serve_hashing`: Argon2id holds the
+    GIL); returns `close` extended to stop the pool first."""
+    from authflow import serve_hashing
+
+    stop = serve_hashing.start()
+
+    def stop_then_close() -> None:
+        stop()
+        if close is not None:
+            close()
+
+    return stop_then_close
 
 
 def _sender(plan: Plan, local: Any) -> Any:

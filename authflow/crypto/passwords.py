@@ -15,6 +15,7 @@ import base64
 import hmac
 import os
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -72,17 +73,38 @@ def needs_rehash(stored: str, params: KdfParams) -> bool:
     return current != params
 
 
+#: Where hashes run: None, in the calling thread; else a callable `run(fn, *args)` that
+#: returns `fn(*args)` computed elsewhere. cryptography's Argon2id holds the GIL for the
+#: whole hash, so the threads of one process hash one at a time and nothing else in that
+#: process runs meanwhile; `authflow serve` hands in a process pool (`authflow.serve_hashing`).
+_runner: Callable[..., bytes] | None = None
+
+
+def run_hashes_with(runner: Callable[..., bytes] | None) -> None:
+    """Set where `_derive` runs Argon2id (None: in the calling thread). Same results either way."""
+    global _runner
+    _runner = runner
+
+
 def _derive(password: str, salt: bytes, params: KdfParams) -> bytes:
     data = password.encode("utf-8", "surrogatepass")
     with _slots:
-        kdf = Argon2id(
-            salt=salt,
-            length=HASH_BYTES,
-            iterations=params.iterations,
-            lanes=params.lanes,
-            memory_cost=params.memory_kib,
-        )
-        return kdf.derive(data)
+        runner = _runner
+        if runner is not None:
+            return runner(argon2id, data, salt, params)
+        return argon2id(data, salt, params)
+
+
+def argon2id(data: bytes, salt: bytes, params: KdfParams) -> bytes:
+    """The raw Argon2id digest (module level, so a process pool can run it by name)."""
+    kdf = Argon2id(
+        salt=salt,
+        length=HASH_BYTES,
+        iterations=params.iterations,
+        lanes=params.lanes,
+        memory_cost=params.memory_kib,
+    )
+    return kdf.derive(data)
 
 
 def _parse(stored: str) -> tuple[KdfParams, bytes, bytes]:
