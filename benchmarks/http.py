@@ -14,9 +14,13 @@ request at a time) it times:
 * AdminInitiateAuth ADMIN_USER_PASSWORD_AUTH of an already-CONFIRMED user -> tokens,
   `--flows` times.
 
-Each operation gets warm-up calls first (not timed). For each it prints operations per
-second (over the wall time of the timed loop, boto3's own cost included), p50 and p99
-latency in ms, and the ratio authflow/moto of req/s (above 1: authflow is faster).
+Each operation gets warm-up calls first (not timed), then its calls in `--rounds` rounds
+that alternate between the servers (authflow, moto, moto, authflow, ...), so that load from
+elsewhere on a shared machine falls on both alike and the ratio within one run stays fair.
+For each it prints operations per second (over the wall time of the timed loops, boto3's
+own cost included), p50 and p99 latency in ms, the server process's CPU time per call (user
++ system, all its threads, from /proc: steadier than wall time on a loaded machine), and
+the ratio authflow/moto of req/s (above 1: authflow is faster).
 
 Mind the ratio for sign-ins: `authflow serve` uses the production Argon2id cost
 (m=19456 KiB, t=2, p=1), deliberately expensive, while moto stores passwords in plain
@@ -29,8 +33,8 @@ The client keeps connections alive, and authflow (uvicorn) reuses one; moto_serv
 (Werkzeug) closes the connection after each response, so every moto call opens a new one.
 `authflow serve` keeps its data in the SQLite file `--db` names (its default store).
 
-Usage: `python benchmarks/http.py [--calls 5000] [--flows 500] [--only authflow|moto]
-[--json FILE]`. Needs `pip install -e '.[server]' boto3 'moto[server]'` (moto optional).
+Usage: `python benchmarks/http.py [--calls 5000] [--flows 500] [--rounds 10]
+[--only authflow|moto] [--json FILE]`. Needs `pip install -e '.[server]' boto3 'moto[server]'` (moto optional).
 """
 
 from __future__ import annotations
@@ -74,6 +78,7 @@ class Target:
     url: str
     key_id: str
     secret: str
+    pid: int
 
 
 @dataclass
@@ -84,6 +89,7 @@ class Result:
     per_s: float
     p50_ms: float
     p99_ms: float
+    server_cpu_ms: float  # the server process's CPU time (user + system) per call
     steps_p50_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -102,7 +108,7 @@ def start_authflow(stack: ExitStack, tmp: Path) -> Target:
     parser = configparser.ConfigParser(interpolation=None)
     parser.read(creds, encoding="utf-8")
     return Target("authflow", url, parser["default"]["aws_access_key_id"],
-                  parser["default"]["aws_secret_access_key"])
+                  parser["default"]["aws_secret_access_key"], proc.pid)
 
 
 def start_moto(stack: ExitStack, tmp: Path) -> Target:
@@ -111,7 +117,7 @@ def start_moto(stack: ExitStack, tmp: Path) -> Target:
     proc = stack.enter_context(running([sys.executable, "-m", "moto.server", "-p", str(port)], log))
     url = f"http://127.0.0.1:{port}"
     wait_until_up(proc, f"{url}/moto-api/", log, lambda: True)
-    return Target("moto", url, "testing", "testing")
+    return Target("moto", url, "testing", "testing", proc.pid)
 
 
 def moto_missing() -> str | None:
@@ -136,27 +142,70 @@ def percentile_ms(samples: list[float], q: float) -> float:
     return ordered[max(0, math.ceil(q * len(ordered)) - 1)] * 1000
 
 
-def timed(operation: str, server: str, fn: Callable[[int], dict[str, float] | None],
-          count: int, warmup: int) -> Result:
-    """Call fn(i) `warmup` times untimed, then `count` times; fn may return its steps' seconds."""
-    for i in range(warmup):
-        fn(-1 - i)
-    samples: list[float] = []
-    steps: dict[str, list[float]] = {}
+def cpu_seconds(pid: int) -> float:
+    """A process's CPU time so far, all threads, user + system (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Series:
+    """One operation on one server, gathered over interleaved rounds."""
+
+    samples: list[float] = field(default_factory=list)
+    steps: dict[str, list[float]] = field(default_factory=dict)
+    elapsed: float = 0.0
+    cpu: float = 0.0
+
+
+def run_round(series: Series, fn: Callable[[int], dict[str, float] | None], first: int, count: int, pid: int) -> None:
+    cpu_start = cpu_seconds(pid)
     loop_start = time.perf_counter()
-    for i in range(count):
+    for i in range(first, first + count):
         start = time.perf_counter()
         parts = fn(i)
-        samples.append(time.perf_counter() - start)
+        series.samples.append(time.perf_counter() - start)
         for name, seconds in (parts or {}).items():
-            steps.setdefault(name, []).append(seconds)
-    elapsed = time.perf_counter() - loop_start
-    return Result(operation, server, count, count / elapsed, percentile_ms(samples, 0.50),
-                  percentile_ms(samples, 0.99),
-                  {name: round(percentile_ms(s, 0.50), 3) for name, s in steps.items()})
+            series.steps.setdefault(name, []).append(seconds)
+    series.elapsed += time.perf_counter() - loop_start
+    series.cpu += cpu_seconds(pid) - cpu_start
 
 
-def measure(target: Target, calls: int, flows: int) -> list[Result]:
+def timed(operation: str, benches: list[Bench], count: int, warmup: int, rounds: int) -> list[Result]:
+    """Call each server's fn `warmup` times untimed, then `count` times in `rounds` rounds
+    that alternate between the servers (ABBA...), so that load from elsewhere on the
+    machine falls on both alike; fn may return its steps' seconds."""
+    for bench in benches:
+        for i in range(warmup):
+            bench.operations[operation](-1 - i)
+    series = {bench.target.name: Series() for bench in benches}
+    rounds = max(1, min(rounds, count))
+    done = 0
+    for r in range(rounds):
+        size = count * (r + 1) // rounds - done
+        for bench in benches if r % 2 == 0 else reversed(benches):
+            run_round(series[bench.target.name], bench.operations[operation], done, size, bench.target.pid)
+        done += size
+    return [
+        Result(operation, name, count, count / s.elapsed, percentile_ms(s.samples, 0.50),
+               percentile_ms(s.samples, 0.99), s.cpu / count * 1000,
+               {step: round(percentile_ms(v, 0.50), 3) for step, v in s.steps.items()})
+        for name, s in series.items()
+    ]
+
+
+@dataclass
+class Bench:
+    target: Target
+    operations: dict[str, Callable[[int], dict[str, float] | None]]
+
+
+GET_USER = "AdminGetUser"
+FLOW = "admin sign-in flow, new user (3 calls)"
+SIGN_IN = "ADMIN_USER_PASSWORD_AUTH, CONFIRMED user"
+
+
+def prepare(target: Target) -> Bench:
     idp = cognito(target)
     pool = idp.create_user_pool(PoolName=f"bench-{target.name}")["UserPool"]["Id"]
     app = idp.create_user_pool_client(
@@ -203,12 +252,16 @@ def measure(target: Target, calls: int, flows: int) -> list[Result]:
         if "AccessToken" not in answer.get("AuthenticationResult", {}):
             raise RuntimeError(f"{target.name}: sign-in answered {answer}")
 
+    return Bench(target, {GET_USER: get_user, FLOW: full_flow, SIGN_IN: sign_in})
+
+
+def measure(benches: list[Bench], calls: int, flows: int, rounds: int) -> list[Result]:
     warm = max(5, min(50, calls // 20))
     warm_flows = max(3, min(10, flows // 20))
     return [
-        timed("AdminGetUser", target.name, get_user, calls, warm),
-        timed("admin sign-in flow, new user (3 calls)", target.name, full_flow, flows, warm_flows),
-        timed("ADMIN_USER_PASSWORD_AUTH, CONFIRMED user", target.name, sign_in, flows, warm_flows),
+        *timed(GET_USER, benches, calls, warm, rounds),
+        *timed(FLOW, benches, flows, warm_flows, rounds),
+        *timed(SIGN_IN, benches, flows, warm_flows, rounds),
     ]
 
 
@@ -217,14 +270,15 @@ def measure(target: Target, calls: int, flows: int) -> list[Result]:
 
 def print_table(results: list[Result]) -> None:
     by_key = {(r.operation, r.server): r for r in results}
-    print("| operation | server | req/s | p50 ms | p99 ms | authflow/moto (req/s) |")
-    print("|---|---|---:|---:|---:|---:|")
+    print("| operation | server | req/s | p50 ms | p99 ms | server CPU ms/call | authflow/moto (req/s) |")
+    print("|---|---|---:|---:|---:|---:|---:|")
     for r in results:
         ratio = ""
         other = by_key.get((r.operation, "moto"))
         if r.server == "authflow" and other is not None:
             ratio = f"{r.per_s / other.per_s:.2f}"
-        print(f"| {r.operation} | {r.server} | {r.per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {ratio} |")
+        print(f"| {r.operation} | {r.server} | {r.per_s:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | "
+              f"{r.server_cpu_ms:.3f} | {ratio} |")
     flows = [r for r in results if r.steps_p50_ms]
     if flows:
         names = list(flows[0].steps_p50_ms)
@@ -239,6 +293,8 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=5000, help="AdminGetUser calls per server (default 5000)")
     parser.add_argument("--flows", type=int, default=500,
                         help="sign-in flows (new users) and sign-ins (CONFIRMED user) per server (default 500)")
+    parser.add_argument("--rounds", type=int, default=10,
+                        help="rounds per operation, alternating between the servers (default 10)")
     parser.add_argument("--only", choices=SERVERS, help="measure one server only")
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
     args = parser.parse_args()
@@ -256,13 +312,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="authflow-bench-") as tmpdir, ExitStack() as stack:
         tmp = Path(tmpdir)
         targets = [(start_authflow if name == "authflow" else start_moto)(stack, tmp) for name in servers]
-        for target in targets:
-            print(f"measuring {target.name} at {target.url} ...", file=sys.stderr, flush=True)
-            results.extend(measure(target, args.calls, args.flows))
-    # Group the rows by operation, authflow first.
-    order = {r.operation: i for i, r in enumerate(results)}
-    results.sort(key=lambda r: (order[r.operation], SERVERS.index(r.server)))
+        print(f"measuring {', '.join(f'{t.name} at {t.url}' for t in targets)}, {args.rounds} rounds each "
+              f"(load average before: {os.getloadavg()[0]:.1f}) ...", file=sys.stderr, flush=True)
+        results = measure([prepare(t) for t in targets], args.calls, args.flows, args.rounds)
+        load_after = os.getloadavg()[0]
     print_table(results)
+    print(f"\nload average (1 min) at the end: {load_after:.1f}; {os.cpu_count()} CPUs")
 
     if args.json:
         moto_version = None
@@ -278,6 +333,8 @@ def main() -> None:
             "moto": moto_version,
             "calls": args.calls,
             "flows": args.flows,
+            "rounds": args.rounds,
+            "load_average_end": load_after,
             "results": [asdict(r) for r in results],
         }
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
