@@ -1,7 +1,8 @@
 """Diagrams and transition tables generated from the specs (never written by hand).
 
 `docs/<name>.md` is the output of `render_markdown(machine)` for each machine in
-`MACHINES` (`docs/lifecycle.md`, `docs/auth-session.md`, `docs/device.md`); a test fails when a file
+`MACHINES` (`docs/lifecycle.md`, `docs/auth-session.md`, `docs/device.md`, `docs/oauth-code.md`,
+`docs/user-import-job.md`); a test fails when a file
 and its spec disagree. Regenerate with `python -m authflow diagram --write`.
 
 Both formats are written here from the machine's transition rows, as plain text:
@@ -18,11 +19,12 @@ from pathlib import Path
 
 from authflow.core.lifecycle import Lifecycle, auth_session, device_lifecycle, user_lifecycle
 from authflow.core.oauth import oauth_code
+from authflow.core.user_import import import_job
 
 #: Each machine by the name its doc page and `authflow diagram` use.
 MACHINES: dict[str, Callable[[], Lifecycle]] = {
     "lifecycle": user_lifecycle, "auth-session": auth_session, "device": device_lifecycle,
-    "oauth-code": oauth_code,
+    "oauth-code": oauth_code, "user-import-job": import_job,
 }
 #: Other names `authflow diagram` accepts (the spec's own name).
 ALIASES = {"user-lifecycle": "lifecycle"}
@@ -34,6 +36,7 @@ _PSEUDO_STATES = {
     ("auth-session", "INITIATED"): "`INITIATED` is the pseudo-state \"request received, no session yet\"",
     ("device", "ABSENT"): "`ABSENT` is the pseudo-state \"no device has this key\"",
     ("oauth-code", "ABSENT"): "`ABSENT` is the pseudo-state \"no such code\"",
+    ("user-import-job", "ABSENT"): "`ABSENT` is the pseudo-state \"no such job\"",
 }
 
 

@@ -7,7 +7,7 @@ PUT to the job's PreSignedUrl (an HMAC over the pool, the job and the URL's date
 `URL_VALIDITY`) and is stored parsed, `CHUNK_ROWS` rows a record ("user_import_rows",
 `<JobId>/<chunk>`), so it survives a restart and no record grows large.
 
-The machine is the table `TRANSITIONS` and nothing else: Created -start-> Pending -begin->
+The machine is `specs/user-import-job.yaml` (docs/user-import-job.md), nothing else: Created -start-> Pending -begin->
 InProgress -finish-> Succeeded / Failed, Pending or InProgress -stop-> Stopping -halt->
 Stopped, and Created -expire-> Expired a day after creation (`as_of`: derived when the job is
 read, never written by a clock). An illegal trigger raises InvalidParameterException and
@@ -32,12 +32,15 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
+from functools import cache
 from typing import Any
 
 from authflow.core import attributes as attrs
 from authflow.core import identity
 from authflow.core import pool_config as pc
+from authflow.core.lifecycle import Lifecycle
 from authflow.core.records import PoolResource, User, UserPool
+from authflow.core.spec import load_spec
 from authflow.errors import CognitoError, InvalidParameterException, ResourceNotFoundException
 
 JOB = "user_import_job"
@@ -69,17 +72,16 @@ NO_AUTO_VERIFIED = ("The User Record does not set any of the auto verified attri
 
 # -- the machine ------------------------------------------------------------------------------
 
-#: (status, trigger) -> status. The only statement of which moves exist.
+@cache
+def import_job() -> Lifecycle:
+    """A job's life (`specs/user-import-job.yaml`), built once per process."""
+    return Lifecycle(load_spec("user-import-job"))
+
+
+#: (status, trigger) -> status, as the spec states it (ABSENT -create-> Created aside: a job
+#: record exists from its creation on).
 TRANSITIONS: Mapping[tuple[str, str], str] = {
-    ("Created", "start"): "Pending",
-    ("Pending", "begin"): "InProgress",
-    ("Pending", "stop"): "Stopping",
-    ("InProgress", "stop"): "Stopping",
-    ("Stopping", "halt"): "Stopped",
-    ("InProgress", "finish_ok"): "Succeeded",
-    ("InProgress", "finish_failed"): "Failed",
-    ("Pending", "finish_failed"): "Failed",
-    ("Created", "expire"): "Expired",
+    (source, trigger): dest for source, trigger, dest, _ in import_job().transitions() if source != "ABSENT"
 }
 STATUSES = ("Created", "Pending", "InProgress", "Stopping", "Stopped", "Succeeded", "Failed", "Expired")
 RUNNING = frozenset({"Pending", "InProgress", "Stopping"})

@@ -145,7 +145,7 @@ def test_every_modelled_error_has_a_class():
 
 
 def test_the_docs_name_their_machines():
-    assert sorted(MACHINES) == ["auth-session", "device", "lifecycle", "oauth-code"]
+    assert sorted(MACHINES) == ["auth-session", "device", "lifecycle", "oauth-code", "user-import-job"]
     readme = (REPO / "docs" / "README.md").read_text(encoding="utf-8")
     assert all(f"]({name}.md)" in readme for name in MACHINES)
 
