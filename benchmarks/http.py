@@ -18,8 +18,9 @@ Each operation gets warm-up calls first (not timed), then its calls in `--rounds
 that alternate between the servers (authflow, moto, moto, authflow, ...), so that load from
 elsewhere on a shared machine falls on both alike and the ratio within one run stays fair.
 For each it prints operations per second (over the wall time of the timed loops, boto3's
-own cost included), p50 and p99 latency in ms, the server process's CPU time per call (user
-+ system, all its threads, from /proc: steadier than wall time on a loaded machine), and
+own cost included), p50 and p99 latency in ms, the server's CPU time per call (user +
+system, all its threads and child processes, from /proc: steadier than wall time on a
+loaded machine), and
 the ratio authflow/moto of req/s (above 1: authflow is faster).
 
 Mind the ratio for sign-ins: `authflow serve` uses the production Argon2id cost
@@ -89,7 +90,7 @@ class Result:
     per_s: float
     p50_ms: float
     p99_ms: float
-    server_cpu_ms: float  # the server process's CPU time (user + system) per call
+    server_cpu_ms: float  # the server's CPU time (user + system, its child processes too) per call
     steps_p50_ms: dict[str, float] = field(default_factory=dict)
 
 
@@ -143,9 +144,26 @@ def percentile_ms(samples: list[float], q: float) -> float:
 
 
 def cpu_seconds(pid: int) -> float:
-    """A process's CPU time so far, all threads, user + system (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The CPU time so far of a process and every process below it (authflow serve hashes
+    passwords in child processes), all threads, user + system (Linux /proc)."""
+    stats: dict[int, list[str]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stats[int(entry.name)] = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+    parents = {child: int(fields[1]) for child, fields in stats.items()}
+
+    def below(child: int) -> bool:
+        while child not in (0, 1) and child in parents:
+            if child == pid:
+                return True
+            child = parents[child]
+        return False
+
+    ticks = sum(int(fields[11]) + int(fields[12]) for child, fields in stats.items() if below(child))
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
