@@ -105,7 +105,8 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
                              "confirm, remember, forget, device SRP sign-in, refresh with the device key), groups "
                              "(membership and the tokens' group claims), totp (software tokens: enrol, MFA_SETUP, codes "
                              "once), or none; default devices,groups,totp for the first --family-users user(s) at "
-                             "depth 6; naming them explicitly gives them to every user at depth 5")
+                             "depth 6 (none with --pool-config: your pool as written); naming them explicitly gives "
+                             "them to every user at depth 5")
     parser.add_argument("--family-users", type=int, metavar="N",
                         help="how many users (the first ones) the device, group and TOTP requests act for "
                              "(default 1 in the default run, every user with --flows)")

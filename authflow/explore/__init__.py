@@ -19,7 +19,8 @@ signed in with alice's device key, and every law judges them too), at depth 6 (`
 With the default universe (2 users, 1 shared email) it reaches over 10^5 distinct states
 at depth 6 with no invariant violated (docs/benchmarks.md has the figures and the time);
 naming the families (`--flows devices,groups,totp`) gives them to every user instead, at
-`FLOWS_DEPTH`, as before.
+`FLOWS_DEPTH`, as before. With `--pool-config` (the caller's own pool) and no `--flows`,
+the admin alphabet alone: the families would add device tracking and TOTP to the pool.
 
 `self_service=True` (`--self-service`) adds what users do for themselves and the
 password administration around it: SignUp (with the user's own email, or with a

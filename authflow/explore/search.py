@@ -85,7 +85,8 @@ def explore(
     `flows` names the request families besides the admin alphabet (any of `FLOWS`: "srp",
     "custom", "devices", "groups", "totp"; see the package docstring); None, the default,
     is `DEFAULT_FLOWS` at `DEPTH` with `family_users` defaulting to `DEFAULT_FAMILY_USERS`
-    (explicit flows: every user); `()` is the admin alphabet alone. `family_users` is how
+    (explicit flows: every user), or, with a `pool_config`, the admin alphabet alone (the
+    pool as written); `()` is the admin alphabet alone. `family_users` is how
     many users (the first ones) the device, group and TOTP requests act for. With "custom"
     the pool's LambdaConfig names the explorer's
     functions; with "devices" the pool tracks devices (`DEVICE_CONFIGURATION` unless
@@ -96,8 +97,10 @@ def explore(
         raise ValueError(f"users must be between 1 and {MAX_USERS}")
     if not 0 <= aliases <= MAX_ALIASES:
         raise ValueError(f"aliases must be between 0 and {MAX_ALIASES}")
-    default = flows is None
-    wanted = set(DEFAULT_FLOWS if flows is None else flows)
+    # The default run's families; a pool configuration of the caller's own is explored as
+    # written (the families would add device tracking and TOTP to it) unless flows are named.
+    default = flows is None and pool_config is None
+    wanted = set(DEFAULT_FLOWS if default else flows or ())
     if wanted - set(FLOWS):
         raise ValueError(f"unknown flow(s) {', '.join(sorted(wanted - set(FLOWS)))}; known: {', '.join(FLOWS)}")
     chosen = tuple(f for f in FLOWS if f in wanted)

@@ -630,6 +630,9 @@ def test_the_default_run_is_the_wider_alphabet():
     assert result.universe.clock_steps == (180, 7 * 86400, 30)
     admin = explore(depth=1, progress=False, flows=())
     assert admin.universe.flows == () and admin.states < result.states
+    # a pool configuration of the caller's own is explored as written: no families unless named
+    own = explore(depth=1, progress=False, pool_config={"PoolName": "mine"})
+    assert own.universe.flows == () and [s.operation for s in own.setup] == ["CreateUserPool", "CreateUserPoolClient"]
 
 
 def test_the_default_run_keeps_its_counts_at_small_depths():
