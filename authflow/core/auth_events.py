@@ -215,7 +215,8 @@ def challenge_entry(kind: str | None, ok: bool) -> dict[str, str] | None:
 
 def sign_in_response(response: Mapping[str, Any]) -> str:
     """Pass when the step issued tokens, InProgress when it asked another challenge."""
-    return PASS if "AuthenticationResult" in response else IN_PROGRESS
+    # A hosted-page sign-in ends in "HostedAuthentication" (service.auth.HOSTED_RESULT), not tokens.
+    return PASS if "AuthenticationResult" in response or "HostedAuthentication" in response else IN_PROGRESS
 
 
 # -- listing and feedback ---------------------------------------------------------------------

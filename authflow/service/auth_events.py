@@ -154,6 +154,12 @@ def instrument(operations: MutableMapping[str, Callable]) -> None:
         _instrumented.add(id(operations))
 
 
+def recorded(name: str, handler: Callable) -> Callable:
+    """`handler` recording its outcome as the operation `name` would: for callers that run a
+    sign-in step without the operation registry (the hosted pages)."""
+    return _recording(name, handler)
+
+
 def _recording(name: str, handler: Callable) -> Callable:
     @functools.wraps(handler)  # keeps the operation's own name and module
     def run(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:

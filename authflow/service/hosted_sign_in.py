@@ -33,7 +33,7 @@ from authflow.core import auth as core_auth
 from authflow.core import pool_config as pc
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
 from authflow.core.oauth import supported_providers
-from authflow.service import auth, mfa, mfa_steps
+from authflow.service import auth, auth_events, mfa, mfa_steps
 from authflow.service.engine import Engine
 
 #: The challenges a page answers, and the function that answers each (hosted mode).
@@ -79,7 +79,9 @@ def start(engine: Engine, pool_id: str, client_id: str, username: str, password:
     """The password step. Raises the API's `CognitoError`s (wrong password, locked, ...)."""
     request = {"UserPoolId": pool_id, "ClientId": client_id, "AuthFlow": "ADMIN_USER_PASSWORD_AUTH",
                "AuthParameters": {"USERNAME": username, "PASSWORD": password}}
-    return _outcome(auth.password_sign_in(engine, request, admin=True, hosted=True), username)
+    step = auth_events.recorded("AdminInitiateAuth",
+                                lambda e, r: auth.password_sign_in(e, r, admin=True, hosted=True))
+    return _outcome(step(engine, request), username)
 
 
 def answer(engine: Engine, pool_id: str, client_id: str, challenge: str, session: str, username: str,
@@ -92,7 +94,8 @@ def answer(engine: Engine, pool_id: str, client_id: str, challenge: str, session
         raise InvalidParameterException(f"The challenge {challenge} cannot be answered on this page.")
     request = {"UserPoolId": pool_id, "ClientId": client_id, "ChallengeName": challenge, "Session": session,
                "ChallengeResponses": {**responses, "USERNAME": username}}
-    return _outcome(run(engine, request, admin=True, hosted=True), username)
+    step = auth_events.recorded("AdminRespondToAuthChallenge", lambda e, r: run(e, r, admin=True, hosted=True))
+    return _outcome(step(engine, request), username)
 
 
 def associate_token(engine: Engine, session: str) -> tuple[str, str]:
