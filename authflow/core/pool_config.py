@@ -35,7 +35,10 @@ from typing import Any
 
 from authflow.core import pool_defaults as defaults
 from authflow.core.schema import AttributeDef, attribute_definitions, build_schema
-from authflow.errors import InvalidParameterException
+from authflow.errors import FeatureUnavailableInTierException, InvalidParameterException
+
+#: Cognito's wording is not recorded; the type is the one the model lists.
+THREAT_PROTECTION_NEEDS_TIER = "Threat protection (UserPoolAddOns) requires the user pool feature plan PLUS."
 
 __all__ = [
     "PasswordPolicy",
@@ -175,6 +178,12 @@ def _updatable_members(request: Mapping, *, tier: str) -> dict:
         ),
         "UserPoolTier": tier,
     }
+    add_ons = request.get("UserPoolAddOns") or {}
+    protected = {add_ons.get("AdvancedSecurityMode"),
+                 (add_ons.get("AdvancedSecurityAdditionalFlows") or {}).get("CustomAuthMode")}
+    if protected & {"AUDIT", "ENFORCED"} and tier != "PLUS":
+        # "To activate this setting, your user pool must be on the Plus tier" (UserPoolAddOns).
+        raise FeatureUnavailableInTierException(THREAT_PROTECTION_NEEDS_TIER)
     for key in _OPTIONAL_ECHO:
         if request.get(key) is not None:
             config[key] = copy.deepcopy(request[key])

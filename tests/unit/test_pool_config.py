@@ -8,9 +8,11 @@ from datetime import datetime, timezone
 
 import pytest
 
+import authflow
 from authflow.core import pool_config as pc
 from authflow.core.schema import STANDARD_ATTRIBUTES, build_schema
 from authflow.errors import InvalidParameterException
+from tests.conftest import TEST_CONFIG
 from tests.shapes import assert_shape
 
 CREATED = datetime(2024, 5, 1, 12, 0, tzinfo=timezone.utc)
@@ -616,3 +618,23 @@ def test_accessors_do_not_mutate_the_config():
         accessor(config)
     pc.lambda_arn(config, "CustomSMSSender")
     assert config == before
+
+
+@pytest.mark.parametrize("tier", [None, "LITE", "ESSENTIALS"])
+@pytest.mark.parametrize("add_ons", [{"AdvancedSecurityMode": "AUDIT"}, {"AdvancedSecurityMode": "ENFORCED"},
+                                     {"AdvancedSecurityMode": "OFF",
+                                      "AdvancedSecurityAdditionalFlows": {"CustomAuthMode": "AUDIT"}}])
+def test_threat_protection_needs_the_plus_plan(tier, add_ons):
+    """"To activate this setting, your user pool must be on the Plus tier" (UserPoolAddOns)."""
+    client = authflow.Client(config=TEST_CONFIG)
+    plan = {"UserPoolTier": tier} if tier else {}
+    with pytest.raises(client.exceptions.FeatureUnavailableInTierException, match="feature plan PLUS"):
+        client.create_user_pool(PoolName="p", UserPoolAddOns=add_ons, **plan)
+    assert client.list_user_pools(MaxResults=10)["UserPools"] == []
+    pool = client.create_user_pool(PoolName="p", **plan)["UserPool"]["Id"]
+    before = client.describe_user_pool(UserPoolId=pool)["UserPool"]
+    with pytest.raises(client.exceptions.FeatureUnavailableInTierException):
+        client.update_user_pool(UserPoolId=pool, UserPoolAddOns=add_ons)
+    assert client.describe_user_pool(UserPoolId=pool)["UserPool"] == before
+    client.update_user_pool(UserPoolId=pool, UserPoolAddOns=add_ons, UserPoolTier="PLUS")
+    assert client.describe_user_pool(UserPoolId=pool)["UserPool"]["UserPoolAddOns"] == add_ons
