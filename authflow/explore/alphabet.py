@@ -2,7 +2,7 @@
 create (plain, with a shared email verified or not, with ForceAliasCreation), re-invite,
 sign in by login or email with each password, answer the latest challenge well or badly,
 refresh, sign out, revoke, disable, enable, give or delete an email, turn on SMS MFA,
-delete; then the self-service, other-flow, device, group and TOTP requests where asked
+delete; then the self-service, other-flow, device, group, TOTP and rotation requests where asked
 for, and the clock jumps."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from authflow.explore.caller import Caller
 from authflow.explore.devices import device_actions
 from authflow.explore.flows import flow_actions
 from authflow.explore.groups import group_actions
+from authflow.explore.rotation import rotation_actions
 from authflow.explore.self_service import self_service_actions
 from authflow.explore.totp import totp_actions
 from authflow.explore.universe import Universe
@@ -34,6 +35,7 @@ def base_attributes(u: Universe, i: int) -> list[dict[str, str]]:
 def build_alphabet(
     u: Universe, pool_id: str, client_id: str, *, hidden_id: str | None = None,
     clock: Callable[[], datetime] | None = None, claims: dict[str, str] | None = None,
+    rotating_id: str | None = None,
 ) -> list[Action]:
     actions: list[Action] = []
     marker = [{"Name": "explore", "Value": u.validation_value}]
@@ -113,6 +115,9 @@ def build_alphabet(
         actions.extend(group_actions(u, pool_id))
     if "totp" in u.flows:
         actions.extend(totp_actions(u, client_id, clock))
+    if "rotation" in u.flows:
+        assert rotating_id is not None
+        actions.extend(rotation_actions(u, rotating_id))
     for seconds in u.clock_steps:
         actions.append(Action(f"advance the clock {seconds} s", const(ADVANCE, {"seconds": seconds})))
     return actions

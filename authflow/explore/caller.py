@@ -1,6 +1,7 @@
 """What the caller holds between requests, per universe user: the latest `Challenge`, the
 `Tokens`, a `HeldCode` of each purpose, the latest device it was issued (`HeldDevice`), the
-latest TOTP secret it was handed (`HeldTotp`),
+latest TOTP secret it was handed (`HeldTotp`), the refresh tokens of its latest sign-in
+through the rotating client (`HeldFamily`),
 and the invariants' `History`, kept to what the caller can still present (`pruned`)."""
 
 from __future__ import annotations
@@ -68,6 +69,21 @@ class Tokens:
 
 
 @dataclass(frozen=True, slots=True)
+class HeldFamily:
+    """A sign-in through the rotating client (flows "rotation"): its latest access token
+    and the refresh tokens the caller was given in it, oldest first (the latest last; the
+    ones before it rotated out), at most `ROTATION_HELD`."""
+
+    access: str
+    access_expires: datetime
+    refresh: tuple[str, ...]
+
+
+#: How many refresh tokens of a rotating family the caller keeps (the latest and the two before).
+ROTATION_HELD = 3
+
+
+@dataclass(frozen=True, slots=True)
 class Caller:
     """Per universe user: the latest challenge, tokens, code of each purpose and device;
     and the invariants' History."""
@@ -78,6 +94,7 @@ class Caller:
     codes: tuple[tuple[tuple[str, HeldCode], ...], ...] = ()  # per user: sorted (purpose, code)
     devices: tuple[HeldDevice | None, ...] = ()  # per user, with the "devices" flows
     totp: tuple[HeldTotp | None, ...] = ()  # per user, with the "totp" flows
+    rotating: tuple[HeldFamily | None, ...] = ()  # per user, with the "rotation" flows
 
     def code(self, i: int, purpose: str) -> HeldCode | None:
         return dict(self.codes[i]).get(purpose) if self.codes else None
@@ -86,6 +103,7 @@ class Caller:
 def pruned(
     history: History, challenges: Sequence[Challenge | None], tokens: Sequence[Tokens | None],
     codes: Sequence[tuple[tuple[str, HeldCode], ...]], devices: Sequence[HeldDevice | None] = (),
+    rotating: Sequence[HeldFamily | None] = (),
 ) -> History:
     """Only what the caller can still present matters for later checks. (Deleted users
     stay: a handful of subs, and a deleted sub must never come back.) A device matters
@@ -93,6 +111,7 @@ def pruned(
     sessions = {session_id(c.session) for c in challenges if c is not None}
     blocks = {block_id(c.session) for c in challenges if c is not None and c.name == "PASSWORD_VERIFIER"}
     refresh = {token_hash(t.refresh) for t in tokens if t is not None}
+    refresh |= {token_hash(r) for f in rotating if f is not None for r in f.refresh}
     held = {c.code for pairs in codes for _, c in pairs}
     return replace(
         history,
@@ -102,7 +121,22 @@ def pruned(
         revoked_tokens=history.revoked_tokens & refresh,
         sent_codes=frozenset(e for e in history.sent_codes if e[3] in held),
         **_devices_pruned(history, tokens, devices),
+        **_families_pruned(history, refresh),
     )
+
+
+def _families_pruned(history: History, refresh: set[str]) -> dict:
+    """The refresh-token families of tokens the caller still holds, and what it saw of them."""
+    if not history.refresh_families:
+        return {}
+    families = frozenset(e for e in history.refresh_families if e[0] in refresh)
+    kept = {f for _, f in families}
+    return {
+        "refresh_families": families,
+        "rotated_out": frozenset(e for e in history.rotated_out if e[0] in refresh),
+        "reused_families": history.reused_families & kept,
+        "revoked_families": history.revoked_families & kept,
+    }
 
 
 def _devices_pruned(history: History, tokens: Sequence[Tokens | None], devices: Sequence[HeldDevice | None]) -> dict:

@@ -5,7 +5,9 @@ package docstring lists the rules; with the device flows, each held device as it
 status and whether the caller forgot it), its canonical digest, by which states are
 de-duplicated, and the short label of a state in the graph (`StateDigest`). With the group
 flows, the pool's groups and memberships, and the memberships the caller ended; with the
-TOTP flows, how the held secret stands to the stored ones and time steps relative to now."""
+TOTP flows, how the held secret stands to the stored ones and time steps relative to now;
+with the rotation flows, the held refresh tokens of the rotating client by what their records
+and markers say (`_rotation_state`)."""
 
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ from authflow.core.lockout import IDLE_RESET
 from authflow.crypto.passwords import verify_password
 from authflow.explore.caller import Caller
 from authflow.invariants import Records, block_id, rfc6238, session_id, token_hash
+from authflow.invariants.rotation import LINEAGE, ROTATED, rotation_grace
 from authflow.service.mfa import open_secret, setup_progress
 
 
@@ -207,7 +210,74 @@ class StateDigest:
             *((tuple(device_state(d.key if d else None) for d in caller.devices),) if caller.devices else ()),
             *((self._groups_state(records, users, names, history),) if "groups" in self.universe.flows else ()),
             *((self._totp_state(records, now, caller, by_name),) if caller.totp else ()),
+            *((self._rotation_state(records, now, caller, by_sub, names),) if caller.rotating else ()),
         )
+
+    def _rotation_state(
+        self, records: Records, now: datetime, caller: Caller, by_sub: dict[str, Any], names: dict[str, str],
+    ) -> tuple[Any, ...]:
+        """Per user, the held family of the rotating client as a later request can tell it:
+        the access token's remaining lifetime; per held refresh token (oldest first), the
+        family record it is the current token of (revoked, owner, signed out since, remaining
+        lifetime), or its `rotated_refresh_token` marker (its family's current token as the
+        held position that holds it, the time since it was rotated out and the grace left,
+        clamped at 0, the family's remaining lifetime, whether it is the rotating client's),
+        and what the caller saw (revoked it, when it saw it rotated out, clamped like the
+        marker); the family's `refresh_lineage` (how many tokens it remembers, which held ones
+        among them, its remaining lifetime); and whether the caller saw the family replayed
+        or revoked. Random values (tokens, hashes, origin_jti) never appear; unheld markers and
+        lineages are left out (no request can reach them)."""
+        history = caller.history
+        grace = timedelta(seconds=rotation_grace(records, self.rotating_id) or 0)
+
+        def since(at: datetime | None) -> int | None:  # past the grace period, all alike
+            return None if at is None else min(_ms(now - at), _ms(grace))
+
+        out = []
+        for held in caller.rotating:
+            if held is None:
+                out.append(None)
+                continue
+            position = {token_hash(r): p for p, r in enumerate(held.refresh)}
+            tokens, origins = [], set()
+            for r in held.refresh:
+                digest = token_hash(r)
+                family = records.refresh_token(r)
+                marker = records.resource(self.pool_id, ROTATED, digest)
+                current = marker_state = None
+                if family is not None:
+                    origins.add(family.origin_jti)
+                    owner = by_sub.get(family.sub)
+                    current = (family.revoked, names.get(owner.sub) if owner else None,
+                               bool(owner and family.generation < owner.token_generation),
+                               max(0, _ms(family.expires - now)))
+                if marker is not None:
+                    body = marker.body
+                    origins.add(str(body.get("OriginJti")))
+                    of = records.family_by_origin(self.pool_id, str(body.get("OriginJti")))
+                    marker_state = (
+                        position.get(of.token_hash, "unheld") if of is not None else None,
+                        since(datetime.fromisoformat(body["RotatedAt"])),
+                        max(0, _ms(datetime.fromisoformat(body["UsableUntil"]) - now)),
+                        max(0, _ms(datetime.fromisoformat(body["Expires"]) - now)),
+                        body.get("ClientId") == self.rotating_id,
+                    )
+                tokens.append((current, marker_state, digest in history.revoked_tokens,
+                               since(history.rotated_at(digest))))
+            lineages = []
+            for origin in sorted(origins):
+                lineage = records.resource(self.pool_id, LINEAGE, origin)
+                if lineage is not None:
+                    kept = lineage.body.get("Rotated") or ()
+                    lineages.append((len(kept), tuple(position.get(h, "unheld") for h in kept),
+                                     max(0, _ms(datetime.fromisoformat(lineage.body["Expires"]) - now))))
+            families = {history.family_of(token_hash(r)) for r in held.refresh} - {None}
+            out.append((
+                max(0, _ms(held.access_expires - now)), tuple(tokens), tuple(sorted(lineages)),
+                bool(families & history.reused_families), bool(families & history.revoked_families),
+                len(families),
+            ))
+        return tuple(out)
 
     def _groups_state(self, records: Records, users: Any, names: dict[str, str], history: Any) -> tuple[Any, ...]:
         """The pool's groups (name, precedence, role), its memberships by universe name, and

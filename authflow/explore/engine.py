@@ -26,10 +26,12 @@ from authflow.errors import CognitoError
 from authflow.explore.actions import ADVANCE, Action
 from authflow.explore.alphabet import base_attributes, build_alphabet
 from authflow.explore.caller import (
+    ROTATION_HELD,
     Caller,
     Challenge,
     HeldCode,
     HeldDevice,
+    HeldFamily,
     HeldTotp,
     Tokens,
     pruned,
@@ -38,6 +40,7 @@ from authflow.explore.digest import StateDigest
 from authflow.explore.flows import CUSTOM_FUNCTIONS, FUNCTION_ARN, HIDDEN_CLIENT_REQUEST
 from authflow.explore.groups import GROUPS
 from authflow.explore.results import TraceStep
+from authflow.explore.rotation import ROTATING_CLIENT_REQUEST
 from authflow.explore.totp import PREFER_TOTP, code_now
 from authflow.explore.universe import CLIENT_REQUEST, FLOWS, START, build_universe
 from authflow.invariants import History, Records, Step, observe, rfc6238, token_owner
@@ -128,25 +131,34 @@ class Explorer(StateDigest):
                 "set-up", "CreateUserPoolClient", {"UserPoolId": self.pool_id, **HIDDEN_CLIENT_REQUEST},
                 {"UserPoolClient": {"ClientId": self.hidden_id}}, None,
             ),)
+        self.rotating_id = None
+        if "rotation" in flows:
+            rotating = self.client.create_user_pool_client(UserPoolId=self.pool_id, **ROTATING_CLIENT_REQUEST)
+            self.rotating_id = rotating["UserPoolClient"]["ClientId"]
+            self.setup += (TraceStep(
+                "set-up", "CreateUserPoolClient", {"UserPoolId": self.pool_id, **ROTATING_CLIENT_REQUEST},
+                {"UserPoolClient": {"ClientId": self.rotating_id}}, None,
+            ),)
         self.universe = build_universe(users, aliases, pool, app, self_service, flows, family_users)
         self.by_login = dict(zip(self.universe.logins, range(users), strict=True))
         history = History()
         held_totp: list[HeldTotp | None] = [None] * users
-        if {"devices", "groups", "totp"} & set(flows):
+        if {"devices", "groups", "totp", "rotation"} & set(flows):
             self._set_up_users()
         if "totp" in flows and totp_mode != "ON":
             history = self._enrol_users(held_totp)
         #: The password each SRP claim the alphabet signed was signed with (by signature).
         self.claims: dict[str, str] = {}
         self.alphabet = build_alphabet(self.universe, self.pool_id, self.client_id, hidden_id=self.hidden_id,
-                                  clock=self.clock.now, claims=self.claims)
+                                  clock=self.clock.now, claims=self.claims, rotating_id=self.rotating_id)
         self._password_ids: dict[str, str] = {}
         self._opened: dict[bytes, str] = {}
         self.root = Node(
             0, 0, self.store.snapshot(), self.clock.now(), self.entropy.position,
             Caller(challenges=(None,) * users, tokens=(None,) * users, codes=((),) * users, history=history,
                    devices=(None,) * users if "devices" in flows else (),
-                   totp=tuple(held_totp) if "totp" in flows else ()),
+                   totp=tuple(held_totp) if "totp" in flows else (),
+                   rotating=(None,) * users if "rotation" in flows else ()),
         )
 
     def _set_up_users(self) -> None:
@@ -303,6 +315,10 @@ class Explorer(StateDigest):
                     device=device,
                 )
         result = response.get("AuthenticationResult") if step.ok else None
+        rotating = list(caller.rotating)
+        if result and rotating and step.request.get("ClientId") == self.rotating_id:
+            self._rotating_after(step, result, after, rotating)
+            result = None  # the rotating client's tokens are held apart from the default client's
         if result:
             owner = token_owner(result)
             slot = self._slot(after.user_by_sub(*owner)) if owner else None
@@ -326,8 +342,24 @@ class Explorer(StateDigest):
             if slot is not None and purpose in user.codes:
                 codes[slot][purpose] = HeldCode(code, user.codes[purpose].code_hash)
         held = tuple(tuple(sorted(c.items())) for c in codes)
-        return Caller(tuple(challenges), tuple(tokens), pruned(history, challenges, tokens, held, devices), held,
-                      tuple(devices), tuple(totp))
+        return Caller(tuple(challenges), tuple(tokens), pruned(history, challenges, tokens, held, devices, rotating),
+                      held, tuple(devices), tuple(totp), tuple(rotating))
+
+    def _rotating_after(self, step: Step, result: Mapping[str, Any], after: Records, rotating: list) -> None:
+        """Tokens through the rotating client: a sign-in begins a new held family; a refresh
+        (GetTokensFromRefreshToken) adds the new refresh token as the latest, the ones before
+        it kept (at most ROTATION_HELD), and replaces the access token."""
+        owner = token_owner(result)
+        slot = self._slot(after.user_by_sub(*owner)) if owner else None
+        if slot is None:
+            return
+        expires = step.now + timedelta(seconds=int(result.get("ExpiresIn", 0)))
+        held = rotating[slot]
+        if step.operation == "GetTokensFromRefreshToken" and held is not None:
+            refresh = held.refresh + ((result["RefreshToken"],) if result.get("RefreshToken") else ())
+            rotating[slot] = HeldFamily(result["AccessToken"], expires, refresh[-ROTATION_HELD:])
+        elif result.get("RefreshToken"):
+            rotating[slot] = HeldFamily(result["AccessToken"], expires, (result["RefreshToken"],))
 
     def _totp_after(self, step: Step, after: Records, challenges: list, totp: list) -> None:
         """What a successful TOTP step gives the caller: the secret handed out, the code it

@@ -23,6 +23,7 @@ from authflow.explore.universe import (
     FLOWS_DEPTH,
     MAX_ALIASES,
     MAX_USERS,
+    ROTATION_DEPTH,
     SELF_SERVICE_DEPTH,
 )
 from authflow.invariants import INVARIANTS, Records, Violation, check
@@ -73,7 +74,8 @@ def explore(
 ) -> Result:
     """Explore every sequence of at most `depth` requests from the alphabet, checking
     the selected `invariants` (all by default) after each one. `depth` defaults to
-    `DEPTH`, `SELF_SERVICE_DEPTH` with `self_service`, or `FLOWS_DEPTH` with explicit `flows`.
+    `DEPTH`, `SELF_SERVICE_DEPTH` with `self_service`, `ROTATION_DEPTH` with `flows` rotation
+    alone, or `FLOWS_DEPTH` with other explicit `flows`.
 
     `pool_config` is a CreateUserPool request (PoolName optional); without it the pool
     has `AliasAttributes=["email"]` when `aliases` > 0. `progress=True` prints throttled
@@ -105,7 +107,8 @@ def explore(
         raise ValueError(f"unknown flow(s) {', '.join(sorted(wanted - set(FLOWS)))}; known: {', '.join(FLOWS)}")
     chosen = tuple(f for f in FLOWS if f in wanted)
     if depth is None:
-        depth = SELF_SERVICE_DEPTH if self_service else FLOWS_DEPTH if chosen and not default else DEPTH
+        depth = (SELF_SERVICE_DEPTH if self_service else ROTATION_DEPTH if chosen == ("rotation",)
+                 else FLOWS_DEPTH if chosen and not default else DEPTH)
     if family_users is None:
         family_users = min(users, DEFAULT_FAMILY_USERS) if default else users
     if not 0 <= family_users <= users:

@@ -26,12 +26,15 @@ SELF_SERVICE_DEPTH = 5
 #: 95,000 states, ten minutes); with groups, about 56,500 states (three and a half minutes);
 #: with totp, about 15,300 (a minute).
 FLOWS_DEPTH = 5
+#: With `flows` rotation alone (opt-in: never in the default run), its own default depth
+#: (see ROTATION_DEPTH's figures in docs/benchmarks.md).
+ROTATION_DEPTH = 5
 CLIENT_REQUEST = {
     "ClientName": "explore",
     "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
 }
 #: The sign-in flows `flows` may add to the alphabet.
-FLOWS = ("srp", "custom", "devices", "groups", "totp")
+FLOWS = ("srp", "custom", "devices", "groups", "totp", "rotation")
 #: The default run's families: the admin alphabet for every user, and the device, group and
 #: TOTP requests for the first `DEFAULT_FAMILY_USERS` of them (the others are still signed
 #: in with its devices, and still judged by every law), at `DEPTH`.
@@ -58,7 +61,7 @@ class Universe:
     delivery: str  # the medium of re-invitations
     self_service: bool = False  # the alphabet has the self-service operations
     flows: tuple[str, ...] = ()  # the other sign-in flows in the alphabet (FLOWS)
-    #: How many users (the first ones) the device, group and TOTP requests act for.
+    #: How many users (the first ones) the device, group, TOTP and rotation requests act for.
     family_users: int = 0
 
     def password_name(self, password: str) -> str:
@@ -98,8 +101,10 @@ def build_universe(
         wrong=_password("Wrong-Guess-Pass-3", length),
         weak="weak",
         validation_value="explore-validation-data-marker",
-        # the first is a session's lifetime (an SRP block's); "totp" adds one time step
-        clock_steps=(60 * int(client.get("AuthSessionValidity") or 3), 86400 * days, *((30,) if "totp" in flows else ())),
+        # the first is a session's lifetime (an SRP block's); "totp" adds one time step,
+        # "rotation" the rotating client's grace period (5 s: explore.rotation.GRACE_SECONDS)
+        clock_steps=(60 * int(client.get("AuthSessionValidity") or 3), 86400 * days, *((30,) if "totp" in flows else ()),
+                     *((5,) if "rotation" in flows else ())),
         temporary_window=timedelta(days=days),
         phones=mfa != "OFF" or username_kinds == {"phone_number"},
         mfa_optional=mfa == "OPTIONAL",

@@ -64,10 +64,16 @@ was handed and saw verified (`History.totp_secrets`, `History.totp_verified`,
 the user has (a verified authenticator, a phone number) and verification to
 VerifySoftwareToken.
 
+Refresh-token rotation: `rotated_token_only_within_grace`, `reused_family_stays_revoked`,
+`refresh_token_auth_refused_on_rotating_clients` and `revoked_family_yields_nothing` read a
+token's family and when it was rotated out from what the caller saw
+(`History.refresh_families`, `History.rotated_out`, `History.reused_families`,
+`History.revoked_families`) and from the store's rotation records (`Records.resources`).
+
 The package: `records` and `step` hold what an invariant reads (`Records`, `History`,
 `Step`), `reading` how the laws read a step; the laws themselves are grouped by subject
 (`users`, `sign_in`, `failures`, `lockout`, `codes`, `custom_auth`, `devices`, `groups`,
-`totp`), and `registry` lists
+`totp`, `rotation`), and `registry` lists
 them in the order `check` runs them. `bookkeeping` holds `observe`, `checker` the
 `Checker`. Every public name of the single module this package replaced (the laws, the
 flow and code constants) stays importable from the package.
@@ -111,6 +117,12 @@ from authflow.invariants.lockout import SECRET_ANSWERS, lockout_within_schedule 
 from authflow.invariants.reading import INITIATE, PASSWORD_FLOWS, RESPOND, token_owner  # noqa: F401 -- re-exported
 from authflow.invariants.records import Records
 from authflow.invariants.registry import INVARIANTS, Invariant, Violation, check
+from authflow.invariants.rotation import (  # noqa: F401 -- re-exported
+    refresh_token_auth_refused_on_rotating_clients,
+    reused_family_stays_revoked,
+    revoked_family_yields_nothing,
+    rotated_token_only_within_grace,
+)
 from authflow.invariants.sign_in import (  # noqa: F401 -- re-exported
     NO_TOKENS,
     REFRESH_FLOWS,

@@ -2,7 +2,8 @@
 the caller learned from it (sessions that succeeded, tokens it holds and tokens it lost,
 the ValidationData and ANSWERs it sent, codes that reached it, users deleted, devices
 issued to it and devices it forgot or lost with their owner, the group memberships it
-ended, the TOTP secrets it was handed, verified and whose codes were accepted), read from
+ended, the TOTP secrets it was handed, verified and whose codes were accepted, the
+refresh-token families it holds, saw rotated, replayed or revoked), read from
 the request and the delivered messages rather than the engine's records wherever the
 request says enough."""
 
@@ -17,6 +18,7 @@ from authflow.invariants.custom_auth import custom_answers
 from authflow.invariants.devices import devices_gone_with, forgotten_by, issued_device
 from authflow.invariants.groups import departures
 from authflow.invariants.reading import RESPOND, access_owner, claim_block_id, token_owner
+from authflow.invariants.rotation import learned, lost_families
 from authflow.invariants.step import History, Step
 from authflow.invariants.totp import accepted_code, handed_secrets
 from authflow.invariants.users import validation_values
@@ -58,6 +60,7 @@ def observe(history: History, step: Step) -> History:
     for entry in _sent_codes(step):  # delivered: the operation stood (even a CodeDeliveryFailure)
         kept = {e for e in history.sent_codes if e[:3] != entry[:3]}
         history = dataclasses.replace(history, sent_codes=frozenset(kept | {entry}))
+    history = learned(history, step)  # refresh-token families: also what a refused reuse taught
     if not step.ok:
         return history
     request, response = step.request, step.response or {}
@@ -96,7 +99,7 @@ def observe(history: History, step: Step) -> History:
         )
     if lost is not None:
         gone = {h for h, pool_id, sub in history.refresh_tokens if (pool_id, sub) == lost}
-        history = dataclasses.replace(history, revoked_tokens=history.revoked_tokens | gone)
+        history = lost_families(dataclasses.replace(history, revoked_tokens=history.revoked_tokens | gone), gone)
     return history
 
 

@@ -11,6 +11,7 @@ from authflow.errors import CodeDeliveryFailureException, CodeMismatchException
 from authflow.invariants.codes import CODE_CONFIRMING
 from authflow.invariants.reading import RESPOND, challenge_responses, claim_block_id
 from authflow.invariants.records import Records
+from authflow.invariants.rotation import reuse_revokes
 from authflow.invariants.step import Step
 
 
@@ -38,7 +39,9 @@ def refusal_changes_nothing(step: Step) -> str | None:
     challenge may end the attempt it answered: the CUSTOM_CHALLENGE session, or the
     SECRET_BLOCK of a custom flow's right SRP proof, is then marked used (Define
     failed the attempt, or the user's status refused the sign-in at its end), so that
-    the same round cannot be answered again.
+    the same round cannot be answered again. A reuse of a rotated-out refresh token past
+    its grace period (RefreshTokenReuseException) may revoke that token's family, and
+    nothing else.
     """
     if step.error is None or isinstance(step.error, CodeDeliveryFailureException):
         return None
@@ -53,10 +56,20 @@ def refusal_changes_nothing(step: Step) -> str | None:
             if not kept.used:
                 return f"{step.operation} was refused ({step.error.code}) but left its session changed and usable"
             before, after = before.without_session(ended), after.without_session(ended)
+    family = reuse_revokes(step)
+    if family is not None:
+        before, after = _family_unrevoked(before, family), _family_unrevoked(after, family)
     if before == after:
         return None
     changed = [f.name for f in dataclasses.fields(Records) if getattr(before, f.name) != getattr(after, f.name)]
     return f"{step.operation} was refused ({step.error.code}) but changed the store's {', '.join(changed)}"
+
+
+def _family_unrevoked(records: Records, origin: str) -> Records:
+    """`records` with the family `origin` not revoked (and its version erased)."""
+    tokens = tuple(dataclasses.replace(t, revoked=False, version=0) if t.origin_jti == origin else t
+                   for t in records.refresh_tokens)
+    return dataclasses.replace(records, refresh_tokens=tokens)
 
 
 def no_internal_error(step: Step) -> str | None:

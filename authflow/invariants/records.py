@@ -1,7 +1,7 @@
 """What a store holds, as the invariants read it: `Records`, a plain, comparable copy of a
 MemoryStore or of one of its snapshots, with the look-ups the invariants and the model
 checker share (a pool's users, a user by sub or by the name a request types, a session, a
-refresh token)."""
+refresh token, a pool resource)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from authflow.core.records import (
     Device,
     FailedSignIns,
     Group,
+    PoolResource,
     RefreshToken,
     SigningKey,
     User,
@@ -43,6 +44,9 @@ class Records:
     memberships: tuple[tuple[str, str, str], ...] = ()
     failed_sign_ins: tuple[FailedSignIns, ...] = ()
     signing_keys: tuple[SigningKey, ...] = ()
+    #: Every pool's generic records (PoolResource: domains, resource servers, the tokens
+    #: rotated out of their refresh-token families and the families' lineages), by pool, kind, name.
+    resources: tuple[PoolResource, ...] = ()
     indexes: tuple[Any, ...] = ()
 
     @classmethod
@@ -50,6 +54,7 @@ class Records:
         """The records of a `MemoryStore`, or of one of its `snapshot()`s."""
         state = source.snapshot() if hasattr(source, "snapshot") else source
         users, indexes, failed, keys, devices, groups, members = [], [], [], [], [], [], []
+        resources: list[PoolResource] = []
         for pool_id in sorted(state.users):
             pool_users = state.users[pool_id]
             users.extend(pool_users.by_key[k] for k in sorted(pool_users.by_key))
@@ -72,6 +77,7 @@ class Records:
             auth = state.auth[pool_id]
             failed.extend(auth.failed_sign_ins[k] for k in sorted(auth.failed_sign_ins))
             keys.extend(auth.signing_keys[k] for k in sorted(auth.signing_keys))
+            resources.extend(auth.resources[k] for k in sorted(auth.resources))
             indexes.append((pool_id, tuple(sorted(auth.session_ids)), tuple(sorted(auth.refresh_by_origin.items()))))
         return cls(
             pools=tuple(state.pools[k] for k in sorted(state.pools)),
@@ -84,6 +90,7 @@ class Records:
             memberships=tuple(members),
             failed_sign_ins=tuple(failed),
             signing_keys=tuple(keys),
+            resources=tuple(resources),
             indexes=tuple(indexes),
         )
 
@@ -151,6 +158,16 @@ class Records:
     def refresh_token(self, token: str) -> RefreshToken | None:
         wanted = token_hash(token)
         return next((t for t in self.refresh_tokens if t.token_hash == wanted), None)
+
+    def resource(self, pool_id: str, kind: str, name: str) -> PoolResource | None:
+        return next((r for r in self.resources if (r.pool_id, r.kind, r.name) == (pool_id, kind, name)), None)
+
+    def client(self, client_id: Any) -> AppClient | None:
+        return next((c for c in self.clients if c.id == client_id), None)
+
+    def family_by_origin(self, pool_id: str, origin: str) -> RefreshToken | None:
+        """The refresh-token family (its record) whose `origin_jti` is `origin`."""
+        return next((t for t in self.refresh_tokens if t.pool_id == pool_id and t.origin_jti == origin), None)
 
     def device(self, pool_id: str, key: str | None) -> Device | None:
         if not key:

@@ -27,6 +27,12 @@ from authflow.invariants.groups import (
     tokens_name_the_users_groups,
 )
 from authflow.invariants.lockout import lockout_within_schedule
+from authflow.invariants.rotation import (
+    refresh_token_auth_refused_on_rotating_clients,
+    reused_family_stays_revoked,
+    revoked_family_yields_nothing,
+    rotated_token_only_within_grace,
+)
 from authflow.invariants.sign_in import (
     password_must_match,
     revoked_refresh_token_yields_nothing,
@@ -106,6 +112,10 @@ INVARIANTS: dict[str, Invariant] = {fn.__name__: Invariant(fn.__name__, fn) for 
     totp_code_accepted_once,
     totp_secrets_never_stored,
     mfa_names_only_verified_factors,
+    rotated_token_only_within_grace,
+    reused_family_stays_revoked,
+    refresh_token_auth_refused_on_rotating_clients,
+    revoked_family_yields_nothing,
     no_internal_error,
 )}
 

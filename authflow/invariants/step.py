@@ -57,6 +57,18 @@ class History:
     totp_verified: frozenset[tuple[str, str, str]] = frozenset()
     #: (pool id, sub, SecretCode, time step): every TOTP code the caller saw accepted.
     totp_accepted: frozenset[tuple[str, str, str, int]] = frozenset()
+    #: (token hash, family): every refresh token the caller was given, with the family it
+    #: belongs to as the access token beside it names it (`origin_jti`, else `event_id`).
+    refresh_families: frozenset[tuple[str, str]] = frozenset()
+    #: (token hash, instant): the refresh tokens the caller saw rotated out of their family
+    #: (a GetTokensFromRefreshToken of the family that answered with a new refresh token),
+    #: and when.
+    rotated_out: frozenset[tuple[str, datetime]] = frozenset()
+    #: Families a reuse past the grace period was refused for (RefreshTokenReuseException).
+    reused_families: frozenset[str] = frozenset()
+    #: Families the caller revoked (RevokeToken of any of their tokens), saw replayed, or lost
+    #: to a sign-out, a disable or a delete of their user.
+    revoked_families: frozenset[str] = frozenset()
 
     def signed(self, signature: str, password: str) -> History:
         """This history, knowing that the caller signed the SRP claim `signature` with `password`."""
@@ -65,6 +77,14 @@ class History:
     def claim_password(self, signature: str) -> str | None:
         """The password the caller signed the SRP claim `signature` with, if it said."""
         return next((p for s, p in self.srp_claims if s == signature), None)
+
+    def family_of(self, token_digest: str) -> str | None:
+        """The family of the refresh token with this hash, as the caller saw it issued."""
+        return next((f for h, f in self.refresh_families if h == token_digest), None)
+
+    def rotated_at(self, token_digest: str) -> datetime | None:
+        """When the caller saw the refresh token with this hash rotated out (the first time)."""
+        return min((at for h, at in self.rotated_out if h == token_digest), default=None)
 
     def device_owner(self, pool_id: str, key: str) -> str | None:
         """The sub the device `key` was issued to, if the caller saw it issued."""

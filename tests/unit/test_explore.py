@@ -751,3 +751,113 @@ def test_a_forgotten_device_that_still_signs_in_is_found_in_the_default_run():
         "sign in as alice with the new password and alice's device"]
     assert result.trace[2].response["AuthenticationResult"]["NewDeviceMetadata"]["DeviceKey"] == \
         result.trace[-1].request["AuthParameters"]["DEVICE_KEY"]
+
+
+# -- refresh-token rotation (--flows rotation) --------------------------------------------------------
+
+
+def rotation_run(depth: int, **kwargs):
+    return explore(users=1, aliases=0, depth=depth, progress=False, flows=["rotation"], **kwargs)
+
+
+def test_rotation_flows_keep_every_invariant_with_stable_counts():
+    runs = [rotation_run(4, seed=seed) for seed in (0, 7)]
+    assert all(r.ok for r in runs), [r.violation for r in runs]
+    assert len({(r.states, r.transitions) for r in runs}) == 1
+    assert runs[0].universe.flows == ("rotation",) and runs[0].universe.clock_steps[-1] == 5
+    # a second app client rotates refresh tokens (grace 5 s); the users start CONFIRMED
+    assert [step.operation for step in runs[0].setup] == [
+        "CreateUserPool", "CreateUserPoolClient", "CreateUserPoolClient", "AdminCreateUser", "AdminSetUserPassword"]
+    assert runs[0].setup[2].request["RefreshTokenRotation"] == {"Feature": "ENABLED", "RetryGracePeriodSeconds": 5}
+    # opt-in: neither the default run nor explicit other families have it
+    assert "rotation" not in explore(users=1, aliases=0, depth=0, progress=False).universe.flows
+
+
+def test_rotation_reaches_reuse_within_and_after_the_grace_period():
+    result = rotation_run(4, graph=True)
+    assert result.ok
+    edges = {label for _, _, label in result.graph.edges}
+    assert {"sign in as alice through the rotating client", "get alice's tokens with the latest rotating refresh token",
+            "get alice's tokens with the previous rotating refresh token",
+            "get alice's tokens with the oldest rotating refresh token",
+            "revoke alice's latest rotating refresh token", "revoke alice's previous rotating refresh token",
+            "advance the clock 5 s"} <= edges
+
+
+def grace_forever(monkeypatch):
+    """A planted bug: a rotated-out refresh token stays usable forever (the grace period ignored)."""
+    from authflow.core import refresh_rotation
+
+    monkeypatch.setattr(refresh_rotation, "within_grace", lambda marker, now: True)
+
+
+def test_a_rotated_out_token_accepted_after_the_grace_period_is_found(monkeypatch):
+    grace_forever(monkeypatch)
+    result = rotation_run(4)
+    assert result.violation is not None and result.violation.invariant == "rotated_token_only_within_grace"
+    labels = [step.label for step in result.trace]
+    assert labels[:2] == ["sign in as alice through the rotating client",
+                          "get alice's tokens with the latest rotating refresh token"]
+    assert labels[2].startswith("advance the clock")  # any jump (the first in the alphabet: 180 s) crosses 5 s
+    assert labels[3] == "get alice's tokens with the previous rotating refresh token"
+    assert rotation_run(3).ok  # minimal: the grace period is crossed only by a clock jump
+
+
+def test_a_family_not_revoked_on_reuse_is_found(monkeypatch):
+    from authflow.service import refresh_rotation
+
+    monkeypatch.setattr(refresh_rotation, "revoke_family", lambda engine, tx, family: None)
+    result = rotation_run(5)
+    assert result.violation is not None and result.violation.invariant == "reused_family_stays_revoked"
+    labels = [step.label for step in result.trace]
+    assert labels[:2] == ["sign in as alice through the rotating client",
+                          "get alice's tokens with the latest rotating refresh token"]
+    assert labels[2].startswith("advance the clock") and labels[3] == (
+        "get alice's tokens with the previous rotating refresh token")
+    assert result.trace[3].error.startswith("RefreshTokenReuseException")
+    assert result.trace[4].operation in ("GetTokensFromRefreshToken", "GetUser") and result.trace[4].error is None
+    # the reuse itself is refused (the exception), so four requests break nothing
+    assert rotation_run(4).ok
+
+
+def refresh_auth_by_rotation(real):
+    """A planted bug: REFRESH_TOKEN_AUTH on a rotating client is served as GetTokensFromRefreshToken."""
+
+    def initiate(engine, request):
+        if request.get("AuthFlow") != "REFRESH_TOKEN_AUTH":
+            return real(engine, request)
+        rotated = OPERATIONS["GetTokensFromRefreshToken"](engine, {
+            "ClientId": request["ClientId"], "RefreshToken": request["AuthParameters"]["REFRESH_TOKEN"]})
+        return {"ChallengeParameters": {}, **rotated}
+
+    return initiate
+
+
+def test_refresh_token_auth_on_a_rotating_client_is_found():
+    result = rotation_run(2, faults={"InitiateAuth": refresh_auth_by_rotation})
+    assert result.violation is not None
+    assert result.violation.invariant == "refresh_token_auth_refused_on_rotating_clients"
+    assert [step.label for step in result.trace] == [
+        "sign in as alice through the rotating client", "refresh alice's rotating tokens with REFRESH_TOKEN_AUTH"]
+
+
+def current_only_revoke(real):
+    """A planted bug: RevokeToken of a token rotated out of its family revokes nothing (only
+    the family's current token is looked up)."""
+    from authflow.core.tokens import token_hash
+
+    def revoke(engine, request):
+        with engine.store.transaction() as tx:
+            current = tx.get_refresh_token(token_hash(request["Token"]))
+        return real(engine, request) if current is not None else {}
+
+    return revoke
+
+
+def test_a_revoked_family_that_still_refreshes_is_found():
+    result = rotation_run(4, faults={"RevokeToken": current_only_revoke})
+    assert result.violation is not None and result.violation.invariant == "revoked_family_yields_nothing"
+    assert [step.label for step in result.trace] == [
+        "sign in as alice through the rotating client", "get alice's tokens with the latest rotating refresh token",
+        "revoke alice's previous rotating refresh token", "get alice's tokens with the latest rotating refresh token"]
+    assert rotation_run(3, faults={"RevokeToken": current_only_revoke}).ok

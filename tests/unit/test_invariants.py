@@ -293,6 +293,32 @@ class Totp(Scenario):
                          ChallengeResponses={"USERNAME": name, "SOFTWARE_TOKEN_MFA_CODE": code})
 
 
+class Rotation(Scenario):
+    """A pool, an app client that rotates refresh tokens (RetryGracePeriodSeconds `GRACE`),
+    and a CONFIRMED alice signed in through it."""
+
+    GRACE = 5
+
+    def __init__(self) -> None:
+        self.env = Env()
+        self.client = self.env.client
+        self.pool = self.env.pool()
+        self.app = self.env.app_id(self.pool, RefreshTokenRotation={"Feature": "ENABLED",
+                                                                    "RetryGracePeriodSeconds": self.GRACE})
+        self.history = History()
+        self.create()
+        assert self.step("admin_set_user_password", "AdminSetUserPassword", UserPoolId=self.pool, Username="alice",
+                         Password=NEW, Permanent=True).ok
+        self.first = self.initiate("alice", NEW).response["AuthenticationResult"]
+
+    def rotate(self, token: str) -> Step:
+        return self.step("get_tokens_from_refresh_token", "GetTokensFromRefreshToken", ClientId=self.app,
+                         RefreshToken=token)
+
+    def later(self, seconds: int) -> None:
+        self.env.clock.advance(timedelta(seconds=seconds))
+
+
 def names(step: Step, only: str) -> list[str]:
     return [v.invariant for v in check(step, [only])]
 
@@ -607,6 +633,41 @@ def mfa_names_only_verified_factors():
     return good, replace(good, after=with_user(good.after, "alice", software_token=token))
 
 
+def rotated_token_only_within_grace():
+    s = Rotation()
+    assert s.rotate(s.first["RefreshToken"]).ok  # the sign-in's token is rotated out now
+    good = s.rotate(s.first["RefreshToken"])  # a retry within the grace period
+    assert good.ok
+    # the same retry, had it been answered at the end of the grace period
+    return good, replace(good, now=good.now + timedelta(seconds=Rotation.GRACE))
+
+
+def reused_family_stays_revoked():
+    s = Rotation()
+    good = s.rotate(s.first["RefreshToken"])
+    assert good.ok
+    family = good.history.family_of(token_hash(s.first["RefreshToken"]))
+    # the same refresh, had the caller seen a reuse of the family refused before
+    return good, replace(good, history=replace(good.history, reused_families=frozenset({family})))
+
+
+def refresh_token_auth_refused_on_rotating_clients():
+    s = Rotation()
+    good = s.refresh(s.first["RefreshToken"])
+    assert good.error is not None and good.error.code == "InvalidParameterException"
+    # the same request, had it been answered with tokens
+    return good, replace(good, error=None, response={"ChallengeParameters": {}, "AuthenticationResult": s.first})
+
+
+def revoked_family_yields_nothing():
+    s = Rotation()
+    good = s.rotate(s.first["RefreshToken"])
+    assert good.ok
+    family = good.history.family_of(token_hash(s.first["RefreshToken"]))
+    # the same refresh, had the caller revoked the family before
+    return good, replace(good, history=replace(good.history, revoked_families=frozenset({family})))
+
+
 CASES = {case.__name__: case for case in (
     status_declared, verified_alias_single_holder, unique_usernames_and_subs, tokens_only_to_signed_in_users,
     temporary_password_expires, password_must_match, session_single_use, validation_data_never_stored,
@@ -616,7 +677,8 @@ CASES = {case.__name__: case for case in (
     device_single_owner, mfa_skipped_only_on_remembered_devices, device_sign_in_tokens_carry_its_key,
     new_device_metadata_only_for_unknown_devices, tokens_name_the_users_groups, removed_members_lose_the_group,
     tokens_only_after_the_configured_factor, totp_code_accepted_once, totp_secrets_never_stored,
-    group_memberships_agree, mfa_names_only_verified_factors,
+    group_memberships_agree, mfa_names_only_verified_factors, rotated_token_only_within_grace,
+    reused_family_stays_revoked, refresh_token_auth_refused_on_rotating_clients, revoked_family_yields_nothing,
 )}
 
 
@@ -1306,3 +1368,44 @@ def test_verification_flags_are_read_in_any_case():
                      MessageAction="SUPPRESS", UserAttributes=[{"Name": "email", "Value": "carol@example.com"},
                                                                {"Name": "email_verified", "Value": "TRUE"}])
     assert created.ok and check(created) == []
+
+
+def test_a_rotation_life_through_the_engine_keeps_every_invariant():
+    """Rotate, retry within the grace period, reuse after it (the family revoked, its access
+    token refused), RevokeToken of a rotated-out token: every step keeps every law, and the
+    history learns the families, the rotations, the reuse and the revocation."""
+    s = Rotation()
+    steps = []
+    first = s.first["RefreshToken"]
+    steps.append(s.rotate(first))
+    second = steps[-1].response["AuthenticationResult"]["RefreshToken"]
+    assert s.history.rotated_at(token_hash(first)) == steps[-1].now
+    steps.append(s.rotate(first))  # a retry within the grace period: the latest is rotated out too
+    assert steps[-1].ok and s.history.rotated_at(token_hash(second)) == steps[-1].now
+    latest = steps[-1].response["AuthenticationResult"]
+    s.later(Rotation.GRACE)
+    steps.append(s.rotate(second))
+    assert steps[-1].error.code == "RefreshTokenReuseException"
+    family = s.history.family_of(token_hash(first))
+    assert family in s.history.reused_families and family in s.history.revoked_families
+    steps.append(s.rotate(latest["RefreshToken"]))
+    steps.append(s.step("get_user", "GetUser", AccessToken=latest["AccessToken"]))
+    assert [st.error.code for st in steps[-2:]] == ["NotAuthorizedException", "NotAuthorizedException"]
+    for st in steps:
+        assert check(st) == [], (st.operation, check(st))
+    # a reuse refused that also changed something else is a refusal that changed the store
+    reuse = steps[2]
+    assert names(replace(reuse, after=with_user(reuse.after, "alice", enabled=False)), "refusal_changes_nothing")
+    # ... and the family not revoked on reuse: the next refresh, had it yielded tokens, is found
+    assert names(replace(steps[3], error=None, response={"AuthenticationResult": latest}),
+                 "reused_family_stays_revoked")
+
+
+def test_revoking_a_rotated_out_token_revokes_its_family_in_the_history():
+    s = Rotation()
+    first = s.first["RefreshToken"]
+    rotated = s.rotate(first)
+    revoke = s.step("revoke_token", "RevokeToken", ClientId=s.app, Token=first)
+    assert revoke.ok and s.history.family_of(token_hash(first)) in s.history.revoked_families
+    refused = s.rotate(rotated.response["AuthenticationResult"]["RefreshToken"])
+    assert refused.error is not None and check(refused) == []
