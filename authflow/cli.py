@@ -47,6 +47,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
                              "send it again (default 60; above the SMTP timeout)")
     parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     parser.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    parser.add_argument("--access-log", action="store_true", help="log a line per HTTP request (off by default)")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -104,7 +105,8 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
                              "(CUSTOM_AUTH with a one-question quiz, with or without SRP_A), devices (device tracking: "
                              "confirm, remember, forget, device SRP sign-in, refresh with the device key), groups "
                              "(membership and the tokens' group claims), totp (software tokens: enrol, MFA_SETUP, codes "
-                             "once), or none; default devices,groups,totp for the first --family-users user(s) at "
+                             "once), rotation (opt-in: a client rotating refresh tokens, GetTokensFromRefreshToken with "
+                             "the latest and rotated-out tokens across a 5 s grace period; default depth 4), or none; default devices,groups,totp for the first --family-users user(s) at "
                              "depth 6 (none with --pool-config: your pool as written); naming them explicitly gives "
                              "them to every user at depth 5")
     parser.add_argument("--family-users", type=int, metavar="N",

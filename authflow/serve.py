@@ -432,8 +432,10 @@ def serve(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     print("\n".join(lines), flush=True)
     # proxy_headers off: uvicorn otherwise takes X-Forwarded-For from loopback peers as the
     # client's address, and a device's last_ip_used is the TCP peer only (docs/semantics.md).
+    # The access log (a line per request) is opt-in: it cost about 8% of each API call, and
+    # errors and refusals are logged by authflow itself.
     options = {"host": args.host, "port": args.port, "log_level": args.log_level, "timeout_graceful_shutdown": 5,
-               "proxy_headers": False}
+               "proxy_headers": False, "access_log": args.access_log}
     if app is not None:
         uvicorn.run(app, **options)
     else:
