@@ -84,6 +84,20 @@ first user (docs/benchmarks.md has their cost on their own: at depth 5, about 56
 for groups and 15,300 for TOTP with two users). The TOTP set-up enrols only the users the
 family acts for (the others could never answer SOFTWARE_TOKEN_MFA).
 
+`flows=("rotation",)` (`--flows rotation`, opt-in: never part of the default run) is the
+refresh-token rotation family (`authflow.explore.rotation`): a second app client with
+RefreshTokenRotation ENABLED and RetryGracePeriodSeconds 5, every user CONFIRMED and, for
+the users the family acts for, signed in through that client at the set-up; per user a new
+sign-in through it, GetTokensFromRefreshToken with the latest refresh token and with the
+two rotated out before it (the caller keeps them, `HeldFamily`), RevokeToken with the latest
+and with the one before, REFRESH_TOKEN_AUTH on that client (always refused) and GetUser with
+the family's access token; the clock also moves by 5 s. Its default depth is
+`ROTATION_DEPTH` (4: a rotation, a jump past the grace period, the reuse and a request after
+it). The digest sees the rotation records (`rotated_refresh_token` markers and
+`refresh_lineage`s of held families) by which held token they name, with times relative to
+the clock and clamped at the grace period; what the caller saw rotated, replayed or revoked
+too.
+
 Exploration is breadth-first from one set-up state (a pool and an app client). A
 state is the engine's storage (a MemoryStore snapshot) plus the clock, the entropy
 position and what the caller holds (each user's latest Session and tokens, and the
@@ -154,7 +168,7 @@ engines, nor outside tests.
 The package
 -----------
 `universe` holds the finite world and the explorer's defaults, `caller` what the caller
-holds, `actions`, `alphabet`, `self_service`, `flows`, `devices`, `groups` and `totp` the requests, `engine` the run of
+holds, `actions`, `alphabet`, `self_service`, `flows`, `devices`, `groups`, `totp` and `rotation` the requests, `engine` the run of
 one request against a state, `digest` how a state is seen (projection, digest, label),
 `search` the breadth-first exploration (`explore`), `results` what it returns, and `dot`
 the state graph as Graphviz DOT. Every public name of the single module this package
@@ -164,7 +178,15 @@ replaced stays importable from the package.
 from __future__ import annotations
 
 from authflow.explore.actions import ADVANCE, Action  # noqa: F401 -- re-exported
-from authflow.explore.caller import Caller, Challenge, HeldCode, HeldDevice, HeldTotp, Tokens
+from authflow.explore.caller import (
+    Caller,
+    Challenge,
+    HeldCode,
+    HeldDevice,
+    HeldFamily,
+    HeldTotp,
+    Tokens,
+)
 from authflow.explore.devices import DEVICE_CONFIGURATION  # noqa: F401 -- re-exported
 from authflow.explore.dot import write_dot
 from authflow.explore.engine import RewindableEntropy
@@ -189,12 +211,13 @@ from authflow.explore.universe import (  # noqa: F401 -- re-exported
     MAX_ALIASES,
     MAX_USERS,
     NAMES,
+    ROTATION_DEPTH,
     SELF_SERVICE_DEPTH,
     START,
     Universe,
 )
 
 __all__ = [
-    "Action", "Caller", "Challenge", "Graph", "HeldCode", "HeldDevice", "HeldTotp", "Progress", "Result", "RewindableEntropy", "Tokens",
+    "Action", "Caller", "Challenge", "Graph", "HeldCode", "HeldDevice", "HeldFamily", "HeldTotp", "Progress", "Result", "RewindableEntropy", "Tokens",
     "TraceStep", "Universe", "explore", "write_dot",
 ]

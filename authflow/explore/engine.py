@@ -147,6 +147,9 @@ class Explorer(StateDigest):
             self._set_up_users()
         if "totp" in flows and totp_mode != "ON":
             history = self._enrol_users(held_totp)
+        held_rotating: list[HeldFamily | None] = [None] * users
+        if "rotation" in flows:
+            history = self._sign_in_rotating(history, held_rotating)
         #: The password each SRP claim the alphabet signed was signed with (by signature).
         self.claims: dict[str, str] = {}
         self.alphabet = build_alphabet(self.universe, self.pool_id, self.client_id, hidden_id=self.hidden_id,
@@ -158,7 +161,7 @@ class Explorer(StateDigest):
             Caller(challenges=(None,) * users, tokens=(None,) * users, codes=((),) * users, history=history,
                    devices=(None,) * users if "devices" in flows else (),
                    totp=tuple(held_totp) if "totp" in flows else (),
-                   rotating=(None,) * users if "rotation" in flows else ()),
+                   rotating=tuple(held_rotating) if "rotation" in flows else ()),
         )
 
     def _set_up_users(self) -> None:
@@ -214,6 +217,26 @@ class Explorer(StateDigest):
                 self.setup += (TraceStep("set-up", operation, request, {}, None),)
             held[i] = HeldTotp(secret, code, step)
         return replace(history, refresh_tokens=frozenset())  # the set-up's tokens are not the caller's
+
+    def _sign_in_rotating(self, history: History, held: list[HeldFamily | None]) -> History:
+        """With the rotation flows, every user the family acts for starts signed in through the
+        rotating client (the caller holds that family, and its history knows it), so that a
+        rotation, a clock jump past the grace period, the reuse and a refresh after it are four
+        levels deep."""
+        u = self.universe
+        for i, login in enumerate(u.logins[:u.family_users]):
+            request = {"ClientId": self.rotating_id, "AuthFlow": "USER_PASSWORD_AUTH",
+                       "AuthParameters": {"USERNAME": login, "PASSWORD": u.new}}
+            before = Records.of(self.store)
+            response = self.client.initiate_auth(**request)
+            history = observe(history, Step(operation="InitiateAuth", request=request, response=response, error=None,
+                                            before=before, after=Records.of(self.store), now=self.clock.now(),
+                                            history=history))
+            result = response["AuthenticationResult"]
+            held[i] = HeldFamily(result["AccessToken"], self.clock.now() + timedelta(seconds=int(result["ExpiresIn"])),
+                                 (result["RefreshToken"],))
+            self.setup += (TraceStep("set-up", "InitiateAuth", request, {}, None),)
+        return history
 
     # -- running one request ------------------------------------------------------------------------
 

@@ -5,7 +5,9 @@ with the latest refresh token of that sign-in and with the ones rotated out befo
 caller keeps them, `HeldFamily`, as a client that lost an answer and retries, or a thief,
 would), RevokeToken with the latest and with the one before it, InitiateAuth REFRESH_TOKEN_AUTH on that client (always refused), and
 GetUser with the family's latest access token; the clock also moves by the grace period, so
-that a rotated-out token is presented within it and after it.
+that a rotated-out token is presented within it and after it. The set-up signs every such
+user in through the rotating client (the caller starts holding that family), so that a
+rotation, a jump past the grace period, the reuse and a request after it are four deep.
 """
 
 from __future__ import annotations

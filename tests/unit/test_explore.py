@@ -761,20 +761,23 @@ def rotation_run(depth: int, **kwargs):
 
 
 def test_rotation_flows_keep_every_invariant_with_stable_counts():
-    runs = [rotation_run(4, seed=seed) for seed in (0, 7)]
+    runs = [rotation_run(3, seed=seed) for seed in (0, 7)]
     assert all(r.ok for r in runs), [r.violation for r in runs]
     assert len({(r.states, r.transitions) for r in runs}) == 1
     assert runs[0].universe.flows == ("rotation",) and runs[0].universe.clock_steps[-1] == 5
-    # a second app client rotates refresh tokens (grace 5 s); the users start CONFIRMED
+    # a second app client rotates refresh tokens (grace 5 s); the users start CONFIRMED and
+    # signed in through it
     assert [step.operation for step in runs[0].setup] == [
-        "CreateUserPool", "CreateUserPoolClient", "CreateUserPoolClient", "AdminCreateUser", "AdminSetUserPassword"]
+        "CreateUserPool", "CreateUserPoolClient", "CreateUserPoolClient", "AdminCreateUser", "AdminSetUserPassword",
+        "InitiateAuth"]
+    assert runs[0].setup[-1].request["ClientId"] == runs[0].setup[2].response["UserPoolClient"]["ClientId"]
     assert runs[0].setup[2].request["RefreshTokenRotation"] == {"Feature": "ENABLED", "RetryGracePeriodSeconds": 5}
     # opt-in: neither the default run nor explicit other families have it
     assert "rotation" not in explore(users=1, aliases=0, depth=0, progress=False).universe.flows
 
 
 def test_rotation_reaches_reuse_within_and_after_the_grace_period():
-    result = rotation_run(4, graph=True)
+    result = rotation_run(3, graph=True)
     assert result.ok
     edges = {label for _, _, label in result.graph.edges}
     assert {"sign in as alice through the rotating client", "get alice's tokens with the latest rotating refresh token",
@@ -793,31 +796,29 @@ def grace_forever(monkeypatch):
 
 def test_a_rotated_out_token_accepted_after_the_grace_period_is_found(monkeypatch):
     grace_forever(monkeypatch)
-    result = rotation_run(4)
+    result = rotation_run(3)
     assert result.violation is not None and result.violation.invariant == "rotated_token_only_within_grace"
-    labels = [step.label for step in result.trace]
-    assert labels[:2] == ["sign in as alice through the rotating client",
-                          "get alice's tokens with the latest rotating refresh token"]
-    assert labels[2].startswith("advance the clock")  # any jump (the first in the alphabet: 180 s) crosses 5 s
-    assert labels[3] == "get alice's tokens with the previous rotating refresh token"
-    assert rotation_run(3).ok  # minimal: the grace period is crossed only by a clock jump
+    labels = [step.label for step in result.trace]  # alice starts signed in through the rotating client
+    assert labels[0] == "get alice's tokens with the latest rotating refresh token"
+    assert labels[1].startswith("advance the clock")  # any jump (the first in the alphabet: 180 s) crosses 5 s
+    assert labels[2] == "get alice's tokens with the previous rotating refresh token"
+    assert rotation_run(2).ok  # minimal: the grace period is crossed only by a clock jump
 
 
 def test_a_family_not_revoked_on_reuse_is_found(monkeypatch):
     from authflow.service import refresh_rotation
 
     monkeypatch.setattr(refresh_rotation, "revoke_family", lambda engine, tx, family: None)
-    result = rotation_run(5)
+    result = rotation_run(4)
     assert result.violation is not None and result.violation.invariant == "reused_family_stays_revoked"
     labels = [step.label for step in result.trace]
-    assert labels[:2] == ["sign in as alice through the rotating client",
-                          "get alice's tokens with the latest rotating refresh token"]
-    assert labels[2].startswith("advance the clock") and labels[3] == (
+    assert labels[0] == "get alice's tokens with the latest rotating refresh token"
+    assert labels[1].startswith("advance the clock") and labels[2] == (
         "get alice's tokens with the previous rotating refresh token")
-    assert result.trace[3].error.startswith("RefreshTokenReuseException")
-    assert result.trace[4].operation in ("GetTokensFromRefreshToken", "GetUser") and result.trace[4].error is None
-    # the reuse itself is refused (the exception), so four requests break nothing
-    assert rotation_run(4).ok
+    assert result.trace[2].error.startswith("RefreshTokenReuseException")
+    assert result.trace[3].operation in ("GetTokensFromRefreshToken", "GetUser") and result.trace[3].error is None
+    # the reuse itself is refused (the exception), so three requests break nothing
+    assert rotation_run(3).ok
 
 
 def refresh_auth_by_rotation(real):
@@ -834,11 +835,10 @@ def refresh_auth_by_rotation(real):
 
 
 def test_refresh_token_auth_on_a_rotating_client_is_found():
-    result = rotation_run(2, faults={"InitiateAuth": refresh_auth_by_rotation})
+    result = rotation_run(1, faults={"InitiateAuth": refresh_auth_by_rotation})
     assert result.violation is not None
     assert result.violation.invariant == "refresh_token_auth_refused_on_rotating_clients"
-    assert [step.label for step in result.trace] == [
-        "sign in as alice through the rotating client", "refresh alice's rotating tokens with REFRESH_TOKEN_AUTH"]
+    assert [step.label for step in result.trace] == ["refresh alice's rotating tokens with REFRESH_TOKEN_AUTH"]
 
 
 def current_only_revoke(real):
@@ -855,9 +855,18 @@ def current_only_revoke(real):
 
 
 def test_a_revoked_family_that_still_refreshes_is_found():
-    result = rotation_run(4, faults={"RevokeToken": current_only_revoke})
+    result = rotation_run(3, faults={"RevokeToken": current_only_revoke})
     assert result.violation is not None and result.violation.invariant == "revoked_family_yields_nothing"
     assert [step.label for step in result.trace] == [
-        "sign in as alice through the rotating client", "get alice's tokens with the latest rotating refresh token",
-        "revoke alice's previous rotating refresh token", "get alice's tokens with the latest rotating refresh token"]
-    assert rotation_run(3, faults={"RevokeToken": current_only_revoke}).ok
+        "get alice's tokens with the latest rotating refresh token", "revoke alice's previous rotating refresh token",
+        "get alice's tokens with the latest rotating refresh token"]
+    assert rotation_run(2, faults={"RevokeToken": current_only_revoke}).ok
+
+
+def test_the_rotation_family_has_its_own_default_depth_and_a_command_line(capsys):
+    from authflow.explore import ROTATION_DEPTH
+
+    result = explore(users=1, aliases=0, progress=False, flows=["rotation"])
+    assert result.ok and result.depth == ROTATION_DEPTH == 4
+    assert main(["explore", "--users", "1", "--aliases", "0", "--depth", "1", "--quiet", "--flows", "rotation"]) == 0
+    assert capsys.readouterr().out.splitlines()[-1] == "no invariant violated"
