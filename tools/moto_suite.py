@@ -90,6 +90,13 @@ LAX: tuple[tuple[str, str], ...] = (
      "the client does not allow the flow; AWS refuses it [O, reference §3.5.1]"),
     ("User does not have delivery config set to turn on SMS_MFA",
      "SMS MFA for a user without phone_number [O]"),
+    ("Credential should be scoped to a valid region",
+     "a client of another region than the endpoint's: a regional endpoint refuses a request signed for "
+     "another region, on AWS as here [D: SigV4]"),
+    ("CallbackURLs must be absolute URLs",
+     "a callback URL that is not a URL (a uuid); AWS requires absolute URIs [D, oauth2-hosted-login.md §2]"),
+    ("is not a valid domain name",
+     "a custom domain that is not a host name (a uuid); AWS requires a fully qualified domain name [D]"),
 )
 
 PLUGIN = '''
