@@ -49,6 +49,7 @@ from authflow.adapters.trigger_config import LoadedTriggers, TriggerConfigError
 from authflow.adapters.trigger_config import load as load_triggers
 from authflow.client import Client
 from authflow.config import EngineConfig
+from authflow.crypto.keys import KeyReservoir
 from authflow.crypto.sealing import KEK_BYTES, Keyring, parse_kek
 from authflow.wire import credentials
 from authflow.wire.protocol import Signing
@@ -311,7 +312,7 @@ def _how_to_connect(plan: Plan) -> list[str]:
 
 def _config(plan: Plan, keyring: Keyring | None) -> EngineConfig:
     base = plan.public_url if plan.issuer_style == "local" else None
-    return EngineConfig(issuer_base_url=base, kek=keyring)
+    return EngineConfig(issuer_base_url=base, kek=keyring, signing_keys=KeyReservoir())
 
 
 def _open_store(plan: Plan) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import functools
+import queue
 import threading
 from collections.abc import Callable
 
@@ -53,6 +54,39 @@ class _RotatingTestKeys:
             key = self._keys[self._next]
             self._next = (self._next + 1) % self._count
             return key
+
+
+class KeyReservoir:
+    """A production `KeyFactory` whose keys are made ahead of time: a daemon thread keeps up
+    to `size` fresh RSA-2048 keys ready, each handed out once, so CreateUserPool (two keys,
+    about 150 ms of key generation) does not wait for them. When the reservoir is empty a
+    key is made on the spot, as `generate_private_key` does. The thread starts on the first
+    call, so a process forked before it (a server worker) starts its own."""
+
+    def __init__(self, size: int = 4, make: KeyFactory = generate_private_key) -> None:
+        self._ready: queue.Queue[bytes] = queue.Queue(maxsize=size)
+        self._make = make
+        self._lock = threading.Lock()
+        self._filler: threading.Thread | None = None
+
+    def __call__(self) -> bytes:
+        self._start()
+        try:
+            return self._ready.get_nowait()
+        except queue.Empty:
+            return self._make()
+
+    def _start(self) -> None:
+        if self._filler is not None:
+            return
+        with self._lock:
+            if self._filler is None:
+                self._filler = threading.Thread(target=self._fill, name="authflow-key-reservoir", daemon=True)
+                self._filler.start()
+
+    def _fill(self) -> None:
+        while True:
+            self._ready.put(self._make())  # blocks while the reservoir is full
 
 
 #: A fresh key for every call: what a real deployment must use.
