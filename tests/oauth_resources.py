@@ -37,3 +37,18 @@ class Pool:
         err = refused(exception, message, call, *args, **kwargs)
         assert contents(self.client) == before
         return err
+
+
+def refused_over_http(server, call, code: str, message: str, **kwargs) -> None:
+    """`call` (a boto3 method against `server`) fails with `code` and `message`, HTTP 400,
+    and the server's store is exactly as it was."""
+    import pytest
+    from botocore.exceptions import ClientError
+
+    before = contents(server.client)
+    with pytest.raises(ClientError) as caught:
+        call(**kwargs)
+    error = caught.value.response["Error"]
+    assert (error["Code"], error["Message"]) == (code, message)
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+    assert contents(server.client) == before

@@ -12,18 +12,9 @@ from authflow.core import auth_events as core
 from authflow.service import auth_events
 from tests.http import serving
 from tests.oauth_resources import contents
+from tests.oauth_resources import refused_over_http as refused
 
 PASSWORD = "Correct-Horse-9"
-
-
-def refused(server, call, code: str, message: str, **kwargs) -> None:
-    before = contents(server.client)
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    error = caught.value.response["Error"]
-    assert (error["Code"], error["Message"]) == (code, message)
-    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert contents(server.client) == before
 
 
 def test_auth_events_over_http():

@@ -9,39 +9,20 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-import boto3
 import httpx
-import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 
 from authflow.web.security import SECURITY_HEADERS
-from tests.http import KEY_ID, REGION, SECRET, serving
-from tests.oauth_resources import contents
+from tests.http import serving
+from tests.oauth_resources import refused_over_http as refused
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(48))
 CSS = ".submitButton-customizable { background-color: #ff6600; }\n.label-customizable { font-weight: 700; }"
 CALLBACK = "https://app.example.com/cb"
 
 
-def boto(server):
-    return boto3.session.Session(aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION).client(
-        "cognito-idp", endpoint_url=server.url, config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-
-
-def refused(server, call, code: str, message: str, **kwargs) -> None:
-    before = contents(server.client)
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    error = caught.value.response["Error"]
-    assert (error["Code"], error["Message"]) == (code, message)
-    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert contents(server.client) == before
-
-
 def test_branding_operations_over_http():
     with serving() as server:
-        cognito = boto(server)
+        cognito = server.boto3()
         pool = cognito.create_user_pool(PoolName="http-branding")["UserPool"]["Id"]
         client_id = cognito.create_user_pool_client(UserPoolId=pool, ClientName="web")["UserPoolClient"]["ClientId"]
 

@@ -6,35 +6,16 @@ paginator over ListResourceServers, and refusals that leave the store unchanged.
 
 from __future__ import annotations
 
-import boto3
-import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
-
-from tests.http import KEY_ID, REGION, SECRET, serving
-from tests.oauth_resources import CERT, contents
+from tests.http import serving
+from tests.oauth_resources import CERT
+from tests.oauth_resources import refused_over_http as refused
 
 API = "https://photos.example.com"
 
 
-def boto(server):
-    return boto3.session.Session(aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION).client(
-        "cognito-idp", endpoint_url=server.url, config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-
-
-def refused(server, call, code: str, message: str, **kwargs) -> None:
-    before = contents(server.client)
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    error = caught.value.response["Error"]
-    assert (error["Code"], error["Message"]) == (code, message)
-    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert contents(server.client) == before
-
-
 def test_oauth_resources_over_http():
     with serving() as server:
-        cognito = boto(server)
+        cognito = server.boto3()
         pool = cognito.create_user_pool(PoolName="http-oauth")["UserPool"]["Id"]
 
         # domains: a prefix and a custom one, described, shown by DescribeUserPool

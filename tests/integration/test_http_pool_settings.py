@@ -9,37 +9,19 @@ from __future__ import annotations
 import base64
 from datetime import datetime
 
-import boto3
-import pytest
-from botocore.config import Config
-from botocore.exceptions import ClientError
 from cryptography import x509
 
-from tests.http import KEY_ID, REGION, SECRET, serving
+from tests.http import serving
 from tests.oauth_resources import contents
+from tests.oauth_resources import refused_over_http as refused
 
 BUCKET = "arn:aws:s3:::cognito-event-logs"
 LOG_GROUP = "arn:aws:logs:us-east-1:000000000000:log-group:/aws/vendedlogs/cognito"
 
 
-def boto(server):
-    return boto3.session.Session(aws_access_key_id=KEY_ID, aws_secret_access_key=SECRET, region_name=REGION).client(
-        "cognito-idp", endpoint_url=server.url, config=Config(retries={"total_max_attempts": 1, "mode": "standard"}))
-
-
-def refused(server, call, code: str, message: str, **kwargs) -> None:
-    before = contents(server.client)
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    error = caught.value.response["Error"]
-    assert (error["Code"], error["Message"]) == (code, message)
-    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert contents(server.client) == before
-
-
 def test_pool_settings_over_http():
     with serving() as server:
-        cognito = boto(server)
+        cognito = server.boto3()
         pool = cognito.create_user_pool(PoolName="http-settings", UserPoolTags={"team": "auth"})["UserPool"]
         pool_id, arn = pool["Id"], pool["Arn"]
         app = cognito.create_user_pool_client(UserPoolId=pool_id, ClientName="web")["UserPoolClient"]["ClientId"]

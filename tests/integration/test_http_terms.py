@@ -12,25 +12,15 @@ from urllib.parse import urlencode
 
 import httpx
 import pytest
-from botocore.exceptions import ClientError
 
 from tests.http import serving
 from tests.oauth_resources import contents
+from tests.oauth_resources import refused_over_http as refused
 
 DOMAIN = "termspages"
 CALLBACK = "https://app.example.com/cb"
 TOU = "https://example.com/terms"
 PRIVACY = "https://example.com/privacy"
-
-
-def refused(server, call, code: str, message: str, **kwargs) -> None:
-    before = contents(server.client)
-    with pytest.raises(ClientError) as caught:
-        call(**kwargs)
-    error = caught.value.response["Error"]
-    assert (error["Code"], error["Message"]) == (code, message)
-    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
-    assert contents(server.client) == before
 
 
 def terms(cognito, pool: str, client: str, name: str, links: dict) -> dict:
