@@ -96,6 +96,27 @@ def pool_id(client) -> str:
     return client.create_user_pool(PoolName="test-pool")["UserPool"]["Id"]
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def reopenable_store(request, tmp_path):
+    """For the durability tests of each family: a function that opens the same durable
+    store each time it is called (a test writes, closes, opens again: a restart), on a
+    SQLite file or on a PostgreSQL schema of its own, dropped at the end."""
+    if request.param == "sqlite":
+        from authflow.adapters.sqlite import SqliteStore
+
+        yield lambda: SqliteStore(tmp_path / "durable.db")
+        return
+    import uuid
+
+    from authflow.adapters.postgres import PostgresStore
+
+    dsn, schema = request.getfixturevalue("pg_dsn"), f"durable_{uuid.uuid4().hex[:12]}"
+    try:
+        yield lambda: PostgresStore(dsn, schema=schema, min_size=1, max_size=2)
+    finally:
+        PostgresStore.drop_schema(dsn, schema)
+
+
 @pytest.fixture(scope="session")
 def pg_dsn(tmp_path_factory):
     """The DSN of a PostgreSQL server for the tests: `AUTHFLOW_TEST_PG_DSN` (set by

@@ -117,66 +117,46 @@ def test_client_secrets_and_rotation_over_http():
         admin.delete_user_pool_domain(UserPoolId=pool, Domain="http-secrets")
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_secrets_and_rotation_survive_a_durable_store_reopened(kind, tmp_path, request):
+def test_secrets_and_rotation_survive_a_durable_store_reopened(reopenable_store):
     """Both secrets and a rotated family (its record replaced under the same origin_jti, the
     rotated-out token remembered as a pool resource) read back from SQLite and PostgreSQL."""
     import dataclasses
-    import uuid
 
-    from authflow.adapters.sqlite import SqliteStore
     from authflow.crypto.sealing import Keyring
     from tests.conftest import TEST_CONFIG, make_client
 
-    drop = None
-    if kind == "sqlite":
-        def open_store():
-            return SqliteStore(tmp_path / "s.db")
-    else:
-        from authflow.adapters.postgres import PostgresStore
-
-        dsn, schema = request.getfixturevalue("pg_dsn"), f"secrets_{uuid.uuid4().hex[:12]}"
-
-        def open_store():
-            return PostgresStore(dsn, schema=schema, min_size=1, max_size=2)
-
-        def drop():
-            PostgresStore.drop_schema(dsn, schema)
+    open_store = reopenable_store
     config = dataclasses.replace(TEST_CONFIG, kek=Keyring(b"k" * 32))
-    try:
-        c = make_client(store=open_store(), config=config)
-        pool = c.create_user_pool(PoolName="p")["UserPool"]["Id"]
-        app = c.create_user_pool_client(UserPoolId=pool, ClientName="c", GenerateSecret=True,
-                                        ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
-                                        RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 0},
-                                        )["UserPoolClient"]
-        client_id = app["ClientId"]
-        second = c.add_user_pool_client_secret(UserPoolId=pool, ClientId=client_id)["ClientSecretDescriptor"]
-        c.admin_create_user(UserPoolId=pool, Username="alice", MessageAction="SUPPRESS")
-        c.admin_set_user_password(UserPoolId=pool, Username="alice", Password=PASSWORD, Permanent=True)
-        old = c.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
-            "USERNAME": "alice", "PASSWORD": PASSWORD,
-            "SECRET_HASH": secret_hash(second["ClientSecretValue"], "alice", client_id)})["AuthenticationResult"]
-        new = c.get_tokens_from_refresh_token(ClientId=client_id, ClientSecret=app["ClientSecret"],
-                                              RefreshToken=old["RefreshToken"])["AuthenticationResult"]
-        c.store.close()
+    c = make_client(store=open_store(), config=config)
+    pool = c.create_user_pool(PoolName="p")["UserPool"]["Id"]
+    app = c.create_user_pool_client(UserPoolId=pool, ClientName="c", GenerateSecret=True,
+                                    ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
+                                    RefreshTokenRotation={"Feature": "ENABLED", "RetryGracePeriodSeconds": 0},
+                                    )["UserPoolClient"]
+    client_id = app["ClientId"]
+    second = c.add_user_pool_client_secret(UserPoolId=pool, ClientId=client_id)["ClientSecretDescriptor"]
+    c.admin_create_user(UserPoolId=pool, Username="alice", MessageAction="SUPPRESS")
+    c.admin_set_user_password(UserPoolId=pool, Username="alice", Password=PASSWORD, Permanent=True)
+    old = c.initiate_auth(ClientId=client_id, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+        "USERNAME": "alice", "PASSWORD": PASSWORD,
+        "SECRET_HASH": secret_hash(second["ClientSecretValue"], "alice", client_id)})["AuthenticationResult"]
+    new = c.get_tokens_from_refresh_token(ClientId=client_id, ClientSecret=app["ClientSecret"],
+                                          RefreshToken=old["RefreshToken"])["AuthenticationResult"]
+    c.store.close()
 
-        again = make_client(store=open_store(), config=config)
-        listed = again.list_user_pool_client_secrets(UserPoolId=pool, ClientId=client_id)["ClientSecrets"]
-        assert [s["ClientSecretId"] for s in listed][1] == second["ClientSecretId"]
-        newer = again.get_tokens_from_refresh_token(ClientId=client_id, ClientSecret=second["ClientSecretValue"],
-                                                    RefreshToken=new["RefreshToken"])["AuthenticationResult"]
-        with pytest.raises(again.exceptions.RefreshTokenReuseException):
-            again.get_tokens_from_refresh_token(ClientId=client_id, ClientSecret=app["ClientSecret"],
-                                                RefreshToken=old["RefreshToken"])
-        with pytest.raises(again.exceptions.NotAuthorizedException, match="revoked"):
-            again.get_tokens_from_refresh_token(ClientId=client_id, ClientSecret=app["ClientSecret"],
-                                                RefreshToken=newer["RefreshToken"])
-        again.delete_user_pool(UserPoolId=pool)
-        again.store.close()
-    finally:
-        if drop is not None:
-            drop()
+    again = make_client(store=open_store(), config=config)
+    listed = again.list_user_pool_client_secrets(UserPoolId=pool, ClientId=client_id)["ClientSecrets"]
+    assert [s["ClientSecretId"] for s in listed][1] == second["ClientSecretId"]
+    newer = again.get_tokens_from_refresh_token(ClientId=client_id, ClientSecret=second["ClientSecretValue"],
+                                                RefreshToken=new["RefreshToken"])["AuthenticationResult"]
+    with pytest.raises(again.exceptions.RefreshTokenReuseException):
+        again.get_tokens_from_refresh_token(ClientId=client_id, ClientSecret=app["ClientSecret"],
+                                            RefreshToken=old["RefreshToken"])
+    with pytest.raises(again.exceptions.NotAuthorizedException, match="revoked"):
+        again.get_tokens_from_refresh_token(ClientId=client_id, ClientSecret=app["ClientSecret"],
+                                            RefreshToken=newer["RefreshToken"])
+    again.delete_user_pool(UserPoolId=pool)
+    again.store.close()
 
 
 def test_two_engines_rotating_one_token_on_sqlite_both_succeed_within_the_grace_period(tmp_path):

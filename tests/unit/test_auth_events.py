@@ -5,13 +5,12 @@ pages, feedback by admin and by FeedbackToken, and refusals that change nothing.
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
 
 import authflow
-from authflow.adapters import ManualClock, MemoryOutbox, MemoryStore, SeededEntropy, SqliteStore
+from authflow.adapters import ManualClock, MemoryOutbox, MemoryStore, SeededEntropy
 from authflow.core import auth_events as core
 from authflow.crypto.keys import TEST_KEYS
 from authflow.crypto.passwords import FAST_INSECURE
@@ -389,22 +388,8 @@ def test_sign_in_answers_are_the_same_with_and_without_threat_protection():
 # -- the durable stores -----------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_history_survives_a_durable_store_reopened_and_goes_with_the_pool(kind, tmp_path, request):
-    if kind == "sqlite":
-        def open_store():
-            return SqliteStore(tmp_path / "events.db")
-        drop = None
-    else:
-        from authflow.adapters.postgres import PostgresStore
-
-        dsn, schema = request.getfixturevalue("pg_dsn"), f"events_{uuid.uuid4().hex[:12]}"
-
-        def open_store():
-            return PostgresStore(dsn, schema=schema, min_size=1, max_size=2)
-
-        def drop():
-            PostgresStore.drop_schema(dsn, schema)
+def test_history_survives_a_durable_store_reopened_and_goes_with_the_pool(reopenable_store):
+    open_store = reopenable_store
     config = authflow.EngineConfig(kek=Keyring(b"k" * 32), kdf=FAST_INSECURE, signing_keys=TEST_KEYS)
     clock = ManualClock(START)
 
@@ -412,40 +397,36 @@ def test_history_survives_a_durable_store_reopened_and_goes_with_the_pool(kind, 
         return CheckedClient(authflow.Client(config=config, store=store, clock=clock, messenger=MemoryOutbox(),
                                              entropy=SeededEntropy(5)))
 
-    try:
-        first = client(open_store())
-        pool = first.create_user_pool(PoolName="p", UserPoolTier="PLUS", UserPoolAddOns=ADD_ONS)["UserPool"]["Id"]
-        app = first.create_user_pool_client(UserPoolId=pool, ClientName="a", ExplicitAuthFlows=[
-            "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
-        first.admin_create_user(UserPoolId=pool, Username="alice", TemporaryPassword=TEMP, MessageAction="SUPPRESS")
-        started = first.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH",
-                                      AuthParameters={"USERNAME": "alice", "PASSWORD": TEMP})
-        clock.advance(timedelta(milliseconds=1500))
-        first.respond_to_auth_challenge(ClientId=app, ChallengeName="NEW_PASSWORD_REQUIRED", Session=started["Session"],
-                                        ChallengeResponses={"USERNAME": "alice", "NEW_PASSWORD": NEW})
-        with pytest.raises(first.exceptions.NotAuthorizedException):
-            first.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH",
-                                AuthParameters={"USERNAME": "alice", "PASSWORD": "Wrong1!pass"})
-        listed = first.admin_list_user_auth_events(UserPoolId=pool, Username="alice")["AuthEvents"]
-        first.admin_update_auth_event_feedback(UserPoolId=pool, Username="alice", EventId=listed[0]["EventId"],
-                                               FeedbackValue="Invalid")
-        written = first.admin_list_user_auth_events(UserPoolId=pool, Username="alice")["AuthEvents"]
-        first.store.close()
+    first = client(open_store())
+    pool = first.create_user_pool(PoolName="p", UserPoolTier="PLUS", UserPoolAddOns=ADD_ONS)["UserPool"]["Id"]
+    app = first.create_user_pool_client(UserPoolId=pool, ClientName="a", ExplicitAuthFlows=[
+        "ALLOW_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])["UserPoolClient"]["ClientId"]
+    first.admin_create_user(UserPoolId=pool, Username="alice", TemporaryPassword=TEMP, MessageAction="SUPPRESS")
+    started = first.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH",
+                                  AuthParameters={"USERNAME": "alice", "PASSWORD": TEMP})
+    clock.advance(timedelta(milliseconds=1500))
+    first.respond_to_auth_challenge(ClientId=app, ChallengeName="NEW_PASSWORD_REQUIRED", Session=started["Session"],
+                                    ChallengeResponses={"USERNAME": "alice", "NEW_PASSWORD": NEW})
+    with pytest.raises(first.exceptions.NotAuthorizedException):
+        first.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH",
+                            AuthParameters={"USERNAME": "alice", "PASSWORD": "Wrong1!pass"})
+    listed = first.admin_list_user_auth_events(UserPoolId=pool, Username="alice")["AuthEvents"]
+    first.admin_update_auth_event_feedback(UserPoolId=pool, Username="alice", EventId=listed[0]["EventId"],
+                                           FeedbackValue="Invalid")
+    written = first.admin_list_user_auth_events(UserPoolId=pool, Username="alice")["AuthEvents"]
+    first.store.close()
 
-        again = client(open_store())
-        assert again.admin_list_user_auth_events(UserPoolId=pool, Username="alice")["AuthEvents"] == written
-        assert [summary(e) for e in written] == [("SignIn", "Fail", [PASSWORD_BAD]),
-                                                 ("SignIn", "Pass", [PASSWORD_OK])]
-        assert written[1]["CreationDate"] == START  # kept to the millisecond, answered later
-        assert written[0]["EventFeedback"]["Provider"] == "Admin"
-        again.delete_user_pool(UserPoolId=pool)
-        with again.store.transaction() as tx:
-            assert tx.list_resources(pool, core.KIND, after=None, limit=10) == []
-            assert tx.list_resources(pool, core.SESSION_KIND, after=None, limit=10) == []
-        again.store.close()
-    finally:
-        if drop is not None:
-            drop()
+    again = client(open_store())
+    assert again.admin_list_user_auth_events(UserPoolId=pool, Username="alice")["AuthEvents"] == written
+    assert [summary(e) for e in written] == [("SignIn", "Fail", [PASSWORD_BAD]),
+                                             ("SignIn", "Pass", [PASSWORD_OK])]
+    assert written[1]["CreationDate"] == START  # kept to the millisecond, answered later
+    assert written[0]["EventFeedback"]["Provider"] == "Admin"
+    again.delete_user_pool(UserPoolId=pool)
+    with again.store.transaction() as tx:
+        assert tx.list_resources(pool, core.KIND, after=None, limit=10) == []
+        assert tx.list_resources(pool, core.SESSION_KIND, after=None, limit=10) == []
+    again.store.close()
 
 
 @pytest.mark.parametrize("admin", [False, True])

@@ -362,52 +362,31 @@ def test_styles_are_deleted_with_the_pool():
     assert pool.client.store.snapshot().auth.get(pool.id) is None
 
 
-@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
-def test_records_survive_a_durable_store_reopened_and_go_with_the_pool(kind, tmp_path, request):
+def test_records_survive_a_durable_store_reopened_and_go_with_the_pool(reopenable_store):
     import dataclasses
-    import uuid
 
-    from authflow.adapters.sqlite import SqliteStore
     from authflow.crypto.sealing import Keyring
     from tests.conftest import TEST_CONFIG, make_client
 
-    drop = None
-    if kind == "sqlite":
-        def open_store():
-            return SqliteStore(tmp_path / "b.db")
-    else:
-        from authflow.adapters.postgres import PostgresStore
-
-        dsn, schema = request.getfixturevalue("pg_dsn"), f"branding_{uuid.uuid4().hex[:12]}"
-
-        def open_store():
-            return PostgresStore(dsn, schema=schema, min_size=1, max_size=2)
-
-        def drop():
-            PostgresStore.drop_schema(dsn, schema)
     config = dataclasses.replace(TEST_CONFIG, kek=Keyring(b"k" * 32))
-    try:
-        client = make_client(store=open_store(), config=config)
-        pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
-        client_id = client.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"]["ClientId"]
-        client.create_user_pool_domain(UserPoolId=pool, Domain="brand-durable")
-        set_ = client.set_ui_customization(UserPoolId=pool, ClientId=client_id, CSS=CSS, ImageFile=PNG)
-        created = client.create_managed_login_branding(UserPoolId=pool, ClientId=client_id, Settings=SETTINGS,
-                                                       Assets=[ASSET])["ManagedLoginBranding"]
-        client.store.close()
+    client = make_client(store=reopenable_store(), config=config)
+    pool = client.create_user_pool(PoolName="p")["UserPool"]["Id"]
+    client_id = client.create_user_pool_client(UserPoolId=pool, ClientName="c")["UserPoolClient"]["ClientId"]
+    client.create_user_pool_domain(UserPoolId=pool, Domain="brand-durable")
+    set_ = client.set_ui_customization(UserPoolId=pool, ClientId=client_id, CSS=CSS, ImageFile=PNG)
+    created = client.create_managed_login_branding(UserPoolId=pool, ClientId=client_id, Settings=SETTINGS,
+                                                   Assets=[ASSET])["ManagedLoginBranding"]
+    client.store.close()
 
-        again = make_client(store=open_store(), config=config)
-        assert again.get_ui_customization(UserPoolId=pool, ClientId=client_id)["UICustomization"] == \
-            set_["UICustomization"]
-        assert again.describe_managed_login_branding_by_client(
-            UserPoolId=pool, ClientId=client_id)["ManagedLoginBranding"] == created
-        again.delete_user_pool_domain(UserPoolId=pool, Domain="brand-durable")
-        again.delete_user_pool(UserPoolId=pool)
-        with again.store.transaction() as tx:
-            assert tx.get_resource(pool, core.UI_CUSTOMIZATION, client_id) is None
-            assert tx.get_resource(pool, core.BRANDING, created["ManagedLoginBrandingId"]) is None
-            assert tx.get_resource(pool, core.BRANDING_CLIENT, client_id) is None
-        again.store.close()
-    finally:
-        if drop is not None:
-            drop()
+    again = make_client(store=reopenable_store(), config=config)
+    assert again.get_ui_customization(UserPoolId=pool, ClientId=client_id)["UICustomization"] == \
+        set_["UICustomization"]
+    assert again.describe_managed_login_branding_by_client(
+        UserPoolId=pool, ClientId=client_id)["ManagedLoginBranding"] == created
+    again.delete_user_pool_domain(UserPoolId=pool, Domain="brand-durable")
+    again.delete_user_pool(UserPoolId=pool)
+    with again.store.transaction() as tx:
+        assert tx.get_resource(pool, core.UI_CUSTOMIZATION, client_id) is None
+        assert tx.get_resource(pool, core.BRANDING, created["ManagedLoginBrandingId"]) is None
+        assert tx.get_resource(pool, core.BRANDING_CLIENT, client_id) is None
+    again.store.close()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import dataclasses
-import os
 from datetime import timedelta
 
 import pytest
@@ -18,7 +17,6 @@ from cryptography.hazmat.primitives import serialization
 
 import authflow
 from authflow.adapters import ManualClock, MemoryOutbox, SeededEntropy
-from authflow.adapters.sqlite import SqliteStore
 from authflow.core import pool_settings as settings
 from authflow.crypto.keys import TEST_KEYS, private_key
 from authflow.crypto.sealing import Keyring
@@ -455,18 +453,5 @@ def check_round_trip(open_store) -> None:
     again.store.close()
 
 
-def test_settings_survive_a_sqlite_store_reopened_and_go_with_the_pool(tmp_path):
-    check_round_trip(lambda: SqliteStore(tmp_path / "settings.db"))
-
-
-@pytest.mark.skipif(not os.environ.get("AUTHFLOW_TEST_PG_DSN"), reason="AUTHFLOW_TEST_PG_DSN names no PostgreSQL server")
-def test_settings_survive_a_postgres_store_reopened_and_go_with_the_pool():
-    import uuid
-
-    from authflow.adapters.postgres import PostgresStore
-
-    dsn, schema = os.environ["AUTHFLOW_TEST_PG_DSN"], f"settings_{uuid.uuid4().hex[:12]}"
-    try:
-        check_round_trip(lambda: PostgresStore(dsn, schema=schema, min_size=1, max_size=2))
-    finally:
-        PostgresStore.drop_schema(dsn, schema)
+def test_settings_survive_a_durable_store_reopened_and_go_with_the_pool(reopenable_store):
+    check_round_trip(reopenable_store)
