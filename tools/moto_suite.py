@@ -353,7 +353,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--moto-version", default=MOTO_VERSION)
     parser.add_argument("--current-env", action="store_true",
                         help="run the tests with this interpreter (moto and the test deps installed here)")
-    parser.add_argument("--timeout", type=int, default=60, help="seconds per test (pytest-timeout)")
+    parser.add_argument("--timeout", type=int, default=120,
+                        help="seconds per test (pytest-timeout; an aws_verified MFA test waits about a minute for fresh TOTP steps)")
     parser.add_argument("--total-timeout", type=int, default=3600, help="seconds for the whole run")
     parser.add_argument("--files", nargs="+", default=list(DEFAULT_FILES))
     parser.add_argument("-k", help="pytest -k expression")
