@@ -24,22 +24,22 @@ def _tagged_pool(tx, arn: str) -> UserPool:
     return pool
 
 
+def _retag(engine: Engine, arn: str, change) -> dict[str, Any]:
+    """The pool's tags as `change(config)` makes them, in one transaction."""
+    with engine.store.transaction() as tx:
+        pool = _tagged_pool(tx, arn)
+        tx.put_pool(replace(pool, config=change(pool.config), version=pool.version + 1))
+    return {}
+
+
 @operation("TagResource")
 def tag_resource(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    with engine.store.transaction() as tx:
-        pool = _tagged_pool(tx, request["ResourceArn"])
-        config = core.tagged(pool.config, request["Tags"])
-        tx.put_pool(replace(pool, config=config, version=pool.version + 1))
-    return {}
+    return _retag(engine, request["ResourceArn"], lambda config: core.tagged(config, request["Tags"]))
 
 
 @operation("UntagResource")
 def untag_resource(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
-    with engine.store.transaction() as tx:
-        pool = _tagged_pool(tx, request["ResourceArn"])
-        config = core.untagged(pool.config, request["TagKeys"])
-        tx.put_pool(replace(pool, config=config, version=pool.version + 1))
-    return {}
+    return _retag(engine, request["ResourceArn"], lambda config: core.untagged(config, request["TagKeys"]))
 
 
 @operation("ListTagsForResource")
