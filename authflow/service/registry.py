@@ -45,8 +45,10 @@ def load_all() -> dict[str, Handler]:
         terms,
         tokens,
         user_import,
+        user_auth,
         users,
         verification,
+        webauthn,
     )
 
     auth_events.instrument(OPERATIONS)  # records sign-in outcomes; wraps once, however often called
