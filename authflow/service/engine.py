@@ -204,6 +204,10 @@ class Engine:
         for record in deletes:
             if isinstance(record, User):
                 tx.delete_user(record.pool_id, record.username_key)
+                # A deleted user's passkeys go with them (imported here: that module imports this one).
+                from authflow.service.webauthn import delete_credentials_of
+
+                delete_credentials_of(tx, record.pool_id, record.sub)
             elif isinstance(record, FailedSignIns):
                 tx.delete_failed_sign_ins(record.pool_id, record.key)
             else:

@@ -1,0 +1,223 @@
+"""WebAuthn ceremonies on py_webauthn: the options a browser gets, and the checks of what it
+answers. Nothing here verifies a signature or an attestation by hand; py_webauthn does.
+
+Theory of operation: Cognito names several ways a registration fails
+(WebAuthnOriginNotAllowedException, ...RelyingPartyMismatchException, ...); py_webauthn raises
+one exception whatever failed. So `inspect_registration` / `inspect_assertion` first read
+the answer with py_webauthn's own parsers (what origin the client data names, which RP the
+authenticator data hashes, whether UV was done, which key algorithm, which format) for the
+caller to classify a refusal, and `verify_registration` / `verify_assertion` then run
+py_webauthn's full verification, which is the authority: an answer passes only if it does.
+Pure: challenges and user handles are arguments (py_webauthn draws random ones only when
+they are not given, and they always are).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from webauthn import (
+    generate_authentication_options,
+    generate_registration_options,
+    verify_authentication_response,
+    verify_registration_response,
+)
+from webauthn.helpers import (
+    base64url_to_bytes,
+    bytes_to_base64url,
+    decode_credential_public_key,
+    options_to_json,
+    parse_attestation_object,
+    parse_authentication_credential_json,
+    parse_authenticator_data,
+    parse_client_data_json,
+    parse_registration_credential_json,
+)
+from webauthn.helpers.cose import COSEAlgorithmIdentifier
+from webauthn.helpers.exceptions import WebAuthnException
+from webauthn.helpers.structs import (
+    AttestationFormat,
+    AuthenticatorSelectionCriteria,
+    AuthenticatorTransport,
+    PublicKeyCredentialDescriptor,
+    ResidentKeyRequirement,
+    UserVerificationRequirement,
+)
+
+#: The key algorithms Cognito offers (its pubKeyCredParams): ES256 and RS256.
+ALGORITHMS = (COSEAlgorithmIdentifier.ECDSA_SHA_256, COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256)
+_FORMATS = frozenset(f.value for f in AttestationFormat)
+_TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
+
+
+class Malformed(ValueError):
+    """The answer is not a WebAuthn credential of the expected kind."""
+
+
+class Rejected(ValueError):
+    """py_webauthn's verification refused an answer that parsed."""
+
+
+def b64url(data: bytes) -> str:
+    return bytes_to_base64url(data)
+
+
+def unb64url(text: str) -> bytes:
+    return base64url_to_bytes(text)
+
+
+def rp_id_hash(rp_id: str) -> bytes:
+    return hashlib.sha256(rp_id.encode("utf-8")).digest()
+
+
+def _descriptors(credentials: Sequence[tuple[str, Sequence[str]]]) -> list[PublicKeyCredentialDescriptor]:
+    return [
+        PublicKeyCredentialDescriptor(
+            id=unb64url(cid), transports=[AuthenticatorTransport(t) for t in transports if t in _TRANSPORTS] or None,
+        )
+        for cid, transports in credentials
+    ]
+
+
+def creation_options(*, rp_id: str, user_id: bytes, user_name: str, challenge: bytes, timeout_ms: int,
+                     exclude: Sequence[tuple[str, Sequence[str]]], user_verification: str) -> dict[str, Any]:
+    """PublicKeyCredentialCreationOptionsJSON for a discoverable credential (a passkey):
+    `exclude` is (credential id, transports) of the user's passkeys."""
+    options = generate_registration_options(
+        rp_id=rp_id, rp_name=rp_id, user_name=user_name, user_id=user_id, challenge=challenge, timeout=timeout_ms,
+        authenticator_selection=AuthenticatorSelectionCriteria(
+            resident_key=ResidentKeyRequirement.REQUIRED,
+            user_verification=UserVerificationRequirement(user_verification),
+        ),
+        exclude_credentials=_descriptors(exclude), supported_pub_key_algs=list(ALGORITHMS),
+    )
+    return json.loads(options_to_json(options))  # plain JSON values (the algorithms are enums)
+
+
+def request_options(*, rp_id: str, challenge: bytes, timeout_ms: int, allow: Sequence[tuple[str, Sequence[str]]],
+                    user_verification: str) -> str:
+    """PublicKeyCredentialRequestOptionsJSON, as a JSON string."""
+    options = generate_authentication_options(
+        rp_id=rp_id, challenge=challenge, timeout=timeout_ms, allow_credentials=_descriptors(allow),
+        user_verification=UserVerificationRequirement(user_verification),
+    )
+    return options_to_json(options)
+
+
+def _as_json(credential: str | Mapping[str, Any]) -> str:
+    if isinstance(credential, str):
+        return credential
+    try:
+        return json.dumps(dict(credential))
+    except (TypeError, ValueError) as err:
+        raise Malformed("not JSON") from err
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Answer:
+    """What a registration or assertion answer claims, read but not yet verified."""
+
+    credential_id: str
+    client_data_type: str
+    challenge: bytes
+    origin: str
+    rp_id_hash: bytes
+    user_verified: bool
+    algorithm: int | None = None  # registration only
+    fmt: str | None = None  # registration only
+    transports: tuple[str, ...] = ()
+    attachment: str | None = None
+
+
+def inspect_registration(credential: str | Mapping[str, Any]) -> Answer:
+    """A RegistrationResponseJSON's claims (Malformed when it is not one)."""
+    try:
+        parsed = parse_registration_credential_json(_as_json(credential))
+        client = parse_client_data_json(bytes(parsed.response.client_data_json))
+        attestation = parse_attestation_object(bytes(parsed.response.attestation_object))
+        attested = attestation.auth_data.attested_credential_data
+        algorithm = decode_credential_public_key(attested.credential_public_key).alg if attested else None
+    except Malformed:
+        raise
+    except Exception as err:  # noqa: BLE001 -- py_webauthn's parsers raise many kinds on bad input
+        raise Malformed(str(err)) from err
+    if parsed.id != b64url(bytes(parsed.raw_id)):
+        raise Malformed("id and rawId differ")
+    fmt = attestation.fmt.value if isinstance(attestation.fmt, AttestationFormat) else str(attestation.fmt)
+    return Answer(
+        credential_id=parsed.id, client_data_type=str(getattr(client.type, "value", client.type)),
+        challenge=client.challenge, origin=client.origin, rp_id_hash=attestation.auth_data.rp_id_hash,
+        user_verified=bool(attestation.auth_data.flags.uv), algorithm=algorithm, fmt=fmt,
+        transports=tuple(t.value for t in parsed.response.transports or ()),
+        attachment=parsed.authenticator_attachment.value if parsed.authenticator_attachment else None,
+    )
+
+
+def supported(answer: Answer) -> bool:
+    """Whether the credential's key algorithm and attestation format are ones accepted here."""
+    return answer.algorithm in ALGORITHMS and answer.fmt in _FORMATS
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Registered:
+    credential_id: str
+    public_key: str  # COSE_Key, base64url
+    sign_count: int
+    aaguid: str
+    user_verified: bool
+    backed_up: bool
+
+
+def verify_registration(credential: str | Mapping[str, Any], *, challenge: bytes, rp_id: str, origin: str,
+                        require_user_verification: bool) -> Registered:
+    try:
+        verified = verify_registration_response(
+            credential=_as_json(credential), expected_challenge=challenge, expected_rp_id=rp_id,
+            expected_origin=origin, require_user_verification=require_user_verification,
+            supported_pub_key_algs=list(ALGORITHMS),
+        )
+    except WebAuthnException as err:
+        raise Rejected(str(err)) from err
+    return Registered(
+        credential_id=b64url(verified.credential_id), public_key=b64url(verified.credential_public_key),
+        sign_count=verified.sign_count, aaguid=verified.aaguid, user_verified=verified.user_verified,
+        backed_up=verified.credential_backed_up,
+    )
+
+
+def inspect_assertion(credential: str | Mapping[str, Any]) -> Answer:
+    """An AuthenticationResponseJSON's claims (Malformed when it is not one)."""
+    try:
+        parsed = parse_authentication_credential_json(_as_json(credential))
+        client = parse_client_data_json(bytes(parsed.response.client_data_json))
+        auth_data = parse_authenticator_data(bytes(parsed.response.authenticator_data))
+    except Malformed:
+        raise
+    except Exception as err:  # noqa: BLE001 -- as in inspect_registration
+        raise Malformed(str(err)) from err
+    if parsed.id != b64url(bytes(parsed.raw_id)):
+        raise Malformed("id and rawId differ")
+    return Answer(
+        credential_id=parsed.id, client_data_type=str(getattr(client.type, "value", client.type)),
+        challenge=client.challenge, origin=client.origin, rp_id_hash=auth_data.rp_id_hash,
+        user_verified=bool(auth_data.flags.uv),
+    )
+
+
+def verify_assertion(credential: str | Mapping[str, Any], *, challenge: bytes, rp_id: str, origin: str,
+                     public_key: str, sign_count: int, require_user_verification: bool) -> int:
+    """The authenticator's new sign count, if the assertion verifies under `public_key`
+    (py_webauthn also refuses a counter that does not increase when either is nonzero)."""
+    try:
+        verified = verify_authentication_response(
+            credential=_as_json(credential), expected_challenge=challenge, expected_rp_id=rp_id,
+            expected_origin=origin, credential_public_key=unb64url(public_key),
+            credential_current_sign_count=sign_count, require_user_verification=require_user_verification,
+        )
+    except WebAuthnException as err:
+        raise Rejected(str(err)) from err
+    return verified.new_sign_count
