@@ -45,7 +45,7 @@ class SoftAuthenticator:
 
     def __init__(self, *, user_verified: bool = True, attachment: str | None = "platform",
                  transports: tuple[str, ...] = ("internal", "hybrid"), algorithm: str = "ES256",
-                 fmt: str = "none", aaguid: bytes = ZERO_AAGUID) -> None:
+                 fmt: str = "none", aaguid: bytes = ZERO_AAGUID, credential_id: bytes | None = None) -> None:
         self.user_verified = user_verified
         self.attachment = attachment
         self.transports = list(transports)
@@ -57,6 +57,8 @@ class SoftAuthenticator:
         self.sign_count = 0
         #: Added to the counter by each `get` (0: an authenticator that keeps no counter).
         self.counter_step = 1
+        #: Given: every `create` makes a credential of this id (to register one id twice).
+        self.fixed_id = credential_id
         self.credential_id: bytes | None = None
         self.rp_id: str | None = None
         self.user_handle: bytes | None = None
@@ -93,7 +95,7 @@ class SoftAuthenticator:
         else:
             self._key = ec.generate_private_key(ec.SECP256R1())
             cose = ES256.from_cryptography_key(self._key.public_key())
-        self.credential_id = os.urandom(32)
+        self.credential_id = self.fixed_id or os.urandom(32)
         self.rp_id = rp_id
         self.user_handle = unb64url(options["user"]["id"])
         attested = AttestedCredentialData.create(self.aaguid, self.credential_id, cose)
