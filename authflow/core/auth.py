@@ -63,12 +63,13 @@ FLOW_FLAGS = {
     "USER_AUTH": "ALLOW_USER_AUTH",
 }
 #: Flows later issues implement; until then a clear refusal, never a crash.
-NOT_YET = frozenset({"USER_AUTH"})
+NOT_YET: frozenset[str] = frozenset()
 PASSWORD_FLOWS = frozenset({"USER_PASSWORD_AUTH", "ADMIN_USER_PASSWORD_AUTH", "ADMIN_NO_SRP_AUTH"})
 REFRESH_FLOWS = frozenset({"REFRESH_TOKEN_AUTH", "REFRESH_TOKEN"})
 #: Challenges this engine can issue and answer.
 ANSWERABLE = frozenset({"NEW_PASSWORD_REQUIRED", "SMS_MFA", "SOFTWARE_TOKEN_MFA", "EMAIL_OTP", "SELECT_MFA_TYPE", "MFA_SETUP",
-                        "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER", "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER"})
+                        "CUSTOM_CHALLENGE", "PASSWORD_VERIFIER", "DEVICE_SRP_AUTH", "DEVICE_PASSWORD_VERIFIER",
+                        "SMS_OTP", "WEB_AUTHN"})
 
 SESSION_BYTES = 32
 CODE_DIGITS = 6

@@ -178,6 +178,7 @@ def _updatable_members(request: Mapping, *, tier: str) -> dict:
         ),
         "UserPoolTier": tier,
     }
+    _check_sign_in_policy(config["Policies"]["SignInPolicy"], tier=tier)
     add_ons = request.get("UserPoolAddOns") or {}
     protected = {add_ons.get("AdvancedSecurityMode"),
                  (add_ons.get("AdvancedSecurityAdditionalFlows") or {}).get("CustomAuthMode")}
@@ -194,6 +195,34 @@ def _updatable_members(request: Mapping, *, tier: str) -> dict:
     if not attributes_require_verification_before_update(config) <= auto_verified_attributes(config):
         raise InvalidParameterException(_HELD_UPDATES_MESSAGE, member="UserAttributeUpdateSettings")
     return config
+
+
+#: The first factors USER_AUTH can start with (AllowedFirstAuthFactors). SOFTWARE_TOKEN is in
+#: the model's enum, but "is not currently supported as a first auth factor" (SignInPolicyType).
+FIRST_FACTORS = ("PASSWORD", "EMAIL_OTP", "SMS_OTP", "WEB_AUTHN")
+PASSWORDLESS_NEEDS_TIER = ("Passwordless first factors (EMAIL_OTP, SMS_OTP, WEB_AUTHN) in SignInPolicy need the "
+                           "Essentials or Plus feature plan; this user pool's UserPoolTier is LITE.")
+
+
+def _check_sign_in_policy(policy: Mapping, *, tier: str) -> None:
+    factors = list(policy.get("AllowedFirstAuthFactors") or ())
+    for factor in factors:
+        if factor not in FIRST_FACTORS:
+            raise InvalidParameterException(
+                f"{factor} is not supported as a first authentication factor; AllowedFirstAuthFactors may hold "
+                + ", ".join(FIRST_FACTORS) + ".", member="Policies",
+            )
+    if len(set(factors)) != len(factors):
+        raise InvalidParameterException("AllowedFirstAuthFactors must not repeat a factor.", member="Policies")
+    # "To activate this setting, your user pool must be in the Essentials tier or higher" (SignInPolicyType).
+    if tier == "LITE" and set(factors) - {"PASSWORD"}:
+        raise FeatureUnavailableInTierException(PASSWORDLESS_NEEDS_TIER)
+
+
+def first_factors(config: Mapping) -> tuple[str, ...]:
+    """The pool's AllowedFirstAuthFactors (PASSWORD when none are set)."""
+    policy = (config.get("Policies") or {}).get("SignInPolicy") or {}
+    return tuple(policy.get("AllowedFirstAuthFactors") or ("PASSWORD",))
 
 
 def _temporary_password_validity(request: Mapping) -> int:

@@ -66,6 +66,8 @@ class SecretBlock:
     # A custom flow (CUSTOM_AUTH begun with SRP_A): a right proof goes back to the
     # DefineAuthChallenge function instead of straight to the next standard step.
     custom: bool = False
+    # Begun by USER_AUTH (PASSWORD_SRP): the answer is checked against ALLOW_USER_AUTH.
+    user_auth: bool = False
 
 
 def block_context(pool_id: str, client_id: str) -> str:
@@ -101,6 +103,7 @@ def encode_block(block: SecretBlock) -> bytes:
         "iat": _ms(block.issued),
         "exp": _ms(block.expires),
         "cust": int(block.custom),
+        "ua": int(block.user_auth),
     }, separators=(",", ":"))
     return text.encode().ljust(-(-len(text.encode()) // _BLOCK_UNIT) * _BLOCK_UNIT, b" ")
 
@@ -118,6 +121,7 @@ def decode_block(plaintext: bytes) -> SecretBlock:
         typed_username=doc["typed"], user_id=doc["uid"], credential_tag=None if simulated else doc["cred"],
         big_a=int(doc["A"], 16), b=int(doc["b"], 16), u=int(doc["u"], 16),
         issued=_from_ms(doc["iat"]), expires=_from_ms(doc["exp"]), custom=bool(doc.get("cust", 0)),
+        user_auth=bool(doc.get("ua", 0)),
     )
 
 
@@ -190,13 +194,13 @@ def simulated_verifier(pool_secret: bytes, pool: UserPool, typed: str) -> int:
 
 def new_block(
     pool: UserPool, client: AppClient, user: User | None, *, typed: str, user_id: str,
-    big_a: int, big_b: int, b: int, now: datetime, custom: bool = False,
+    big_a: int, big_b: int, b: int, now: datetime, custom: bool = False, user_auth: bool = False,
 ) -> SecretBlock:
     """The block of one PASSWORD_VERIFIER challenge; it lives as long as a Session would
     (the client's AuthSessionValidity). In a custom flow the DefineAuthChallenge
     function asked for it (`custom_auth.next_state` checked that step)."""
     if not custom:
-        auth_session().next_state("INITIATED", "srp_started")
+        auth_session().next_state("SELECT_CHALLENGE" if user_auth else "INITIATED", "srp_started")
     try:
         u = srp.scrambler(big_a, big_b)
     except srp.SrpError:  # u = 0: probability 2^-256, refused rather than weakened
@@ -209,6 +213,7 @@ def new_block(
         credential_tag=credential_tag(user.credential) if user else None,
         big_a=big_a, b=b, u=u, issued=now,
         expires=now + timedelta(minutes=cc.auth_session_validity_minutes(client.config)), custom=custom,
+        user_auth=user_auth,
     )
 
 

@@ -23,7 +23,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from authflow.core import auth, device_srp, lockout, mfa
+from authflow.core import auth, device_srp, lockout, mfa, user_auth
 from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
 from authflow.core import refresh_rotation as rotation
@@ -513,12 +513,14 @@ def answer_new_password(engine: Engine, request: Mapping[str, Any], admin: bool,
     return response
 
 
-#: The answer member of each sent-code MFA challenge.
-CODE_ANSWERS = {mfa.SMS: "SMS_MFA_CODE", mfa.EMAIL: "EMAIL_OTP_CODE"}
+#: The answer member of each sent-code challenge (MFA, or a passwordless first factor).
+CODE_ANSWERS = {mfa.SMS: "SMS_MFA_CODE", mfa.EMAIL: "EMAIL_OTP_CODE", "SMS_OTP": "SMS_OTP_CODE"}
 
 
 def answer_code_mfa(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool = False) -> dict[str, Any]:
-    """SMS_MFA or EMAIL_OTP answered with the code that was sent."""
+    """SMS_MFA or EMAIL_OTP answered with the code that was sent; also EMAIL_OTP and SMS_OTP
+    as USER_AUTH's first factor (the session's progress says so), which end the sign-in
+    instead of leading to MFA."""
     now = engine.now()
     challenge = request["ChallengeName"]
     error: CognitoError | None = None
@@ -542,7 +544,8 @@ def answer_code_mfa(engine: Engine, request: Mapping[str, Any], admin: bool, *, 
             if tx.get_failed_sign_ins(pool.id, user.sub) is not None:
                 tx.delete_failed_sign_ins(pool.id, user.sub)
             tx.put_session(auth.used(record))
-            state = auth.next_challenge(challenge, "mfa_code_verified", pool, user, device)
+            trigger = "first_factor_verified" if user_auth.is_first_factor(record) else "mfa_code_verified"
+            state = auth.next_challenge(challenge, trigger, pool, user, device)
             response, _ = after_step(engine, tx, pool, client, user, state, record.typed_username, now,
                                      device=device, hosted=hosted)
     if error is not None:

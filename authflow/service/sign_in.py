@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from authflow.core import auth as core
-from authflow.service import auth, custom_auth, device_srp, mfa_steps, srp
+from authflow.service import auth, custom_auth, device_srp, mfa_steps, srp, user_auth
 from authflow.service.engine import Engine
 from authflow.service.registry import operation
 
@@ -45,11 +45,17 @@ def _initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[s
         return custom_auth.initiate(engine, request, admin)
     if flow == "USER_SRP_AUTH":
         return srp.initiate(engine, request, admin)
+    if flow == "USER_AUTH":
+        return user_auth.initiate(engine, request, admin)
     return auth.password_sign_in(engine, request, admin)  # and every flow it refuses
 
 
 def _respond(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[str, Any]:
     challenge = request["ChallengeName"]
+    if challenge in ("SELECT_CHALLENGE", "PASSWORD", "PASSWORD_SRP", "WEB_AUTHN", "SMS_OTP", "EMAIL_OTP"):
+        answered = user_auth.respond(engine, request, admin)
+        if answered is not None:
+            return answered
     if challenge in ("SMS_MFA", "EMAIL_OTP"):
         return auth.answer_code_mfa(engine, request, admin)
     if challenge == "CUSTOM_CHALLENGE":

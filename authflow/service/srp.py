@@ -69,12 +69,13 @@ def initiate(engine: Engine, request: Mapping[str, Any], admin: bool) -> dict[st
     arn = pc.lambda_arn(pool.config, "PreAuthentication")
     if arn:
         flow.pre_authentication(engine, request, pool, client, user, arn, typed=typed)
-    return challenge(engine, pool, client, user, typed=typed, big_a=big_a, pool_secret=pool_secret, now=now)
+    return challenge(engine, pool, client, user, typed=typed, big_a=big_a, pool_secret=pool_secret, now=now,
+                     user_auth=request["AuthFlow"] == "USER_AUTH")
 
 
 def challenge(
     engine: Engine, pool: UserPool, client, user: User | None, *, typed: str, big_a: int, pool_secret: bytes,
-    now, custom: bool = False,
+    now, custom: bool = False, user_auth: bool = False,
 ) -> dict[str, Any]:
     """The PASSWORD_VERIFIER challenge for `user` (None: a name no user has), once the
     request has been checked; writes nothing. `custom`: asked by a custom flow's Define."""
@@ -91,7 +92,8 @@ def challenge(
         if big_b % srp.N:
             break
     block = core.new_block(pool, client, user, typed=typed, user_id=user_id,
-                           big_a=big_a, big_b=big_b, b=b, now=now, custom=custom)
+                           big_a=big_a, big_b=big_b, b=b, now=now, custom=custom,
+                           user_auth=user_auth)
     sealed = engine.seal(core.encode_block(block), core.block_context(pool.id, client.id))
     text = base64.b64encode(sealed).decode()
     flow.audit("srp started", client, user)
@@ -115,7 +117,8 @@ def _checked(engine: Engine, tx, request: Mapping[str, Any], admin: bool, now):
     except SealError:
         raise NotAuthorizedException(auth.INCORRECT) from None
     # The flow the block was issued in must still be enabled for the client.
-    auth.check_flow("CUSTOM_AUTH" if block.custom else "USER_SRP_AUTH", admin=admin, client=client)
+    auth.check_flow("CUSTOM_AUTH" if block.custom else "USER_AUTH" if block.user_auth else "USER_SRP_AUTH",
+                    admin=admin, client=client)
     core.check_block(block, tx.get_session(core.block_id(text)), pool=pool, client=client, now=now)
     core.check_username(pool, block, given)
     stored = core.issued_user(block, tx.get_user(pool.id, block.username_key) if block.username_key else None)

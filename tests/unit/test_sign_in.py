@@ -148,24 +148,6 @@ def test_legacy_user_password_auth_setting_enables_user_password_auth(env, pool)
             env.admin_initiate, pool, app["ClientId"], "alice", TEMP)
 
 
-@pytest.mark.parametrize("flow", ["USER_AUTH"])
-@pytest.mark.parametrize("admin", [False, True])
-def test_flows_of_later_issues_are_refused_clearly(env, pool, flow, admin):
-    app = env.app(pool, ExplicitAuthFlows=["ALLOW_USER_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"])
-    env.user(pool)
-    before = env.snapshot()
-    message = f"{flow} is not supported by this version of authflow yet."
-    for params in ({"USERNAME": "alice", "SRP_A": "ab" * 192}, {"USERNAME": "alice"}, {}, None):
-        extra = {} if params is None else {"AuthParameters": params}
-        if admin:
-            refused(env.client.exceptions.InvalidParameterException, message, env.client.admin_initiate_auth,
-                    UserPoolId=pool, ClientId=app["ClientId"], AuthFlow=flow, **extra)
-        else:
-            refused(env.client.exceptions.InvalidParameterException, message, env.client.initiate_auth,
-                    ClientId=app["ClientId"], AuthFlow=flow, **extra)
-    assert env.snapshot() == before
-
-
 # -- missing parameters -----------------------------------------------------------------------------------
 
 
