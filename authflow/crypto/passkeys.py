@@ -180,7 +180,7 @@ def verify_registration(credential: str | Mapping[str, Any], *, challenge: bytes
             expected_origin=origin, require_user_verification=require_user_verification,
             supported_pub_key_algs=list(ALGORITHMS),
         )
-    except WebAuthnException as err:
+    except (WebAuthnException, ValueError, TypeError, KeyError) as err:  # a crafted answer can upset any step
         raise Rejected(str(err)) from err
     return Registered(
         credential_id=b64url(verified.credential_id), public_key=b64url(verified.credential_public_key),
@@ -218,6 +218,6 @@ def verify_assertion(credential: str | Mapping[str, Any], *, challenge: bytes, r
             expected_origin=origin, credential_public_key=unb64url(public_key),
             credential_current_sign_count=sign_count, require_user_verification=require_user_verification,
         )
-    except WebAuthnException as err:
+    except (WebAuthnException, ValueError, TypeError, KeyError) as err:  # a crafted answer can upset any step
         raise Rejected(str(err)) from err
     return verified.new_sign_count
