@@ -6,7 +6,11 @@ WebAuthn errors arrive with HTTP 400."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
+
+import pytest
+from botocore.exceptions import ClientError
 
 from tests.http import serving
 from tests.oauth_resources import refused_over_http as refused
@@ -60,3 +64,49 @@ def test_register_list_delete_over_http():
         assert cognito.list_web_authn_credentials(AccessToken=token)["Credentials"] == []
         refused(server, cognito.delete_web_authn_credential, "ResourceNotFoundException", "Credential not found.",
                 AccessToken=token, CredentialId=authenticator.id)
+
+
+def test_sign_in_with_a_passkey_over_http():
+    """USER_AUTH with PREFERRED_CHALLENGE WEB_AUTHN: CREDENTIAL_REQUEST_OPTIONS (a JSON string
+    naming alice's passkey), the authenticator's assertion as CREDENTIAL, tokens; the same
+    assertion again is refused (its counter does not increase)."""
+    with serving() as server:
+        cognito = server.boto3()
+        pool = cognito.create_user_pool(
+            PoolName="passkeys", Policies={"SignInPolicy": {"AllowedFirstAuthFactors": ["PASSWORD", "WEB_AUTHN"]}},
+        )["UserPool"]["Id"]
+        cognito.set_user_pool_mfa_config(UserPoolId=pool, MfaConfiguration="OFF",
+                                         WebAuthnConfiguration={"RelyingPartyId": RP})
+        app = cognito.create_user_pool_client(
+            UserPoolId=pool, ClientName="app", ExplicitAuthFlows=["ALLOW_USER_PASSWORD_AUTH", "ALLOW_USER_AUTH"],
+        )["UserPoolClient"]["ClientId"]
+        cognito.admin_create_user(UserPoolId=pool, Username="alice", MessageAction="SUPPRESS")
+        cognito.admin_set_user_password(UserPoolId=pool, Username="alice", Password=PASSWORD, Permanent=True)
+        token = cognito.initiate_auth(ClientId=app, AuthFlow="USER_PASSWORD_AUTH", AuthParameters={
+            "USERNAME": "alice", "PASSWORD": PASSWORD})["AuthenticationResult"]["AccessToken"]
+        authenticator = SoftAuthenticator()
+        options = cognito.start_web_authn_registration(AccessToken=token)["CredentialCreationOptions"]
+        cognito.complete_web_authn_registration(AccessToken=token, Credential=authenticator.create(options, ORIGIN))
+
+        def challenge() -> dict:
+            started = cognito.initiate_auth(ClientId=app, AuthFlow="USER_AUTH", AuthParameters={
+                "USERNAME": "alice", "PREFERRED_CHALLENGE": "WEB_AUTHN"})
+            assert started["ChallengeName"] == "WEB_AUTHN"
+            return started
+
+        started = challenge()
+        request = json.loads(started["ChallengeParameters"]["CREDENTIAL_REQUEST_OPTIONS"])
+        assert request["rpId"] == RP and [c["id"] for c in request["allowCredentials"]] == [authenticator.id]
+        assertion = authenticator.get(request, ORIGIN)
+        answered = cognito.respond_to_auth_challenge(
+            ClientId=app, ChallengeName="WEB_AUTHN", Session=started["Session"],
+            ChallengeResponses={"USERNAME": "alice", "CREDENTIAL": json.dumps(assertion)})
+        assert answered["AuthenticationResult"]["AccessToken"]
+
+        again = challenge()
+        with pytest.raises(ClientError) as err:
+            cognito.respond_to_auth_challenge(
+                ClientId=app, ChallengeName="WEB_AUTHN", Session=again["Session"],
+                ChallengeResponses={"USERNAME": "alice", "CREDENTIAL": json.dumps(assertion)})
+        assert err.value.response["Error"] == {"Code": "NotAuthorizedException",
+                                               "Message": "Incorrect username or passkey."}
