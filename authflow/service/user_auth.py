@@ -23,6 +23,8 @@ session like a real one; its passwords and codes fail as wrong ones do.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -31,9 +33,11 @@ from authflow.core import auth, identity
 from authflow.core import client_config as cc
 from authflow.core import pool_config as pc
 from authflow.core import user_auth as core
+from authflow.core import webauthn as passkey_rules
 from authflow.core.lifecycle import auth_session
 from authflow.core.records import AppClient, User, UserPool
 from authflow.core.users import find_user, mfa_members, require_user
+from authflow.crypto import passkeys as passkey_crypto
 from authflow.errors import (
     CodeMismatchException,
     CognitoError,
@@ -171,7 +175,8 @@ def _passwordless(engine: Engine, request: Mapping[str, Any], admin: bool, choic
         if choice == core.WEB_AUTHN:
             challenge = engine.entropy.random_bytes(32)
             progress = replace(progress, webauthn_challenge=_b64url(challenge))
-            options = passkeys.request_options(engine, tx, pool, user, challenge=challenge)
+            options = (passkeys.request_options(engine, tx, pool, user, challenge=challenge) if user
+                       else _simulated_options(engine, tx, pool, typed, challenge))
             parameters = {"CREDENTIAL_REQUEST_OPTIONS": options}
         elif user is None:  # a name no user has: the same answer as a real code, nothing sent
             parameters = _simulated_delivery(choice, typed)
@@ -186,6 +191,17 @@ def _passwordless(engine: Engine, request: Mapping[str, Any], admin: bool, choic
     flow.audit(f"{choice} asked", client, user)
     engine.deliver(messages)
     return auth.challenge_response(state, token, parameters)
+
+
+def _simulated_options(engine: Engine, tx, pool: UserPool, typed: str, challenge: bytes) -> str:
+    """CREDENTIAL_REQUEST_OPTIONS for a name no user has: one passkey id derived from the name
+    under the pool's secret (the same on every try, as a real user's would be)."""
+    key = identity.username_key(pool.config, typed)
+    fake = hmac.new(engine.pool_secret(pool), f"webauthn-simulated:{key}".encode(), hashlib.sha256).digest()
+    return passkey_crypto.request_options(
+        rp_id=passkeys.relying_party_id(tx, engine, pool), challenge=challenge, timeout_ms=passkey_rules.TIMEOUT_MS,
+        allow=[(_b64url(fake), ["internal", "hybrid"])], user_verification=passkey_rules.user_verification(pool),
+    )
 
 
 def _simulated_delivery(choice: str, typed: str) -> dict[str, str]:
