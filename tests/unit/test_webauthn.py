@@ -427,3 +427,10 @@ def test_deleting_a_user_deletes_their_passkeys():
     # The credential id is free again.
     pool.register("bob", SoftAuthenticator(credential_id=same))
     assert len(pool.listed("bob")) == 2
+
+
+def test_delete_user_by_access_token_deletes_the_passkeys():
+    pool = Pool()
+    pool.register("alice")
+    pool.client.delete_user(AccessToken=pool.tokens["alice"])
+    assert pool.resources("webauthn_credential") == [] and pool.resources("webauthn_credential_id") == []
