@@ -131,6 +131,7 @@ class Answer:
     fmt: str | None = None  # registration only
     transports: tuple[str, ...] = ()
     attachment: str | None = None
+    user_handle: bytes | None = None  # assertion only, when the authenticator sends one
 
 
 def inspect_registration(credential: str | Mapping[str, Any]) -> Answer:
@@ -205,6 +206,7 @@ def inspect_assertion(credential: str | Mapping[str, Any]) -> Answer:
         credential_id=parsed.id, client_data_type=str(getattr(client.type, "value", client.type)),
         challenge=client.challenge, origin=client.origin, rp_id_hash=auth_data.rp_id_hash,
         user_verified=bool(auth_data.flags.uv),
+        user_handle=bytes(parsed.response.user_handle) if parsed.response.user_handle else None,
     )
 
 

@@ -81,6 +81,8 @@ def verify_assertion(engine: Engine, tx, pool: UserPool, user: User, credential:
     record = tx.get_resource(pool.id, core.CREDENTIAL, core.credential_name(user.sub, answer.credential_id))
     if record is None or answer.client_data_type != "webauthn.get":
         raise core.sign_in_refused()
+    if answer.user_handle is not None and answer.user_handle != user.sub.encode("utf-8"):
+        raise core.sign_in_refused()  # the authenticator holds it for another account (WebAuthn §7.2 step 6)
     rp_id = record.body["RelyingPartyId"]
     if not core.origin_allowed(answer.origin, rp_id):
         raise core.sign_in_refused()

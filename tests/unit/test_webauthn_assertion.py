@@ -173,3 +173,9 @@ def test_a_registration_answer_is_no_assertion():
     s = SignIn()
     other = SoftAuthenticator()
     s.refused(other.create({"rp": {"id": RP}, "user": {"id": "eA"}, "challenge": "BwcH"}, ORIGIN))
+
+
+def test_an_assertion_naming_another_user_handle_is_refused():
+    s = SignIn()
+    s.alice.user_handle = s.pool.sub("bob").encode()
+    s.refused(s.alice.get(s.options(), ORIGIN))
