@@ -72,7 +72,8 @@ class SignUp:
     requested_username: str  # as the caller typed it
     username_kind: str | None  # "email"/"phone_number" in username-attribute pools
     attributes: dict[str, str]
-    password: str
+    # None: a passwordless user (the pool allows EMAIL_OTP or SMS_OTP first factors).
+    password: str | None
 
 
 # -- SignUp ----------------------------------------------------------------------------------------
@@ -114,10 +115,14 @@ def prepare_sign_up(pool: UserPool, client: AppClient, request: Mapping[str, Any
     missing = auth.missing_required(pool, writes)
     if missing:
         raise InvalidParameterException(required_message(missing))
-    password = request.get("Password")
-    if not password:
-        raise InvalidParameterException("Missing required parameter Password")
-    check_password(password, pc.password_policy(config))
+    password = request.get("Password") or None
+    if password is None:
+        # "Users can sign up without a password when your user pool supports passwordless
+        # sign-in with email or SMS OTPs" (SignUpRequest.Password).
+        if not {"EMAIL_OTP", "SMS_OTP"} & set(pc.first_factors(config)):
+            raise InvalidParameterException("Missing required parameter Password")
+    else:
+        check_password(password, pc.password_policy(config))
     return SignUp(requested_username=username, username_kind=kind, attributes=writes, password=password)
 
 
@@ -152,7 +157,7 @@ def decide_sign_up(
     *,
     existing: User | None,
     alias_holders: Mapping[tuple[str, str], User | None],
-    password_hash: str,
+    password_hash: str | None,
     code: str,
     pool_secret: bytes,
     now: datetime,
@@ -167,7 +172,8 @@ def decide_sign_up(
         if holder is not None:
             raise UsernameExistsException(f"An account with the given {pair[0]} already exists.")
     facts = {
-        "password_meets_policy": policy_violation(command.password, pc.password_policy(config)) is None,
+        "password_meets_policy": command.password is None
+        or policy_violation(command.password, pc.password_policy(config)) is None,
         "required_attributes_present": not auth.missing_required(pool, command.attributes),
     }
     status = user_lifecycle().next_status(ABSENT, "sign_up", facts)

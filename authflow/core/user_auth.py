@@ -121,11 +121,19 @@ class Progress:
     offered: tuple[str, ...] = ()
     first_factor: bool = True
     webauthn_challenge: str | None = None
+    # A sign-up's session (challenge INITIATED: no step is waiting): SIGNED_UP from SignUp,
+    # for ConfirmSignUp; CONFIRMED from ConfirmSignUp, for InitiateAuth's Session.
+    stage: str | None = None
+
+
+SIGNED_UP = "SIGNED_UP"
+CONFIRMED = "CONFIRMED"
+SIGN_UP_SESSION_INVALID = "Invalid session for the user."
 
 
 def encode(progress: Progress) -> str:
     return json.dumps({"flow": FLOW, "offered": list(progress.offered), "first": progress.first_factor,
-                       "webauthn": progress.webauthn_challenge}, separators=(",", ":"))
+                       "webauthn": progress.webauthn_challenge, "stage": progress.stage}, separators=(",", ":"))
 
 
 def decode(session: AuthSession) -> Progress | None:
@@ -134,7 +142,18 @@ def decode(session: AuthSession) -> Progress | None:
         return None
     doc = json.loads(session.progress)
     return Progress(offered=tuple(doc.get("offered") or ()), first_factor=bool(doc.get("first")),
-                    webauthn_challenge=doc.get("webauthn"))
+                    webauthn_challenge=doc.get("webauthn"), stage=doc.get("stage"))
+
+
+def check_sign_up_session(session: AuthSession | None, *, stage: str, client_id: str, user: User | None,
+                          now) -> AuthSession:
+    """A sign-up's Session (SignUp's for ConfirmSignUp, ConfirmSignUp's for InitiateAuth):
+    of this client and user, in `stage`, unused and unexpired."""
+    progress = decode(session) if session is not None else None
+    if (progress is None or progress.stage != stage or session.client_id != client_id or user is None
+            or session.sub != user.sub or session.used or now >= session.expires):
+        raise NotAuthorizedException(SIGN_UP_SESSION_INVALID)
+    return session
 
 
 def is_first_factor(session: AuthSession) -> bool:

@@ -198,9 +198,10 @@ def decide_admin_create(
 
 def new_user(
     pool: UserPool, username: str, sub: str, attributes: Mapping[str, str], status: str,
-    password_hash: str, *, temporary: bool, now: datetime,
+    password_hash: str | None, *, temporary: bool, now: datetime,
 ) -> User:
-    """A user record as it is first stored (AdminCreateUser, SignUp)."""
+    """A user record as it is first stored (AdminCreateUser, SignUp; no password hash: a
+    passwordless sign-up, who has no credential)."""
     return User(
         pool_id=pool.id,
         username=username,
@@ -209,7 +210,8 @@ def new_user(
         attributes=attributes,
         status=status,
         enabled=True,
-        credential=Credential(password_hash=password_hash, temporary=temporary, issued_at=now),
+        credential=None if password_hash is None else Credential(
+            password_hash=password_hash, temporary=temporary, issued_at=now),
         created=now,
         modified=now,
         aliases=identity.aliases_of(pool.config, attributes, status),

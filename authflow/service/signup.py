@@ -20,10 +20,12 @@ from authflow.core import auth, codes, identity
 from authflow.core import pool_config as pc
 from authflow.core import signup as core
 from authflow.core import trigger_events as te
+from authflow.core import user_auth as user_auth_core
 from authflow.core import users as core_users
 from authflow.core.effects import Decision
+from authflow.core.records import User
 from authflow.errors import InvalidLambdaResponseException
-from authflow.service import verifiers
+from authflow.service import user_auth, verifiers
 from authflow.service.code_requests import client_and_user, code_request
 from authflow.service.engine import Engine
 from authflow.service.messages import customized
@@ -42,7 +44,8 @@ def sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
     with engine.store.transaction() as tx:
         pool, client, command = _checked_sign_up(engine, tx, request)
     answer = _pre_sign_up(engine, pool, client.id, command, request)
-    password_hash = engine.hasher(command.password)  # slow: outside the transaction
+    # Slow: outside the transaction. None: a passwordless sign-up.
+    password_hash = engine.hasher(command.password) if command.password is not None else None
     now = engine.now()
     code = codes.new_code(engine.entropy)
     with engine.store.transaction() as tx:
@@ -57,11 +60,21 @@ def sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any]:
         )
         decision = _auto_confirmed(engine, tx, pool, decision, answer, now)
         decision = customized(engine, pool, decision, source="CustomMessage_SignUp", client_id=client.id, request=request)
-        decision = verifiers.with_verifiers(engine, pool, decision, password=command.password, password_hash=password_hash)
+        if command.password is not None:
+            decision = verifiers.with_verifiers(engine, pool, decision, password=command.password,
+                                                password_hash=password_hash)
         engine.apply(tx, decision)
         entries = engine.enqueue(tx, decision.messages)
+        # For USER_AUTH's sign-in straight after confirmation (ConfirmSignUp, then InitiateAuth).
+        session = user_auth.sign_up_session(engine, tx, pool, client, _named(decision),
+                                            stage=user_auth_core.SIGNED_UP, now=now)
     engine.deliver(entries)
-    return decision.response
+    return {**decision.response, **({"Session": session} if session else {})}
+
+
+def _named(decision: Decision):
+    """The signed-up user of a sign-up decision (the last user it writes)."""
+    return next(r for r in reversed(decision.puts) if isinstance(r, User))
 
 
 def _pre_sign_up(
@@ -132,8 +145,13 @@ def confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any
     # the hourly limit on new codes.
     now = engine.now()
     confirmed = None
+    session = None
     with engine.store.transaction() as tx:
         pool, client, user = client_and_user(engine, tx, request)
+        if request.get("Session"):  # SignUp's: checked before anything is written
+            user_auth_core.check_sign_up_session(tx.get_session(auth.session_id(request["Session"])),
+                                                 stage=user_auth_core.SIGNED_UP, client_id=client.id, user=user,
+                                                 now=now)
         checked = core.check_confirm_sign_up(
             client, user, request["ConfirmationCode"], pool_secret=engine.pool_secret(pool), now=now
         )
@@ -147,11 +165,16 @@ def confirm_sign_up(engine: Engine, request: Mapping[str, Any]) -> dict[str, Any
             )
             engine.apply(tx, decision)
             confirmed = written_user(decision, user)
+            if request.get("Session"):
+                user_auth.spend_sign_up_session(tx, request["Session"], stage=user_auth_core.SIGNED_UP,
+                                                client=client, user=user, now=now)
+                session = user_auth.sign_up_session(engine, tx, pool, client, confirmed,
+                                                    stage=user_auth_core.CONFIRMED, now=now)
     if checked.error is not None:
         raise checked.error
     if confirmed is not None:
         post_confirmation(engine, pool, client.id, confirmed, "PostConfirmation_ConfirmSignUp", request)
-    return {}
+    return {"Session": session} if session else {}
 
 
 def written_user(decision: Decision, user):

@@ -99,10 +99,61 @@ def _check_caller(engine: Engine, client: AppClient, user: User | None, names: l
         raise auth.unknown_user_error(client)
 
 
+# -- signing in straight after sign-up (SignUp's and ConfirmSignUp's Session) -----------------------
+
+
+def sign_up_session(engine: Engine, tx, pool: UserPool, client: AppClient, user: User, *, stage: str,
+                    now) -> str | None:
+    """A Session that carries a sign-up on to the next step (SignUp → ConfirmSignUp →
+    InitiateAuth USER_AUTH), for clients that allow USER_AUTH; None for others. Kept as an
+    AuthSession (challenge INITIATED: no challenge waits), so it expires and is purged as
+    sessions are."""
+    if "ALLOW_USER_AUTH" not in cc.allowed_auth_flows(client.config):
+        return None
+    token, session = auth.new_session(pool, client, user, challenge="INITIATED", typed_username=user.username,
+                                      now=now, entropy=engine.entropy)
+    tx.put_session(replace(session, progress=core.encode(core.Progress(first_factor=True, stage=stage))))
+    return token
+
+
+def spend_sign_up_session(tx, given: str, *, stage: str, client: AppClient, user: User | None, now) -> None:
+    """Check a sign-up's Session and mark it used (in the caller's transaction)."""
+    record = core.check_sign_up_session(tx.get_session(auth.session_id(given)), stage=stage, client_id=client.id,
+                                        user=user, now=now)
+    tx.put_session(auth.used(record))
+
+
+def _after_sign_up(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool) -> dict[str, Any]:
+    """InitiateAuth USER_AUTH with ConfirmSignUp's Session: "Amazon Cognito assumes the SMS or
+    email message one-time verification password from ConfirmSignUp as the primary
+    authentication factor" (InitiateAuthRequest.Session): tokens, once."""
+    params = request.get("AuthParameters") or {}
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool, client = _load(engine, tx, request, admin, hosted)
+        typed = auth.require_param(params, "USERNAME")
+        user = find_user(tx, pool, typed)
+        if not hosted:
+            auth.check_secret_hash(client, engine.client_secrets(client), [typed] + ([user.username] if user else []),
+                                   params.get("SECRET_HASH"))
+        spend_sign_up_session(tx, request["Session"], stage=core.CONFIRMED, client=client, user=user, now=now)
+        if not user.enabled:
+            raise NotAuthorizedException(auth.DISABLED)
+        auth.check_sign_in_status(pool, client, user, now)
+        device = devices.attempt_device(tx, pool, user, devices.device_key_of(params))
+        state = auth.next_challenge("INITIATED", "sign_up_confirmed", pool, user, device)
+        response, _ = flow.after_step(engine, tx, pool, client, user, state, typed, now, device=device, hosted=hosted)
+    flow.audit("signed in after sign-up", client, user)
+    flow.post_authentication(engine, pool, client, user, response, request.get("ClientMetadata") or {})
+    return response
+
+
 # -- InitiateAuth(USER_AUTH) ---------------------------------------------------------------------
 
 
 def initiate(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool = False) -> dict[str, Any]:
+    if request.get("Session"):
+        return _after_sign_up(engine, request, admin, hosted=hosted)
     params = request.get("AuthParameters") or {}
     now = engine.now()
     with engine.store.transaction() as tx:

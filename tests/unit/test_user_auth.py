@@ -250,3 +250,90 @@ def test_get_user_auth_factors(pw):
     assert theirs == mine
     refused(UserNotFoundException, "User does not exist.", pw.env.client.admin_get_user_auth_factors,
             UserPoolId=pw.pool, Username="nobody")
+
+
+# -- sign-up without a password, and signing in straight after it ---------------------------------
+
+
+class SignUpPool:
+    """A pool where visitors sign up with their e-mail address (auto-verified), EMAIL_OTP allowed."""
+
+    def __init__(self, env: Env, *, factors=("PASSWORD", "EMAIL_OTP"), flows=("ALLOW_USER_AUTH",)) -> None:
+        self.env = env
+        self.pool = env.pool(Policies={"SignInPolicy": {"AllowedFirstAuthFactors": list(factors)}},
+                             EmailConfiguration=SES, AutoVerifiedAttributes=["email"], UsernameAttributes=["email"])
+        self.app = env.app_id(self.pool, ExplicitAuthFlows=list(flows))
+
+    def sign_up(self, **extra) -> dict:
+        return self.env.client.sign_up(ClientId=self.app, Username=EMAIL,
+                                       UserAttributes=[{"Name": "email", "Value": EMAIL}], **extra)
+
+    def confirm(self, **extra) -> dict:
+        code = re.search(r"\d{6}", self.env.outbox.last().body).group()
+        return self.env.client.confirm_sign_up(ClientId=self.app, Username=EMAIL, ConfirmationCode=code, **extra)
+
+    def after(self, session: str) -> dict:
+        return self.env.client.initiate_auth(ClientId=self.app, AuthFlow="USER_AUTH", Session=session,
+                                             AuthParameters={"USERNAME": EMAIL})
+
+
+def test_a_passwordless_sign_up_then_an_email_code_sign_in(env):
+    sp = SignUpPool(env)
+    signed_up = sp.sign_up()
+    assert signed_up["UserConfirmed"] is False and signed_up["Session"]
+    sp.confirm()
+    user = env.client.admin_get_user(UserPoolId=sp.pool, Username=EMAIL)
+    assert user["UserStatus"] == "CONFIRMED"
+    started = env.client.initiate_auth(ClientId=sp.app, AuthFlow="USER_AUTH",
+                                       AuthParameters={"USERNAME": EMAIL})
+    assert started["AvailableChallenges"] == ["EMAIL_OTP"]  # no password to offer
+    chosen = env.client.respond_to_auth_challenge(ClientId=sp.app, ChallengeName="SELECT_CHALLENGE",
+                                                  Session=started["Session"],
+                                                  ChallengeResponses={"USERNAME": EMAIL, "ANSWER": "EMAIL_OTP"})
+    code = re.search(r"\d{8}", env.outbox.last().body).group()
+    assert_tokens(env.client.respond_to_auth_challenge(ClientId=sp.app, ChallengeName="EMAIL_OTP",
+                                                       Session=chosen["Session"],
+                                                       ChallengeResponses={"USERNAME": EMAIL, "EMAIL_OTP_CODE": code}))
+
+
+def test_without_an_otp_factor_sign_up_still_needs_a_password(env):
+    sp = SignUpPool(env, factors=("PASSWORD", "WEB_AUTHN"))
+    refused(InvalidParameterException, "Missing required parameter Password", sp.sign_up)
+
+
+def test_sign_in_straight_after_confirmation_with_the_sessions(env):
+    sp = SignUpPool(env)
+    signed_up = sp.sign_up()
+    confirmed = sp.confirm(Session=signed_up["Session"])
+    assert confirmed["Session"] and confirmed["Session"] != signed_up["Session"]
+    assert_tokens(sp.after(confirmed["Session"]))
+    # Once only; SignUp's own Session is no InitiateAuth Session.
+    refused(NotAuthorizedException, "Invalid session for the user.", sp.after, confirmed["Session"])
+    refused(NotAuthorizedException, "Invalid session for the user.", sp.after, signed_up["Session"])
+
+
+def test_the_sign_up_sessions_expire(env):
+    sp = SignUpPool(env)
+    signed_up = sp.sign_up()
+    confirmed = sp.confirm(Session=signed_up["Session"])
+    env.clock.advance(timedelta(minutes=3, seconds=1))
+    before = env.snapshot()
+    refused(NotAuthorizedException, "Invalid session for the user.", sp.after, confirmed["Session"])
+    assert env.snapshot() == before
+
+
+def test_a_bad_sign_up_session_refuses_confirmation_and_changes_nothing(env):
+    sp = SignUpPool(env)
+    sp.sign_up()
+    before = env.snapshot()
+    code = re.search(r"\d{6}", env.outbox.last().body).group()
+    refused(NotAuthorizedException, "Invalid session for the user.", env.client.confirm_sign_up,
+            ClientId=sp.app, Username=EMAIL, ConfirmationCode=code, Session="x" * 43)
+    assert env.snapshot() == before
+    assert env.client.admin_get_user(UserPoolId=sp.pool, Username=EMAIL)["UserStatus"] == "UNCONFIRMED"
+
+
+def test_clients_without_user_auth_get_no_sign_up_session(env):
+    sp = SignUpPool(env, flows=("ALLOW_USER_PASSWORD_AUTH",))
+    assert "Session" not in sp.sign_up(Password=NEW)
+    assert "Session" not in sp.confirm()
