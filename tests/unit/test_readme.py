@@ -28,3 +28,4 @@ def test_readme_python_quick_start_runs(capsys):
     assert "Hello bob, your first password is Temp-pass-1" in out  # the CustomMessage example
     assert "[True] False" in out  # the device example: listed, and no new device the second time
     assert "SOFTWARE_TOKEN_MFA dana arn:aws:iam::123456789012:role/admins" in out  # the groups + TOTP example
+    assert "['EMAIL_OTP'] e***@e*** True" in out  # the passwordless example
