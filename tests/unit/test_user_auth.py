@@ -337,3 +337,19 @@ def test_clients_without_user_auth_get_no_sign_up_session(env):
     sp = SignUpPool(env, flows=("ALLOW_USER_PASSWORD_AUTH",))
     assert "Session" not in sp.sign_up(Password=NEW)
     assert "Session" not in sp.confirm()
+
+
+def test_wrong_codes_count_toward_the_lockout_as_mfa_codes_do(pw):
+    started = pw.start(PREFERRED_CHALLENGE="EMAIL_OTP")
+    code = pw.code()
+    wrong = "0" * len(code) if code != "0" * len(code) else "1" * len(code)
+    for _ in range(5):
+        refused(CodeMismatchException, "Invalid code received for user", pw.answer, started, "EMAIL_OTP",
+                EMAIL_OTP_CODE=wrong)
+    # Locked for a second after the fifth failure: the right code too, and the password.
+    refused(NotAuthorizedException, "Password attempts exceeded", pw.answer, started, "EMAIL_OTP",
+            EMAIL_OTP_CODE=code)
+    refused(NotAuthorizedException, "Password attempts exceeded", pw.start, PREFERRED_CHALLENGE="PASSWORD",
+            PASSWORD=NEW)
+    pw.env.clock.advance(timedelta(seconds=1))
+    assert_tokens(pw.answer(started, "EMAIL_OTP", EMAIL_OTP_CODE=code))
