@@ -10,48 +10,49 @@ caller to classify a refusal, and `verify_registration` / `verify_assertion` the
 py_webauthn's full verification, which is the authority: an answer passes only if it does.
 Pure: challenges and user handles are arguments (py_webauthn draws random ones only when
 they are not given, and they always are).
+
+py_webauthn is the optional `passkeys` extra: it is imported on first use, so this module
+(and `import authflow`) loads without it, and a ceremony then raises `Unavailable`.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any
 
-from webauthn import (
-    generate_authentication_options,
-    generate_registration_options,
-    verify_authentication_response,
-    verify_registration_response,
-)
-from webauthn.helpers import (
-    base64url_to_bytes,
-    bytes_to_base64url,
-    decode_credential_public_key,
-    options_to_json,
-    parse_attestation_object,
-    parse_authentication_credential_json,
-    parse_authenticator_data,
-    parse_client_data_json,
-    parse_registration_credential_json,
-)
-from webauthn.helpers.cose import COSEAlgorithmIdentifier
-from webauthn.helpers.exceptions import WebAuthnException
-from webauthn.helpers.structs import (
-    AttestationFormat,
-    AuthenticatorSelectionCriteria,
-    AuthenticatorTransport,
-    PublicKeyCredentialDescriptor,
-    ResidentKeyRequirement,
-    UserVerificationRequirement,
-)
+MISSING = "Passkeys need py_webauthn on the server: pip install 'authflow[passkeys]'."
 
-#: The key algorithms Cognito offers (its pubKeyCredParams): ES256 and RS256.
-ALGORITHMS = (COSEAlgorithmIdentifier.ECDSA_SHA_256, COSEAlgorithmIdentifier.RSASSA_PKCS1_v1_5_SHA_256)
-_FORMATS = frozenset(f.value for f in AttestationFormat)
-_TRANSPORTS = frozenset(t.value for t in AuthenticatorTransport)
+
+class Unavailable(RuntimeError):
+    """py_webauthn (the `passkeys` extra) is not installed."""
+
+
+def _lib() -> SimpleNamespace:
+    """py_webauthn's functions and types this module uses (Unavailable without it)."""
+    try:
+        import webauthn
+        from webauthn import helpers
+        from webauthn.helpers import cose, exceptions, structs
+    except ImportError as err:
+        raise Unavailable(MISSING) from err
+    return SimpleNamespace(webauthn=webauthn, helpers=helpers, cose=cose, structs=structs,
+                           WebAuthnException=exceptions.WebAuthnException)
+
+
+def require() -> None:
+    """Unavailable unless py_webauthn is installed (to refuse before anything is written)."""
+    _lib()
+
+
+#: The key algorithms Cognito offers (its pubKeyCredParams): ES256 (-7) and RS256 (-257).
+ALGORITHMS = (-7, -257)
+#: The attestation formats py_webauthn verifies (WebAuthn's registry, §8).
+FORMATS = frozenset({"packed", "tpm", "android-key", "android-safetynet", "fido-u2f", "apple", "none"})
 
 
 class Malformed(ValueError):
@@ -63,21 +64,23 @@ class Rejected(ValueError):
 
 
 def b64url(data: bytes) -> str:
-    return bytes_to_base64url(data)
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def unb64url(text: str) -> bytes:
-    return base64url_to_bytes(text)
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def rp_id_hash(rp_id: str) -> bytes:
     return hashlib.sha256(rp_id.encode("utf-8")).digest()
 
 
-def _descriptors(credentials: Sequence[tuple[str, Sequence[str]]]) -> list[PublicKeyCredentialDescriptor]:
+def _descriptors(lib: SimpleNamespace, credentials: Sequence[tuple[str, Sequence[str]]]) -> list:
+    known = {t.value for t in lib.structs.AuthenticatorTransport}
     return [
-        PublicKeyCredentialDescriptor(
-            id=unb64url(cid), transports=[AuthenticatorTransport(t) for t in transports if t in _TRANSPORTS] or None,
+        lib.structs.PublicKeyCredentialDescriptor(
+            id=unb64url(cid),
+            transports=[lib.structs.AuthenticatorTransport(t) for t in transports if t in known] or None,
         )
         for cid, transports in credentials
     ]
@@ -87,25 +90,28 @@ def creation_options(*, rp_id: str, user_id: bytes, user_name: str, challenge: b
                      exclude: Sequence[tuple[str, Sequence[str]]], user_verification: str) -> dict[str, Any]:
     """PublicKeyCredentialCreationOptionsJSON for a discoverable credential (a passkey):
     `exclude` is (credential id, transports) of the user's passkeys."""
-    options = generate_registration_options(
+    lib = _lib()
+    cose = lib.cose.COSEAlgorithmIdentifier
+    options = lib.webauthn.generate_registration_options(
         rp_id=rp_id, rp_name=rp_id, user_name=user_name, user_id=user_id, challenge=challenge, timeout=timeout_ms,
-        authenticator_selection=AuthenticatorSelectionCriteria(
-            resident_key=ResidentKeyRequirement.REQUIRED,
-            user_verification=UserVerificationRequirement(user_verification),
+        authenticator_selection=lib.structs.AuthenticatorSelectionCriteria(
+            resident_key=lib.structs.ResidentKeyRequirement.REQUIRED,
+            user_verification=lib.structs.UserVerificationRequirement(user_verification),
         ),
-        exclude_credentials=_descriptors(exclude), supported_pub_key_algs=list(ALGORITHMS),
+        exclude_credentials=_descriptors(lib, exclude), supported_pub_key_algs=[cose(a) for a in ALGORITHMS],
     )
-    return json.loads(options_to_json(options))  # plain JSON values (the algorithms are enums)
+    return json.loads(lib.helpers.options_to_json(options))  # plain JSON values (the algorithms are enums)
 
 
 def request_options(*, rp_id: str, challenge: bytes, timeout_ms: int, allow: Sequence[tuple[str, Sequence[str]]],
                     user_verification: str) -> str:
     """PublicKeyCredentialRequestOptionsJSON, as a JSON string."""
-    options = generate_authentication_options(
-        rp_id=rp_id, challenge=challenge, timeout=timeout_ms, allow_credentials=_descriptors(allow),
-        user_verification=UserVerificationRequirement(user_verification),
+    lib = _lib()
+    options = lib.webauthn.generate_authentication_options(
+        rp_id=rp_id, challenge=challenge, timeout=timeout_ms, allow_credentials=_descriptors(lib, allow),
+        user_verification=lib.structs.UserVerificationRequirement(user_verification),
     )
-    return options_to_json(options)
+    return lib.helpers.options_to_json(options)
 
 
 def _as_json(credential: str | Mapping[str, Any]) -> str:
@@ -136,19 +142,20 @@ class Answer:
 
 def inspect_registration(credential: str | Mapping[str, Any]) -> Answer:
     """A RegistrationResponseJSON's claims (Malformed when it is not one)."""
+    helpers = _lib().helpers
     try:
-        parsed = parse_registration_credential_json(_as_json(credential))
-        client = parse_client_data_json(bytes(parsed.response.client_data_json))
-        attestation = parse_attestation_object(bytes(parsed.response.attestation_object))
+        parsed = helpers.parse_registration_credential_json(_as_json(credential))
+        client = helpers.parse_client_data_json(bytes(parsed.response.client_data_json))
+        attestation = helpers.parse_attestation_object(bytes(parsed.response.attestation_object))
         attested = attestation.auth_data.attested_credential_data
-        algorithm = decode_credential_public_key(attested.credential_public_key).alg if attested else None
+        algorithm = helpers.decode_credential_public_key(attested.credential_public_key).alg if attested else None
     except Malformed:
         raise
     except Exception as err:  # noqa: BLE001 -- py_webauthn's parsers raise many kinds on bad input
         raise Malformed(str(err)) from err
     if parsed.id != b64url(bytes(parsed.raw_id)):
         raise Malformed("id and rawId differ")
-    fmt = attestation.fmt.value if isinstance(attestation.fmt, AttestationFormat) else str(attestation.fmt)
+    fmt = str(getattr(attestation.fmt, "value", attestation.fmt))
     return Answer(
         credential_id=parsed.id, client_data_type=str(getattr(client.type, "value", client.type)),
         challenge=client.challenge, origin=client.origin, rp_id_hash=attestation.auth_data.rp_id_hash,
@@ -160,7 +167,7 @@ def inspect_registration(credential: str | Mapping[str, Any]) -> Answer:
 
 def supported(answer: Answer) -> bool:
     """Whether the credential's key algorithm and attestation format are ones accepted here."""
-    return answer.algorithm in ALGORITHMS and answer.fmt in _FORMATS
+    return answer.algorithm in ALGORITHMS and answer.fmt in FORMATS
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -175,13 +182,15 @@ class Registered:
 
 def verify_registration(credential: str | Mapping[str, Any], *, challenge: bytes, rp_id: str, origin: str,
                         require_user_verification: bool) -> Registered:
+    lib = _lib()
+    cose = lib.cose.COSEAlgorithmIdentifier
     try:
-        verified = verify_registration_response(
+        verified = lib.webauthn.verify_registration_response(
             credential=_as_json(credential), expected_challenge=challenge, expected_rp_id=rp_id,
             expected_origin=origin, require_user_verification=require_user_verification,
-            supported_pub_key_algs=list(ALGORITHMS),
+            supported_pub_key_algs=[cose(a) for a in ALGORITHMS],
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as err:  # a crafted answer can upset any step
+    except (lib.WebAuthnException, ValueError, TypeError, KeyError) as err:  # a crafted answer can upset any step
         raise Rejected(str(err)) from err
     return Registered(
         credential_id=b64url(verified.credential_id), public_key=b64url(verified.credential_public_key),
@@ -192,10 +201,11 @@ def verify_registration(credential: str | Mapping[str, Any], *, challenge: bytes
 
 def inspect_assertion(credential: str | Mapping[str, Any]) -> Answer:
     """An AuthenticationResponseJSON's claims (Malformed when it is not one)."""
+    helpers = _lib().helpers
     try:
-        parsed = parse_authentication_credential_json(_as_json(credential))
-        client = parse_client_data_json(bytes(parsed.response.client_data_json))
-        auth_data = parse_authenticator_data(bytes(parsed.response.authenticator_data))
+        parsed = helpers.parse_authentication_credential_json(_as_json(credential))
+        client = helpers.parse_client_data_json(bytes(parsed.response.client_data_json))
+        auth_data = helpers.parse_authenticator_data(bytes(parsed.response.authenticator_data))
     except Malformed:
         raise
     except Exception as err:  # noqa: BLE001 -- as in inspect_registration
@@ -214,12 +224,13 @@ def verify_assertion(credential: str | Mapping[str, Any], *, challenge: bytes, r
                      public_key: str, sign_count: int, require_user_verification: bool) -> int:
     """The authenticator's new sign count, if the assertion verifies under `public_key`
     (py_webauthn also refuses a counter that does not increase when either is nonzero)."""
+    lib = _lib()
     try:
-        verified = verify_authentication_response(
+        verified = lib.webauthn.verify_authentication_response(
             credential=_as_json(credential), expected_challenge=challenge, expected_rp_id=rp_id,
             expected_origin=origin, credential_public_key=unb64url(public_key),
             credential_current_sign_count=sign_count, require_user_verification=require_user_verification,
         )
-    except (WebAuthnException, ValueError, TypeError, KeyError) as err:  # a crafted answer can upset any step
+    except (lib.WebAuthnException, ValueError, TypeError, KeyError) as err:  # a crafted answer can upset any step
         raise Rejected(str(err)) from err
     return verified.new_sign_count

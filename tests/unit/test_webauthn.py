@@ -434,3 +434,36 @@ def test_delete_user_by_access_token_deletes_the_passkeys():
     pool.register("alice")
     pool.client.delete_user(AccessToken=pool.tokens["alice"])
     assert pool.resources("webauthn_credential") == [] and pool.resources("webauthn_credential_id") == []
+
+
+# -- without py_webauthn (the passkeys extra) ---------------------------------------------------------
+
+
+def test_without_py_webauthn_ceremonies_are_not_enabled_and_listing_works(monkeypatch):
+    import sys
+
+    from authflow.errors import OperationNotEnabledException
+
+    pool = Pool()
+    pool.register()
+    credential = SoftAuthenticator().create(pool.start(), ORIGIN)
+    for name in [m for m in sys.modules if m == "webauthn" or m.startswith("webauthn.")]:
+        monkeypatch.delitem(sys.modules, name)
+    monkeypatch.setitem(sys.modules, "webauthn", None)  # `import webauthn` now fails
+    message = "Passkeys need py_webauthn on the server: pip install 'authflow[passkeys]'."
+    unchanged(pool, OperationNotEnabledException, message, pool.start)
+    unchanged(pool, OperationNotEnabledException, message, pool.complete, credential)  # nothing spent
+    [listed] = pool.listed()
+    pool.client.delete_web_authn_credential(AccessToken=pool.tokens["alice"], CredentialId=listed["CredentialId"])
+    assert pool.listed() == []
+
+
+def test_authflow_imports_without_py_webauthn():
+    import subprocess
+    import sys
+
+    code = ("import sys; sys.modules['webauthn'] = None\n"
+            "import authflow, authflow.service.registry, authflow.crypto.passkeys, authflow.service.webauthn\n"
+            "print('ok')")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip() == "ok", done.stderr
