@@ -17,6 +17,15 @@ hidden field (a bearer for that step only). A Session is an ordinary challenge s
 the client, so an MFA_SETUP step continues through AssociateSoftwareToken and
 VerifySoftwareToken by Session, as the SDKs do.
 
+Passwordless (USER_AUTH, `authflow.service.user_auth` in hosted mode): `start_passwordless`
+asks for one first factor (PREFERRED_CHALLENGE); the answer is a WEB_AUTHN step (the page's
+script answers it with the browser's passkey), an EMAIL_OTP or SMS_OTP code step, or, when
+the user cannot use that factor, a SELECT_CHALLENGE step whose `available` says what they
+can use (what the API's AvailableChallenges says, no more). The steps are answered through
+`answer` like every other. `passkey_registration` / `add_passkey` are the /passkeys/add
+page's StartWebAuthnRegistration / CompleteWebAuthnRegistration for the hosted session's
+user (the client is the page's client).
+
 The hosted session (the cookie that lets /oauth2/authorize answer without the form) names
 the user's `sub` and token generation at sign-in; `session_holds` refuses it once the user
 is gone, disabled, may no longer get tokens, or signed out globally since.
@@ -33,14 +42,25 @@ from authflow.core import auth as core_auth
 from authflow.core import pool_config as pc
 from authflow.core.lifecycle import IllegalTransition, user_lifecycle
 from authflow.core.oauth import supported_providers
-from authflow.service import auth, auth_events, mfa, mfa_steps
+from authflow.service import auth, auth_events, mfa, mfa_steps, user_auth, webauthn
 from authflow.service.engine import Engine
+
+
+def _answer_email_otp(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: bool) -> dict[str, Any]:
+    # EMAIL_OTP is both a first factor (USER_AUTH's session) and an MFA step (another
+    # flow's session, which user_auth.respond leaves to answer_code_mfa), as the API routes it.
+    answered = user_auth.respond(engine, request, admin, hosted=hosted)
+    return answered if answered is not None else auth.answer_code_mfa(engine, request, admin, hosted=hosted)
+
 
 #: The challenges a page answers, and the function that answers each (hosted mode).
 ANSWERS = {
     "NEW_PASSWORD_REQUIRED": auth.answer_new_password,
     "SMS_MFA": auth.answer_code_mfa,
-    "EMAIL_OTP": auth.answer_code_mfa,
+    "EMAIL_OTP": _answer_email_otp,
+    "SMS_OTP": user_auth.respond,
+    "WEB_AUTHN": user_auth.respond,
+    "SELECT_CHALLENGE": user_auth.respond,
     "SOFTWARE_TOKEN_MFA": mfa_steps.answer_software_token,
     "SELECT_MFA_TYPE": mfa_steps.answer_select_mfa_type,
     "MFA_SETUP": mfa_steps.answer_mfa_setup,
@@ -55,6 +75,8 @@ class Step:
     session: str
     parameters: Mapping[str, str]
     username: str
+    #: SELECT_CHALLENGE: the factors the user may choose (the API's AvailableChallenges).
+    available: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,7 +94,8 @@ def _outcome(response: Mapping[str, Any], username: str) -> Step | Authenticated
         return Authenticated(sub=done["sub"], auth_time=done["auth_time"])
     parameters = dict(response.get("ChallengeParameters") or {})
     return Step(challenge=response["ChallengeName"], session=response["Session"], parameters=parameters,
-                username=parameters.get("USER_ID_FOR_SRP") or username)
+                username=parameters.get("USER_ID_FOR_SRP") or username,
+                available=tuple(response.get("AvailableChallenges") or ()))
 
 
 def start(engine: Engine, pool_id: str, client_id: str, username: str, password: str) -> Step | Authenticated:
@@ -82,6 +105,28 @@ def start(engine: Engine, pool_id: str, client_id: str, username: str, password:
     step = auth_events.recorded("AdminInitiateAuth",
                                 lambda e, r: auth.password_sign_in(e, r, admin=True, hosted=True))
     return _outcome(step(engine, request), username)
+
+
+def start_passwordless(engine: Engine, pool_id: str, client_id: str, username: str,
+                       preferred: str) -> Step | Authenticated:
+    """USER_AUTH with PREFERRED_CHALLENGE `preferred` (WEB_AUTHN, EMAIL_OTP, SMS_OTP): its
+    step, or SELECT_CHALLENGE (with `available`) when the user cannot use that factor.
+    Raises the API's `CognitoError`s (an unknown user, a disabled one, ...)."""
+    request = {"UserPoolId": pool_id, "ClientId": client_id, "AuthFlow": "USER_AUTH",
+               "AuthParameters": {"USERNAME": username, "PREFERRED_CHALLENGE": preferred}}
+    step = auth_events.recorded("AdminInitiateAuth",
+                                lambda e, r: user_auth.initiate(e, r, admin=True, hosted=True))
+    return _outcome(step(engine, request), username)
+
+
+def passwordless_factors(engine: Engine, pool_id: str) -> frozenset[str]:
+    """The pool's passwordless first factors (SignInPolicy.AllowedFirstAuthFactors), which
+    the login page offers buttons for; none on the LITE plan, which has no USER_AUTH."""
+    with engine.store.transaction() as tx:
+        pool = engine.require_pool(tx, pool_id)
+    if pool.config.get("UserPoolTier") == "LITE":
+        return frozenset()
+    return frozenset(pc.first_factors(pool.config)) & {"WEB_AUTHN", "EMAIL_OTP", "SMS_OTP"}
 
 
 def answer(engine: Engine, pool_id: str, client_id: str, challenge: str, session: str, username: str,
@@ -96,6 +141,46 @@ def answer(engine: Engine, pool_id: str, client_id: str, challenge: str, session
                "ChallengeResponses": {**responses, "USERNAME": username}}
     step = auth_events.recorded("AdminRespondToAuthChallenge", lambda e, r: run(e, r, admin=True, hosted=True))
     return _outcome(step(engine, request), username)
+
+
+def _signed_in(engine: Engine, tx, pool_id: str, client_id: str, sub: str):
+    """The pool, client and user a hosted session names (NotAuthorizedException if gone)."""
+    from authflow.errors import NotAuthorizedException
+
+    pool = engine.require_pool(tx, pool_id)
+    client = tx.get_client(client_id)
+    user = tx.get_user_by_sub(pool_id, sub)
+    if client is None or client.pool_id != pool_id or user is None or not user.enabled:
+        raise NotAuthorizedException("The hosted session's user cannot be found.")
+    return pool, client, user
+
+
+def passkey_registration(engine: Engine, pool_id: str, client_id: str, sub: str) -> dict[str, Any]:
+    """/passkeys/add: StartWebAuthnRegistration for the hosted session's user (the
+    CredentialCreationOptions JSON object). Raises the WebAuthn refusals the API does."""
+    now = engine.now()
+    with engine.store.transaction() as tx:
+        pool, client, user = _signed_in(engine, tx, pool_id, client_id, sub)
+        return webauthn.start_registration(engine, tx, pool, client, user, now)
+
+
+def add_passkey(engine: Engine, pool_id: str, client_id: str, sub: str, credential: str) -> None:
+    """/passkeys/add: CompleteWebAuthnRegistration with the browser's RegistrationResponseJSON.
+    A refusal that spent the pending registration is committed first, as the API does."""
+    from authflow.errors import CognitoError
+
+    now = engine.now()
+    refusal: CognitoError | None = None
+    with engine.store.transaction() as tx:
+        pool, client, user = _signed_in(engine, tx, pool_id, client_id, sub)
+        try:
+            webauthn.complete_registration(engine, tx, pool, client, user, credential, now)
+        except CognitoError as err:
+            if not err.fields.get(webauthn.SPENT):
+                raise
+            refusal = err
+    if refusal is not None:
+        raise refusal
 
 
 def associate_token(engine: Engine, session: str) -> tuple[str, str]:

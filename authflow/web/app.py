@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 
 #: The paths a domain serves (the first segment), as Cognito's domains do.
 DOMAIN_PATHS = ("oauth2", "login", "logout", "signup", "confirmUser", "forgotPassword",
-                "confirmforgotPassword", "error", "mfa", "newPassword", "saml2")
+                "confirmforgotPassword", "error", "mfa", "newPassword", "saml2", "passkeys")
 DOMAINS_PREFIX = "/domains"
 
 

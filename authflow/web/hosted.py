@@ -12,6 +12,8 @@ Theory of operation:
   doing anything, so an app client or callback URL changed meanwhile is noticed, and a
   redirect URI the client has not registered is never navigated to: the browser is shown
   the domain's /error page instead (status 400, no link to the URI).
+* Passwordless sign-in (a passkey, a code by email or text message) and /passkeys/add are
+  `hosted_passwordless` (mixed into `Hosted`).
 * Signing in goes through the same service functions as the JSON API, in their hosted
   mode (`authflow.service.hosted_sign_in`): each challenge the sign-in returns becomes a
   page (new password, a code, a factor to choose, an authenticator to set up) whose form
@@ -28,7 +30,8 @@ Theory of operation:
   CSRF token on every form, checked on every POST before anything else (a refusal is a
   403 page and nothing is done), autoescaped templates, Cognito's error messages shown on
   the page, and anything unexpected logged with a request id and shown as a plain 500
-  page, never a trace. The pages need no JavaScript and serve none.
+  page, never a trace. The pages need no JavaScript; only the passkey pages serve one
+  script of this origin (`hosted_passwordless`, with `security.SCRIPT_CSP`).
 * Where things are: this module has the authorize route, the hosted session and the
   sign-in steps; `hosted_self_service` the sign-up and forgot-password pages (mixed into
   `Hosted`); `hosted_forms` the domain a request reached and the step forms' fields.
@@ -58,6 +61,7 @@ from authflow.service import hosted_sign_in as signin
 from authflow.web.app import base_of
 from authflow.web.hosted_forms import (
     CODE_ANSWERS,
+    CREDENTIAL_FIELD_MAX,
     FACTOR_NAMES,
     Refusal,
     Site,
@@ -67,8 +71,10 @@ from authflow.web.hosted_forms import (
     step_parameters,
     username_label,
 )
+from authflow.web.hosted_passwordless import PASSKEYS_ADD, SCRIPT_PATH, Passwordless, script
 from authflow.web.hosted_self_service import SelfService
 from authflow.web.security import (
+    SCRIPT_CSP,
     clear_cookie,
     csrf_ok,
     derived_key,
@@ -86,6 +92,8 @@ SESSION_LIFETIME = timedelta(hours=1)
 #: The longest value a page accepts in a field (Cognito's own limits are lower: a
 #: username is at most 128 characters, a password 256); longer is refused, not cut.
 MAX_FIELD = 2048
+#: The fields that carry a WebAuthn answer (JSON of a few kB) may be longer.
+LONG_FIELDS = {"credential": CREDENTIAL_FIELD_MAX}
 #: What the /error page says for each error (a fixed table: no text of the query string
 #: is ever shown on the page beyond a known error code).
 ERROR_DETAILS = {
@@ -106,7 +114,7 @@ def redirect(location: str) -> Response:
     return RedirectResponse(location, status_code=302, headers={"Cache-Control": "no-store"})
 
 
-class Hosted(SelfService):
+class Hosted(SelfService, Passwordless):
     """The pages of every domain of one app."""
 
     def __init__(self, ctx) -> None:
@@ -117,7 +125,8 @@ class Hosted(SelfService):
     # -- shared --------------------------------------------------------------------------
 
     def render(self, request: Request, site: Site, template: str, *, status: int = 200,
-               req: oauth.AuthorizeRequest | None = None, **context: Any) -> Response:
+               req: oauth.AuthorizeRequest | None = None, headers: Mapping[str, str] | None = None,
+               **context: Any) -> Response:
         lang = req.lang if req is not None and req.lang and _LANG.fullmatch(req.lang) else "en"
         query = req.query if req is not None else ""
         links = {name: site.url(name, query) for name in
@@ -125,7 +134,7 @@ class Hosted(SelfService):
                   "newPassword")}
         base = {"lang": lang, "links": links, "error": None, "notice": None,
                 "branding": customization_links(self.engine, site, req)}
-        return page(request, f"hosted/{template}", {**base, **context}, status=status)
+        return page(request, f"hosted/{template}", {**base, **context}, status=status, headers=headers)
 
     def refused(self, request: Request, site: Site, status: int, heading: str, message: str) -> Response:
         return self.render(request, site, "refused.html", status=status, heading=heading, message=message)
@@ -151,7 +160,7 @@ class Hosted(SelfService):
                             "This form did not carry the page's security token (it came from another "
                             "site, or the page is old). Nothing was done. Go back, reload the page and "
                             "try again.")
-                    if any(len(v) > MAX_FIELD for v in form.values()):
+                    if any(len(v) > LONG_FIELDS.get(k, MAX_FIELD) for k, v in form.items()):
                         return self.refused(request, site, 400, "Form refused", "A field of the form is too long.")
                 return await run_in_threadpool(view, request, site, form)
             except Refusal as refusal:
@@ -197,9 +206,11 @@ class Hosted(SelfService):
 
     def finish(self, request: Request, site: Site, req: oauth.AuthorizeRequest, sub: str,
                auth_time: datetime, *, new_session: bool) -> Response:
-        """The user is signed in: to the callback (with the hosted session cookie set)."""
+        """The user is signed in: to the callback (with the hosted session cookie set), or
+        back to /passkeys/add when the sign-in began there."""
+        location = self.after_sign_in(site, req)
         try:
-            location = oauth.complete(self.engine, req, sub=sub, auth_time=auth_time)
+            location = location or oauth.complete(self.engine, req, sub=sub, auth_time=auth_time)
         except OAuthError as err:  # the callback URL was unregistered meanwhile: never go there
             return redirect(oauth.error_page(site.base, err.error, req.client_id))
         response = redirect(location)
@@ -245,6 +256,8 @@ class Hosted(SelfService):
         if form is None:
             return self.login_page(request, site, req, username=req.login_hint or "")
         username, password = form.get("username", "").strip(), form.get("password", "")
+        if form.get("factor"):  # "Email me a code" / "Text me a code"
+            return self.code_sign_in(request, site, req, username, form["factor"])
         if not username or not password:
             return self.login_page(request, site, req, username=username, status=400,
                                    error="Enter your username and password.")
@@ -257,9 +270,11 @@ class Hosted(SelfService):
     def login_page(self, request: Request, site: Site, req: oauth.AuthorizeRequest, *, username: str,
                    status: int = 200, error: str | None = None, notice: str | None = None) -> Response:
         facts = signin.pool_facts(self.engine, req.pool_id)
+        extras = self.login_extras(site, req)
+        csp = {"Content-Security-Policy": SCRIPT_CSP} if "WEB_AUTHN" in extras["passwordless"] else None
         return self.render(request, site, "login.html", status=status, req=req, username=username,
                            error=error, notice=notice, self_sign_up=facts.self_sign_up,
-                           username_label=username_label(facts))
+                           username_label=username_label(facts), headers=csp, **extras)
 
     def next_step(self, request: Request, site: Site, req: oauth.AuthorizeRequest,
                   outcome: signin.Step | signin.Authenticated, *, error: str | None = None,
@@ -458,6 +473,10 @@ def routes(ctx) -> list[BaseRoute]:
     return [
         Route(f"{root}/oauth2/authorize", pages.guarded(pages.authorize), methods=["GET"]),
         Route(f"{root}/login", pair(pages.login), methods=both),
+        Route(f"{root}/{SCRIPT_PATH}", script, methods=["GET"]),
+        Route(f"{root}/login/passkey/options", pages.guarded(pages.passkey_options, post=True), methods=["POST"]),
+        Route(f"{root}/login/passkey", pair(pages.passkey_answer), methods=both),
+        Route(f"{root}/{PASSKEYS_ADD}", pair(pages.passkeys_add), methods=both),
         Route(f"{root}/newPassword", pair(step_only), methods=both),
         Route(f"{root}/mfa", pair(step_only), methods=both),
         Route(f"{root}/signup", pair(pages.signup), methods=both),

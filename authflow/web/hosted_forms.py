@@ -14,9 +14,26 @@ from authflow.service import hosted_sign_in as signin
 
 #: Codes the pages ask for, and the answer member of each.
 CODE_ANSWERS = {"SMS_MFA": "SMS_MFA_CODE", "EMAIL_OTP": "EMAIL_OTP_CODE",
-                "SOFTWARE_TOKEN_MFA": "SOFTWARE_TOKEN_MFA_CODE"}
+                "SOFTWARE_TOKEN_MFA": "SOFTWARE_TOKEN_MFA_CODE", "SMS_OTP": "SMS_OTP_CODE"}
 FACTOR_NAMES = {"SMS_MFA": "A text message to your phone", "SOFTWARE_TOKEN_MFA": "Your authenticator app",
                 "EMAIL_OTP": "A message to your email address"}
+#: The login page's passwordless buttons (PREFERRED_CHALLENGE values), and what each is called.
+FIRST_FACTOR_NAMES = {"PASSWORD": "Your password", "WEB_AUTHN": "A passkey", "EMAIL_OTP": "A code by email",
+                      "SMS_OTP": "A code by text message"}
+#: What the page says when the chosen factor is not one the user can use (SELECT_CHALLENGE).
+UNAVAILABLE = {"WEB_AUTHN": "You cannot sign in with a passkey.",
+               "EMAIL_OTP": "You cannot sign in with a code by email.",
+               "SMS_OTP": "You cannot sign in with a code by text message."}
+#: The most the page accepts in a field that carries a WebAuthn answer (JSON of a few kB).
+CREDENTIAL_FIELD_MAX = 16 * 1024
+
+
+def unavailable_message(preferred: str, available: tuple[str, ...]) -> str:
+    """The page's words for a factor the user cannot use, naming what they can (the API's
+    AvailableChallenges, no more)."""
+    names = [FIRST_FACTOR_NAMES[c] for c in available if c in FIRST_FACTOR_NAMES]
+    can = " You can sign in with: " + ", ".join(n[0].lower() + n[1:] for n in names) + "." if names else ""
+    return UNAVAILABLE.get(preferred, "You cannot sign in that way.") + can
 
 
 @dataclass(frozen=True)

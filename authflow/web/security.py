@@ -6,6 +6,10 @@ Theory of operation:
   the policy allows only this origin's stylesheet; frames are refused; nothing is cached).
   `form-action` is left out on purpose: the sign-in form's answer is a redirect to the
   app's registered callback, which a `form-action 'self'` policy would block.
+  The two pages that use passkeys (the login page of a pool that allows WEB_AUTHN, and
+  /passkeys/add) are the one exception: `SCRIPT_CSP` lets them load scripts from this
+  origin and call back to it (`script-src 'self'; connect-src 'self'`); still no inline
+  script, no eval, no other origin.
 * CSRF: the double-submit pattern. A random token lives in the `authflow-csrf` cookie
   (HttpOnly, SameSite=Lax) and in a hidden `_csrf` field of every form; a POST is accepted
   only when both are present and equal (compared in constant time). Another site can make
@@ -48,6 +52,12 @@ SECURITY_HEADERS: Mapping[str, str] = {
     "X-Content-Type-Options": "nosniff",
     "Cache-Control": "no-store",
 }
+#: The policy of the pages that run this origin's own script (WebAuthn needs the browser's
+#: JavaScript API): everything above, plus scripts and fetches to this origin only.
+SCRIPT_CSP = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
 
 
 def secure_request(request: Request) -> bool:
