@@ -247,6 +247,7 @@ def _passwordless(engine: Engine, request: Mapping[str, Any], admin: bool, choic
 def _simulated_options(engine: Engine, tx, pool: UserPool, typed: str, challenge: bytes) -> str:
     """CREDENTIAL_REQUEST_OPTIONS for a name no user has: one passkey id derived from the name
     under the pool's secret (the same on every try, as a real user's would be)."""
+    passkeys.require_ceremonies()
     key = identity.username_key(pool.config, typed)
     fake = hmac.new(engine.pool_secret(pool), f"webauthn-simulated:{key}".encode(), hashlib.sha256).digest()
     return passkey_crypto.request_options(

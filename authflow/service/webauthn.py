@@ -54,7 +54,7 @@ def relying_party_id(tx, engine: Engine, pool: UserPool) -> str:
     return core.relying_party_id(pool, domains_of(tx, pool.id), engine.region)
 
 
-def _require_ceremonies() -> None:
+def require_ceremonies() -> None:
     """py_webauthn is the optional `passkeys` extra: without it, what needs a ceremony is
     OperationNotEnabledException saying how to install it (listing and deleting still work)."""
     try:
@@ -73,7 +73,7 @@ def _descriptors(credentials: list[PoolResource]) -> list[tuple[str, list[str]]]
 def request_options(engine: Engine, tx, pool: UserPool, user: User, *, challenge: bytes) -> str:
     """CREDENTIAL_REQUEST_OPTIONS of the WEB_AUTHN challenge: PublicKeyCredentialRequestOptionsJSON
     naming the user's passkeys."""
-    _require_ceremonies()
+    require_ceremonies()
     return passkeys.request_options(
         rp_id=relying_party_id(tx, engine, pool), challenge=challenge, timeout_ms=core.TIMEOUT_MS,
         allow=_descriptors(credentials_of(tx, pool.id, user.sub)), user_verification=core.user_verification(pool),
@@ -85,7 +85,7 @@ def verify_assertion(engine: Engine, tx, pool: UserPool, user: User, credential:
     """Verify an AuthenticationResponseJSON against the user's own passkeys and record the
     new sign count (and the time of use) in `tx`. Every refusal is NotAuthorizedException
     `Incorrect username or passkey.`, whatever failed, and writes nothing."""
-    _require_ceremonies()
+    require_ceremonies()
     try:
         answer = passkeys.inspect_assertion(credential)
     except passkeys.Malformed:
@@ -116,7 +116,7 @@ def start_registration(engine: Engine, tx, pool: UserPool, client: AppClient, us
     """PublicKeyCredentialCreationOptionsJSON for a new passkey of `user`, and the pending
     registration it answers (replacing the user's earlier one) written in `tx`."""
     core.require_enabled(pool)
-    _require_ceremonies()
+    require_ceremonies()
     rp_id = relying_party_id(tx, engine, pool)
     existing = credentials_of(tx, pool.id, user.sub)
     core.check_room(existing)
@@ -138,7 +138,7 @@ def complete_registration(engine: Engine, tx, pool: UserPool, client: AppClient,
     expired, another client) write nothing; later ones delete the pending registration in
     `tx` and carry `fields[SPENT]`: the caller commits, then raises."""
     core.require_enabled(pool)
-    _require_ceremonies()
+    require_ceremonies()
     pending = core.live_registration(tx.get_resource(pool.id, core.REGISTRATION, user.sub), now)
     core.check_client(pending, client.id)
     tx.delete_resource(pool.id, core.REGISTRATION, pending.name)
