@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import timedelta
 from html import unescape
 from urllib.parse import parse_qs, urlencode, urlparse
 
@@ -374,3 +375,23 @@ def test_markup_in_a_username_is_text_in_the_json_and_the_page(site):
     assert "<script>alert(1)</script>" not in page.text
     answer = site.passkey_options('<img src=x onerror=alert(1)>')
     assert answer.headers["content-type"].startswith("application/json")
+
+
+def test_passkeys_add_is_served_at_the_domains_own_host(site):
+    host = f"{DOMAIN}.auth.localhost:{urlparse(site.server.url).port}"
+    query = urlencode({"client_id": site.app["ClientId"], "redirect_uri": CALLBACK})
+    answer = site.http.get(f"{site.server.url}/passkeys/add?{query}", headers={"Host": host})
+    assert answer.status_code == 302
+    assert answer.headers["location"].startswith(f"http://{host}/login?"), answer.headers["location"]
+    script = site.http.get(f"{site.server.url}/login/passkey.js", headers={"Host": host})
+    assert script.status_code == 200 and script.headers["content-type"].startswith("text/javascript")
+
+
+def test_an_expired_code_session_starts_over_at_the_login_page(site):
+    page = site.ask_code("EMAIL_OTP")
+    code = site.code()
+    site.server.clock.advance(timedelta(minutes=16))
+    late = site.answer_code(page, code)
+    assert late.status_code == 400 and 'name="cognitoSignInForm"' in late.text
+    assert "Invalid session for the user, session is expired." in unescape(late.text)
+    assert "authflow-hosted-session" not in site.http.cookies
