@@ -395,3 +395,22 @@ def test_an_expired_code_session_starts_over_at_the_login_page(site):
     assert late.status_code == 400 and 'name="cognitoSignInForm"' in late.text
     assert "Invalid session for the user, session is expired." in unescape(late.text)
     assert "authflow-hosted-session" not in site.http.cookies
+
+
+def test_a_registration_answer_after_the_session_ended_is_refused_and_nothing_is_stored(site):
+    authenticator = SoftAuthenticator()
+    site.sign_in()
+    page = site.http.get(site.add_url())
+    options = json.loads(attribute(page.text, "data-creation-options"))
+    site.logout()
+    before = site.state()
+    answer = site.post(site.add_url(), {"credential": json.dumps(authenticator.create(options, ORIGIN))})
+    assert answer.status_code == 403 and "Sign in again to add a passkey." in answer.text
+    assert site.state() == before
+
+
+def test_the_options_endpoint_of_an_invalid_request_answers_json(site):
+    site.login_page()
+    answer = site.post(f"{site.base}/login/passkey/options?client_id=nosuchclient", {"username": "alice"})
+    assert answer.status_code == 400 and answer.headers["content-type"].startswith("application/json")
+    assert "no longer valid" in answer.json()["error"]
