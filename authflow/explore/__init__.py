@@ -211,6 +211,7 @@ from authflow.explore.universe import (  # noqa: F401 -- re-exported
     MAX_ALIASES,
     MAX_USERS,
     NAMES,
+    PASSWORDLESS_DEPTH,
     ROTATION_DEPTH,
     SELF_SERVICE_DEPTH,
     START,

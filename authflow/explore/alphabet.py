@@ -2,7 +2,7 @@
 create (plain, with a shared email verified or not, with ForceAliasCreation), re-invite,
 sign in by login or email with each password, answer the latest challenge well or badly,
 refresh, sign out, revoke, disable, enable, give or delete an email, turn on SMS MFA,
-delete; then the self-service, other-flow, device, group, TOTP and rotation requests where asked
+delete; then the self-service, other-flow, device, group, TOTP, rotation and passwordless requests where asked
 for, and the clock jumps."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from authflow.explore.caller import Caller
 from authflow.explore.devices import device_actions
 from authflow.explore.flows import flow_actions
 from authflow.explore.groups import group_actions
+from authflow.explore.passwordless import passwordless_actions
 from authflow.explore.rotation import rotation_actions
 from authflow.explore.self_service import self_service_actions
 from authflow.explore.totp import totp_actions
@@ -118,6 +119,8 @@ def build_alphabet(
     if "rotation" in u.flows:
         assert rotating_id is not None
         actions.extend(rotation_actions(u, rotating_id))
+    if "passwordless" in u.flows:
+        actions.extend(passwordless_actions(u, client_id))
     for seconds in u.clock_steps:
         actions.append(Action(f"advance the clock {seconds} s", const(ADVANCE, {"seconds": seconds})))
     return actions

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
 from authflow.invariants import History, block_id, session_id, token_hash
 
@@ -95,6 +96,8 @@ class Caller:
     devices: tuple[HeldDevice | None, ...] = ()  # per user, with the "devices" flows
     totp: tuple[HeldTotp | None, ...] = ()  # per user, with the "totp" flows
     rotating: tuple[HeldFamily | None, ...] = ()  # per user, with the "rotation" flows
+    #: per user, with the "passwordless" flows: `authflow.explore.passwordless.HeldPasswordless`
+    passwordless: tuple[Any, ...] = ()
 
     def code(self, i: int, purpose: str) -> HeldCode | None:
         return dict(self.codes[i]).get(purpose) if self.codes else None

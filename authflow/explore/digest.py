@@ -7,7 +7,8 @@ de-duplicated, and the short label of a state in the graph (`StateDigest`). With
 flows, the pool's groups and memberships, and the memberships the caller ended; with the
 TOTP flows, how the held secret stands to the stored ones and time steps relative to now;
 with the rotation flows, the held refresh tokens of the rotating client by what their records
-and markers say (`_rotation_state`)."""
+and markers say (`_rotation_state`); with the passwordless flows, the held OTP and passkey
+sessions, passkeys and registrations (`authflow.explore.passwordless.passwordless_state`)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from authflow.core.device_srp import pending_id
 from authflow.core.lockout import IDLE_RESET
 from authflow.crypto.passwords import verify_password
 from authflow.explore.caller import Caller
+from authflow.explore.passwordless import passwordless_state
 from authflow.invariants import Records, block_id, rfc6238, session_id, token_hash
 from authflow.invariants.rotation import LINEAGE, ROTATED, rotation_grace
 from authflow.service.mfa import open_secret, setup_progress
@@ -211,6 +213,7 @@ class StateDigest:
             *((self._groups_state(records, users, names, history),) if "groups" in self.universe.flows else ()),
             *((self._totp_state(records, now, caller, by_name),) if caller.totp else ()),
             *((self._rotation_state(records, now, caller, by_sub, names),) if caller.rotating else ()),
+            *((passwordless_state(self, records, now, caller, by_name, names),) if caller.passwordless else ()),
         )
 
     def _rotation_state(

@@ -23,6 +23,7 @@ from authflow.config import EngineConfig
 from authflow.crypto.keys import TEST_KEYS
 from authflow.crypto.passwords import FAST_INSECURE
 from authflow.errors import CognitoError
+from authflow.explore import passwordless
 from authflow.explore.actions import ADVANCE, Action
 from authflow.explore.alphabet import base_attributes, build_alphabet
 from authflow.explore.caller import (
@@ -81,7 +82,7 @@ class Node:
 
 def _client_request(flows: Iterable[str]) -> dict[str, Any]:
     """The app client's CreateUserPoolClient request: the default one, with the flows' own."""
-    allowed = {"srp": "ALLOW_USER_SRP_AUTH", "custom": "ALLOW_CUSTOM_AUTH"}
+    allowed = {"srp": "ALLOW_USER_SRP_AUTH", "custom": "ALLOW_CUSTOM_AUTH", "passwordless": "ALLOW_USER_AUTH"}
     extra = [allowed[f] for f in FLOWS if f in flows and f in allowed]
     return {**CLIENT_REQUEST, "ExplicitAuthFlows": [*CLIENT_REQUEST["ExplicitAuthFlows"], *extra]}
 
@@ -143,13 +144,17 @@ class Explorer(StateDigest):
         self.by_login = dict(zip(self.universe.logins, range(users), strict=True))
         history = History()
         held_totp: list[HeldTotp | None] = [None] * users
-        if {"devices", "groups", "totp", "rotation"} & set(flows):
+        if {"devices", "groups", "totp", "rotation", "passwordless"} & set(flows):
             self._set_up_users()
         if "totp" in flows and totp_mode != "ON":
             history = self._enrol_users(held_totp)
         held_rotating: list[HeldFamily | None] = [None] * users
         if "rotation" in flows:
             history = self._sign_in_rotating(history, held_rotating)
+        held_tokens: list[Tokens | None] = [None] * users
+        held_passwordless: list[Any] = [None] * users
+        if "passwordless" in flows:
+            history = passwordless.set_up(self, history, held_tokens, held_passwordless)
         #: The password each SRP claim the alphabet signed was signed with (by signature).
         self.claims: dict[str, str] = {}
         self.alphabet = build_alphabet(self.universe, self.pool_id, self.client_id, hidden_id=self.hidden_id,
@@ -158,10 +163,11 @@ class Explorer(StateDigest):
         self._opened: dict[bytes, str] = {}
         self.root = Node(
             0, 0, self.store.snapshot(), self.clock.now(), self.entropy.position,
-            Caller(challenges=(None,) * users, tokens=(None,) * users, codes=((),) * users, history=history,
+            Caller(challenges=(None,) * users, tokens=tuple(held_tokens), codes=((),) * users, history=history,
                    devices=(None,) * users if "devices" in flows else (),
                    totp=tuple(held_totp) if "totp" in flows else (),
-                   rotating=tuple(held_rotating) if "rotation" in flows else ()),
+                   rotating=tuple(held_rotating) if "rotation" in flows else (),
+                   passwordless=tuple(held_passwordless) if "passwordless" in flows else ()),
         )
 
     def _set_up_users(self) -> None:
@@ -366,7 +372,8 @@ class Explorer(StateDigest):
                 codes[slot][purpose] = HeldCode(code, user.codes[purpose].code_hash)
         held = tuple(tuple(sorted(c.items())) for c in codes)
         return Caller(tuple(challenges), tuple(tokens), pruned(history, challenges, tokens, held, devices, rotating),
-                      held, tuple(devices), tuple(totp), tuple(rotating))
+                      held, tuple(devices), tuple(totp), tuple(rotating),
+                      passwordless.held_after(self, caller, step) if caller.passwordless else ())
 
     def _rotating_after(self, step: Step, result: Mapping[str, Any], after: Records, rotating: list) -> None:
         """Tokens through the rotating client: a sign-in begins a new held family; a refresh

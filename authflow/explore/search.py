@@ -14,6 +14,7 @@ from typing import Any
 from authflow.explore.devices import DEVICE_CONFIGURATION, SMS_CONFIGURATION
 from authflow.explore.engine import Explorer, Node
 from authflow.explore.flows import CUSTOM_FUNCTIONS, FUNCTION_ARN
+from authflow.explore.passwordless import pool_request as passwordless_pool
 from authflow.explore.results import Graph, Progress, Result, TraceStep
 from authflow.explore.universe import (
     DEFAULT_FAMILY_USERS,
@@ -23,6 +24,7 @@ from authflow.explore.universe import (
     FLOWS_DEPTH,
     MAX_ALIASES,
     MAX_USERS,
+    PASSWORDLESS_DEPTH,
     ROTATION_DEPTH,
     SELF_SERVICE_DEPTH,
 )
@@ -108,6 +110,7 @@ def explore(
     chosen = tuple(f for f in FLOWS if f in wanted)
     if depth is None:
         depth = (SELF_SERVICE_DEPTH if self_service else ROTATION_DEPTH if chosen == ("rotation",)
+                 else PASSWORDLESS_DEPTH if chosen == ("passwordless",)
                  else FLOWS_DEPTH if chosen and not default else DEPTH)
     if family_users is None:
         family_users = min(users, DEFAULT_FAMILY_USERS) if default else users
@@ -129,6 +132,8 @@ def explore(
         request.setdefault("DeviceConfiguration", dict(DEVICE_CONFIGURATION))
         if pool_config is None:  # MFA where it is cheap: SMS MFA a user may turn on
             request.update(MfaConfiguration="OPTIONAL", SmsConfiguration=dict(SMS_CONFIGURATION))
+    if "passwordless" in chosen:
+        passwordless_pool(request, own_config=pool_config is not None or "devices" in chosen)
     totp_mode = "ON" if "totp" in chosen and request.pop("MfaConfiguration", None) == "ON" else "OPTIONAL"
     if "custom" in chosen:
         request["LambdaConfig"] = {

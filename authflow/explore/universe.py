@@ -30,12 +30,16 @@ FLOWS_DEPTH = 5
 #: the users in through the rotating client, so that rotate, jump past the grace period, reuse
 #: and a request after it fit (2 users: about 10^4 states, a minute on two shared cores).
 ROTATION_DEPTH = 4
+#: With `flows` passwordless alone (opt-in: never in the default run), depth 4: the set-up
+#: registers a passkey and holds a password sign-in's tokens, so that a sign-in, a deletion or
+#: a clock jump and the answer after it fit.
+PASSWORDLESS_DEPTH = 4
 CLIENT_REQUEST = {
     "ClientName": "explore",
     "ExplicitAuthFlows": ["ALLOW_USER_PASSWORD_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"],
 }
 #: The sign-in flows `flows` may add to the alphabet.
-FLOWS = ("srp", "custom", "devices", "groups", "totp", "rotation")
+FLOWS = ("srp", "custom", "devices", "groups", "totp", "rotation", "passwordless")
 #: The default run's families: the admin alphabet for every user, and the device, group and
 #: TOTP requests for the first `DEFAULT_FAMILY_USERS` of them (the others are still signed
 #: in with its devices, and still judged by every law), at `DEPTH`.

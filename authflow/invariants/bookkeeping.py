@@ -17,6 +17,7 @@ from authflow.invariants.codes import codes_in
 from authflow.invariants.custom_auth import custom_answers
 from authflow.invariants.devices import devices_gone_with, forgotten_by, issued_device
 from authflow.invariants.groups import departures
+from authflow.invariants.passwordless import learned as passwordless_learned
 from authflow.invariants.reading import RESPOND, access_owner, claim_block_id, token_owner
 from authflow.invariants.rotation import learned, lost_families
 from authflow.invariants.step import History, Step
@@ -61,6 +62,7 @@ def observe(history: History, step: Step) -> History:
         kept = {e for e in history.sent_codes if e[:3] != entry[:3]}
         history = dataclasses.replace(history, sent_codes=frozenset(kept | {entry}))
     history = learned(history, step)  # refresh-token families: also what a refused reuse taught
+    history = passwordless_learned(history, step)  # OTP codes sent and accepted, passkeys registered and deleted
     if not step.ok:
         return history
     request, response = step.request, step.response or {}

@@ -45,6 +45,20 @@ def _readable(progress: str) -> bool:
     return False
 
 
+#: What a USER_AUTH session keeps in the clear (authflow.core.user_auth): the factors offered,
+#: whether it is a first factor, the WebAuthn challenge the caller was sent, a stage. Nothing
+#: secret, so not what this law seals; anything more in it is still judged.
+_USER_AUTH_KEYS = frozenset({"flow", "offered", "first", "webauthn", "stage"})
+
+
+def _public_user_auth(progress: str) -> bool:
+    try:
+        doc = json.loads(progress)
+    except ValueError:
+        return False
+    return isinstance(doc, dict) and doc.get("flow") == "USER_AUTH" and set(doc) <= _USER_AUTH_KEYS
+
+
 def custom_answers(step: Step) -> set[str]:
     """The ANSWER a request sends to a CUSTOM_CHALLENGE, if it is one."""
     if step.operation in RESPOND and step.request.get("ChallengeName") == "CUSTOM_CHALLENGE":
@@ -62,7 +76,8 @@ def custom_challenge_secrets_sealed(step: Step) -> str | None:
     (values of 8 characters or more are searched as substrings, shorter ones must not
     be a whole stored string)."""
     for record in written(step):
-        if isinstance(record, AuthSession) and record.progress is not None and _readable(record.progress):
+        if isinstance(record, AuthSession) and record.progress is not None and _readable(record.progress) \
+                and not _public_user_auth(record.progress):
             return f"a {record.challenge} session stores its progress (private challenge parameters) readably"
     answers = set(step.history.custom_answers) | custom_answers(step)
     if not answers:

@@ -19,6 +19,7 @@ from typing import Any
 
 from authflow.core import pool_config as pc
 from authflow.core.records import Device, User
+from authflow.invariants.passwordless import passwordless_first_factor
 from authflow.invariants.reading import (
     INITIATE,
     RESPOND,
@@ -226,6 +227,8 @@ def mfa_skipped_only_on_remembered_devices(step: Step) -> str | None:
     if not step.ok or is_refresh(step) or step.operation not in INITIATE | RESPOND:
         return None
     if step.operation in RESPOND and step.request.get("ChallengeName") in MFA_ANSWERS | DEVICE_CHALLENGES:
+        return None
+    if passwordless_first_factor(step):  # a whole sign-in: passwordless_sign_in_needs_no_mfa's concern
         return None
     response = step.response or {}
     if "AuthenticationResult" not in response and response.get("ChallengeName") != "DEVICE_SRP_AUTH":

@@ -27,6 +27,12 @@ from authflow.invariants.groups import (
     tokens_name_the_users_groups,
 )
 from authflow.invariants.lockout import lockout_within_schedule
+from authflow.invariants.passwordless import (
+    deleted_passkey_never_signs_in,
+    otp_accepted_once_within_its_session_life,
+    passkey_sign_count_only_grows,
+    passwordless_sign_in_needs_no_mfa,
+)
 from authflow.invariants.rotation import (
     refresh_token_auth_refused_on_rotating_clients,
     reused_family_stays_revoked,
@@ -116,6 +122,10 @@ INVARIANTS: dict[str, Invariant] = {fn.__name__: Invariant(fn.__name__, fn) for 
     reused_family_stays_revoked,
     refresh_token_auth_refused_on_rotating_clients,
     revoked_family_yields_nothing,
+    deleted_passkey_never_signs_in,
+    otp_accepted_once_within_its_session_life,
+    passkey_sign_count_only_grows,
+    passwordless_sign_in_needs_no_mfa,
     no_internal_error,
 )}
 

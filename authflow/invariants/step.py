@@ -69,6 +69,15 @@ class History:
     #: Families the caller revoked (RevokeToken of any of their tokens), saw replayed, or lost
     #: to a sign-out, a disable or a delete of their user.
     revoked_families: frozenset[str] = frozenset()
+    #: (pool id, sub, credential id): passkeys the caller saw registered (CompleteWebAuthnRegistration).
+    passkeys_registered: frozenset[tuple[str, str, str]] = frozenset()
+    #: (pool id, credential id): passkeys the caller deleted (DeleteWebAuthnCredential) or lost with their user.
+    passkeys_deleted: frozenset[tuple[str, str]] = frozenset()
+    #: (session id, code, instant): the code each first-factor (USER_AUTH) EMAIL_OTP / SMS_OTP
+    #: session was sent, as the message carried it, and when.
+    otp_sent: frozenset[tuple[str, str, datetime]] = frozenset()
+    #: Ids of the first-factor OTP sessions whose code the caller saw accepted.
+    otp_accepted: frozenset[str] = frozenset()
 
     def signed(self, signature: str, password: str) -> History:
         """This history, knowing that the caller signed the SRP claim `signature` with `password`."""

@@ -20,6 +20,7 @@ from authflow.core import pool_config as pc
 from authflow.core.records import User
 from authflow.invariants import rfc6238
 from authflow.invariants.devices import DEVICE_CHALLENGES, attempt_user, is_refresh
+from authflow.invariants.passwordless import passwordless_first_factor
 from authflow.invariants.reading import (
     INITIATE,
     RESPOND,
@@ -122,8 +123,8 @@ def tokens_only_after_the_configured_factor(step: Step) -> str | None:
     if mode == "OFF" or (mode == "OPTIONAL" and not factors):
         return None
     answered = step.request.get("ChallengeName") if step.operation in RESPOND else None
-    if answered in DEVICE_CHALLENGES:
-        return None
+    if answered in DEVICE_CHALLENGES or passwordless_first_factor(step):
+        return None  # a passwordless first factor is a whole sign-in: passwordless_sign_in_needs_no_mfa
     who = repr(user.username)
     if answered not in FACTOR_ANSWERS:
         how = f"a {answered} answer" if answered else "a sign-in"

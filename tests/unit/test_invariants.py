@@ -39,6 +39,7 @@ from authflow.invariants import (
 from tests.conftest import START
 from tests.signin import DEVICE_SALT, NEW, TEMP, DeviceCredentials, Env, totp_code, tracking
 from tests.unit.test_custom_auth import QUESTIONS, SrpQuiz
+from tests.unit.test_explore_passwordless import PASSWORDLESS_CASES
 from tests.unit.test_triggers import TriggerEnv
 
 MARKER = "never-store-this-value"
@@ -680,6 +681,7 @@ CASES = {case.__name__: case for case in (
     group_memberships_agree, mfa_names_only_verified_factors, rotated_token_only_within_grace,
     reused_family_stays_revoked, refresh_token_auth_refused_on_rotating_clients, revoked_family_yields_nothing,
 )}
+CASES.update(PASSWORDLESS_CASES)  # the passwordless laws' cases live with their explorer tests
 
 
 def test_every_invariant_has_a_case():
