@@ -106,7 +106,9 @@ def add_explore_arguments(parser: argparse.ArgumentParser) -> None:
                              "confirm, remember, forget, device SRP sign-in, refresh with the device key), groups "
                              "(membership and the tokens' group claims), totp (software tokens: enrol, MFA_SETUP, codes "
                              "once), rotation (opt-in: a client rotating refresh tokens, GetTokensFromRefreshToken with "
-                             "the latest and rotated-out tokens across a 5 s grace period; default depth 4), or none; default devices,groups,totp for the first --family-users user(s) at "
+                             "the latest and rotated-out tokens across a 5 s grace period; default depth 4), passwordless (opt-in: "
+                             "USER_AUTH with e-mailed codes and passkeys, register and delete a passkey; default "
+                             "depth 4), or none; default devices,groups,totp for the first --family-users user(s) at "
                              "depth 6 (none with --pool-config: your pool as written); naming them explicitly gives "
                              "them to every user at depth 5")
     parser.add_argument("--family-users", type=int, metavar="N",

@@ -98,6 +98,21 @@ it). The digest sees the rotation records (`rotated_refresh_token` markers and
 the clock and clamped at the grace period; what the caller saw rotated, replayed or revoked
 too.
 
+`flows=("passwordless",)` (`--flows passwordless`, opt-in: never part of the default run) is the
+passwordless family (`authflow.explore.passwordless`): the pool allows PASSWORD, EMAIL_OTP and
+WEB_AUTHN first factors, has passkeys for example.com and (without `--pool-config`) optional
+SMS MFA, and the app client allows USER_AUTH; every user is CONFIRMED with a verified email,
+and each user the family acts for is signed in with the password (the caller holds those
+tokens), has a passkey registered and SMS MFA on. Per user: USER_AUTH with PREFERRED_CHALLENGE
+EMAIL_OTP answered with the code sent, a wrong one or a code accepted in an earlier session;
+PREFERRED_CHALLENGE WEB_AUTHN answered with a fresh assertion of the latest passkey, the last
+assertion again, or a passkey never registered; StartWebAuthnRegistration and
+CompleteWebAuthnRegistration with a new passkey; DeleteWebAuthnCredential. The caller's
+authenticator is `authflow.testing.webauthn_authenticator` (keys from seeds, deterministic
+signatures). Its default depth is `PASSWORDLESS_DEPTH` (4). The digest sees each user's
+passkeys as which held key they are and their sign count against the authenticator's, the
+pending registration, and the held OTP and WEB_AUTHN sessions (used, remaining life, accepted).
+
 Exploration is breadth-first from one set-up state (a pool and an app client). A
 state is the engine's storage (a MemoryStore snapshot) plus the clock, the entropy
 position and what the caller holds (each user's latest Session and tokens, and the
@@ -168,7 +183,7 @@ engines, nor outside tests.
 The package
 -----------
 `universe` holds the finite world and the explorer's defaults, `caller` what the caller
-holds, `actions`, `alphabet`, `self_service`, `flows`, `devices`, `groups`, `totp` and `rotation` the requests, `engine` the run of
+holds, `actions`, `alphabet`, `self_service`, `flows`, `devices`, `groups`, `totp`, `rotation` and `passwordless` the requests, `engine` the run of
 one request against a state, `digest` how a state is seen (projection, digest, label),
 `search` the breadth-first exploration (`explore`), `results` what it returns, and `dot`
 the state graph as Graphviz DOT. Every public name of the single module this package

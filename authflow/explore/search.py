@@ -77,7 +77,7 @@ def explore(
     """Explore every sequence of at most `depth` requests from the alphabet, checking
     the selected `invariants` (all by default) after each one. `depth` defaults to
     `DEPTH`, `SELF_SERVICE_DEPTH` with `self_service`, `ROTATION_DEPTH` with `flows` rotation
-    alone, or `FLOWS_DEPTH` with other explicit `flows`.
+    alone, `PASSWORDLESS_DEPTH` with passwordless alone, or `FLOWS_DEPTH` with other explicit `flows`.
 
     `pool_config` is a CreateUserPool request (PoolName optional); without it the pool
     has `AliasAttributes=["email"]` when `aliases` > 0. `progress=True` prints throttled
