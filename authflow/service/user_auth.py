@@ -325,6 +325,10 @@ def _select(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: 
             user = None
         progress = core.decode(record) or core.Progress()
         core.check_selected(choice, progress.offered)
+        # The chosen step's own input, before the session is spent: a malformed answer
+        # changes nothing.
+        if choice in (core.PASSWORD, core.PASSWORD_SRP):
+            auth.require_param(responses, "PASSWORD" if choice == core.PASSWORD else "SRP_A")
         if not hosted:
             auth.check_secret_hash(client, engine.client_secrets(client),
                                    [typed, record.typed_username] + ([user.username] if user else []),

@@ -17,7 +17,7 @@ AREAS = {"admin-create-user", "admin-users", "list-users", "pool-config", "new-p
          "temporary-password-expiry", "sign-in-errors", "tokens", "sign-up", "recovery",
          "srp", "mfa", "attributes", "aliases", "app-clients", "aws-verified", "groups", "mfa-totp",
          "oauth-resources", "oauth-endpoints", "pool-settings", "branding", "terms", "user-import",
-         "client-secrets", "auth-events", "passkeys"}
+         "client-secrets", "auth-events", "passkeys", "passwordless", "passwordless-codes"}
 
 
 def test_the_suite_covers_the_areas_with_at_least_120_documented_scenarios():

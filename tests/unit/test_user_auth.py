@@ -353,3 +353,14 @@ def test_wrong_codes_count_toward_the_lockout_as_mfa_codes_do(pw):
             PASSWORD=NEW)
     pw.env.clock.advance(timedelta(seconds=1))
     assert_tokens(pw.answer(started, "EMAIL_OTP", EMAIL_OTP_CODE=code))
+
+
+def test_a_select_answer_missing_its_input_changes_nothing(pw):
+    started = pw.start()
+    before = pw.env.snapshot()
+    refused(InvalidParameterException, "Missing required parameter PASSWORD", pw.answer, started,
+            "SELECT_CHALLENGE", ANSWER="PASSWORD")
+    refused(InvalidParameterException, "Missing required parameter SRP_A", pw.answer, started,
+            "SELECT_CHALLENGE", ANSWER="PASSWORD_SRP")
+    assert pw.env.snapshot() == before
+    assert_tokens(pw.answer(started, "SELECT_CHALLENGE", ANSWER="PASSWORD", PASSWORD=NEW))
