@@ -227,6 +227,14 @@ def test_the_package_authenticator_registers_and_signs_in_deterministically():
     assert "AuthenticationResult" in answer
 
 
+def test_a_code_accepted_before_is_refused_in_a_later_session():
+    steps = _steps(explorer(), "start an EMAIL_OTP sign-in as alice", "answer alice's EMAIL_OTP with the sent code",
+                   "start an EMAIL_OTP sign-in as alice", "answer alice's EMAIL_OTP with the accepted before code")
+    assert steps[1].ok and steps[3].error is not None and steps[3].error.code == "CodeMismatchException"
+    sent = [step.request["ChallengeResponses"]["EMAIL_OTP_CODE"] for step in (steps[1], steps[3])]
+    assert sent[0] == sent[1] and len(sent[0]) == 8  # the whole 8-digit code, read from the message
+
+
 # -- one good and one bad step per law (test_invariants' CASES) ------------------------------------------
 
 
