@@ -98,10 +98,11 @@ def set_up(ex: Any, history: History, tokens: list[Tokens | None], held: list[He
     from authflow.explore.results import TraceStep
 
     u, client = ex.universe, ex.client
-    mfa = {"UserPoolId": ex.pool_id, "MfaConfiguration": "OPTIONAL" if u.mfa_optional else "OFF",
+    pool = client.describe_user_pool(UserPoolId=ex.pool_id)["UserPool"]  # its MFA kept as it is
+    mfa = {"UserPoolId": ex.pool_id, "MfaConfiguration": pool.get("MfaConfiguration") or "OFF",
            "WebAuthnConfiguration": {"RelyingPartyId": RP_ID}}
-    if u.mfa_optional:
-        mfa["SmsMfaConfiguration"] = {"SmsConfiguration": dict(SMS_CONFIGURATION)}
+    if mfa["MfaConfiguration"] != "OFF" and pool.get("SmsConfiguration"):
+        mfa["SmsMfaConfiguration"] = {"SmsConfiguration": pool["SmsConfiguration"]}
     client.set_user_pool_mfa_config(**mfa)
     ex.setup += (TraceStep("set-up", "SetUserPoolMfaConfig", mfa, {}, None),)
 
