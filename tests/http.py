@@ -77,11 +77,14 @@ def serving(
     secrets: Mapping[str, str] | None = SECRETS,
     issuer_style: str = "aws",
     seed: int = 1,
+    host: str = "127.0.0.1",
 ) -> Iterator[Server]:
-    """Serve `client` (or a fresh test engine) until the block ends."""
+    """Serve `client` (or a fresh test engine) until the block ends. `host`: the name the
+    server is reached (and, with issuer_style "local", issues) at; it listens on loopback
+    either way (`localhost` for a browser's WebAuthn)."""
     sock = free_socket()
     port = sock.getsockname()[1]
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     clock = outbox = None
     if client is None:
         clock, outbox = ManualClock(now()), MemoryOutbox()

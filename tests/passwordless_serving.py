@@ -6,23 +6,17 @@ the outbox's sender thread, as `authflow serve --smtp ...` sends them."""
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 
-import uvicorn
-
 import authflow
-from authflow.adapters import ManualClock, MemoryOutbox, MemoryStore, SeededEntropy
+from authflow.adapters import MemoryStore
 from authflow.adapters.outbox import RetryPolicy
 from authflow.adapters.outbox_sender import OutboxSender
 from authflow.adapters.smtp import SmtpSettings, SmtpTransport
-from authflow.server import create_app
-from authflow.wire.protocol import Signing
 from tests.conftest import TEST_CONFIG
-from tests.http import REGION, SECRETS, Server, free_socket, now
+from tests.http import REGION, Server, serving
 
 QUICK = RetryPolicy(base=timedelta(milliseconds=100), cap=timedelta(milliseconds=400), lease=timedelta(seconds=5))
 
@@ -30,30 +24,8 @@ QUICK = RetryPolicy(base=timedelta(milliseconds=100), cap=timedelta(milliseconds
 @contextmanager
 def serving_localhost(client: authflow.Client | None = None) -> Iterator[Server]:
     """`tests.http.serving(issuer_style="local")`, but reached (and issuing) at localhost."""
-    sock = free_socket()
-    url = f"http://localhost:{sock.getsockname()[1]}"
-    clock = outbox = None
-    if client is None:
-        clock, outbox = ManualClock(now()), MemoryOutbox()
-        config = authflow.EngineConfig(kdf=TEST_CONFIG.kdf, signing_keys=TEST_CONFIG.signing_keys,
-                                       issuer_base_url=url)
-        client = authflow.Client(clock=clock, entropy=SeededEntropy(1), messenger=outbox, region=REGION,
-                                 config=config)
-    app = create_app(client, Signing(SECRETS), public_url=url)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", proxy_headers=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.01)
-    try:
-        yield Server(url=url, client=client, clock=clock, outbox=outbox)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    with serving(client, issuer_style="local", host="localhost") as server:
+        yield server
 
 
 @contextmanager

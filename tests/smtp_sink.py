@@ -8,6 +8,8 @@ import email.policy
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -106,3 +108,16 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
     key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     return cert_path, key_path
+
+
+@contextmanager
+def running_sink() -> Iterator[Sink]:
+    """A Sink behind a started server on a free loopback port; `sink.url` is its smtp:// URL."""
+    sink = Sink()
+    port = free_port()
+    server = controller(sink, port)
+    sink.url = f"smtp://127.0.0.1:{port}"
+    try:
+        yield sink
+    finally:
+        server.stop()

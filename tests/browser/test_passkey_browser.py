@@ -26,7 +26,7 @@ from authlib.integrations.requests_client import OAuth2Session
 from tests.browser.apps import recording_app
 from tests.browser.conftest import screenshot
 from tests.passwordless_serving import code_in, sending_by_smtp, serving_localhost
-from tests.smtp_sink import Sink, controller, free_port
+from tests.smtp_sink import running_sink
 
 with warnings.catch_warnings():  # authlib.jose is deprecated in favour of joserfc; its OIDC client still uses it
     warnings.simplefilter("ignore")
@@ -119,23 +119,28 @@ def pool():
         yield Pool(server, app)
 
 
-def test_add_a_passkey_sign_out_and_sign_in_with_it(pool, context):
+def add_passkey_after_password(pool, context):
+    """Sign in with the password (the hosted session the registration page needs), then add
+    a passkey on /passkeys/add with a fresh virtual authenticator: the page, the CDP session,
+    the authenticator's id and the credential it made."""
     page = context.new_page()
     cdp, authenticator = virtual_authenticator(context, page)
-
-    # Sign in with the password: the hosted session the registration page needs.
     page.goto(pool.authorize_url())
     page.fill('input[name="username"]', "alice")
     page.fill('input[name="password"]', PASSWORD)
     page.click('[name="signInSubmitButton"]')
     at(page, pool.callback)
-
     page.goto(pool.add_url())
     page.wait_for_selector("body[data-passkeys=ready]")
     screenshot(page, "passkey-add")
     page.click("#passkey-add-button")
     at(page, pool.callback)
     [made] = credentials(cdp, authenticator)
+    return page, cdp, authenticator, made
+
+
+def test_add_a_passkey_sign_out_and_sign_in_with_it(pool, context):
+    page, cdp, authenticator, made = add_passkey_after_password(pool, context)
     assert made["rpId"] == "localhost" and made["isResidentCredential"]
     listed = pool.cognito.list_web_authn_credentials(AccessToken=pool.access_token())["Credentials"]
     assert len(listed) == 1 and listed[0]["RelyingPartyId"] == "localhost"
@@ -161,18 +166,7 @@ def test_add_a_passkey_sign_out_and_sign_in_with_it(pool, context):
 
 
 def test_a_deleted_passkey_no_longer_signs_in_on_the_page(pool, context):
-    page = context.new_page()
-    cdp, authenticator = virtual_authenticator(context, page)
-    page.goto(pool.authorize_url())
-    page.fill('input[name="username"]', "alice")
-    page.fill('input[name="password"]', PASSWORD)
-    page.click('[name="signInSubmitButton"]')
-    at(page, pool.callback)
-    page.goto(pool.add_url())
-    page.wait_for_selector("body[data-passkeys=ready]")
-    page.click("#passkey-add-button")
-    at(page, pool.callback)
-    [made] = credentials(cdp, authenticator)
+    page, cdp, authenticator, made = add_passkey_after_password(pool, context)
 
     token = pool.access_token()
     [listed] = pool.cognito.list_web_authn_credentials(AccessToken=token)["Credentials"]
@@ -195,12 +189,8 @@ def test_a_deleted_passkey_no_longer_signs_in_on_the_page(pool, context):
 
 @pytest.fixture
 def sink():
-    sink = Sink()
-    port = free_port()
-    server = controller(sink, port)
-    sink.url = f"smtp://127.0.0.1:{port}"
-    yield sink
-    server.stop()
+    with running_sink() as sink:
+        yield sink
 
 
 def test_email_me_a_code_with_the_code_from_the_smtp_server(sink, context):

@@ -15,7 +15,7 @@ import pytest
 
 from tests.http import serving
 from tests.passwordless_serving import code_in, sending_by_smtp
-from tests.smtp_sink import Sink, controller, free_port
+from tests.smtp_sink import running_sink
 
 EMAIL = "alice@example.com"
 PASSWORD = "Passw0rd!long"
@@ -26,12 +26,8 @@ SES = {"EmailSendingAccount": "DEVELOPER", "SourceArn": "arn:aws:ses:us-east-1:1
 
 @pytest.fixture
 def sink():
-    sink = Sink()
-    port = free_port()
-    server = controller(sink, port)
-    sink.url = f"smtp://127.0.0.1:{port}"
-    yield sink
-    server.stop()
+    with running_sink() as sink:
+        yield sink
 
 
 def passwordless_pool(cognito) -> tuple[str, str]:

@@ -20,6 +20,7 @@ import pytest
 
 from tests.helpers import store_contents
 from tests.http import serving
+from tests.integration.test_hosted_pages import callback_of
 from tests.signin import SMS_CONFIG
 from tests.webauthn_authenticator import SoftAuthenticator
 
@@ -142,13 +143,6 @@ def site():
             yield s
         finally:
             s.http.close()
-
-
-def callback_of(response: httpx.Response) -> dict[str, list[str]]:
-    assert response.status_code == 302, response.text[:2000]
-    location = response.headers["location"]
-    assert location.startswith(CALLBACK), location
-    return parse_qs(urlparse(location).query)
 
 
 def redeem(site: Site, code: str) -> dict:

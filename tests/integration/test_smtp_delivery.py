@@ -25,7 +25,7 @@ from authflow.adapters.sms_webhook import SmsWebhook
 from authflow.adapters.smtp import SmtpSettings, SmtpTransport
 from tests.conftest import TEST_CONFIG
 from tests.http import serving
-from tests.smtp_sink import Sink, controller, free_port, self_signed
+from tests.smtp_sink import Sink, controller, free_port, running_sink, self_signed
 
 EMAIL = [{"Name": "email", "Value": "alice@example.com"}]
 #: Quick retries, so that a test sees several within a second or two.
@@ -66,12 +66,8 @@ def wait_until(predicate, timeout: float = 10.0) -> None:
 
 @pytest.fixture
 def sink():
-    sink = Sink()
-    port = free_port()
-    server = controller(sink, port)
-    sink.url = f"smtp://127.0.0.1:{port}"
-    yield sink
-    server.stop()
+    with running_sink() as sink:
+        yield sink
 
 
 def test_an_invitation_arrives_with_cognitos_subject_and_body_and_its_entry_id_as_message_id(sink):
