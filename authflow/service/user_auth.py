@@ -70,14 +70,16 @@ def _unb64url(text: str) -> bytes:
 def _load(engine: Engine, tx, request: Mapping[str, Any], admin: bool, hosted: bool) -> tuple[UserPool, AppClient]:
     """The pool and client of a USER_AUTH request, the flow checked (not for the hosted pages,
     whose caller is the server itself)."""
-    if hosted:
-        pool, client = flow.load_client(engine, tx, request, admin)
-    else:
-        pool, client = engine.require_client(tx, request["ClientId"], request["UserPoolId"] if admin else None)
+    pool, client = flow.load_client(engine, tx, request, admin)
+    _check_flow(pool, client, admin=admin, hosted=hosted)
+    return pool, client
+
+
+def _check_flow(pool: UserPool, client: AppClient, *, admin: bool, hosted: bool) -> None:
+    if not hosted:
         auth.check_flow(core.FLOW, admin=admin, client=client)
     if pool.config.get("UserPoolTier") == "LITE":
         raise FeatureUnavailableInTierException(NEEDS_TIER)
-    return pool, client
 
 
 def _means(tx, pool: UserPool, user: User) -> core.Means:
@@ -287,7 +289,7 @@ def respond(engine: Engine, request: Mapping[str, Any], admin: bool, *, hosted: 
                 return None
             raise InvalidParameterException(
                 f"Invalid challenge name {name}: the session expects an answer to {record.challenge}")
-        _load(engine, tx, request, admin, hosted)  # the flow must still be enabled for the client
+        _check_flow(pool, client, admin=admin, hosted=hosted)  # the flow must still be enabled for the client
     if record.challenge == core.SELECT:
         return _select(engine, request, admin, hosted=hosted)
     if name in core.CODE_ANSWERS and record.challenge == name:
