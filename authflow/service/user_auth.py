@@ -200,50 +200,63 @@ def _start(engine: Engine, request: Mapping[str, Any], admin: bool, choice: str,
 
 def _passwordless(engine: Engine, request: Mapping[str, Any], admin: bool, choice: str, params: Mapping[str, str],
                   *, source: str, hosted: bool) -> dict[str, Any]:
-    """EMAIL_OTP / SMS_OTP (a code is sent) or WEB_AUTHN (a passkey assertion is asked for)."""
+    """EMAIL_OTP / SMS_OTP (a code is sent) or WEB_AUTHN (a passkey assertion is asked for).
+    With a PreAuthentication function, the first transaction only finds it: the function runs
+    outside any transaction, before anything is written (it may refuse), then the step again."""
     now = engine.now()
     typed = auth.require_param(params, "USERNAME")
-    with engine.store.transaction() as tx:
-        pool, client = _load(engine, tx, request, admin, hosted)
-        user = find_user(tx, pool, typed)
-        arn = None
-        if user is not None or cc.prevent_user_existence_errors(client.config):
-            arn = pc.lambda_arn(pool.config, "PreAuthentication")
-    if arn:  # before anything is written; the function may refuse the sign-in
+    pre_authenticated = False
+    while True:
+        with engine.store.transaction() as tx:
+            pool, client = _load(engine, tx, request, admin, hosted)
+            user = find_user(tx, pool, typed)
+            arn = None
+            if not pre_authenticated and (user is not None or cc.prevent_user_existence_errors(client.config)):
+                arn = pc.lambda_arn(pool.config, "PreAuthentication")
+            if not arn:
+                state, token, parameters, messages = _open_step(engine, tx, pool, client, user, choice, params,
+                                                                typed=typed, source=source, hosted=hosted, now=now)
+        if not arn:
+            break
         flow.pre_authentication(engine, request, pool, client, user, arn, typed=typed)
-    messages = ()
-    with engine.store.transaction() as tx:
-        pool, client = _load(engine, tx, request, admin, hosted)
-        user = find_user(tx, pool, typed)
-        _check_caller(engine, client, user, [typed] + ([user.username] if user else []), params.get("SECRET_HASH"),
-                      hosted=hosted)
-        if user is not None:
-            core.check_selected(choice, _offered(tx, pool, user))
-            auth.check_sign_in_status(pool, client, user, now)
-        device = devices.attempt_device(tx, pool, user, devices.device_key_of(params))
-        state = auth_session().next_state(source, core.TRIGGERS[choice])
-        token, session = auth.new_session(pool, client, user, challenge=state, typed_username=typed, now=now,
-                                          entropy=engine.entropy, device_key=device.key if device else None)
-        progress = core.Progress(first_factor=True)
-        if choice == core.WEB_AUTHN:
-            challenge = engine.entropy.random_bytes(32)
-            progress = replace(progress, webauthn_challenge=_b64url(challenge))
-            options = (passkeys.request_options(engine, tx, pool, user, challenge=challenge) if user
-                       else _simulated_options(engine, tx, pool, typed, challenge))
-            parameters = {"CREDENTIAL_REQUEST_OPTIONS": options}
-        elif user is None:  # a name no user has: the same answer as a real code, nothing sent
-            parameters = _simulated_delivery(choice, typed)
-        else:
-            send = auth.email_challenge if choice == core.EMAIL_OTP else auth.sms_challenge
-            session, message, parameters = send(pool, user, session, pool_secret=engine.pool_secret(pool),
-                                                entropy=engine.entropy)
-            messages = engine.enqueue(tx, customized_messages(
-                engine, pool, (message,), source="CustomMessage_Authentication", users=(user,), client_id=client.id
-            ))
-        tx.put_session(replace(session, progress=core.encode(progress)))
+        pre_authenticated = True
     flow.audit(f"{choice} asked", client, user)
     engine.deliver(messages)
     return auth.challenge_response(state, token, parameters)
+
+
+def _open_step(engine: Engine, tx, pool: UserPool, client: AppClient, user: User | None, choice: str,
+               params: Mapping[str, str], *, typed: str, source: str, hosted: bool, now):
+    """The checks, the session and (for a code) its message of a passwordless step, written in
+    `tx`: (state, Session string, ChallengeParameters, outbox entries)."""
+    _check_caller(engine, client, user, [typed] + ([user.username] if user else []), params.get("SECRET_HASH"),
+                  hosted=hosted)
+    if user is not None:
+        core.check_selected(choice, _offered(tx, pool, user))
+        auth.check_sign_in_status(pool, client, user, now)
+    device = devices.attempt_device(tx, pool, user, devices.device_key_of(params))
+    state = auth_session().next_state(source, core.TRIGGERS[choice])
+    token, session = auth.new_session(pool, client, user, challenge=state, typed_username=typed, now=now,
+                                      entropy=engine.entropy, device_key=device.key if device else None)
+    progress = core.Progress(first_factor=True)
+    messages = ()
+    if choice == core.WEB_AUTHN:
+        challenge = engine.entropy.random_bytes(32)
+        progress = replace(progress, webauthn_challenge=_b64url(challenge))
+        options = (passkeys.request_options(engine, tx, pool, user, challenge=challenge) if user
+                   else _simulated_options(engine, tx, pool, typed, challenge))
+        parameters = {"CREDENTIAL_REQUEST_OPTIONS": options}
+    elif user is None:  # a name no user has: the same answer as a real code, nothing sent
+        parameters = _simulated_delivery(choice, typed)
+    else:
+        send = auth.email_challenge if choice == core.EMAIL_OTP else auth.sms_challenge
+        session, message, parameters = send(pool, user, session, pool_secret=engine.pool_secret(pool),
+                                            entropy=engine.entropy)
+        messages = engine.enqueue(tx, customized_messages(
+            engine, pool, (message,), source="CustomMessage_Authentication", users=(user,), client_id=client.id
+        ))
+    tx.put_session(replace(session, progress=core.encode(progress)))
+    return state, token, parameters, messages
 
 
 def _simulated_options(engine: Engine, tx, pool: UserPool, typed: str, challenge: bytes) -> str:

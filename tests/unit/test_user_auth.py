@@ -18,6 +18,7 @@ from authflow.errors import (
     FeatureUnavailableInTierException,
     InvalidParameterException,
     NotAuthorizedException,
+    UserLambdaValidationException,
     UserNotFoundException,
 )
 from tests.signin import NEW, Env, assert_tokens, refused
@@ -364,3 +365,27 @@ def test_a_select_answer_missing_its_input_changes_nothing(pw):
             "SELECT_CHALLENGE", ANSWER="PASSWORD_SRP")
     assert pw.env.snapshot() == before
     assert_tokens(pw.answer(started, "SELECT_CHALLENGE", ANSWER="PASSWORD", PASSWORD=NEW))
+
+
+def test_pre_authentication_runs_once_before_a_code_is_sent_and_may_refuse(env):
+    from authflow.adapters import CallableTriggers
+    from tests.conftest import make_client
+
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:pre"
+    seen = []
+
+    def pre(event):
+        seen.append(event["triggerSource"])
+        if event["request"]["validationData"].get("refuse"):
+            raise RuntimeError("refused by the function")
+        return event
+
+    env.client = make_client(1, clock=env.clock, messenger=env.outbox, triggers=CallableTriggers({arn: pre}))
+    pw = Passwordless(env, LambdaConfig={"PreAuthentication": arn})
+    started = pw.start(PREFERRED_CHALLENGE="EMAIL_OTP")
+    assert seen == ["PreAuthentication_Authentication"] and started["ChallengeName"] == "EMAIL_OTP"
+    before = env.snapshot()
+    with pytest.raises(UserLambdaValidationException):
+        env.client.initiate_auth(ClientId=pw.app, AuthFlow="USER_AUTH", ClientMetadata={"refuse": "yes"},
+                                 AuthParameters={"USERNAME": "alice", "PREFERRED_CHALLENGE": "EMAIL_OTP"})
+    assert env.snapshot() == before and len(seen) == 2
